@@ -1,0 +1,325 @@
+//! The tests of step 1. They run against your code in `steps/step-1` (`cargo xtask check step-1`) and, unchanged,
+//! against the solution. The tests that create a stream talk to the local cloud that `cargo xtask check` starts.
+
+use aws_sdk_kinesis::types::{StreamMode, StreamStatus};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use telemetric_stream::*;
+
+fn resources() -> Resources {
+    Resources {
+        partition: "aws".to_owned(),
+        region: "eu-west-1".to_owned(),
+        account_id: "111122223333".to_owned(),
+        stream_name: STREAM_NAME.to_owned(),
+        bucket_name: "kinesis-lab-telemetry".to_owned(),
+    }
+}
+
+const STREAM_ARN: &str = "arn:aws:kinesis:eu-west-1:111122223333:stream/TelemetricStream";
+const BUCKET_ARN: &str = "arn:aws:s3:::kinesis-lab-telemetry";
+
+fn all_policies() -> Vec<(&'static str, PolicyDocument)> {
+    let resources = resources();
+    vec![
+        ("producer", producer_policy(&resources, "produceKinesisEvents")),
+        ("consumer", consumer_policy(&resources, "consumeKinesisEvents")),
+        ("firehose", firehose_policy(&resources)),
+    ]
+}
+
+/// The statements of a policy as IAM will read them (JSON), so the checks see exactly what AWS sees.
+fn statements(document: &PolicyDocument) -> Vec<Value> {
+    let json: Value = serde_json::from_str(&document.to_json()).expect("to_json() must return valid JSON");
+    json["Statement"].as_array().cloned().unwrap_or_default()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(one) => vec![one.clone()],
+        Value::Array(many) => many.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => vec![],
+    }
+}
+
+/// The (action, resource) pairs a policy allows.
+fn grants(document: &PolicyDocument) -> Vec<(String, String)> {
+    let mut pairs = vec![];
+    for statement in statements(document) {
+        if statement["Effect"] != "Allow" {
+            continue;
+        }
+        for action in strings(&statement["Action"]) {
+            for resource in strings(&statement["Resource"]) {
+                pairs.push((action.clone(), resource));
+            }
+        }
+    }
+    pairs
+}
+
+fn allows(document: &PolicyDocument, action: &str, resource: &str) -> bool {
+    grants(document).iter().any(|(a, r)| a == action && r == resource)
+}
+
+#[test]
+fn telemetric_stream_is_defined() {
+    let stream = telemetric_stream();
+    assert_eq!(stream.name, "TelemetricStream");
+    assert_eq!(
+        stream.capacity,
+        Capacity::Provisioned { shards: 2 },
+        "two provisioned shards"
+    );
+    assert_eq!(
+        stream.retention_hours, 24,
+        "24 hours is the minimum retention, and the cheapest"
+    );
+    assert_eq!(
+        stream.tags.get("workshop").map(String::as_str),
+        Some("kinesis-lab"),
+        "tag workshop = kinesis-lab"
+    );
+}
+
+#[test]
+fn producer_policy_puts_records_on_the_stream() {
+    let policy = producer_policy(&resources(), "produceKinesisEvents");
+    for action in ["kinesis:PutRecord", "kinesis:PutRecords"] {
+        assert!(
+            allows(&policy, action, STREAM_ARN),
+            "the producer needs {action} on {STREAM_ARN}"
+        );
+    }
+    assert!(
+        grants(&policy)
+            .iter()
+            .all(|(action, _)| !action.starts_with("kinesis:Get")),
+        "the producer only writes: it must not read the stream"
+    );
+}
+
+#[test]
+fn consumer_policy_reads_what_an_event_source_mapping_needs() {
+    let policy = consumer_policy(&resources(), "consumeKinesisEvents");
+    for action in [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:ListShards",
+        "kinesis:GetShardIterator",
+        "kinesis:GetRecords",
+    ] {
+        assert!(
+            allows(&policy, action, STREAM_ARN),
+            "the event source mapping needs {action} on {STREAM_ARN}"
+        );
+    }
+    assert!(
+        grants(&policy)
+            .iter()
+            .all(|(action, _)| !action.starts_with("kinesis:Put")),
+        "the consumer only reads: it must not write to the stream"
+    );
+    let log_group = "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/consumeKinesisEvents:*";
+    assert!(
+        allows(&policy, "logs:PutLogEvents", log_group),
+        "the consumer writes its own logs to {log_group}"
+    );
+}
+
+#[test]
+fn firehose_policy_reads_the_stream_and_writes_only_the_bucket() {
+    let policy = firehose_policy(&resources());
+    assert!(
+        allows(&policy, "kinesis:GetRecords", STREAM_ARN),
+        "Firehose reads the stream"
+    );
+    assert!(
+        allows(&policy, "kinesis:GetShardIterator", STREAM_ARN),
+        "Firehose reads the stream"
+    );
+    assert!(
+        allows(&policy, "s3:PutObject", &format!("{BUCKET_ARN}/*")),
+        "Firehose writes objects into the bucket"
+    );
+    for (action, resource) in grants(&policy) {
+        if action.starts_with("s3:") {
+            assert!(
+                resource.starts_with(BUCKET_ARN),
+                "{action} must be scoped to the bucket, not {resource}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_policy_has_the_shape_iam_expects() {
+    for (name, policy) in all_policies() {
+        let json: Value = serde_json::from_str(&policy.to_json()).unwrap();
+        assert_eq!(json["Version"], "2012-10-17", "{name}: Version must be 2012-10-17");
+        let statements = statements(&policy);
+        assert!(!statements.is_empty(), "{name}: a policy needs at least one Statement");
+        for statement in statements {
+            for key in ["Effect", "Action", "Resource"] {
+                assert!(
+                    statement.get(key).is_some(),
+                    "{name}: every statement needs {key}: {statement}"
+                );
+            }
+            assert!(
+                statement["Effect"] == "Allow" || statement["Effect"] == "Deny",
+                "{name}: Effect is Allow or Deny"
+            );
+            assert!(
+                !strings(&statement["Action"]).is_empty(),
+                "{name}: empty Action in {statement}"
+            );
+            assert!(
+                !strings(&statement["Resource"]).is_empty(),
+                "{name}: empty Resource in {statement}"
+            );
+        }
+    }
+}
+
+/// Actions that change something. Only these matter for the "no write on `*`" rule.
+fn is_write(action: &str) -> bool {
+    let verb = action.split(':').nth(1).unwrap_or(action);
+    [
+        "Put", "Create", "Delete", "Update", "Abort", "Merge", "Split", "Increase", "Decrease", "Add", "Remove",
+    ]
+    .iter()
+    .any(|prefix| verb.starts_with(prefix))
+}
+
+#[test]
+fn every_policy_is_least_privilege() {
+    for (name, policy) in all_policies() {
+        for (action, resource) in grants(&policy) {
+            assert!(action != "*", "{name}: Action \"*\" allows everything in the account");
+            assert!(
+                !action.ends_with(":*"),
+                "{name}: {action} allows every action of a service; name the actions"
+            );
+            assert!(
+                !(resource == "*" && is_write(&action)),
+                "{name}: {action} on Resource \"*\" would let the function write anything"
+            );
+            assert!(
+                resource.starts_with("arn:aws:"),
+                "{name}: resources are ARNs, not {resource:?}"
+            );
+            let scoped = resource == STREAM_ARN
+                || resource.starts_with(BUCKET_ARN)
+                || resource.starts_with("arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/");
+            assert!(
+                scoped,
+                "{name}: {action} on {resource} reaches beyond the stream, the bucket and its own logs"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn iam_accepts_every_policy() {
+    let config = lab_testkit::local_aws().await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    for (name, policy) in all_policies() {
+        let created = iam
+            .create_policy()
+            .policy_name(lab_testkit::unique_name(name))
+            .policy_document(policy.to_json())
+            .send()
+            .await;
+        if let Err(error) = created {
+            panic!(
+                "IAM rejects the {name} policy: {:?}\n{}",
+                error.into_service_error(),
+                policy.to_json()
+            );
+        }
+    }
+}
+
+fn test_stream(capacity: Capacity) -> StreamDefinition {
+    StreamDefinition {
+        name: lab_testkit::unique_name("TelemetricStream"),
+        capacity,
+        retention_hours: 24,
+        tags: BTreeMap::from([("workshop".to_owned(), "kinesis-lab".to_owned())]),
+    }
+}
+
+#[tokio::test]
+async fn ensure_stream_creates_an_active_stream() {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+
+    let definition = test_stream(Capacity::Provisioned { shards: 3 });
+    let summary = ensure_stream(&kinesis, &definition)
+        .await
+        .expect("ensure_stream should create the stream");
+    assert_eq!(summary.stream_name, definition.name);
+    assert_eq!(
+        summary.stream_status,
+        StreamStatus::Active,
+        "ensure_stream returns once the stream is ACTIVE"
+    );
+    assert_eq!(summary.open_shard_count, 3, "the stream has the shard count asked for");
+
+    let tags = kinesis
+        .list_tags_for_stream()
+        .stream_name(&definition.name)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags
+            .iter()
+            .any(|tag| tag.key == "workshop" && tag.value.as_deref() == Some("kinesis-lab")),
+        "the stream carries the definition's tags"
+    );
+
+    assert_eq!(summary.retention_period_hours, 24);
+
+    let on_demand = StreamDefinition {
+        retention_hours: 48,
+        ..test_stream(Capacity::OnDemand)
+    };
+    let summary = ensure_stream(&kinesis, &on_demand)
+        .await
+        .expect("ensure_stream should create an on-demand stream");
+    let mode = summary.stream_mode_details.map(|details| details.stream_mode);
+    assert_eq!(
+        mode,
+        Some(StreamMode::OnDemand),
+        "Capacity::OnDemand makes an on-demand stream"
+    );
+}
+
+#[tokio::test]
+async fn ensure_stream_twice_changes_nothing() {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+
+    let definition = test_stream(Capacity::Provisioned { shards: 2 });
+    let first = ensure_stream(&kinesis, &definition)
+        .await
+        .expect("the first ensure_stream creates the stream");
+    let second = ensure_stream(&kinesis, &definition)
+        .await
+        .expect("a second ensure_stream must succeed too");
+    assert_eq!(first.stream_arn, second.stream_arn);
+    assert_eq!(
+        first.stream_creation_timestamp, second.stream_creation_timestamp,
+        "the stream was not recreated"
+    );
+    assert_eq!(second.open_shard_count, 2);
+
+    let named: Vec<String> = kinesis.list_streams().send().await.unwrap().stream_names;
+    assert_eq!(
+        named.iter().filter(|name| **name == definition.name).count(),
+        1,
+        "exactly one stream of that name"
+    );
+}

@@ -1,0 +1,254 @@
+//! The local cloud's AWS APIs: a pinned moto server in a project-local virtualenv, on 127.0.0.1.
+//!
+//! State lives in `.lab/` at the repository root: `venv/` (moto), `cloud.json` (the running server's PID and port),
+//! `moto.log`. Only a server this module started (its PID in `cloud.json`) is ever stopped.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::steps::root;
+
+/// The emulator, pinned: its behaviour (and its quirks) are what the local cloud was measured against.
+pub const MOTO_VERSION: &str = "5.2.5";
+pub const REGION: &str = "us-east-1";
+
+pub fn state_dir() -> PathBuf {
+    root().join(".lab")
+}
+
+fn venv() -> PathBuf {
+    state_dir().join("venv")
+}
+
+fn venv_python() -> PathBuf {
+    venv().join("bin/python")
+}
+
+fn state_file() -> PathBuf {
+    state_dir().join("cloud.json")
+}
+
+/// A running emulator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cloud {
+    pub pid: u32,
+    pub port: u16,
+}
+
+impl Cloud {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment that points the AWS SDK (and the AWS CLI) at this cloud, with dummy credentials, so that
+    /// nothing run with it can reach a real account.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint().as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_DEFAULT_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_SESSION_TOKEN", "testing"),
+            ("AWS_PROFILE", ""),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+    }
+
+    /// Whether the server answers HTTP.
+    pub fn answers(&self) -> bool {
+        http_get(self.port, "/moto-api/").is_some()
+    }
+}
+
+/// A minimal HTTP GET on 127.0.0.1; the status code, or `None` if nothing answered.
+fn http_get(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// Installs moto into `.lab/venv` unless the pinned version is already there.
+pub fn install() -> Result<()> {
+    if installed_version().as_deref() == Some(MOTO_VERSION) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(state_dir())?;
+    if !venv_python().exists() {
+        let python = which_python().context(
+            "the local cloud needs Python 3 (3.9 or newer) for its AWS emulator, and `python3` is not on PATH.\n\
+             Install it (Debian/Ubuntu: `sudo apt-get install python3 python3-venv`; macOS: `brew install python`), \
+             then run the command again.",
+        )?;
+        eprintln!("local cloud: creating a Python virtualenv in {}", venv().display());
+        let status = Command::new(&python).args(["-m", "venv"]).arg(venv()).status()?;
+        if !status.success() {
+            let _ = std::fs::remove_dir_all(venv());
+            bail!(
+                "`{python} -m venv` failed. On Debian/Ubuntu the venv module is a separate package: \
+                 `sudo apt-get install python3-venv`."
+            );
+        }
+    }
+    eprintln!("local cloud: installing moto {MOTO_VERSION} (the AWS emulator; about 30 s, once)");
+    let status = Command::new(venv_python())
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("moto[server]=={MOTO_VERSION}"))
+        .status()?;
+    if !status.success() {
+        bail!("installing moto {MOTO_VERSION} with pip failed (see pip's message above); it needs access to PyPI");
+    }
+    Ok(())
+}
+
+fn which_python() -> Option<String> {
+    ["python3", "python"].into_iter().map(str::to_owned).find(|python| {
+        Command::new(python)
+            .args(["-c", "import sys; assert sys.version_info >= (3, 9)"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
+
+fn installed_version() -> Option<String> {
+    let output = Command::new(venv_python())
+        .args(["-c", "import importlib.metadata as m; print(m.version('moto'))"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The cloud recorded in `.lab/cloud.json`, if it is still running and answering.
+pub fn running() -> Option<Cloud> {
+    let text = std::fs::read_to_string(state_file()).ok()?;
+    let cloud: Cloud = serde_json::from_str(&text).ok()?;
+    (is_our_server(cloud.pid) && cloud.answers()).then_some(cloud)
+}
+
+/// Whether `pid` is still the moto server we started (and not a process that reused its PID).
+fn is_our_server(pid: u32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains("moto.server"),
+        // No /proc (macOS): ask `ps`.
+        Err(_) => Command::new("ps")
+            .args(["-p", &pid.to_string(), "-o", "command="])
+            .output()
+            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("moto.server")),
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts a moto server on a free port of 127.0.0.1 and waits until it answers. A `detached` server (`cloud up`)
+/// runs in its own process group so it outlives the command; otherwise a Ctrl-C stops it with the command.
+pub fn start(detached: bool) -> Result<Cloud> {
+    install()?;
+    let port = free_port()?;
+    let log = std::fs::File::create(state_dir().join("moto.log"))?;
+    let mut command = Command::new(venv_python());
+    command
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if detached {
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    }
+    let child = command.spawn().context("starting the moto server")?;
+    let cloud = Cloud { pid: child.id(), port };
+
+    let started = Instant::now();
+    while !cloud.answers() {
+        if started.elapsed() > Duration::from_secs(30) {
+            stop(&cloud);
+            bail!(
+                "the moto server did not answer on port {port} within 30 s; see {}",
+                state_dir().join("moto.log").display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Without Docker moto cannot run functions; tell it not to try, so each Kinesis put stays cheap.
+    let _ = post_json(port, "/moto-api/config", r#"{"lambda": {"use_docker": false}}"#);
+    std::fs::write(state_file(), serde_json::to_string(&cloud)?)?;
+    Ok(cloud)
+}
+
+fn post_json(port: u16, path: &str, body: &str) -> Option<()> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.starts_with("HTTP/1.0 200").then_some(())
+}
+
+/// Stops a server this module started (by PID, after checking it is still ours).
+pub fn stop(cloud: &Cloud) {
+    if is_our_server(cloud.pid) {
+        let _ = Command::new("kill").arg(cloud.pid.to_string()).status();
+        let started = Instant::now();
+        while is_our_server(cloud.pid) && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(state_file())
+        && let Ok(recorded) = serde_json::from_str::<Cloud>(&text)
+        && recorded.pid == cloud.pid
+    {
+        let _ = std::fs::remove_file(state_file());
+    }
+}
+
+/// The cloud for one command: the running one if `cloud up` left one, else a new one that `Session` stops when
+/// dropped (also when the command fails).
+pub struct Session {
+    pub cloud: Cloud,
+    started_here: bool,
+}
+
+impl Session {
+    pub fn open() -> Result<Session> {
+        if let Some(cloud) = running() {
+            return Ok(Session {
+                cloud,
+                started_here: false,
+            });
+        }
+        Ok(Session {
+            cloud: start(false)?,
+            started_here: true,
+        })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.started_here {
+            stop(&self.cloud);
+        }
+    }
+}

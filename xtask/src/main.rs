@@ -1,0 +1,190 @@
+//! `cargo xtask`: the workshop's one command. Each module owns one job:
+//! `steps` (the step table), `starter` (starters from solutions), `cargo` (running a step's tests),
+//! `learner` (check, hint, solve, reset), `cloud` (the local AWS emulator), `book`, `verify`.
+
+mod book;
+mod cargo;
+mod cloud;
+mod files;
+mod learner;
+mod starter;
+mod steps;
+#[cfg(test)]
+mod tidy;
+mod verify;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "The kinesis-lab workshop: check your steps, run the pipeline, verify the repo."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on the local cloud (no AWS account needed).
+    Lab,
+    /// List the steps (with --status: how far your own code is).
+    List {
+        /// Run every step's tests to show which pass.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Run a step's tests and say, in plain words, what passes, what to do next and a hint.
+    Check {
+        /// The step: `step-1` or `1`.
+        step: String,
+        /// Check the solution instead of your code.
+        #[arg(long)]
+        solution: bool,
+    },
+    /// Show every hint of a step.
+    Hint { step: String },
+    /// Replace your code of a step with the solution (your code is backed up first).
+    Solve { step: String },
+    /// Put a step back to its starter (your code is backed up first).
+    Reset { step: String },
+    /// Print every IAM policy document of step 1 as JSON.
+    Policy {
+        /// Print the solution's policies instead of yours.
+        #[arg(long)]
+        solution: bool,
+        /// The account id to put in the ARNs.
+        #[arg(long)]
+        account: Option<String>,
+        /// The region to put in the ARNs.
+        #[arg(long)]
+        region: Option<String>,
+        /// The bucket Firehose writes to.
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+    /// Manage the local cloud (a pinned moto server on 127.0.0.1; state in .lab/).
+    Cloud {
+        #[command(subcommand)]
+        action: CloudAction,
+    },
+    /// Build the book (with --serve: serve it on 127.0.0.1 and open it).
+    Book {
+        #[arg(long)]
+        serve: bool,
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
+    /// Regenerate every starter from its solution (maintainers, after editing a solution).
+    Starters,
+    /// Prove the repository holds together (maintainers and CI): formatting, lints, tidy tests, every solution
+    /// passes, every starter compiles and fails at its todo!()s, the book builds with no broken link.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum CloudAction {
+    /// Start the local cloud and keep it running; prints the environment to point your own tools at it.
+    Up,
+    /// Stop the local cloud started by `cloud up`.
+    Down,
+    /// Say whether the local cloud is running, and where.
+    Status,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<bool> {
+    match command {
+        Command::Lab => {
+            println!(
+                "`cargo xtask lab` runs the whole pipeline on the local cloud; its Lambda host, event source mapping and \
+                 Firehose pump are being built (see the book's architecture chapter).\n\
+                 Until then: `cargo xtask check step-1` is where the workshop starts."
+            );
+            Ok(false)
+        }
+        Command::List { status } => learner::list(status).map(|()| true),
+        Command::Check { step, solution } => learner::check(&step, solution),
+        Command::Hint { step } => learner::hint(&step).map(|()| true),
+        Command::Solve { step } => learner::solve(&step).map(|()| true),
+        Command::Reset { step } => learner::reset(&step).map(|()| true),
+        Command::Policy {
+            solution,
+            account,
+            region,
+            bucket,
+        } => learner::policy(solution, account, region, bucket).map(|()| true),
+        Command::Cloud { action } => cloud_command(action),
+        Command::Book { serve, port } => {
+            if serve {
+                book::serve(port)?;
+            } else {
+                book::build()?;
+                println!(
+                    "The book is in {}/index.html",
+                    learner::relative(&book::html_dir()).display()
+                );
+            }
+            Ok(true)
+        }
+        Command::Starters => {
+            for step in steps::load()? {
+                let solution = step.solution_dir();
+                let src = step.starter_dir().join("src");
+                for (path, text) in starter::starter_files(&solution)? {
+                    let target = src.join(&path);
+                    std::fs::create_dir_all(target.parent().expect("a file has a folder"))?;
+                    std::fs::write(&target, text)?;
+                    println!("wrote {}", learner::relative(&target).display());
+                }
+            }
+            Ok(true)
+        }
+        Command::Verify => verify::verify(),
+    }
+}
+
+fn cloud_command(action: CloudAction) -> Result<bool> {
+    match action {
+        CloudAction::Up => {
+            let cloud = match cloud::running() {
+                Some(cloud) => cloud,
+                None => cloud::start(true)?,
+            };
+            println!(
+                "The local cloud is up at {} (pid {}). To point the AWS CLI or your own code at it:",
+                cloud.endpoint(),
+                cloud.pid
+            );
+            for (key, value) in cloud.env() {
+                println!("export {key}={value}");
+            }
+            println!("Stop it with `cargo xtask cloud down`.");
+        }
+        CloudAction::Down => match cloud::running() {
+            Some(cloud) => {
+                cloud::stop(&cloud);
+                println!("The local cloud (pid {}) is stopped.", cloud.pid);
+            }
+            None => println!("The local cloud is not running."),
+        },
+        CloudAction::Status => match cloud::running() {
+            Some(cloud) => println!("The local cloud is up at {} (pid {}).", cloud.endpoint(), cloud.pid),
+            None => println!("The local cloud is not running (`cargo xtask cloud up` starts it)."),
+        },
+    }
+    Ok(true)
+}

@@ -1,0 +1,185 @@
+//! Tidy checks, run as tests (`cargo test -p xtask`, part of `cargo xtask verify`): the rules that keep the
+//! workshop's pieces in agreement, so that adding a step cannot silently break one of them.
+
+use crate::starter;
+use crate::steps::{self, root};
+use std::path::Path;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
+}
+
+fn manifest(dir: &Path) -> toml::Table {
+    read(&dir.join("Cargo.toml"))
+        .parse()
+        .unwrap_or_else(|error| panic!("{}/Cargo.toml: {error}", dir.display()))
+}
+
+#[test]
+fn the_step_table_matches_the_crates() {
+    let steps = steps::load().unwrap();
+    let workspace = manifest(&root());
+    let members: Vec<&str> = workspace["workspace"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    for (index, step) in steps.iter().enumerate() {
+        assert_eq!(
+            step.id,
+            format!("step-{}", index + 1),
+            "steps are numbered from 1, in order"
+        );
+        assert!(!step.hints.is_empty(), "{}: give at least one hint", step.id);
+
+        let starter = manifest(&step.starter_dir());
+        let solution = manifest(&step.solution_dir());
+        assert_eq!(
+            starter["package"]["name"].as_str(),
+            Some(step.starter.as_str()),
+            "{}: starter package",
+            step.id
+        );
+        assert_eq!(
+            solution["package"]["name"].as_str(),
+            Some(step.solution.as_str()),
+            "{}: solution package",
+            step.id
+        );
+        assert_eq!(
+            starter["lib"]["name"], solution["lib"]["name"],
+            "{}: starter and solution must share a [lib] name so one test file serves both",
+            step.id
+        );
+        for dir in [format!("steps/{}", step.id), format!("solutions/{}", step.id)] {
+            assert!(members.contains(&dir.as_str()), "{dir} is not a workspace member");
+        }
+
+        // The solution runs the starter's test files, not copies of them.
+        let tests: Vec<String> = solution
+            .get("test")
+            .and_then(|t| t.as_array())
+            .map(|tests| {
+                tests
+                    .iter()
+                    .filter_map(|t| t["path"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            !step.test_files().is_empty(),
+            "{}: steps/{}/tests has no test file",
+            step.id,
+            step.id
+        );
+        for file in step.test_files() {
+            let name = file.file_name().unwrap().to_string_lossy();
+            let expected = format!("../../steps/{}/tests/{name}", step.id);
+            assert!(
+                tests.contains(&expected),
+                "{}: the solution's Cargo.toml needs a [[test]] with path {expected}",
+                step.id
+            );
+        }
+        assert!(
+            !step.solution_dir().join("tests").exists(),
+            "{}: tests live in steps/{}/tests only, shared by both crates",
+            step.id,
+            step.id
+        );
+    }
+}
+
+#[test]
+fn starters_are_their_solutions_minus_the_bodies() {
+    for step in steps::load().unwrap() {
+        let src = step.starter_dir().join("src");
+        let generated = starter::starter_files(&step.solution_dir()).unwrap();
+        let on_disk = starter::rust_files(&src).unwrap();
+        assert_eq!(
+            on_disk.len(),
+            generated.len(),
+            "{}: the starter and the solution have different files",
+            step.id
+        );
+        for (path, text) in generated {
+            assert!(
+                read(&src.join(&path)) == text,
+                "steps/{}/src/{} is not its solution minus the bodies. Maintainers: `cargo xtask starters`. \
+                 Learners: this is your work in progress; `cargo xtask reset {}` would restore the starter.",
+                step.id,
+                path.display(),
+                step.id
+            );
+        }
+    }
+}
+
+#[test]
+fn every_step_has_a_chapter_in_the_book() {
+    let summary = read(&root().join("book/src/SUMMARY.md"));
+    for step in steps::load().unwrap() {
+        assert!(
+            step.chapter_path().exists(),
+            "{}: chapter book/src/{} is missing",
+            step.id,
+            step.chapter
+        );
+        assert!(
+            summary.contains(&format!("]({})", step.chapter)),
+            "{}: SUMMARY.md does not list {}",
+            step.id,
+            step.chapter
+        );
+        let chapter = read(&step.chapter_path());
+        assert!(
+            chapter.contains(&format!("cargo xtask check {}", step.id)),
+            "{}: the chapter says how to check",
+            step.id
+        );
+    }
+}
+
+/// The book shows tested code only: it includes from `solutions/` (by anchor), never from a learner's crate.
+#[test]
+fn the_book_includes_only_solution_code() {
+    for path in crate::files::with_extension(&root().join("book/src"), "md").unwrap() {
+        for line in read(&path).lines() {
+            for include in line.split("{{#include ").skip(1) {
+                let target = include.split("}}").next().unwrap_or("");
+                assert!(
+                    target.contains("solutions/") || !target.ends_with(".rs") && !target.contains(".rs:"),
+                    "{}: includes {target}; include Rust code from solutions/ only",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn readme_and_ci_share_the_test_command() {
+    let readme = read(&root().join("README.md"));
+    let ci = read(&root().join(".ci/run"));
+    assert!(readme.contains("cargo xtask lab"), "the README shows the main job");
+    assert!(
+        readme.contains("cargo xtask verify"),
+        "the README shows the test command"
+    );
+    assert!(
+        ci.contains("cargo xtask verify"),
+        ".ci/run runs the README's test command"
+    );
+}
+
+/// xtask must keep working while a learner's step does not compile, so it never depends on a step crate.
+#[test]
+fn xtask_depends_on_no_step_crate() {
+    let xtask = read(&root().join("xtask/Cargo.toml"));
+    for step in steps::load().unwrap() {
+        for package in [&step.starter, &step.solution] {
+            assert!(!xtask.contains(&format!("\n{package}")), "xtask depends on {package}");
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! `cargo xtask verify`: the maintainers' (and CI's) proof that the workshop holds together. Every solution passes
+//! its step's tests, every starter compiles and fails them at its `todo!()`s, the code is formatted and lint-free,
+//! the tidy tests pass and the book builds with no broken link. It ends with one line,
+//! `verify: N passed, M failed`, and fails if anything did.
+
+use anyhow::Result;
+use std::time::Instant;
+
+use crate::book;
+use crate::cargo::{Verdict, cargo, test_package};
+use crate::cloud;
+use crate::steps;
+
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    /// Records one check: prints `ok` or `FAIL` with what it found (and, on failure, why).
+    fn record(&mut self, name: &str, started: Instant, outcome: Result<String, String>) {
+        let seconds = started.elapsed().as_secs_f32();
+        match outcome {
+            Ok(summary) => {
+                self.passed += 1;
+                println!("ok    {name}: {summary} ({seconds:.1} s)");
+            }
+            Err(why) => {
+                self.failed += 1;
+                println!("FAIL  {name} ({seconds:.1} s)");
+                for line in why.lines().take(60) {
+                    println!("      {line}");
+                }
+            }
+        }
+    }
+}
+
+/// Runs a cargo command quietly; its output only matters when it fails.
+fn cargo_quietly(args: &[&str]) -> Result<String, String> {
+    let output = cargo()
+        .args(args)
+        .output()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if output.status.success() {
+        Ok("clean".to_owned())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A package's verdict when all its tests must pass.
+fn all_pass(verdict: Verdict) -> Result<String, String> {
+    match verdict {
+        Verdict::DoesNotCompile { errors } => Err(format!("does not compile:\n{}", errors.join("\n"))),
+        Verdict::Tested { results, output } => {
+            let failed: Vec<String> = results
+                .iter()
+                .filter(|result| !result.passed)
+                .map(|result| format!("{}: {}", result.name, result.message))
+                .collect();
+            if results.is_empty() {
+                Err(format!("no test ran:\n{output}"))
+            } else if failed.is_empty() {
+                Ok(format!("{} tests pass", results.len()))
+            } else {
+                Err(failed.join("\n"))
+            }
+        }
+    }
+}
+
+pub fn verify() -> Result<bool> {
+    let steps = steps::load()?;
+    let mut tally = Tally { passed: 0, failed: 0 };
+
+    let started = Instant::now();
+    tally.record(
+        "cargo fmt --check",
+        started,
+        cargo_quietly(&["fmt", "--all", "--", "--check"]),
+    );
+
+    let started = Instant::now();
+    let clippy = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    tally.record("cargo clippy -D warnings", started, cargo_quietly(&clippy));
+
+    for (name, package) in [
+        ("xtask tidy and unit tests", "xtask"),
+        ("testkit unit tests", "lab-testkit"),
+    ] {
+        let started = Instant::now();
+        tally.record(name, started, all_pass(test_package(package, &[])?));
+    }
+
+    let session = if steps.iter().any(|step| step.needs_cloud) {
+        Some(cloud::Session::open()?)
+    } else {
+        None
+    };
+    let env = session.as_ref().map(|session| session.cloud.env()).unwrap_or_default();
+
+    for step in &steps {
+        let started = Instant::now();
+        let outcome = all_pass(test_package(&step.solution, &env)?);
+        tally.record(&format!("solution {}", step.id), started, outcome);
+
+        // The starter must compile and fail, each failing test at a `todo!()` (failing for another reason would
+        // mean the starter or the test is broken). Its failing output is the design, so it is summarised here,
+        // never echoed.
+        let started = Instant::now();
+        let outcome = match test_package(&step.starter, &env)? {
+            Verdict::DoesNotCompile { errors } => Err(format!("the starter must compile:\n{}", errors.join("\n"))),
+            Verdict::Tested { results, output } => {
+                let failed: Vec<_> = results.iter().filter(|result| !result.passed).collect();
+                let wrong: Vec<_> = failed
+                    .iter()
+                    .filter(|result| !result.message.contains("not yet implemented"))
+                    .collect();
+                if results.is_empty() {
+                    Err(format!("no test ran:\n{output}"))
+                } else if failed.is_empty() {
+                    Err(
+                        "every test passes on the starter: the step teaches nothing (or the starter is solved)"
+                            .to_owned(),
+                    )
+                } else if !wrong.is_empty() {
+                    Err(wrong
+                        .iter()
+                        .map(|result| format!("{} fails without reaching a todo!(): {}", result.name, result.message))
+                        .collect::<Vec<_>>()
+                        .join("\n"))
+                } else {
+                    Ok(format!(
+                        "compiles; {} of {} tests fail at a todo!(), as designed",
+                        failed.len(),
+                        results.len()
+                    ))
+                }
+            }
+        };
+        tally.record(&format!("starter  {}", step.id), started, outcome);
+    }
+    drop(session);
+
+    let started = Instant::now();
+    let outcome = book::build().map_err(|error| format!("{error:#}")).and_then(|()| {
+        let broken = book::broken_links(&book::html_dir()).map_err(|error| format!("{error:#}"))?;
+        if broken.is_empty() {
+            Ok("built; every internal link and anchor resolves".to_owned())
+        } else {
+            Err(format!("broken links:\n{}", broken.join("\n")))
+        }
+    });
+    tally.record("book", started, outcome);
+
+    println!("verify: {} passed, {} failed", tally.passed, tally.failed);
+    Ok(tally.failed == 0)
+}

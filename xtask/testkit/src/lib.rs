@@ -1,0 +1,81 @@
+//! Test support for the step crates: an AWS configuration that points at the local cloud.
+//!
+//! The step tests talk to the real AWS SDK, but only ever to the emulator that `cargo xtask check` starts on
+//! 127.0.0.1. If no local endpoint is set, a test fails with a message naming the command to run; it never falls
+//! back to the learner's own credentials or to a real AWS endpoint.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::env;
+
+/// The variable the SDK (and `cargo xtask`) use to point every client at one endpoint.
+pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
+
+/// The region the local cloud uses when none is set.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Returns the local cloud's endpoint, or an explanation of why it is not usable.
+pub fn local_endpoint() -> Result<String, String> {
+    let endpoint = env::var(ENDPOINT_VARIABLE).map_err(|_| {
+        format!(
+            "this test needs the local cloud, and {ENDPOINT_VARIABLE} is not set.\n\
+             Run the step's tests with `cargo xtask check step-N`: it starts the local AWS emulator and sets it."
+        )
+    })?;
+    if !is_loopback(&endpoint) {
+        return Err(format!(
+            "{ENDPOINT_VARIABLE} is {endpoint:?}, which is not on this machine; the step tests only ever talk to the \
+             local emulator. Run them with `cargo xtask check step-N`."
+        ));
+    }
+    Ok(endpoint)
+}
+
+fn is_loopback(endpoint: &str) -> bool {
+    let rest = endpoint.strip_prefix("http://").unwrap_or("");
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    host == "127.0.0.1" || host == "localhost" || host == "[::1]"
+}
+
+/// An SDK configuration for the local cloud: its endpoint, fixed test credentials (never the learner's) and a
+/// region. Panics with a message naming `cargo xtask check` when the local cloud is not set up.
+pub async fn local_aws() -> SdkConfig {
+    let endpoint = local_endpoint().unwrap_or_else(|why| panic!("{why}"));
+    let region = env::var("AWS_REGION").unwrap_or_else(|_| DEFAULT_REGION.to_owned());
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region))
+        .test_credentials()
+        .load()
+        .await
+}
+
+/// An S3 client for the local cloud. S3 needs path-style addressing there: with virtual-host addressing the SDK
+/// would look up `<bucket>.127.0.0.1`, which does not resolve.
+pub fn local_s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(true).build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+/// A name no other test run uses, so that tests sharing one emulator never see each other's resources.
+pub fn unique_name(prefix: &str) -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos:09}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn only_loopback_endpoints_are_local() {
+        assert!(is_loopback("http://127.0.0.1:5000"));
+        assert!(is_loopback("http://localhost:5000/"));
+        assert!(!is_loopback("https://kinesis.us-east-1.amazonaws.com"));
+        assert!(!is_loopback("http://127.0.0.1.example.com:5000"));
+        assert!(!is_loopback("http://10.0.0.1:5000"));
+    }
+}

@@ -66,7 +66,10 @@ fn all_pass(verdict: Verdict) -> Result<String, String> {
             if results.is_empty() {
                 Err(format!("no test ran:\n{output}"))
             } else if failed.is_empty() {
-                Ok(format!("{} tests pass", results.len()))
+                Ok(match results.len() {
+                    1 => "1 test passes".to_owned(),
+                    n => format!("{n} tests pass"),
+                })
             } else {
                 Err(failed.join("\n"))
             }

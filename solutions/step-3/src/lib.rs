@@ -1,0 +1,1 @@
+//! Step 3: the consumer Lambda (being written).

@@ -1,0 +1,1 @@
+//! Step 2: the producer Lambda (being written).

@@ -78,8 +78,11 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
-    /// Regenerate every starter from its solution (maintainers, after editing a solution).
-    Starters,
+    /// Regenerate the starters from their solutions (maintainers, after editing a solution).
+    Starters {
+        /// Only this step (default: every step).
+        step: Option<String>,
+    },
     /// Prove the repository holds together (maintainers and CI): formatting, lints, tidy tests, every solution
     /// passes, every starter compiles and fails at its todo!()s, the book builds with no broken link.
     Verify,
@@ -140,8 +143,12 @@ fn run(command: Command) -> Result<bool> {
             }
             Ok(true)
         }
-        Command::Starters => {
-            for step in steps::load()? {
+        Command::Starters { step } => {
+            let steps = match step {
+                Some(id) => vec![steps::find(&id)?],
+                None => steps::load()?,
+            };
+            for step in steps {
                 let solution = step.solution_dir();
                 let src = step.starter_dir().join("src");
                 for (path, text) in starter::starter_files(&solution)? {

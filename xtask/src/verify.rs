@@ -100,20 +100,19 @@ pub fn verify() -> Result<bool> {
     ];
     tally.record("cargo clippy -D warnings", started, cargo_quietly(&clippy));
 
+    // One emulator for every test that needs it; stopped (if started here) when verify ends.
+    let session = cloud::Session::open()?;
+    let env = session.cloud.env();
+
+    // The machinery's own tests: tidy rules, the testkit, and the local cloud against the emulator.
     for (name, package) in [
         ("xtask tidy and unit tests", "xtask"),
         ("testkit unit tests", "lab-testkit"),
+        ("local cloud: Lambda host and event source mappings", "lab-cloud"),
     ] {
         let started = Instant::now();
-        tally.record(name, started, all_pass(test_package(package, &[])?));
+        tally.record(name, started, all_pass(test_package(package, &env)?));
     }
-
-    let session = if steps.iter().any(|step| step.needs_cloud) {
-        Some(cloud::Session::open()?)
-    } else {
-        None
-    };
-    let env = session.as_ref().map(|session| session.cloud.env()).unwrap_or_default();
 
     for step in &steps {
         let started = Instant::now();

@@ -1,1 +1,416 @@
-//! The tests of step 3 (being written).
+//! The tests of step 3. They run against your code in `steps/step-3` (`cargo xtask check step-3`) and, unchanged,
+//! against the solution. No cloud is needed: the events are JSON files in `tests/fixtures/`, in the shape Lambda
+//! sends them, and the handler is called the way the Lambda runtime calls it.
+
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::streams::KinesisEventResponse;
+use consumer::*;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing::level_filters::LevelFilter;
+use uuid::Uuid;
+
+/// AWS's documented example of a Kinesis event (as shipped with the `aws_lambda_events` crate). Its records say
+/// "Hello World": not GPS records.
+const AWS_EXAMPLE: &str = include_str!("fixtures/example-kinesis-event.json");
+/// Three valid records from shard 0.
+const VALID: &str = include_str!("fixtures/gps-valid.json");
+/// Fifteen records from shard 1: four valid ones, one duplicate, ten that cannot be processed (see `MIXED_BAD`).
+const MIXED: &str = include_str!("fixtures/gps-mixed.json");
+/// Four records from shard 1: the producer sent record A three times (a retry after a timeout, say) and B once.
+const DUPLICATES: &str = include_str!("fixtures/gps-duplicates.json");
+
+/// The bad records of `gps-mixed.json`: sequence number, the `RecordError` variant expected, and what is wrong.
+const MIXED_BAD: [(&str, &str, &str); 10] = [
+    (
+        "49660488705132856123945201371867383274260165387661016159",
+        "NotJson",
+        "the JSON is cut short",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661024078",
+        "OutOfRange",
+        "latitude 91.2",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661031997",
+        "OutOfRange",
+        "longitude -180.5",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661039916",
+        "NotAGpsRecord",
+        "latitude is a string",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661047835",
+        "Empty",
+        "no data at all",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661055754",
+        "NotAGpsRecord",
+        "longitude is missing",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661071592",
+        "NotAGpsRecord",
+        "the id is not a UUID",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661087430",
+        "NotJson",
+        "gzip bytes, not text",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661095349",
+        "Empty",
+        "a lone newline",
+    ),
+    (
+        "49660488705132856123945201371867383274260165387661103268",
+        "NotAGpsRecord",
+        "JSON null",
+    ),
+];
+
+const A: &str = "4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91";
+const B: &str = "b3e1f2a4-5c6d-4e7f-8a9b-0c1d2e3f4a5b";
+const C: &str = "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f";
+const D: &str = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
+
+fn gps(id: &str, latitude: f64, longitude: f64) -> GpsRecord {
+    GpsRecord {
+        id: Uuid::parse_str(id).unwrap(),
+        latitude,
+        longitude,
+    }
+}
+
+/// The valid records of `gps-mixed.json`, in order, each id once.
+fn mixed_good() -> Vec<GpsRecord> {
+    vec![
+        gps(A, 48.8566, 2.3522),
+        gps(B, -33.8688, 151.2093),
+        gps(C, 90.0, -180.0),
+        gps(D, 0.0, 0.0),
+    ]
+}
+
+fn event(fixture: &str) -> KinesisEvent {
+    serde_json::from_str(fixture).expect("a fixture is a Kinesis event as Lambda sends it")
+}
+
+fn sequence_numbers(fixture: &str) -> Vec<String> {
+    event(fixture)
+        .records
+        .into_iter()
+        .map(|record| record.kinesis.sequence_number)
+        .collect()
+}
+
+/// Calls the handler as the Lambda runtime does.
+async fn invoke(fixture: &str) -> KinesisEventResponse {
+    handler(LambdaEvent::new(event(fixture), Context::default()))
+        .await
+        .expect("the handler reports bad records in its response; it never returns an error")
+}
+
+fn failed(response: &KinesisEventResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.clone().unwrap_or_default())
+        .collect()
+}
+
+fn variant(error: &RecordError) -> &'static str {
+    match error {
+        RecordError::Empty => "Empty",
+        RecordError::NotJson(_) => "NotJson",
+        RecordError::NotAGpsRecord(_) => "NotAGpsRecord",
+        RecordError::OutOfRange { .. } => "OutOfRange",
+    }
+}
+
+#[test]
+fn validate_accepts_coordinates_up_to_the_bounds() {
+    for (latitude, longitude) in [
+        (0.0, 0.0),
+        (-90.0, -180.0),
+        (90.0, 180.0),
+        (-90.0, 180.0),
+        (90.0, -180.0),
+        (-0.0, 179.999_999),
+        (48.8566, 2.3522),
+    ] {
+        let record = gps(A, latitude, longitude);
+        assert_eq!(
+            record.validate(),
+            Ok(record),
+            "({latitude}, {longitude}) is a valid position: the bounds are included"
+        );
+    }
+}
+
+#[test]
+fn validate_rejects_coordinates_beyond_the_bounds_and_nan() {
+    let beyond_latitude = [90.0_f64.next_up(), (-90.0_f64).next_down(), 90.1, -1e9];
+    let beyond_longitude = [180.0_f64.next_up(), (-180.0_f64).next_down(), 180.5, 1e9];
+    let not_finite = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+
+    for latitude in beyond_latitude.into_iter().chain(not_finite) {
+        let error = gps(A, latitude, 0.0).validate();
+        assert!(
+            matches!(error, Err(RecordError::OutOfRange { field: "latitude", .. })),
+            "latitude {latitude} must be rejected as OutOfRange {{ field: \"latitude\", .. }}, got {error:?}"
+        );
+    }
+    for longitude in beyond_longitude.into_iter().chain(not_finite) {
+        let error = gps(A, 0.0, longitude).validate();
+        assert!(
+            matches!(error, Err(RecordError::OutOfRange { field: "longitude", .. })),
+            "longitude {longitude} must be rejected as OutOfRange {{ field: \"longitude\", .. }}, got {error:?}"
+        );
+    }
+}
+
+#[test]
+fn parse_record_reads_what_the_producer_writes() {
+    let expected = gps(A, 48.8566, -2.3522);
+    for data in [
+        // What the producer of step 2 sends: one JSON object, then a newline.
+        format!("{{\"id\":\"{A}\",\"latitude\":48.8566,\"longitude\":-2.3522}}\n"),
+        // Whitespace around the object, a Windows line ending, pretty-printed JSON: all fine.
+        format!("{{\"id\":\"{A}\",\"latitude\":48.8566,\"longitude\":-2.3522}}\r\n  \t"),
+        format!("  {{\n  \"id\": \"{A}\",\n  \"latitude\": 48.8566,\n  \"longitude\": -2.3522\n}}\n"),
+        // A field this consumer does not know is tolerated: a newer producer must not break an older consumer.
+        format!("{{\"id\":\"{A}\",\"latitude\":48.8566,\"longitude\":-2.3522,\"speed\":12.5}}\n"),
+        // Fields in another order, and no newline at all.
+        format!("{{\"longitude\":-2.3522,\"id\":\"{A}\",\"latitude\":48.8566}}"),
+    ] {
+        assert_eq!(parse_record(data.as_bytes()), Ok(expected), "parse_record({data:?})");
+    }
+    assert_eq!(
+        parse_record(format!("{{\"id\":\"{A}\",\"latitude\":-90,\"longitude\":180}}\n").as_bytes()),
+        Ok(gps(A, -90.0, 180.0)),
+        "integers are numbers too, and the bounds are valid"
+    );
+}
+
+#[test]
+fn parse_record_names_what_is_wrong_with_a_bad_record() {
+    let cases: [(&[u8], &str); 14] = [
+        (b"", "Empty"),
+        (b"\n", "Empty"),
+        (b"  \r\n\t ", "Empty"),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":48.8"#,
+            "NotJson",
+        ),
+        (b"Hello World", "NotJson"),
+        (&[0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe], "NotJson"),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1,"longitude":2}{"id":"x"}"#,
+            "NotJson",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":"48.8","longitude":2.3}"#,
+            "NotAGpsRecord",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":48.8}"#,
+            "NotAGpsRecord",
+        ),
+        (
+            br#"{"id":"not-a-uuid","latitude":48.8,"longitude":2.3}"#,
+            "NotAGpsRecord",
+        ),
+        (br#"{"id":42,"latitude":48.8,"longitude":2.3}"#, "NotAGpsRecord"),
+        (b"null", "NotAGpsRecord"),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":-91,"longitude":2.3}"#,
+            "OutOfRange",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1,"longitude":180.01}"#,
+            "OutOfRange",
+        ),
+    ];
+    for (data, expected) in cases {
+        let text = String::from_utf8_lossy(data);
+        match parse_record(data) {
+            Ok(record) => panic!("parse_record({text:?}) must fail with {expected}, not return {record:?}"),
+            Err(error) => {
+                assert_eq!(
+                    variant(&error),
+                    expected,
+                    "parse_record({text:?}) failed with {error:?}"
+                );
+                assert!(
+                    error.to_string().len() > 10,
+                    "the error says why: {error:?} displays as {:?}",
+                    error.to_string()
+                );
+            }
+        }
+    }
+    let missing = parse_record(br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1}"#).unwrap_err();
+    assert!(
+        missing.to_string().contains("longitude"),
+        "the reason names the missing field: {missing}"
+    );
+}
+
+#[test]
+fn process_batch_keeps_good_records_and_rejects_bad_ones() {
+    let batch = process_batch(&event(MIXED).records);
+
+    assert_eq!(batch.records, mixed_good(), "the valid records, in order, each id once");
+    assert_eq!(batch.duplicates, 1, "record A arrives twice: one duplicate");
+    let rejected: Vec<(&str, &str)> = batch
+        .rejected
+        .iter()
+        .map(|rejected| (rejected.sequence_number.as_str(), variant(&rejected.error)))
+        .collect();
+    let expected: Vec<(&str, &str)> = MIXED_BAD.iter().map(|(sequence, kind, _)| (*sequence, *kind)).collect();
+    assert_eq!(
+        rejected, expected,
+        "each bad record, by its exact sequence number, with the reason's variant"
+    );
+}
+
+#[test]
+fn process_batch_processes_a_duplicate_once_and_does_not_fail_it() {
+    let batch = process_batch(&event(DUPLICATES).records);
+    assert_eq!(
+        batch.records,
+        vec![gps(A, 48.8566, 2.3522), gps(B, -33.8688, 151.2093)],
+        "A is processed the first time only"
+    );
+    assert_eq!(batch.duplicates, 2, "the second and third A are duplicates");
+    assert!(
+        batch.rejected.is_empty(),
+        "a duplicate is not a failure: reporting it would make Lambda deliver it again; rejected: {:?}",
+        batch.rejected
+    );
+
+    let batch = process_batch(&event(VALID).records);
+    assert_eq!(batch.records.len(), 3);
+    assert_eq!(batch.duplicates, 0, "different ids are not duplicates");
+    assert!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
+}
+
+/// A `MakeWriter` that keeps what is logged, so that a test can read it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn process_batch_is_logged_as_one_json_line() {
+    let batch = process_batch(&event(MIXED).records);
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing::subscriber::with_default(json_logs(move || writer.clone(), LevelFilter::INFO), || batch.log());
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}")))
+        .collect();
+    let summaries: Vec<&Value> = lines.iter().filter(|line| line["level"] == "INFO").collect();
+    assert_eq!(summaries.len(), 1, "one INFO line per batch:\n{text}");
+    let summary = summaries[0];
+    assert_eq!(summary["count"], 4, "count: the records processed\n{summary}");
+    assert_eq!(summary["duplicates"], 1, "{summary}");
+    assert_eq!(summary["rejected"], 10, "{summary}");
+    let data: Vec<GpsRecord> = serde_json::from_str(summary["data"].as_str().expect("data is a JSON array, as text"))
+        .expect("data holds the records");
+    assert_eq!(data, mixed_good(), "data: the records processed");
+
+    let warnings: Vec<&Value> = lines.iter().filter(|line| line["level"] == "WARN").collect();
+    assert_eq!(
+        warnings.len(),
+        MIXED_BAD.len(),
+        "one warning per rejected record:\n{text}"
+    );
+    for (warning, (sequence_number, _, _)) in warnings.iter().zip(MIXED_BAD) {
+        assert_eq!(warning["sequence_number"], sequence_number, "{warning}");
+        assert!(
+            warning["reason"].as_str().is_some_and(|reason| !reason.is_empty()),
+            "the warning gives the reason: {warning}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn handler_reports_exactly_the_bad_sequence_numbers() {
+    let response = invoke(MIXED).await;
+    let expected: Vec<String> = MIXED_BAD
+        .iter()
+        .map(|(sequence, _, _)| (*sequence).to_owned())
+        .collect();
+    assert_eq!(
+        failed(&response),
+        expected,
+        "batchItemFailures lists the bad records and nothing else: not the good ones, not the duplicate"
+    );
+}
+
+#[tokio::test]
+async fn handler_reports_no_failure_for_a_good_batch() {
+    for fixture in [VALID, DUPLICATES] {
+        let response = invoke(fixture).await;
+        assert_eq!(
+            failed(&response),
+            Vec::<String>::new(),
+            "every record was processed (duplicates once): an empty batchItemFailures tells Lambda to move on"
+        );
+    }
+}
+
+#[tokio::test]
+async fn handler_survives_aws_example_event() {
+    // AWS's example records carry "Hello World": each one is reported, with its own sequence number.
+    let response = invoke(AWS_EXAMPLE).await;
+    assert_eq!(failed(&response), sequence_numbers(AWS_EXAMPLE));
+    assert_eq!(
+        failed(&response),
+        vec![
+            "49568167373333333333333333333333333333333333333333333333",
+            "49568167373333333334444444444444444444444444444444444444",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn handler_response_is_the_json_lambda_expects() {
+    let response = invoke(AWS_EXAMPLE).await;
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({
+            "batchItemFailures": [
+                { "itemIdentifier": "49568167373333333333333333333333333333333333333333333333" },
+                { "itemIdentifier": "49568167373333333334444444444444444444444444444444444444" },
+            ]
+        })
+    );
+    let response = invoke(VALID).await;
+    assert_eq!(
+        serde_json::to_value(&response).unwrap(),
+        json!({ "batchItemFailures": [] }),
+        "an empty list: the whole batch succeeded"
+    );
+}

@@ -1,0 +1,377 @@
+//! A local Lambda host: runs a function's real binary (the same `main` that runs on AWS) against a local
+//! implementation of the Lambda Runtime API, one process per execution environment, reused while warm.
+//!
+//! What it does as AWS documents it: `GET /runtime/invocation/next` hands out one event with the request id, the
+//! deadline (epoch milliseconds), the function ARN and a trace id; `POST .../response` and `.../error` end the
+//! invocation; `POST /runtime/init/error` ends the environment. An invocation that outlives the function's timeout
+//! is a `Task timed out` error and its environment is killed, as Lambda does.
+
+use anyhow::{Context, Result, anyhow};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// What the host needs to know to run a function: what `GetFunctionConfiguration` says, plus where its binary is.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub arn: String,
+    /// The executable (a Lambda "bootstrap").
+    pub binary: PathBuf,
+    pub timeout: Duration,
+    pub memory_mb: i32,
+    /// The function's own environment variables, and those that point it at the local cloud.
+    pub environment: Vec<(String, String)>,
+    /// Where the function's output goes (its "log group").
+    pub log_file: PathBuf,
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The handler returned this JSON.
+    Response(Value),
+    /// The handler returned an error (or the runtime reported one).
+    FunctionError { error_type: String, message: String },
+    /// No response within the function's timeout; the environment was stopped.
+    TimedOut { after: Duration },
+    /// The process failed to start, stopped, or reported an init error.
+    Crashed { message: String },
+}
+
+impl Outcome {
+    pub fn is_error(&self) -> bool {
+        !matches!(self, Outcome::Response(_))
+    }
+
+    /// The error as Lambda's `Invoke` reports it, as `(errorType, errorMessage)`.
+    pub fn error(&self) -> Option<(String, String)> {
+        match self {
+            Outcome::Response(_) => None,
+            Outcome::FunctionError { error_type, message } => Some((error_type.clone(), message.clone())),
+            Outcome::TimedOut { after } => Some((
+                "Sandbox.Timedout".to_owned(),
+                format!("Task timed out after {:.2} seconds", after.as_secs_f64()),
+            )),
+            Outcome::Crashed { message } => Some(("Runtime.ExitError".to_owned(), message.clone())),
+        }
+    }
+}
+
+/// One invocation waiting for `/next`.
+struct Invocation {
+    request_id: String,
+    payload: Bytes,
+    deadline_ms: u64,
+}
+
+/// The Runtime API of one execution environment.
+struct RuntimeApi {
+    function_arn: String,
+    events: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
+    pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+}
+
+/// One execution environment: a running process and its Runtime API.
+struct Environment {
+    sender: mpsc::Sender<Invocation>,
+    api: Arc<RuntimeApi>,
+    process: tokio::process::Child,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        let _ = self.process.start_kill();
+        self.server.abort();
+    }
+}
+
+/// Runs functions. Environments are kept warm between invocations and reused, one invocation at a time each;
+/// concurrent invocations of a function get environments of their own, as on Lambda.
+#[derive(Default)]
+pub struct LambdaHost {
+    idle: Mutex<HashMap<String, Vec<Environment>>>,
+}
+
+fn epoch_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl LambdaHost {
+    pub fn new() -> LambdaHost {
+        LambdaHost::default()
+    }
+
+    /// Invokes `function` with `payload` (JSON) and waits for the outcome.
+    pub async fn invoke(&self, function: &FunctionSpec, payload: &Value) -> Outcome {
+        let mut environment = match self.take_idle(&function.name) {
+            Some(environment) => environment,
+            None => match start_environment(function).await {
+                Ok(environment) => environment,
+                Err(error) => {
+                    return Outcome::Crashed {
+                        message: format!("{error:#}"),
+                    };
+                }
+            },
+        };
+
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let started = Instant::now();
+        // The real epoch deadline: `Context::deadline()` must be usable by deadline-aware handlers.
+        let deadline_ms = epoch_ms(SystemTime::now() + function.timeout);
+        let (done, outcome) = oneshot::channel();
+        environment
+            .api
+            .pending
+            .lock()
+            .expect("not poisoned")
+            .insert(request_id.clone(), done);
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload: Bytes::from(payload.to_string()),
+            deadline_ms,
+        };
+        if environment.sender.send(invocation).await.is_err() {
+            return Outcome::Crashed {
+                message: "the execution environment stopped".to_owned(),
+            };
+        }
+
+        let outcome = tokio::select! {
+            outcome = outcome => outcome.unwrap_or(Outcome::Crashed { message: "the runtime went away".to_owned() }),
+            () = tokio::time::sleep(function.timeout) => Outcome::TimedOut { after: started.elapsed() },
+            status = environment.process.wait() => {
+                let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                Outcome::Crashed { message: format!("RequestId: {request_id} Error: Runtime exited ({status})") }
+            }
+        };
+        environment
+            .api
+            .pending
+            .lock()
+            .expect("not poisoned")
+            .remove(&request_id);
+
+        // A timed-out or crashed environment is not reused; Lambda starts a fresh one.
+        match outcome {
+            Outcome::TimedOut { .. } | Outcome::Crashed { .. } => drop(environment),
+            _ => self
+                .idle
+                .lock()
+                .expect("not poisoned")
+                .entry(function.name.clone())
+                .or_default()
+                .push(environment),
+        }
+        outcome
+    }
+
+    fn take_idle(&self, function: &str) -> Option<Environment> {
+        let mut idle = self.idle.lock().expect("not poisoned");
+        let environments = idle.get_mut(function)?;
+        while let Some(mut environment) = environments.pop() {
+            // Skip environments whose process has exited meanwhile.
+            if matches!(environment.process.try_wait(), Ok(None)) {
+                return Some(environment);
+            }
+        }
+        None
+    }
+
+    /// Stops every environment (each process is killed).
+    pub fn shutdown(&self) {
+        self.idle.lock().expect("not poisoned").clear();
+    }
+}
+
+async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
+    let (sender, receiver) = mpsc::channel(1);
+    let api = Arc::new(RuntimeApi {
+        function_arn: function.arn.clone(),
+        events: tokio::sync::Mutex::new(receiver),
+        pending: Mutex::new(HashMap::new()),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let router = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(report_error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(api.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    if let Some(folder) = function.log_file.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&function.log_file)?;
+    let mut command = tokio::process::Command::new(&function.binary);
+    command
+        .env_clear()
+        .envs(std::env::vars().filter(|(key, _)| key == "PATH" || key == "HOME" || key == "RUST_LOG"))
+        .envs(function.environment.iter().cloned())
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", &function.name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_mb.to_string())
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", uuid::Uuid::new_v4().to_string())
+        .env(
+            "LAMBDA_TASK_ROOT",
+            function.binary.parent().unwrap_or(std::path::Path::new(".")),
+        )
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
+    let process = command
+        .spawn()
+        .with_context(|| format!("starting {}", function.binary.display()))?;
+    Ok(Environment {
+        sender,
+        api,
+        process,
+        server,
+    })
+}
+
+async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
+    let mut events = api.events.lock().await;
+    let Some(invocation) = events.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("lambda-runtime-aws-request-id", &invocation.request_id);
+    set("lambda-runtime-deadline-ms", &invocation.deadline_ms.to_string());
+    set("lambda-runtime-invoked-function-arn", &api.function_arn);
+    set(
+        "lambda-runtime-trace-id",
+        &format!(
+            "Root=1-{:08x}-{}",
+            epoch_ms(SystemTime::now()) / 1000,
+            &uuid::Uuid::new_v4().simple().to_string()[..24]
+        ),
+    );
+    set("content-type", "application/json");
+    (StatusCode::OK, headers, invocation.payload).into_response()
+}
+
+fn finish(api: &RuntimeApi, id: &str, outcome: Outcome) -> StatusCode {
+    match api.pending.lock().expect("not poisoned").remove(id) {
+        Some(done) => {
+            let _ = done.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        // Unknown or already finished (e.g. timed out): AWS answers 400 InvalidRequestID.
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn respond(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let outcome = match serde_json::from_slice(&body) {
+        Ok(value) => Outcome::Response(value),
+        // A handler returning `()` answers with an empty body.
+        Err(_) if body.is_empty() => Outcome::Response(Value::Null),
+        Err(error) => Outcome::FunctionError {
+            error_type: "Runtime.InvalidResponse".to_owned(),
+            message: format!("the response is not JSON: {error}"),
+        },
+    };
+    finish(&api, &id, outcome)
+}
+
+fn error_from(headers: &HeaderMap, body: &[u8]) -> (String, String) {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error_type = json["errorType"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| {
+            headers
+                .get("lambda-runtime-function-error-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "Unhandled".to_owned());
+    let message = json["errorMessage"]
+        .as_str()
+        .map_or_else(|| String::from_utf8_lossy(body).into_owned(), str::to_owned);
+    (error_type, message)
+}
+
+async fn report_error(
+    State(api): State<Arc<RuntimeApi>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let (error_type, message) = error_from(&headers, &body);
+    finish(&api, &id, Outcome::FunctionError { error_type, message })
+}
+
+async fn init_error(State(api): State<Arc<RuntimeApi>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let (error_type, message) = error_from(&headers, &body);
+    let pending: Vec<_> = api.pending.lock().expect("not poisoned").drain().collect();
+    for (_, done) in pending {
+        let _ = done.send(Outcome::Crashed {
+            message: format!("init error {error_type}: {message}"),
+        });
+    }
+    StatusCode::ACCEPTED
+}
+
+/// Reads a function's configuration from the Lambda API (moto, or AWS) and adds where its binary is.
+pub async fn function_spec(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    functions_dir: &std::path::Path,
+    logs_dir: &std::path::Path,
+    cloud_environment: &[(String, String)],
+) -> Result<FunctionSpec> {
+    let configuration = lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .with_context(|| format!("reading the configuration of function {name}"))?;
+    let mut environment: Vec<(String, String)> = cloud_environment.to_vec();
+    if let Some(variables) = configuration.environment.and_then(|e| e.variables) {
+        environment.extend(variables);
+    }
+    let binary = functions_dir.join(name).join("bootstrap");
+    if !binary.exists() {
+        return Err(anyhow!("function {name} has no local code at {}", binary.display()));
+    }
+    Ok(FunctionSpec {
+        name: name.to_owned(),
+        arn: configuration.function_arn.unwrap_or_default(),
+        binary,
+        timeout: Duration::from_secs(configuration.timeout.unwrap_or(3).max(1) as u64),
+        memory_mb: configuration.memory_size.unwrap_or(128),
+        environment,
+        log_file: logs_dir.join(format!("{name}.log")),
+    })
+}

@@ -1,0 +1,184 @@
+//! Runs the data plane for what the control plane (the Lambda API of moto, here) says exists: a poller per shard
+//! for each enabled Kinesis event source mapping, stopped when the mapping is deleted or disabled.
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
+use crate::lambda_host::{LambdaHost, function_spec};
+
+/// Where the local cloud keeps its files (under `.lab/` in the workshop).
+#[derive(Debug, Clone)]
+pub struct Folders {
+    /// `<functions>/<name>/bootstrap`: each deployed function's executable.
+    pub functions: PathBuf,
+    /// `<logs>/<name>.log`: what each function printed.
+    pub logs: PathBuf,
+    /// `<failures>/<mapping>/<shard>/*.json`: batches given up by event source mappings.
+    pub failures: PathBuf,
+}
+
+struct RunningMapping {
+    settings: MappingSettings,
+    stop: Arc<AtomicBool>,
+    stats: Arc<MappingStats>,
+}
+
+pub struct Supervisor {
+    config: SdkConfig,
+    cloud_environment: Vec<(String, String)>,
+    folders: Folders,
+    pacing: Pacing,
+    host: Arc<LambdaHost>,
+    mappings: HashMap<String, RunningMapping>,
+}
+
+impl Supervisor {
+    /// `cloud_environment` is what every function process gets to reach the local cloud (endpoint, region, dummy
+    /// credentials); the function's own variables come on top.
+    pub fn new(config: SdkConfig, cloud_environment: Vec<(String, String)>, folders: Folders, pacing: Pacing) -> Self {
+        Supervisor {
+            config,
+            cloud_environment,
+            folders,
+            pacing,
+            host: Arc::new(LambdaHost::new()),
+            mappings: HashMap::new(),
+        }
+    }
+
+    pub fn host(&self) -> Arc<LambdaHost> {
+        self.host.clone()
+    }
+
+    /// The statistics of a running mapping.
+    pub fn stats(&self, uuid: &str) -> Option<Arc<MappingStats>> {
+        self.mappings.get(uuid).map(|mapping| mapping.stats.clone())
+    }
+
+    pub fn all_stats(&self) -> Vec<(MappingSettings, Arc<MappingStats>)> {
+        self.mappings
+            .values()
+            .map(|m| (m.settings.clone(), m.stats.clone()))
+            .collect()
+    }
+
+    /// Starts pollers for new (or changed) enabled Kinesis mappings; stops those of deleted or disabled ones.
+    pub async fn sync(&mut self) -> Result<()> {
+        let lambda = aws_sdk_lambda::Client::new(&self.config);
+        let mut wanted: HashMap<String, MappingSettings> = HashMap::new();
+        let mut pages = lambda.list_event_source_mappings().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for configuration in page
+                .context("listing event source mappings")?
+                .event_source_mappings
+                .unwrap_or_default()
+            {
+                if let Ok(settings) = MappingSettings::from_configuration(&configuration)
+                    && settings.enabled
+                {
+                    wanted.insert(settings.uuid.clone(), settings);
+                }
+            }
+        }
+
+        let gone: Vec<String> = self
+            .mappings
+            .iter()
+            .filter(|(uuid, running)| wanted.get(*uuid) != Some(&running.settings))
+            .map(|(uuid, _)| uuid.clone())
+            .collect();
+        for uuid in gone {
+            if let Some(running) = self.mappings.remove(&uuid) {
+                running.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        for (uuid, settings) in wanted {
+            // A function with no local code here was deployed by someone else: not ours to run.
+            if !self
+                .folders
+                .functions
+                .join(&settings.function_name)
+                .join("bootstrap")
+                .exists()
+            {
+                continue;
+            }
+            if !self.mappings.contains_key(&uuid) {
+                match self.start(settings.clone()).await {
+                    Ok(running) => {
+                        self.mappings.insert(uuid, running);
+                    }
+                    Err(error) => eprintln!("event source mapping {uuid}: not started: {error:#}"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn start(&self, settings: MappingSettings) -> Result<RunningMapping> {
+        let lambda = aws_sdk_lambda::Client::new(&self.config);
+        let kinesis = aws_sdk_kinesis::Client::new(&self.config);
+        let function = function_spec(
+            &lambda,
+            &settings.function_name,
+            &self.folders.functions,
+            &self.folders.logs,
+            &self.cloud_environment,
+        )
+        .await?;
+        let shards = kinesis
+            .list_shards()
+            .stream_arn(&settings.stream_arn)
+            .send()
+            .await
+            .context("ListShards")?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(MappingStats::default());
+        let s3_config = aws_sdk_s3::config::Builder::from(&self.config)
+            .force_path_style(true)
+            .build();
+        let destinations = Destinations {
+            failures_dir: self.folders.failures.clone(),
+            s3: Some(aws_sdk_s3::Client::from_conf(s3_config)),
+        };
+        for shard in shards.shards.unwrap_or_default() {
+            let poller = ShardPoller {
+                settings: settings.clone(),
+                shard_id: shard.shard_id,
+                function: function.clone(),
+                kinesis: kinesis.clone(),
+                host: self.host.clone(),
+                destinations: destinations.clone(),
+                pacing: self.pacing.clone(),
+                stats: stats.clone(),
+                stop: stop.clone(),
+            };
+            let uuid = settings.uuid.clone();
+            tokio::spawn(async move {
+                if let Err(error) = poller.run().await {
+                    eprintln!("event source mapping {uuid}: a shard poller stopped: {error:#}");
+                }
+            });
+        }
+        Ok(RunningMapping { settings, stop, stats })
+    }
+
+    /// Stops every poller and every function process.
+    pub fn shutdown(&mut self) {
+        for (_, running) in self.mappings.drain() {
+            running.stop.store(true, Ordering::Relaxed);
+        }
+        self.host.shutdown();
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

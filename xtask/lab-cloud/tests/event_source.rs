@@ -1,0 +1,386 @@
+//! The event source mapping against the local emulator, with a real function binary run by the Lambda host.
+//! Each test registers a mapping in the Lambda API (moto) the way a deploy does, lets the supervisor find it, puts
+//! records into a one-shard stream and reads what the function saw.
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    DestinationConfig, EventSourcePosition, FunctionCode, FunctionResponseType, OnFailure, Runtime,
+};
+use lab_cloud::event_source::Pacing;
+use lab_cloud::supervisor::{Folders, Supervisor};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The smallest valid zip archive (an empty one): the Lambda API wants code; the local host runs the binary.
+const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+struct Fixture {
+    state: PathBuf,
+    config: aws_config::SdkConfig,
+    stream_arn: String,
+    function: String,
+    record_file: PathBuf,
+    folders: Folders,
+    kinesis: aws_sdk_kinesis::Client,
+    lambda: aws_sdk_lambda::Client,
+}
+
+/// What to register for a test's mapping.
+#[derive(Default)]
+struct Mapping {
+    batch_size: i32,
+    window_seconds: i32,
+    report_failures: bool,
+    bisect: bool,
+    max_retries: Option<i32>,
+    on_failure_bucket: Option<String>,
+}
+
+async fn fixture(name: &str) -> Fixture {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+
+    let stream = lab_testkit::unique_name(name);
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = summary.stream_description_summary.unwrap().stream_arn;
+
+    let role = iam
+        .create_role()
+        .role_name(lab_testkit::unique_name("role"))
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn;
+
+    let state = std::env::temp_dir().join(lab_testkit::unique_name("lab-cloud-test"));
+    let folders = Folders {
+        functions: state.join("functions"),
+        logs: state.join("logs"),
+        failures: state.join("failures"),
+    };
+    let function = lab_testkit::unique_name("scripted");
+    let record_file = state.join("invocations.jsonl");
+    std::fs::create_dir_all(folders.functions.join(&function)).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_scripted-function"),
+        folders.functions.join(&function).join("bootstrap"),
+    )
+    .unwrap();
+
+    lambda
+        .create_function()
+        .function_name(&function)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .timeout(5)
+        .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP)).build())
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .variables("RECORD_FILE", record_file.to_string_lossy())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    Fixture {
+        state,
+        config,
+        stream_arn,
+        function,
+        record_file,
+        folders,
+        kinesis,
+        lambda,
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+impl Fixture {
+    async fn map(&self, mapping: Mapping) -> Supervisor {
+        let mut request = self
+            .lambda
+            .create_event_source_mapping()
+            .function_name(&self.function)
+            .event_source_arn(&self.stream_arn)
+            .starting_position(EventSourcePosition::TrimHorizon)
+            .batch_size(mapping.batch_size)
+            .maximum_batching_window_in_seconds(mapping.window_seconds)
+            .bisect_batch_on_function_error(mapping.bisect)
+            .maximum_retry_attempts(mapping.max_retries.unwrap_or(-1));
+        if mapping.report_failures {
+            request = request.function_response_types(FunctionResponseType::ReportBatchItemFailures);
+        }
+        if let Some(bucket) = &mapping.on_failure_bucket {
+            let destination = OnFailure::builder()
+                .destination(format!("arn:aws:s3:::{bucket}"))
+                .build();
+            request = request.destination_config(DestinationConfig::builder().on_failure(destination).build());
+        }
+        request.send().await.unwrap();
+
+        let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+        let pacing = Pacing {
+            poll_interval: Duration::from_millis(50),
+            retry_delay: Duration::from_millis(20),
+        };
+        let mut supervisor = Supervisor::new(self.config.clone(), environment, self.folders.clone(), pacing);
+        supervisor.sync().await.unwrap();
+        supervisor
+    }
+
+    async fn put(&self, key: &str, data: &[&str]) -> Vec<String> {
+        let mut sequences = vec![];
+        for text in data {
+            let put = self
+                .kinesis
+                .put_record()
+                .stream_arn(&self.stream_arn)
+                .partition_key(key)
+                .data(aws_sdk_kinesis::primitives::Blob::new(text.as_bytes()))
+                .send()
+                .await
+                .unwrap();
+            sequences.push(put.sequence_number);
+        }
+        sequences
+    }
+
+    /// The invocations the function has seen: (sequence numbers, data) per invocation.
+    fn invocations(&self) -> Vec<(Vec<String>, Vec<String>)> {
+        let text = std::fs::read_to_string(&self.record_file).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).unwrap();
+                let strings = |key: &str| -> Vec<String> {
+                    value[key]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_owned())
+                        .collect()
+                };
+                (strings("sequences"), strings("data"))
+            })
+            .collect()
+    }
+
+    /// Waits until `done` holds for the invocations (at most 30 s), then returns them.
+    async fn wait_for(&self, done: impl Fn(&[(Vec<String>, Vec<String>)]) -> bool) -> Vec<(Vec<String>, Vec<String>)> {
+        let started = Instant::now();
+        loop {
+            let invocations = self.invocations();
+            if done(&invocations) || started.elapsed() > Duration::from_secs(30) {
+                return invocations;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn failure_records(&self) -> Vec<Value> {
+        let mut records = vec![];
+        let Ok(mappings) = std::fs::read_dir(&self.folders.failures) else {
+            return records;
+        };
+        for mapping in mappings.flatten() {
+            for shard in std::fs::read_dir(mapping.path()).unwrap().flatten() {
+                for file in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                    records.push(serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap());
+                }
+            }
+        }
+        records
+    }
+}
+
+fn delivered(invocations: &[(Vec<String>, Vec<String>)]) -> usize {
+    invocations.iter().map(|(sequences, _)| sequences.len()).sum()
+}
+
+#[tokio::test]
+async fn a_reported_item_failure_checkpoints_there_and_the_retry_starts_there() {
+    let fixture = fixture("checkpoint").await;
+    let sequences = fixture
+        .put("key", &["ok-0", "ok-1", "fail-once-2", "ok-3", "ok-4"])
+        .await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            window_seconds: 1,
+            report_failures: true,
+            ..Mapping::default()
+        })
+        .await;
+
+    let invocations = fixture.wait_for(|invocations| invocations.len() >= 2).await;
+    assert_eq!(invocations.len(), 2, "one batch, then one retry: {invocations:?}");
+    assert_eq!(invocations[0].0, sequences, "the first batch holds all five records");
+    assert_eq!(
+        invocations[1].0,
+        sequences[2..],
+        "the retry starts at the reported record, not at the batch's start"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fixture.invocations().len(),
+        2,
+        "after a successful retry the shard moves on"
+    );
+}
+
+#[tokio::test]
+async fn bisect_splits_a_failing_batch_and_exhausted_retries_go_to_the_on_failure_destination() {
+    let fixture = fixture("bisect").await;
+    let s3 = lab_testkit::local_s3(&fixture.config);
+    let bucket = lab_testkit::unique_name("failures").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+
+    let sequences = fixture.put("key", &["ok-0", "crash-1", "ok-2", "ok-3"]).await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            window_seconds: 1,
+            bisect: true,
+            max_retries: Some(1),
+            on_failure_bucket: Some(bucket.clone()),
+            ..Mapping::default()
+        })
+        .await;
+    // Then the shard must move on past the poison record.
+    let invocations = fixture
+        .wait_for(|invocations| invocations.iter().any(|(_, data)| data == &["ok-2", "ok-3"]))
+        .await;
+    let batches: Vec<Vec<String>> = invocations.iter().map(|(_, data)| data.clone()).collect();
+    assert_eq!(batches[0], ["ok-0", "crash-1", "ok-2", "ok-3"], "the whole batch first");
+    assert_eq!(batches[1], ["ok-0", "crash-1"], "then its first half");
+    assert!(
+        batches.contains(&vec!["crash-1".to_owned()]),
+        "halved again down to the poison record: {batches:?}"
+    );
+    assert_eq!(
+        batches.last().unwrap(),
+        &["ok-2", "ok-3"],
+        "the second half comes last, in order"
+    );
+
+    let failures = fixture.failure_records();
+    assert_eq!(failures.len(), 1, "one batch given up: {failures:?}");
+    let info = &failures[0]["KinesisBatchInfo"];
+    assert_eq!(failures[0]["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(info["startSequenceNumber"], sequences[1].as_str());
+    assert_eq!(info["batchSize"], 1, "only the poison record is given up");
+
+    let objects = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("aws/lambda/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        objects.key_count,
+        Some(1),
+        "the invocation record also went to the S3 on-failure destination"
+    );
+}
+
+#[tokio::test]
+async fn a_batching_window_holds_small_batches() {
+    let fixture = fixture("window").await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 100,
+            window_seconds: 2,
+            ..Mapping::default()
+        })
+        .await;
+    // Three records, spread over half a second: without a window they could go in separate invocations.
+    for index in 0..3 {
+        fixture.put("key", &[&format!("ok-{index}")]).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let invocations = fixture.wait_for(|invocations| delivered(invocations) >= 3).await;
+    assert_eq!(
+        invocations.len(),
+        1,
+        "the window gathered the three records into one invocation: {invocations:?}"
+    );
+    assert_eq!(invocations[0].1, ["ok-0", "ok-1", "ok-2"]);
+}
+
+#[tokio::test]
+async fn records_of_a_shard_arrive_in_order_through_retries() {
+    let fixture = fixture("order").await;
+    let data: Vec<String> = (0..40)
+        .map(|n| {
+            if n == 17 {
+                format!("fail-once-{n}")
+            } else {
+                format!("ok-{n}")
+            }
+        })
+        .collect();
+    let texts: Vec<&str> = data.iter().map(String::as_str).collect();
+    fixture.put("same-key", &texts).await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 7,
+            window_seconds: 0,
+            report_failures: true,
+            ..Mapping::default()
+        })
+        .await;
+
+    let invocations = fixture
+        .wait_for(|invocations| invocations.iter().any(|(_, batch)| batch.contains(&data[39])))
+        .await;
+    let mut first_seen: Vec<String> = vec![];
+    for (_, batch) in &invocations {
+        for text in batch {
+            if !first_seen.contains(text) {
+                first_seen.push(text.clone());
+            }
+        }
+    }
+    assert_eq!(
+        first_seen, data,
+        "every record reaches the function, in the order it was put"
+    );
+    let with_failure: Vec<&Vec<String>> = invocations
+        .iter()
+        .map(|(_, batch)| batch)
+        .filter(|batch| batch.contains(&data[17]))
+        .collect();
+    assert_eq!(with_failure.len(), 2, "the reported record is delivered again once");
+    assert_eq!(with_failure[1][0], data[17], "and the retry starts with it");
+    assert!(
+        invocations.iter().all(|(sequences, _)| sequences.len() <= 7),
+        "no batch above BatchSize"
+    );
+}

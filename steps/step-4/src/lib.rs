@@ -1,0 +1,1 @@
+//! Step 4: Kinesis Data Firehose to S3 (being written).

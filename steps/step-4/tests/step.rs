@@ -1,0 +1,1 @@
+//! The tests of step 4 (being written).

@@ -1,0 +1,1 @@
+//! Step 5: real-time analysis in tumbling windows (being written).

@@ -2,8 +2,10 @@
 //!
 //! - [`lambda_host`]: runs a function's real binary against a local Lambda Runtime API;
 //! - [`event_source`]: Kinesis → Lambda event source mappings, polling per shard;
-//! - [`supervisor`]: watches the Lambda API (moto) for mappings and runs their pollers.
+//! - [`firehose`]: delivery streams from a Kinesis source into S3;
+//! - [`supervisor`]: watches the control plane (moto) and runs the pollers and pumps it describes.
 
 pub mod event_source;
+pub mod firehose;
 pub mod lambda_host;
 pub mod supervisor;

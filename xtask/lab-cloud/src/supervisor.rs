@@ -1,5 +1,6 @@
-//! Runs the data plane for what the control plane (the Lambda API of moto, here) says exists: a poller per shard
-//! for each enabled Kinesis event source mapping, stopped when the mapping is deleted or disabled.
+//! Runs the data plane for what the control plane (moto's Lambda and Firehose APIs, here) says exists: a poller per
+//! shard for each enabled Kinesis event source mapping, and a pump for each delivery stream reading a Kinesis
+//! stream into S3; each stopped when its resource is deleted (or the mapping disabled).
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
@@ -8,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
+use crate::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller, error_chain};
+use crate::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::lambda_host::{LambdaHost, function_spec};
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
@@ -20,6 +22,12 @@ pub struct Folders {
     pub logs: PathBuf,
     /// `<failures>/<mapping>/<shard>/*.json`: batches given up by event source mappings.
     pub failures: PathBuf,
+}
+
+struct RunningPump {
+    settings: DeliverySettings,
+    stop: Arc<AtomicBool>,
+    stats: Arc<DeliveryStats>,
 }
 
 struct RunningMapping {
@@ -35,6 +43,9 @@ pub struct Supervisor {
     pacing: Pacing,
     host: Arc<LambdaHost>,
     mappings: HashMap<String, RunningMapping>,
+    pumps: HashMap<String, RunningPump>,
+    /// When set, only delivery streams with these names are pumped (tests sharing one emulator use it).
+    only_delivery_streams: Option<Vec<String>>,
 }
 
 impl Supervisor {
@@ -48,7 +59,16 @@ impl Supervisor {
             pacing,
             host: Arc::new(LambdaHost::new()),
             mappings: HashMap::new(),
+            pumps: HashMap::new(),
+            only_delivery_streams: None,
         }
+    }
+
+    /// Pumps only the named delivery streams. Several supervisors sharing one emulator (tests) would otherwise all
+    /// deliver every stream, and each record would land once per supervisor.
+    pub fn only_delivery_streams(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.only_delivery_streams = Some(names.into_iter().collect());
+        self
     }
 
     pub fn host(&self) -> Arc<LambdaHost> {
@@ -67,8 +87,102 @@ impl Supervisor {
             .collect()
     }
 
-    /// Starts pollers for new (or changed) enabled Kinesis mappings; stops those of deleted or disabled ones.
+    pub fn delivery_stats(&self) -> Vec<(DeliverySettings, Arc<DeliveryStats>)> {
+        self.pumps
+            .values()
+            .map(|p| (p.settings.clone(), p.stats.clone()))
+            .collect()
+    }
+
+    /// Brings the data plane in line with the control plane: event source mappings and Firehose pumps.
     pub async fn sync(&mut self) -> Result<()> {
+        self.sync_mappings().await?;
+        self.sync_pumps().await
+    }
+
+    /// Starts a pump for each delivery stream with a Kinesis source and an S3 destination; stops those deleted.
+    async fn sync_pumps(&mut self) -> Result<()> {
+        let firehose = aws_sdk_firehose::Client::new(&self.config);
+        let mut wanted: HashMap<String, DeliverySettings> = HashMap::new();
+        let mut start_name: Option<String> = None;
+        loop {
+            let page = firehose
+                .list_delivery_streams()
+                .set_exclusive_start_delivery_stream_name(start_name.clone())
+                .send()
+                .await
+                .context("listing delivery streams")?;
+            for name in &page.delivery_stream_names {
+                if self
+                    .only_delivery_streams
+                    .as_ref()
+                    .is_some_and(|only| !only.contains(name))
+                {
+                    continue;
+                }
+                let description = match firehose
+                    .describe_delivery_stream()
+                    .delivery_stream_name(name)
+                    .send()
+                    .await
+                {
+                    Ok(output) => output.delivery_stream_description,
+                    Err(error) => {
+                        eprintln!("firehose {name}: cannot be described: {}", error_chain(&error));
+                        continue;
+                    }
+                };
+                match description.as_ref().map(DeliverySettings::from_description) {
+                    Some(Ok(Some(settings))) => {
+                        wanted.insert(format!("{}@{}", settings.name, settings.version_id), settings);
+                    }
+                    Some(Err(error)) => eprintln!("firehose {name}: not delivered locally: {error:#}"),
+                    _ => {}
+                }
+            }
+            if !page.has_more_delivery_streams || page.delivery_stream_names.is_empty() {
+                break;
+            }
+            start_name = page.delivery_stream_names.last().cloned();
+        }
+
+        self.pumps.retain(|key, pump| {
+            let keep = wanted.contains_key(key);
+            if !keep {
+                pump.stop.store(true, Ordering::Relaxed);
+            }
+            keep
+        });
+        let s3_config = aws_sdk_s3::config::Builder::from(&self.config)
+            .force_path_style(true)
+            .build();
+        for (key, settings) in wanted {
+            if self.pumps.contains_key(&key) {
+                continue;
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let stats = Arc::new(DeliveryStats::default());
+            let pump = Pump {
+                settings: settings.clone(),
+                kinesis: aws_sdk_kinesis::Client::new(&self.config),
+                s3: aws_sdk_s3::Client::from_conf(s3_config.clone()),
+                poll_interval: self.pacing.poll_interval,
+                stats: stats.clone(),
+                stop: stop.clone(),
+            };
+            let name = settings.name.clone();
+            tokio::spawn(async move {
+                if let Err(error) = pump.run().await {
+                    eprintln!("firehose {name}: the pump stopped: {error:#}");
+                }
+            });
+            self.pumps.insert(key, RunningPump { settings, stop, stats });
+        }
+        Ok(())
+    }
+
+    /// Starts pollers for new (or changed) enabled Kinesis mappings; stops those of deleted or disabled ones.
+    async fn sync_mappings(&mut self) -> Result<()> {
         let lambda = aws_sdk_lambda::Client::new(&self.config);
         let mut wanted: HashMap<String, MappingSettings> = HashMap::new();
         let mut pages = lambda.list_event_source_mappings().into_paginator().send();
@@ -172,6 +286,9 @@ impl Supervisor {
     pub fn shutdown(&mut self) {
         for (_, running) in self.mappings.drain() {
             running.stop.store(true, Ordering::Relaxed);
+        }
+        for (_, pump) in self.pumps.drain() {
+            pump.stop.store(true, Ordering::Relaxed);
         }
         self.host.shutdown();
     }

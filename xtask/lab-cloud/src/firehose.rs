@@ -1,0 +1,376 @@
+//! Firehose from a Kinesis source to S3, for delivery streams registered in the Firehose API (moto keeps their
+//! configuration but never moves their data).
+//!
+//! As AWS documents it: the delivery stream reads every shard of its source stream from the time it was created
+//! (Firehose starts at the stream's LATEST position when the delivery stream is created); it buffers records and
+//! writes one object when the buffer reaches `BufferingHints.SizeInMBs` or `IntervalInSeconds` has passed since
+//! the buffer's first record; with the `AppendDelimiterToRecord` processor each record ends with a newline. Object
+//! keys are the prefix (its `!{timestamp:...}` and `!{firehose:random-string}` expressions evaluated; without a
+//! timestamp expression, AWS's default `YYYY/MM/dd/HH/` is appended) and
+//! `<delivery stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`, the time being the arrival of the object's oldest
+//! record, in UTC. Only uncompressed delivery is supported here.
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_firehose::types::{CompressionFormat, DeliveryStreamDescription, ProcessorType};
+use aws_sdk_kinesis::types::{Record, ShardIteratorType};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+use crate::event_source::error_chain;
+
+/// What the pump needs to know of a delivery stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliverySettings {
+    pub name: String,
+    pub version_id: String,
+    pub stream_arn: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub error_output_prefix: Option<String>,
+    pub buffer_bytes: usize,
+    pub buffer_interval: Duration,
+    pub append_delimiter: bool,
+    /// Where reading starts: when the delivery stream was created (seconds since the epoch).
+    pub start_at: f64,
+}
+
+impl DeliverySettings {
+    /// `None` for delivery streams the pump has nothing to do with (Direct PUT, other destinations).
+    pub fn from_description(description: &DeliveryStreamDescription) -> Result<Option<DeliverySettings>> {
+        let Some(source) = description
+            .source
+            .as_ref()
+            .and_then(|s| s.kinesis_stream_source_description.as_ref())
+        else {
+            return Ok(None);
+        };
+        let Some(destination) = description
+            .destinations
+            .iter()
+            .find_map(|d| d.extended_s3_destination_description.as_ref())
+        else {
+            return Ok(None);
+        };
+        if destination.compression_format != CompressionFormat::Uncompressed {
+            bail!(
+                "{}: the local pump delivers uncompressed objects only",
+                description.delivery_stream_name
+            );
+        }
+        let hints = destination.buffering_hints.as_ref();
+        let processors = destination
+            .processing_configuration
+            .as_ref()
+            .filter(|configuration| configuration.enabled != Some(false))
+            .and_then(|configuration| configuration.processors.clone())
+            .unwrap_or_default();
+        Ok(Some(DeliverySettings {
+            name: description.delivery_stream_name.clone(),
+            version_id: description.version_id.clone(),
+            stream_arn: source
+                .kinesis_stream_arn
+                .clone()
+                .context("the source has no stream ARN")?,
+            bucket: destination.bucket_arn.trim_start_matches("arn:aws:s3:::").to_owned(),
+            prefix: destination.prefix.clone().unwrap_or_default(),
+            error_output_prefix: destination.error_output_prefix.clone(),
+            // AWS's defaults: 5 MiB and 300 s.
+            buffer_bytes: hints.and_then(|h| h.size_in_mbs).unwrap_or(5).max(1) as usize * 1024 * 1024,
+            buffer_interval: Duration::from_secs(hints.and_then(|h| h.interval_in_seconds).unwrap_or(300).max(0) as u64),
+            append_delimiter: processors
+                .iter()
+                .any(|p| p.r#type == ProcessorType::AppendDelimiterToRecord),
+            start_at: description.create_timestamp.map(|t| t.as_secs_f64()).unwrap_or(0.0),
+        }))
+    }
+
+    fn stream_name(&self) -> &str {
+        self.stream_arn
+            .rsplit_once(":stream/")
+            .map_or(&self.stream_arn, |(_, name)| name)
+    }
+}
+
+/// What a pump has delivered.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    pub records: AtomicU64,
+    pub objects: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Milliseconds from a record's arrival in the stream to its object being written.
+    pub arrival_to_s3_ms: Mutex<Vec<f64>>,
+}
+
+/// Evaluates a Firehose S3 prefix at `time`: `!{timestamp:<Java date pattern>}` and `!{firehose:random-string}`;
+/// without a timestamp expression, AWS appends `YYYY/MM/dd/HH/`.
+pub fn evaluate_prefix(prefix: &str, time: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let mut rest = prefix;
+    let mut has_timestamp = false;
+    while let Some(start) = rest.find("!{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else { break };
+        let expression = &rest[start + 2..start + end];
+        if let Some(pattern) = expression.strip_prefix("timestamp:") {
+            has_timestamp = true;
+            out.push_str(&java_date(pattern, time));
+        } else if expression == "firehose:random-string" {
+            out.push_str(&uuid::Uuid::new_v4().simple().to_string()[..11]);
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    if !has_timestamp {
+        out.push_str(&format!(
+            "{:04}/{:02}/{:02}/{:02}/",
+            time.year(),
+            time.month(),
+            time.day(),
+            time.hour()
+        ));
+    }
+    out
+}
+
+/// The parts of Java's date pattern that Firehose prefixes use.
+fn java_date(pattern: &str, time: DateTime<Utc>) -> String {
+    pattern
+        .replace("yyyy", &format!("{:04}", time.year()))
+        .replace("MM", &format!("{:02}", time.month()))
+        .replace("dd", &format!("{:02}", time.day()))
+        .replace("HH", &format!("{:02}", time.hour()))
+        .replace("mm", &format!("{:02}", time.minute()))
+        .replace("ss", &format!("{:02}", time.second()))
+}
+
+/// The object key of a delivery: the evaluated prefix, then AWS's object name.
+pub fn object_key(settings: &DeliverySettings, oldest_arrival: DateTime<Utc>) -> String {
+    format!(
+        "{}{}-{}-{}-{}",
+        evaluate_prefix(&settings.prefix, oldest_arrival),
+        settings.name,
+        settings.version_id,
+        oldest_arrival.format("%Y-%m-%d-%H-%M-%S"),
+        uuid::Uuid::new_v4()
+    )
+}
+
+fn arrival(record: &Record) -> DateTime<Utc> {
+    record
+        .approximate_arrival_timestamp
+        .and_then(|t| DateTime::from_timestamp_millis((t.as_secs_f64() * 1000.0) as i64))
+        .unwrap_or_else(Utc::now)
+}
+
+pub struct Pump {
+    pub settings: DeliverySettings,
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub poll_interval: Duration,
+    pub stats: Arc<DeliveryStats>,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Pump {
+    /// Reads every shard and delivers until `stop` is set; what is buffered then is delivered too.
+    pub async fn run(self) -> Result<()> {
+        let shards = self
+            .kinesis
+            .list_shards()
+            .stream_name(self.settings.stream_name())
+            .send()
+            .await
+            .context("ListShards")?
+            .shards
+            .unwrap_or_default();
+        let (sender, mut receiver) = mpsc::channel::<Vec<Record>>(64);
+        for shard in shards {
+            let reader = ShardReader {
+                kinesis: self.kinesis.clone(),
+                stream_name: self.settings.stream_name().to_owned(),
+                shard_id: shard.shard_id,
+                start_at: self.settings.start_at,
+                poll_interval: self.poll_interval,
+                stop: self.stop.clone(),
+            };
+            let sender = sender.clone();
+            tokio::spawn(async move { reader.run(sender).await });
+        }
+        drop(sender);
+
+        let mut buffer: Vec<Record> = vec![];
+        let mut buffered_bytes = 0usize;
+        let mut first_buffered: Option<Instant> = None;
+        loop {
+            let wait = match first_buffered {
+                Some(at) => self.settings.buffer_interval.saturating_sub(at.elapsed()),
+                None => self.poll_interval,
+            };
+            let received = tokio::time::timeout(wait, receiver.recv()).await;
+            match received {
+                Ok(Some(records)) => {
+                    if first_buffered.is_none() && !records.is_empty() {
+                        first_buffered = Some(Instant::now());
+                    }
+                    buffered_bytes += records.iter().map(|r| r.data.as_ref().len() + 1).sum::<usize>();
+                    buffer.extend(records);
+                }
+                // Every reader has stopped.
+                Ok(None) => {
+                    self.flush(&mut buffer).await;
+                    return Ok(());
+                }
+                Err(_elapsed) => {}
+            }
+            let interval_over = first_buffered.is_some_and(|at| at.elapsed() >= self.settings.buffer_interval);
+            if !buffer.is_empty() && (buffered_bytes >= self.settings.buffer_bytes || interval_over) {
+                self.flush(&mut buffer).await;
+                buffered_bytes = 0;
+                first_buffered = None;
+            }
+        }
+    }
+
+    /// Writes the buffer as one object (retrying while S3 refuses, as Firehose does for up to a day).
+    async fn flush(&self, buffer: &mut Vec<Record>) {
+        if buffer.is_empty() {
+            return;
+        }
+        let records = std::mem::take(buffer);
+        let oldest = records.iter().map(arrival).min().unwrap_or_else(Utc::now);
+        let mut body = Vec::with_capacity(records.iter().map(|r| r.data.as_ref().len() + 1).sum());
+        for record in &records {
+            body.extend_from_slice(record.data.as_ref());
+            if self.settings.append_delimiter {
+                body.push(b'\n');
+            }
+        }
+        let key = object_key(&self.settings, oldest);
+        let size = body.len();
+        loop {
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.settings.bucket)
+                .key(&key)
+                .body(body.clone().into())
+                .send()
+                .await;
+            match put {
+                Ok(_) => break,
+                Err(error) => {
+                    eprintln!(
+                        "firehose {}: writing {key} failed, retrying: {}",
+                        self.settings.name,
+                        error_chain(&error)
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        let now = Utc::now().timestamp_millis() as f64;
+        self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.stats.objects.fetch_add(1, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(size as u64, Ordering::Relaxed);
+        let mut latencies = self.stats.arrival_to_s3_ms.lock().expect("not poisoned");
+        latencies.extend(
+            records
+                .iter()
+                .map(|r| (now - arrival(r).timestamp_millis() as f64).max(0.0)),
+        );
+    }
+}
+
+struct ShardReader {
+    kinesis: aws_sdk_kinesis::Client,
+    stream_name: String,
+    shard_id: String,
+    start_at: f64,
+    poll_interval: Duration,
+    stop: Arc<AtomicBool>,
+}
+
+impl ShardReader {
+    async fn run(self, sender: mpsc::Sender<Vec<Record>>) {
+        let iterator = self
+            .kinesis
+            .get_shard_iterator()
+            .stream_name(&self.stream_name)
+            .shard_id(&self.shard_id)
+            .shard_iterator_type(ShardIteratorType::AtTimestamp)
+            .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(self.start_at))
+            .send()
+            .await;
+        let mut iterator = match iterator {
+            Ok(output) => output.shard_iterator,
+            Err(error) => {
+                eprintln!("firehose: reading {} failed: {}", self.shard_id, error_chain(&error));
+                return;
+            }
+        };
+        while let Some(current) = iterator.take() {
+            if self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            match self
+                .kinesis
+                .get_records()
+                .shard_iterator(&current)
+                .limit(10_000)
+                .send()
+                .await
+            {
+                Ok(output) => {
+                    iterator = output.next_shard_iterator;
+                    let got = output.records.len();
+                    if got > 0 && sender.send(output.records).await.is_err() {
+                        return;
+                    }
+                    if got == 0 {
+                        tokio::time::sleep(self.poll_interval).await;
+                    }
+                }
+                Err(error) => {
+                    eprintln!(
+                        "firehose: GetRecords on {} failed: {}",
+                        self.shard_id,
+                        error_chain(&error)
+                    );
+                    iterator = Some(current);
+                    tokio::time::sleep(self.poll_interval).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_prefix_without_a_timestamp_gets_the_default_hour_folders() {
+        assert_eq!(
+            evaluate_prefix("telemetry/", at("2026-11-27T09:05:03Z")),
+            "telemetry/2026/11/27/09/"
+        );
+        assert_eq!(evaluate_prefix("", at("2026-01-02T23:59:59Z")), "2026/01/02/23/");
+    }
+
+    #[test]
+    fn timestamp_expressions_are_evaluated() {
+        let prefix = "gps/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/";
+        assert_eq!(
+            evaluate_prefix(prefix, at("2026-11-27T09:05:03Z")),
+            "gps/year=2026/month=11/day=27/"
+        );
+    }
+}

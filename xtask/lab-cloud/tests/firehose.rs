@@ -1,0 +1,242 @@
+//! Firehose from a Kinesis stream into S3 against the local emulator: the control plane is moto's Firehose API,
+//! the data moved by the local cloud's pump.
+
+use aws_sdk_firehose::types::{
+    BufferingHints, CompressionFormat, DeliveryStreamType, ExtendedS3DestinationConfiguration,
+    KinesisStreamSourceConfiguration, ProcessingConfiguration, Processor, ProcessorType,
+};
+use lab_cloud::event_source::Pacing;
+use lab_cloud::supervisor::{Folders, Supervisor};
+use std::time::{Duration, Instant};
+
+struct Fixture {
+    config: aws_config::SdkConfig,
+    kinesis: aws_sdk_kinesis::Client,
+    s3: aws_sdk_s3::Client,
+    stream: String,
+    bucket: String,
+    delivery: String,
+    state: std::path::PathBuf,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+async fn fixture(size_mb: i32, interval_seconds: i32) -> Fixture {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let s3 = lab_testkit::local_s3(&config);
+    let firehose = aws_sdk_firehose::Client::new(&config);
+
+    let stream = lab_testkit::unique_name("firehose-source");
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(2)
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap()
+        .stream_description_summary
+        .unwrap()
+        .stream_arn;
+    let bucket = lab_testkit::unique_name("firehose-bucket").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+
+    let role = "arn:aws:iam::123456789012:role/firehose-test";
+    let delivery = lab_testkit::unique_name("delivery");
+    let destination = ExtendedS3DestinationConfiguration::builder()
+        .role_arn(role)
+        .bucket_arn(format!("arn:aws:s3:::{bucket}"))
+        .prefix("telemetry/")
+        .error_output_prefix("errors/")
+        .buffering_hints(
+            BufferingHints::builder()
+                .size_in_mbs(size_mb)
+                .interval_in_seconds(interval_seconds)
+                .build(),
+        )
+        .compression_format(CompressionFormat::Uncompressed)
+        .processing_configuration(
+            ProcessingConfiguration::builder()
+                .enabled(true)
+                .processors(
+                    Processor::builder()
+                        .r#type(ProcessorType::AppendDelimiterToRecord)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
+    firehose
+        .create_delivery_stream()
+        .delivery_stream_name(&delivery)
+        .delivery_stream_type(DeliveryStreamType::KinesisStreamAsSource)
+        .kinesis_stream_source_configuration(
+            KinesisStreamSourceConfiguration::builder()
+                .kinesis_stream_arn(stream_arn)
+                .role_arn(role)
+                .build()
+                .unwrap(),
+        )
+        .extended_s3_destination_configuration(destination)
+        .send()
+        .await
+        .unwrap();
+
+    let state = std::env::temp_dir().join(lab_testkit::unique_name("firehose-test"));
+    Fixture {
+        config,
+        kinesis,
+        s3,
+        stream,
+        bucket,
+        delivery,
+        state,
+    }
+}
+
+impl Fixture {
+    async fn supervisor(&self) -> Supervisor {
+        let folders = Folders {
+            functions: self.state.join("functions"),
+            logs: self.state.join("logs"),
+            failures: self.state.join("failures"),
+        };
+        let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+        let pacing = Pacing {
+            poll_interval: Duration::from_millis(50),
+            retry_delay: Duration::from_millis(20),
+        };
+        let mut supervisor = Supervisor::new(self.config.clone(), environment, folders, pacing)
+            .only_delivery_streams([self.delivery.clone()]);
+        supervisor.sync().await.unwrap();
+        supervisor
+    }
+
+    async fn put(&self, records: &[String]) {
+        for (index, record) in records.iter().enumerate() {
+            self.kinesis
+                .put_record()
+                .stream_name(&self.stream)
+                .partition_key(format!("key-{index}"))
+                .data(aws_sdk_kinesis::primitives::Blob::new(record.as_bytes()))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Every object in the bucket: (key, body).
+    async fn objects(&self) -> Vec<(String, String)> {
+        let listed = self.s3.list_objects_v2().bucket(&self.bucket).send().await.unwrap();
+        let mut objects = vec![];
+        for object in listed.contents.unwrap_or_default() {
+            let key = object.key.unwrap();
+            let body = self
+                .s3
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send()
+                .await
+                .unwrap()
+                .body;
+            let bytes = body.collect().await.unwrap().into_bytes();
+            objects.push((key, String::from_utf8(bytes.to_vec()).unwrap()));
+        }
+        objects
+    }
+
+    async fn wait_for_lines(&self, lines: usize, limit: Duration) -> Vec<(String, String)> {
+        let started = Instant::now();
+        loop {
+            let objects = self.objects().await;
+            let count: usize = objects.iter().map(|(_, body)| body.lines().count()).sum();
+            if count >= lines || started.elapsed() > limit {
+                return objects;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn records(count: usize, padding: usize) -> Vec<String> {
+    (0..count)
+        .map(|n| format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(padding)))
+        .collect()
+}
+
+#[tokio::test]
+async fn objects_appear_after_the_interval_as_ndjson_with_aws_keys() {
+    let fixture = fixture(5, 2).await;
+    let _supervisor = fixture.supervisor().await;
+    let sent = records(60, 0);
+    fixture.put(&sent).await;
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        fixture.objects().await.is_empty(),
+        "nothing is written before the buffering interval ends"
+    );
+
+    let objects = fixture.wait_for_lines(sent.len(), Duration::from_secs(20)).await;
+    assert!(!objects.is_empty(), "the interval ended and the buffer was written");
+    let mut received: Vec<String> = vec![];
+    for (key, body) in &objects {
+        // telemetry/YYYY/MM/dd/HH/<delivery>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>
+        let name = key.strip_prefix("telemetry/").expect("under the prefix");
+        let parts: Vec<&str> = name.splitn(5, '/').collect();
+        assert_eq!(parts.len(), 5, "four date folders, then the object: {key}");
+        assert!(
+            parts[..4].iter().all(|p| p.chars().all(|c| c.is_ascii_digit())),
+            "{key}"
+        );
+        let object = parts[4]
+            .strip_prefix(&format!("{}-1-", fixture.delivery))
+            .expect("name and version first");
+        assert_eq!(
+            object.len(),
+            "2026-11-27-09-05-03-".len() + 36,
+            "a timestamp and a UUID: {key}"
+        );
+        assert!(
+            body.ends_with('\n'),
+            "AppendDelimiterToRecord ends every record with a newline"
+        );
+        received.extend(body.lines().map(str::to_owned));
+    }
+    received.sort();
+    let mut expected = sent.clone();
+    expected.sort();
+    assert_eq!(received, expected, "every record once");
+}
+
+#[tokio::test]
+async fn a_full_buffer_is_written_before_the_interval() {
+    // A one-minute interval, and more than 1 MiB of records: the size triggers the write, not the time.
+    let fixture = fixture(1, 60).await;
+    let _supervisor = fixture.supervisor().await;
+    let sent = records(1_100, 1_000);
+    fixture.put(&sent).await;
+    let objects = fixture.wait_for_lines(1_000, Duration::from_secs(30)).await;
+    assert!(
+        !objects.is_empty(),
+        "the buffer reached 1 MiB and was written without waiting for the interval"
+    );
+    let largest = objects.iter().map(|(_, body)| body.len()).max().unwrap();
+    assert!(
+        largest >= 1024 * 1024,
+        "an object holds at least the 1 MiB that triggered it: {largest}"
+    );
+}

@@ -11,7 +11,11 @@
 //!   as a failure of the whole batch);
 //! - after `MaximumRetryAttempts` retries, or for records older than `MaximumRecordAgeInSeconds`, the batch is
 //!   given up: an invocation record goes to the on-failure destination (and always to `.lab/failures/`), and the
-//!   shard moves on.
+//!   shard moves on;
+//! - with `TumblingWindowInSeconds`, records are grouped into windows aligned to multiples of the window's size by
+//!   their arrival time; each invocation carries the window and the state the function returned last in it, and
+//!   when the window is over (a later record arrives, or its time passes) the function gets a final invocation
+//!   with no records and `isFinalInvokeForWindow: true`.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
@@ -51,6 +55,8 @@ pub struct MappingSettings {
     pub max_record_age: Option<Duration>,
     pub report_batch_item_failures: bool,
     pub on_failure_destination: Option<String>,
+    /// `TumblingWindowInSeconds`: state carried between invocations of one window, one shard.
+    pub tumbling_window: Option<Duration>,
     pub enabled: bool,
 }
 
@@ -100,6 +106,7 @@ impl MappingSettings {
                 .as_ref()
                 .and_then(|d| d.on_failure.as_ref())
                 .and_then(|f| f.destination.clone()),
+            tumbling_window: seconds(configuration.tumbling_window_in_seconds).filter(|w| !w.is_zero()),
             enabled: configuration.state.as_deref().is_none_or(|state| state == "Enabled"),
         })
     }
@@ -147,6 +154,16 @@ pub struct MappingStats {
     pub arrival_to_invoke_ms: Mutex<Vec<f64>>,
     /// Milliseconds behind the tip of the stream, per the last GetRecords.
     pub iterator_age_ms: AtomicU64,
+    /// Tumbling windows closed with a final invocation.
+    pub windows_closed: AtomicU64,
+}
+
+/// The tumbling window a shard is in: its bounds (epoch ms) and the state the function last returned.
+#[derive(Debug, Clone)]
+pub struct OpenWindow {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub state: Value,
 }
 
 /// Where given-up batches are written (besides the on-failure destination).
@@ -174,11 +191,15 @@ impl ShardPoller {
         let mut iterator = self.first_iterator().await?;
         let mut buffer: Vec<Record> = vec![];
         let mut first_buffered: Option<Instant> = None;
+        let mut window: Option<OpenWindow> = None;
         while !self.stop.load(Ordering::Relaxed) {
             let Some(current) = iterator.take() else {
                 // The shard is closed (resharded): deliver what is left, and stop.
                 if !buffer.is_empty() {
-                    self.deliver(std::mem::take(&mut buffer)).await;
+                    self.deliver_batch(std::mem::take(&mut buffer), &mut window).await;
+                }
+                if let Some(open) = window.take() {
+                    self.close_window(open).await;
                 }
                 return Ok(());
             };
@@ -220,8 +241,16 @@ impl ShardPoller {
             if !buffer.is_empty() && (full || window_over) {
                 let batch = std::mem::take(&mut buffer);
                 first_buffered = None;
-                self.deliver(batch).await;
+                self.deliver_batch(batch, &mut window).await;
                 continue;
+            }
+            // A window ends when its time is over, records or not: Lambda then makes the final invocation.
+            if buffer.is_empty()
+                && window
+                    .as_ref()
+                    .is_some_and(|open| Utc::now().timestamp_millis() >= open.end_ms)
+            {
+                self.close_window(window.take().expect("checked")).await;
             }
             if got == 0 || !buffer.is_empty() {
                 let mut pause = self.pacing.poll_interval;
@@ -251,8 +280,53 @@ impl ShardPoller {
         Ok(request.send().await.context("GetShardIterator")?.shard_iterator)
     }
 
+    /// Delivers a batch; with tumbling windows, window by window (a batch never spans two windows), closing the
+    /// open window with its final invocation when a record of a later window arrives.
+    async fn deliver_batch(&self, records: Vec<Record>, window: &mut Option<OpenWindow>) {
+        let Some(size) = self.settings.tumbling_window else {
+            self.deliver(records, None).await;
+            return;
+        };
+        let size_ms = size.as_millis() as i64;
+        let mut records = records.into_iter().peekable();
+        while let Some(first) = records.next() {
+            // Windows are aligned to multiples of their size, by the records' arrival in the stream.
+            let start_ms = (arrival_ms(&first) as i64).div_euclid(size_ms) * size_ms;
+            let mut group = vec![first];
+            while let Some(next) = records.next_if(|r| (arrival_ms(r) as i64).div_euclid(size_ms) * size_ms == start_ms)
+            {
+                group.push(next);
+            }
+            if window.as_ref().is_some_and(|open| open.start_ms != start_ms) {
+                self.close_window(window.take().expect("checked")).await;
+            }
+            let open = window.get_or_insert_with(|| OpenWindow {
+                start_ms,
+                end_ms: start_ms + size_ms,
+                state: json!({}),
+            });
+            self.deliver(group, Some(open)).await;
+        }
+    }
+
+    /// The final invocation of a window: no records, the window's state, `isFinalInvokeForWindow: true`.
+    async fn close_window(&self, open: OpenWindow) {
+        let mut event = kinesis_event(&self.settings, &self.shard_id, &[]);
+        add_window(&mut event, &self.settings, &self.shard_id, &open, true);
+        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.host.invoke(&self.function, &event).await;
+        if let Some((error_type, message)) = outcome.error() {
+            self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "event source mapping {}: the final invocation of a window failed: {error_type}: {message}",
+                self.settings.uuid
+            );
+        }
+        self.stats.windows_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Delivers one batch: invokes the function until the batch is done or given up, in the shard's order.
-    async fn deliver(&self, records: Vec<Record>) {
+    async fn deliver(&self, records: Vec<Record>, mut window: Option<&mut OpenWindow>) {
         let mut first_delivery = true;
         let mut queue = VecDeque::from([(records, 0u32)]);
         while let Some((mut batch, mut attempts)) = queue.pop_front() {
@@ -269,7 +343,10 @@ impl ShardPoller {
                     break;
                 }
 
-                let event = kinesis_event(&self.settings, &self.shard_id, &batch);
+                let mut event = kinesis_event(&self.settings, &self.shard_id, &batch);
+                if let Some(open) = window.as_deref() {
+                    add_window(&mut event, &self.settings, &self.shard_id, open, false);
+                }
                 if first_delivery {
                     let now = Utc::now().timestamp_millis() as f64;
                     let mut latencies = self.stats.arrival_to_invoke_ms.lock().expect("not poisoned");
@@ -280,6 +357,12 @@ impl ShardPoller {
                 let outcome = self.host.invoke(&self.function, &event).await;
                 if outcome.is_error() {
                     self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                // The function's answer carries the window's state forward.
+                if let (Outcome::Response(body), Some(open)) = (&outcome, window.as_deref_mut())
+                    && let Some(state) = body.get("state").filter(|state| state.is_object())
+                {
+                    open.state = state.clone();
                 }
 
                 let failed_from = match &outcome {
@@ -446,6 +529,22 @@ pub fn kinesis_event(settings: &MappingSettings, shard_id: &str, batch: &[Record
         })
         .collect();
     json!({ "Records": records })
+}
+
+/// Adds what a time-window event has on top of the records: the window, the state, the shard, the final flag.
+fn add_window(event: &mut Value, settings: &MappingSettings, shard_id: &str, open: &OpenWindow, is_final: bool) {
+    event["window"] = json!({ "start": iso_seconds(open.start_ms), "end": iso_seconds(open.end_ms) });
+    event["state"] = open.state.clone();
+    event["shardId"] = json!(shard_id);
+    event["eventSourceARN"] = json!(settings.stream_arn);
+    event["isFinalInvokeForWindow"] = json!(is_final);
+    event["isWindowTerminatedEarly"] = json!(false);
+}
+
+fn iso_seconds(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn account(settings: &MappingSettings) -> &str {

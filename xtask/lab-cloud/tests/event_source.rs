@@ -35,6 +35,7 @@ struct Mapping {
     bisect: bool,
     max_retries: Option<i32>,
     on_failure_bucket: Option<String>,
+    tumbling_window_seconds: Option<i32>,
 }
 
 async fn fixture(name: &str) -> Fixture {
@@ -134,6 +135,9 @@ impl Fixture {
             .maximum_batching_window_in_seconds(mapping.window_seconds)
             .bisect_batch_on_function_error(mapping.bisect)
             .maximum_retry_attempts(mapping.max_retries.unwrap_or(-1));
+        if let Some(seconds) = mapping.tumbling_window_seconds {
+            request = request.tumbling_window_in_seconds(seconds);
+        }
         if mapping.report_failures {
             request = request.function_response_types(FunctionResponseType::ReportBatchItemFailures);
         }
@@ -170,6 +174,12 @@ impl Fixture {
             sequences.push(put.sequence_number);
         }
         sequences
+    }
+
+    /// Every invocation's whole line (window, state, final flag included).
+    fn raw_invocations(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.record_file).unwrap_or_default();
+        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
     }
 
     /// The invocations the function has seen: (sequence numbers, data) per invocation.
@@ -383,4 +393,61 @@ async fn records_of_a_shard_arrive_in_order_through_retries() {
         invocations.iter().all(|(sequences, _)| sequences.len() <= 7),
         "no batch above BatchSize"
     );
+}
+
+#[tokio::test]
+async fn a_tumbling_window_carries_state_and_ends_with_a_final_invocation() {
+    let fixture = fixture("window").await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 2,
+            window_seconds: 0,
+            tumbling_window_seconds: Some(2),
+            ..Mapping::default()
+        })
+        .await;
+    let finals = |lines: &[Value]| lines.iter().filter(|line| line["is_final"] == true).count();
+
+    fixture.put("key", &["ok-0", "ok-1", "ok-2", "ok-3", "ok-4"]).await;
+    let started = Instant::now();
+    while finals(&fixture.raw_invocations()) < 1 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    fixture.put("key", &["ok-5", "ok-6", "ok-7"]).await;
+    while finals(&fixture.raw_invocations()) < 2 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let lines = fixture.raw_invocations();
+    let mut windows: Vec<(Value, usize, Value)> = vec![]; // (window, records seen, final state)
+    let mut carried = serde_json::json!({});
+    for line in &lines {
+        assert!(line["window"].is_object(), "every invocation names its window: {line}");
+        let records = line["data"].as_array().unwrap().len();
+        if windows.last().is_none_or(|(window, _, _)| *window != line["window"]) {
+            windows.push((line["window"].clone(), 0, Value::Null));
+            carried = serde_json::json!({});
+        }
+        assert_eq!(
+            line["state"], carried,
+            "each invocation gets the state the previous one returned in its window"
+        );
+        let current = windows.last_mut().unwrap();
+        current.1 += records;
+        if line["is_final"] == true {
+            assert_eq!(records, 0, "the final invocation carries no records");
+            current.2 = line["state"].clone();
+        }
+        carried = serde_json::json!({ "count": current.1.to_string() });
+    }
+    let closed: Vec<&(Value, usize, Value)> = windows.iter().filter(|(_, _, state)| !state.is_null()).collect();
+    let total: usize = closed.iter().map(|(_, count, _)| count).sum();
+    assert_eq!(total, 8, "every record was in exactly one closed window: {lines:?}");
+    for (window, count, state) in closed {
+        assert_eq!(
+            state["count"],
+            count.to_string().as_str(),
+            "the final state of {window} counts its records"
+        );
+    }
 }

@@ -63,7 +63,7 @@ async fn the_function_answers_with_a_real_context() {
     let outcome = host.invoke(&spec, &event(&["ok", "fail-now"])).await;
     assert_eq!(
         outcome,
-        Outcome::Response(json!({ "batchItemFailures": [{ "itemIdentifier": "1" }] }))
+        Outcome::Response(json!({ "batchItemFailures": [{ "itemIdentifier": "1" }], "state": { "count": "2" } }))
     );
 
     let seen = invocations(&folder);
@@ -114,7 +114,7 @@ async fn an_invocation_past_its_timeout_is_stopped_and_the_next_one_runs() {
     let outcome = host.invoke(&spec, &event(&["ok"])).await;
     assert_eq!(
         outcome,
-        Outcome::Response(json!({ "batchItemFailures": [] })),
+        Outcome::Response(json!({ "batchItemFailures": [], "state": { "count": "1" } })),
         "a fresh environment answers"
     );
     host.shutdown();

@@ -5,40 +5,56 @@
 //! - `crash...`: the whole invocation returns an error;
 //! - `sleep:<ms>`: sleeps that long first.
 //!
-//! Every invocation appends one JSON line to `$RECORD_FILE`: the sequence numbers and the data it received, and
-//! the request id, deadline and function ARN of its context.
+//! In a time-window event, the answer's state counts the window's records (`{"count": "<n>"}`).
+//!
+//! Every invocation appends one JSON line to `$RECORD_FILE`: the sequence numbers and the data it received, the
+//! request id, deadline and function ARN of its context, and the window, state and final flag it was given. It
+//! reads the event as plain JSON, so that it sees exactly what the local cloud sent.
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use base64::Engine;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
 use std::io::Write;
 
-async fn handle(event: LambdaEvent<KinesisEvent>) -> Result<KinesisEventResponse, Error> {
+fn append(path: &str, line: &str) -> std::io::Result<()> {
+    writeln!(
+        std::fs::OpenOptions::new().create(true).append(true).open(path)?,
+        "{line}"
+    )
+}
+
+async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let record_file = std::env::var("RECORD_FILE")?;
-    let records = &event.payload.records;
-    let sequences: Vec<String> = records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
-    let data: Vec<String> = records
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.kinesis.data.0).into_owned())
-        .collect();
-    let line = serde_json::json!({
+    let payload = &event.payload;
+    let records = payload["Records"].as_array().cloned().unwrap_or_default();
+    let mut sequences = vec![];
+    let mut data = vec![];
+    for record in &records {
+        sequences.push(
+            record["kinesis"]["sequenceNumber"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        let encoded = record["kinesis"]["data"].as_str().unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded)?;
+        data.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    let line = json!({
         "sequences": sequences,
         "data": data,
         "request_id": event.context.request_id,
         "deadline_ms": event.context.deadline,
         "function_arn": event.context.invoked_function_arn,
+        "window": payload.get("window"),
+        "state": payload.get("state"),
+        "is_final": payload.get("isFinalInvokeForWindow"),
     });
-    writeln!(
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&record_file)?,
-        "{line}"
-    )?;
+    append(&record_file, &line.to_string())?;
 
     let seen_file = format!("{record_file}.seen");
     let seen = std::fs::read_to_string(&seen_file).unwrap_or_default();
-    let mut response = KinesisEventResponse::default();
+    let mut failures = vec![];
     for (sequence, text) in sequences.iter().zip(&data) {
         if let Some(ms) = text.strip_prefix("sleep:") {
             tokio::time::sleep(std::time::Duration::from_millis(ms.trim().parse().unwrap_or(0))).await;
@@ -48,18 +64,17 @@ async fn handle(event: LambdaEvent<KinesisEvent>) -> Result<KinesisEventResponse
         }
         let fail_once = text.starts_with("fail-once") && !seen.lines().any(|line| line == sequence);
         if fail_once {
-            writeln!(
-                std::fs::OpenOptions::new().create(true).append(true).open(&seen_file)?,
-                "{sequence}"
-            )?;
+            append(&seen_file, sequence)?;
         }
         if fail_once || (text.starts_with("fail") && !text.starts_with("fail-once")) {
-            let mut failure = KinesisBatchItemFailure::default();
-            failure.item_identifier = Some(sequence.clone());
-            response.batch_item_failures.push(failure);
+            failures.push(json!({ "itemIdentifier": sequence }));
         }
     }
-    Ok(response)
+    let count = payload["state"]["count"]
+        .as_str()
+        .and_then(|count| count.parse::<usize>().ok())
+        .unwrap_or(0);
+    Ok(json!({ "batchItemFailures": failures, "state": { "count": (count + records.len()).to_string() } }))
 }
 
 #[tokio::main]

@@ -189,7 +189,9 @@ pub fn start(detached: bool) -> Result<Cloud> {
     }
     // Without Docker moto cannot run functions; tell it not to try, so each Kinesis put stays cheap.
     let _ = post_json(port, "/moto-api/config", r#"{"lambda": {"use_docker": false}}"#);
-    std::fs::write(state_file(), serde_json::to_string(&cloud)?)?;
+    if detached {
+        std::fs::write(state_file(), serde_json::to_string(&cloud)?)?;
+    }
     Ok(cloud)
 }
 
@@ -231,6 +233,14 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new emulator of this command's own, even if `cloud up` left one running.
+    pub fn private() -> Result<Session> {
+        Ok(Session {
+            cloud: start(false)?,
+            started_here: true,
+        })
+    }
+
     pub fn open() -> Result<Session> {
         if let Some(cloud) = running() {
             return Ok(Session {

@@ -6,6 +6,7 @@ mod book;
 mod cargo;
 mod cloud;
 mod files;
+mod lab;
 mod learner;
 mod starter;
 mod steps;
@@ -29,8 +30,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole pipeline on the local cloud (no AWS account needed).
-    Lab,
+    /// Run the whole pipeline on the local cloud (no AWS account needed), and check that nothing was lost.
+    Lab {
+        /// How many records the producer writes.
+        #[arg(long, default_value_t = 5000)]
+        records: u64,
+        /// Run your own step crates instead of the solutions.
+        #[arg(long)]
+        mine: bool,
+        /// End with the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Firehose's buffering interval, in seconds (AWS allows 0 to 900).
+        #[arg(long, default_value_t = 5)]
+        firehose_interval: u32,
+        /// The analysis' tumbling window, in seconds.
+        #[arg(long, default_value_t = 5)]
+        window: u32,
+    },
+    /// Invoke a step's Lambda function once, locally, with an event from a JSON file; prints its answer.
+    Invoke {
+        step: String,
+        #[arg(long)]
+        event: std::path::PathBuf,
+        /// Invoke the solution's function instead of yours.
+        #[arg(long)]
+        solution: bool,
+        /// The function's timeout, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u32,
+    },
     /// List the steps (with --status: how far your own code is).
     List {
         /// Run every step's tests to show which pass.
@@ -111,14 +140,25 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<bool> {
     match command {
-        Command::Lab => {
-            println!(
-                "`cargo xtask lab` runs the whole pipeline on the local cloud; its Lambda host, event source mapping and \
-                 Firehose pump are being built (see the book's architecture chapter).\n\
-                 Until then: `cargo xtask check step-1` is where the workshop starts."
-            );
-            Ok(false)
-        }
+        Command::Lab {
+            records,
+            mine,
+            json,
+            firehose_interval,
+            window,
+        } => lab::lab(lab::LabArgs {
+            records,
+            mine,
+            json,
+            firehose_interval,
+            window,
+        }),
+        Command::Invoke {
+            step,
+            event,
+            solution,
+            timeout,
+        } => lab::invoke(&step, &event, solution, timeout),
         Command::List { status } => learner::list(status).map(|()| true),
         Command::Check { step, solution } => learner::check(&step, solution),
         Command::Hint { step } => learner::hint(&step).map(|()| true),

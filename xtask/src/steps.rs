@@ -13,6 +13,9 @@ pub struct Step {
     pub solution: String,
     pub chapter: String,
     pub needs_cloud: bool,
+    /// The step's Lambda binary, if it has one (what `cargo xtask invoke` runs).
+    #[serde(default)]
+    pub lambda: Option<String>,
     pub hints: Vec<String>,
 }
 

@@ -1,0 +1,354 @@
+//! `cargo xtask lab`: the whole pipeline on the local cloud. Deploys every stage, runs the producer, lets the
+//! event source mappings and the Firehose pump do their work, then checks the result the hard way: every record
+//! read back from the stream is looked for in the objects Firehose wrote, so `lost` is measured, not assumed.
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::deploy::{self, ANALYTICS, Artifacts, CONSUMER, Deployed, PRODUCER, Settings};
+use crate::event_source::Pacing;
+use crate::lambda_host::{Outcome, function_spec};
+use crate::supervisor::{Folders, Supervisor};
+
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    pub records: u64,
+    pub records_per_second: u64,
+    pub state: PathBuf,
+    pub cloud_environment: Vec<(String, String)>,
+    pub settings: Settings,
+}
+
+/// The run's outcome; with `--json` it is the last line printed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub produced: u64,
+    pub consumed: u64,
+    pub failed: u64,
+    pub failure_reasons: Vec<String>,
+    pub delivered: u64,
+    pub duplicates_in_s3: u64,
+    pub lost: u64,
+    pub s3_objects: u64,
+    pub s3_bytes: u64,
+    pub consumer_invocations: u64,
+    pub windows_closed: u64,
+    pub latest_window: Option<Value>,
+    pub produce_records_per_s: f64,
+    pub invoke_latency_ms_p50: f64,
+    pub invoke_latency_ms_p99: f64,
+    pub s3_latency_ms_p50: f64,
+    pub s3_latency_ms_p99: f64,
+    pub wall_seconds: f64,
+}
+
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let index = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn progress(line: &str) {
+    let mut stderr = std::io::stderr();
+    let _ = write!(stderr, "\r\x1b[2K{line}");
+    let _ = stderr.flush();
+}
+
+pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions) -> Result<Summary> {
+    let started = Instant::now();
+    eprintln!("lab: deploying every stage to the local cloud");
+    let deployed = deploy::deploy(config, artifacts, &options.settings).await?;
+    eprintln!(
+        "lab: deployed {} and the stream {}",
+        deployed.functions.join(", "),
+        deployed.stream_arn
+    );
+
+    let folders = Folders {
+        functions: options.settings.functions_dir.clone(),
+        logs: options.state.join("logs"),
+        failures: options.state.join("failures"),
+    };
+    let mut supervisor = Supervisor::new(
+        config.clone(),
+        options.cloud_environment.clone(),
+        folders.clone(),
+        Pacing::default(),
+    );
+    supervisor.sync().await?;
+
+    // The producer, invoked once like a Lambda function, through the local Lambda host.
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let producer = function_spec(
+        &lambda,
+        PRODUCER,
+        &folders.functions,
+        &folders.logs,
+        &options.cloud_environment,
+    )
+    .await?;
+    let request = json!({
+        "records_per_second": options.records_per_second,
+        "max_records": options.records,
+        "max_seconds": (options.records / options.records_per_second.max(1) + 30).min(280),
+    });
+    let host = supervisor.host();
+    let produce_started = Instant::now();
+    let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
+
+    let mut produced: Option<(Value, f64)> = None;
+    let mut invocation = Some(invocation);
+    let mut settled_since: Option<Instant> = None;
+    let deadline = Duration::from_secs(options.records / options.records_per_second.max(1) + 120)
+        + Duration::from_secs(options.settings.firehose_interval_seconds as u64 * 2);
+    loop {
+        if let Some(handle) = invocation.as_ref()
+            && handle.is_finished()
+        {
+            let outcome = invocation.take().expect("checked").await?;
+            let seconds = produce_started.elapsed().as_secs_f64();
+            match outcome {
+                Outcome::Response(body) => produced = Some((body, seconds)),
+                other => anyhow::bail!("the producer failed: {:?}", other.error()),
+            }
+        }
+        let (consumed, lag) = mapping_progress(&supervisor, CONSUMER);
+        let delivered: u64 = supervisor
+            .delivery_stats()
+            .iter()
+            .map(|(_, s)| s.records.load(Ordering::Relaxed))
+            .sum();
+        let sent = produced.as_ref().map(|(body, _)| body["sent"].as_u64().unwrap_or(0));
+        progress(&format!(
+            "produced {:>7}  consumed {consumed:>7}  delivered to S3 {delivered:>7}  iterator lag {lag:>5} ms  ({:.0} s)",
+            sent.map_or_else(|| "…".to_owned(), |n| n.to_string()),
+            started.elapsed().as_secs_f64()
+        ));
+        if let Some(sent) = sent {
+            let consumer_done = !deployed.functions.contains(&CONSUMER.to_owned()) || consumed >= sent;
+            let firehose_done = supervisor.delivery_stats().is_empty() || delivered >= sent;
+            if consumer_done && firehose_done {
+                // Let the last tumbling window close (its end, then the final invocation).
+                let settle = Duration::from_secs(options.settings.analytics_window_seconds.max(0) as u64 + 2);
+                let since = *settled_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= settle || !deployed.functions.contains(&ANALYTICS.to_owned()) {
+                    break;
+                }
+            }
+        }
+        if started.elapsed() > deadline {
+            eprintln!("\nlab: gave up waiting after {:.0} s", started.elapsed().as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!();
+
+    let summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
+    supervisor.shutdown();
+    Ok(summary)
+}
+
+/// Records done and the iterator lag of a function's mapping.
+fn mapping_progress(supervisor: &Supervisor, function: &str) -> (u64, u64) {
+    supervisor
+        .all_stats()
+        .iter()
+        .filter(|(settings, _)| settings.function_name == function)
+        .map(|(_, stats)| {
+            (
+                stats.records_done.load(Ordering::Relaxed) + stats.records_given_up.load(Ordering::Relaxed),
+                stats.iterator_age_ms.load(Ordering::Relaxed),
+            )
+        })
+        .fold((0, 0), |(done, lag), (d, l)| (done + d, lag.max(l)))
+}
+
+async fn summarise(
+    config: &SdkConfig,
+    supervisor: &Supervisor,
+    deployed: &Deployed,
+    produced: Option<(Value, f64)>,
+    folders: &Folders,
+    started: Instant,
+) -> Result<Summary> {
+    let mut summary = Summary::default();
+    let (report, seconds) = produced.unwrap_or((Value::Null, 0.0));
+
+    // What was produced, read back from the stream itself (not taken from the producer's word).
+    let in_stream = stream_ids(config, &deployed.stream_arn).await?;
+    summary.produced = in_stream.len() as u64;
+    summary.produce_records_per_s = if seconds > 0.0 {
+        report["sent"].as_f64().unwrap_or(0.0) / seconds
+    } else {
+        0.0
+    };
+
+    for (settings, stats) in supervisor.all_stats() {
+        if settings.function_name == CONSUMER {
+            summary.consumed += stats.records_done.load(Ordering::Relaxed);
+            summary.failed += stats.records_given_up.load(Ordering::Relaxed);
+            summary.consumer_invocations += stats.invocations.load(Ordering::Relaxed);
+            let latencies = stats.arrival_to_invoke_ms.lock().expect("not poisoned").clone();
+            summary.invoke_latency_ms_p50 = percentile(&latencies, 50.0);
+            summary.invoke_latency_ms_p99 = percentile(&latencies, 99.0);
+        }
+        if settings.function_name == ANALYTICS {
+            summary.windows_closed += stats.windows_closed.load(Ordering::Relaxed);
+        }
+    }
+    summary.failure_reasons = failure_reasons(&folders.failures);
+
+    // What Firehose delivered: every object under the prefix, read back, every line parsed.
+    let s3 = deploy::s3_client(config);
+    let mut delivered: HashMap<String, u64> = HashMap::new();
+    for (key, body) in objects(&s3, &deployed.bucket, &deployed.firehose_prefix).await? {
+        let _ = key;
+        summary.s3_objects += 1;
+        summary.s3_bytes += body.len() as u64;
+        for line in body.lines().filter(|line| !line.trim().is_empty()) {
+            if let Some(id) = serde_json::from_str::<Value>(line)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+            {
+                *delivered.entry(id).or_default() += 1;
+            }
+        }
+    }
+    summary.delivered = in_stream.iter().filter(|id| delivered.contains_key(*id)).count() as u64;
+    summary.duplicates_in_s3 = delivered.values().map(|n| n.saturating_sub(1)).sum();
+    if !supervisor.delivery_stats().is_empty() {
+        summary.lost = in_stream.iter().filter(|id| !delivered.contains_key(*id)).count() as u64;
+    }
+    let latencies: Vec<f64> = supervisor
+        .delivery_stats()
+        .iter()
+        .flat_map(|(_, stats)| stats.arrival_to_s3_ms.lock().expect("not poisoned").clone())
+        .collect();
+    summary.s3_latency_ms_p50 = percentile(&latencies, 50.0);
+    summary.s3_latency_ms_p99 = percentile(&latencies, 99.0);
+
+    // The newest window result of the analysis.
+    let mut windows = objects(&s3, &deployed.bucket, &deployed.analytics_prefix).await?;
+    windows.sort_by(|a, b| a.0.cmp(&b.0));
+    summary.latest_window = windows.last().and_then(|(key, body)| {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .map(|result| json!({ "key": key, "result": result }))
+    });
+    summary.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// The `id` of every record in the stream (all shards, from the start).
+async fn stream_ids(config: &SdkConfig, stream_arn: &str) -> Result<HashSet<String>> {
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let name = stream_arn.rsplit_once(":stream/").map_or(stream_arn, |(_, name)| name);
+    let mut ids = HashSet::new();
+    let shards = kinesis
+        .list_shards()
+        .stream_name(name)
+        .send()
+        .await?
+        .shards
+        .unwrap_or_default();
+    for shard in shards {
+        let mut iterator = kinesis
+            .get_shard_iterator()
+            .stream_name(name)
+            .shard_id(&shard.shard_id)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await?
+            .shard_iterator;
+        while let Some(current) = iterator.take() {
+            let output = kinesis
+                .get_records()
+                .shard_iterator(current)
+                .limit(10_000)
+                .send()
+                .await?;
+            if output.records.is_empty() {
+                break;
+            }
+            for record in &output.records {
+                let id = serde_json::from_slice::<Value>(record.data.as_ref())
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_owned));
+                ids.insert(id.unwrap_or_else(|| format!("unparsable:{}", record.sequence_number)));
+            }
+            iterator = output.next_shard_iterator;
+        }
+    }
+    Ok(ids)
+}
+
+async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {
+    let mut found = vec![];
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for object in page.context("listing objects")?.contents.unwrap_or_default() {
+            let key = object.key.unwrap_or_default();
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key(&key)
+                .send()
+                .await?
+                .body
+                .collect()
+                .await?
+                .into_bytes();
+            found.push((key, String::from_utf8_lossy(&body).into_owned()));
+        }
+    }
+    Ok(found)
+}
+
+/// Why batches were given up, from the on-failure records (`condition: errorMessage`).
+fn failure_reasons(folder: &std::path::Path) -> Vec<String> {
+    let mut reasons = vec![];
+    for path in walk(folder) {
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(record) = serde_json::from_str::<Value>(&text)
+        {
+            let condition = record["requestContext"]["condition"].as_str().unwrap_or("?");
+            let message = record["responseContext"]["errorMessage"].as_str().unwrap_or("");
+            reasons.push(format!("{condition} {message} ({})", path.display()));
+        }
+    }
+    reasons
+}
+
+fn walk(folder: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = vec![];
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path)
+            } else {
+                files.push(path)
+            }
+        }
+    }
+    files
+}

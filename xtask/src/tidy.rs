@@ -145,7 +145,19 @@ fn every_step_has_a_chapter_in_the_book() {
 #[test]
 fn the_book_includes_only_solution_code() {
     for path in crate::files::with_extension(&root().join("book/src"), "md").unwrap() {
-        for line in read(&path).lines() {
+        let text = read(&path);
+        let lines: Vec<&str> = text.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            // Included code must sit in a fenced block, or mdBook renders it as a paragraph of prose.
+            if line.starts_with("{{#include") && line.contains(".rs") {
+                let fenced = index > 0 && lines[index - 1].starts_with("```") && lines.get(index + 1) == Some(&"```");
+                assert!(
+                    fenced,
+                    "{}:{}: put the include in a ```rust,noplayground block",
+                    path.display(),
+                    index + 1
+                );
+            }
             for include in line.split("{{#include ").skip(1) {
                 let target = include.split("}}").next().unwrap_or("");
                 assert!(

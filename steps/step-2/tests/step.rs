@@ -1,1 +1,797 @@
-//! The tests of step 2 (being written).
+//! The tests of step 2. They run against your code in `steps/step-2` (`cargo xtask check step-2`) and, unchanged,
+//! against the solution. Most use a fake Kinesis (aws-smithy-mocks: the real SDK client, answered by rules instead
+//! of the network) so that refusals and throttling can be staged exactly; the last ones put records on the local
+//! cloud that `cargo xtask check` starts, and read them back.
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::client::Waiters;
+use aws_sdk_kinesis::error::ErrorMetadata;
+use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
+use aws_sdk_kinesis::types::error::{ProvisionedThroughputExceededException, ResourceNotFoundException};
+use aws_sdk_kinesis::types::{PutRecordsResultEntry, ShardIteratorType};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use lambda_runtime::{Context, LambdaEvent};
+use md5::{Digest, Md5};
+use producer::*;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+const THROTTLED: &str = "ProvisionedThroughputExceededException";
+const INTERNAL: &str = "InternalFailure";
+
+/// Entries with the keys `key-0000`, `key-0001`, … and a little JSON each.
+fn keyed_entries(count: usize) -> Vec<Entry> {
+    (0..count)
+        .map(|i| Entry::new(format!("key-{i:04}"), format!("{{\"n\":{i}}}\n")).unwrap())
+        .collect()
+}
+
+fn index_of(key: &str) -> usize {
+    key.trim_start_matches("key-").parse().unwrap()
+}
+
+/// What Kinesis does with a key: where MD5 of the key, read as a 128-bit number, falls among the shards' ranges.
+fn hash_key(partition_key: &str) -> u128 {
+    let digest: [u8; 16] = Md5::digest(partition_key.as_bytes()).into();
+    u128::from_be_bytes(digest)
+}
+
+/// A stream's shards split the 128-bit hash space evenly: with four, shard `n` holds the keys whose top two bits
+/// are `n`.
+fn shard_of_four(partition_key: &str) -> usize {
+    (hash_key(partition_key) >> 126) as usize
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Records
+
+#[test]
+fn random_position_is_anywhere_on_earth() {
+    let positions: Vec<Position> = (0..10_000).map(|_| random_position()).collect();
+    for position in &positions {
+        assert!(
+            (-90.0..=90.0).contains(&position.latitude),
+            "latitude {} is not between -90 and 90",
+            position.latitude
+        );
+        assert!(
+            (-180.0..=180.0).contains(&position.longitude),
+            "longitude {} is not between -180 and 180",
+            position.longitude
+        );
+    }
+    let fold = |pick: fn(&Position) -> f64| {
+        let values: Vec<f64> = positions.iter().map(pick).collect();
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (min, max)
+    };
+    let (south, north) = fold(|p| p.latitude);
+    let (west, east) = fold(|p| p.longitude);
+    assert!(
+        south < -80.0 && north > 80.0,
+        "10,000 latitudes should reach near both poles, got {south:.1} to {north:.1}"
+    );
+    assert!(
+        west < -170.0 && east > 170.0,
+        "10,000 longitudes should cover both hemispheres (-180 to 180), got {west:.1} to {east:.1}"
+    );
+}
+
+#[test]
+fn random_position_ids_are_unique_v4_uuids() {
+    let ids: Vec<uuid::Uuid> = (0..10_000).map(|_| random_position().id).collect();
+    assert!(
+        ids.iter().all(|id| id.get_version_num() == 4),
+        "ids are random (version 4) UUIDs"
+    );
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "every position has its own id");
+}
+
+#[test]
+fn to_entry_is_one_json_line_keyed_by_the_id() {
+    let position: Position = serde_json::from_value(json!({
+        "id": "6f1c2a44-9b1e-4d3a-8c55-2f0e9d7b1a10",
+        "latitude": -22.9519,
+        "longitude": -43.2105
+    }))
+    .unwrap();
+    let entry = position.to_entry();
+
+    let data = entry.data();
+    assert_eq!(
+        data.last(),
+        Some(&b'\n'),
+        "a record is one line: it ends with a newline"
+    );
+    assert_eq!(
+        data.iter().filter(|&&byte| byte == b'\n').count(),
+        1,
+        "exactly one newline, at the end, so Firehose's files are one JSON object per line"
+    );
+    let json: Value = serde_json::from_slice(data).expect("the record is JSON");
+    let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["id", "latitude", "longitude"], "the record's fields");
+    assert_eq!(json["id"], "6f1c2a44-9b1e-4d3a-8c55-2f0e9d7b1a10");
+    assert_eq!(json["latitude"], -22.9519);
+    assert_eq!(json["longitude"], -43.2105);
+    assert_eq!(
+        entry.partition_key(),
+        "6f1c2a44-9b1e-4d3a-8c55-2f0e9d7b1a10",
+        "the partition key is the position's id"
+    );
+}
+
+#[test]
+fn to_entry_keys_spread_evenly_over_four_shards() {
+    let mut per_shard = [0usize; 4];
+    for _ in 0..10_000 {
+        per_shard[shard_of_four(random_position().to_entry().partition_key())] += 1;
+    }
+    for (shard, count) in per_shard.iter().enumerate() {
+        assert!(
+            (2_250..=2_750).contains(count),
+            "shard {shard} got {count} of 10,000 records; each of four should get 2,500 ± 10% ({per_shard:?})"
+        );
+    }
+
+    // The original lab's constant key, for contrast: one shard takes everything, whatever the shard count.
+    let constant: BTreeSet<usize> = (0..10_000).map(|_| shard_of_four("geolocation")).collect();
+    assert_eq!(constant.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Batching
+
+fn assert_same_entries(batches: &[Vec<Entry>], entries: &[Entry]) {
+    let flat: Vec<&Entry> = batches.iter().flatten().collect();
+    assert_eq!(
+        flat.len(),
+        entries.len(),
+        "every entry is in exactly one batch (no entry lost, none twice)"
+    );
+    assert!(
+        flat.iter().zip(entries).all(|(a, b)| *a == b),
+        "batches keep the entries' order"
+    );
+}
+
+fn bytes(batch: &[Entry]) -> usize {
+    batch.iter().map(Entry::size).sum()
+}
+
+#[test]
+fn batches_hold_at_most_500_records() {
+    let entries = keyed_entries(1_234);
+    let batches = batches(entries.clone());
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [500, 500, 234], "1,234 small records make three calls");
+    assert_same_entries(&batches, &entries);
+
+    assert_eq!(
+        producer::batches(keyed_entries(500)).len(),
+        1,
+        "500 records fit in one call"
+    );
+    assert!(producer::batches(vec![]).is_empty(), "no records, no calls");
+}
+
+#[test]
+fn batches_hold_at_most_5_mib_counting_partition_keys() {
+    // 400 records of 13,000 bytes: 5,200,000 bytes of data, under 5 MiB (5,242,880). With their 256-byte keys they
+    // are 5,302,400 bytes, over it: Kinesis counts the keys, so they cannot go in one call.
+    let key = |i: usize| format!("{i:0>256}");
+    let entries: Vec<Entry> = (0..400)
+        .map(|i| Entry::new(key(i), vec![b'x'; 13_000]).unwrap())
+        .collect();
+    let batches = batches(entries.clone());
+    assert_same_entries(&batches, &entries);
+    for batch in &batches {
+        assert!(
+            bytes(batch) <= MAX_BYTES_PER_CALL,
+            "a batch of {} bytes (data and keys) is over 5 MiB",
+            bytes(batch)
+        );
+    }
+    assert_eq!(
+        batches.len(),
+        2,
+        "as few calls as the limits allow: 395 records, then 5"
+    );
+    assert_eq!(batches[0].len(), 395);
+}
+
+#[test]
+fn batches_send_a_record_of_almost_1_mib() {
+    let small = Entry::new("small", "{}\n").unwrap();
+    let big = |i: usize| {
+        let key = format!("big-{i}");
+        Entry::new(key.clone(), vec![b'x'; MAX_RECORD_BYTES - key.len()]).unwrap()
+    };
+    let mut entries = vec![small];
+    entries.extend((0..6).map(big));
+    let batches = batches(entries.clone());
+    assert_same_entries(&batches, &entries);
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [5, 2],
+        "one small record and four of 1 MiB fill a call; a fifth of 1 MiB would go over 5 MiB"
+    );
+    assert!(batches.iter().all(|batch| bytes(batch) <= MAX_BYTES_PER_CALL));
+
+    // What no batching could send is refused earlier, by Entry::new.
+    assert!(
+        Entry::new("k", vec![b'x'; MAX_RECORD_BYTES]).is_err(),
+        "1 MiB of data plus a key is over the limit"
+    );
+    assert!(Entry::new("", "{}").is_err(), "a partition key cannot be empty");
+    assert!(
+        Entry::new("k".repeat(257), "{}").is_err(),
+        "a partition key has at most 256 characters"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Retrying what Kinesis refused
+
+#[test]
+fn backoff_doubles_up_to_the_cap_with_jitter() {
+    let policy = RetryPolicy {
+        attempts: 5,
+        base: Duration::from_millis(100),
+        cap: Duration::from_secs(1),
+    };
+    for retry in 1..=12u32 {
+        let ceiling = (Duration::from_millis(100) * 2u32.pow(retry - 1)).min(Duration::from_secs(1));
+        let waits: Vec<Duration> = (0..200).map(|_| policy.backoff(retry)).collect();
+        let longest = *waits.iter().max().unwrap();
+        assert!(
+            longest <= ceiling,
+            "retry {retry}: waited {longest:?}, more than min(cap, base × 2^{}) = {ceiling:?}",
+            retry - 1
+        );
+        assert!(
+            longest > ceiling / 2,
+            "retry {retry}: 200 waits all under {:?}; they should spread up to {ceiling:?}",
+            ceiling / 2
+        );
+        let distinct: BTreeSet<_> = waits.iter().collect();
+        assert!(
+            distinct.len() > 100,
+            "retry {retry}: the waits are random (jitter), so producers do not retry in step"
+        );
+    }
+    assert!(
+        policy.backoff(u32::MAX) <= Duration::from_secs(1),
+        "a very late retry still waits at most the cap"
+    );
+}
+
+/// What the fake Kinesis saw.
+#[derive(Default)]
+struct Seen {
+    /// The partition keys of each `PutRecords` call, in order.
+    calls: Vec<Vec<String>>,
+    /// How many times Kinesis accepted each key.
+    accepted: HashMap<String, usize>,
+    tries: HashMap<String, usize>,
+}
+
+/// A Kinesis client that answers every `PutRecords` itself: `refuse(key, try)` says whether (and with which error
+/// code) the `try`-th sending of `key` is refused.
+fn fake_kinesis(
+    refuse: impl Fn(&str, usize) -> Option<&'static str> + Send + Sync + 'static,
+) -> (Client, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let log = seen.clone();
+    let rule = mock!(Client::put_records).then_compute_output(move |input| {
+        let mut guard = log.lock().unwrap();
+        let seen = &mut *guard;
+        let keys: Vec<String> = input
+            .records()
+            .iter()
+            .map(|record| record.partition_key().unwrap_or_default().to_owned())
+            .collect();
+        let mut failed = 0;
+        let results = keys
+            .iter()
+            .map(|key| {
+                let tries = seen.tries.entry(key.clone()).or_default();
+                *tries += 1;
+                match refuse(key, *tries) {
+                    Some(code) => {
+                        failed += 1;
+                        PutRecordsResultEntry::builder()
+                            .error_code(code)
+                            .error_message("refused by the test")
+                            .build()
+                    }
+                    None => {
+                        *seen.accepted.entry(key.clone()).or_default() += 1;
+                        PutRecordsResultEntry::builder()
+                            .shard_id("shardId-000000000000")
+                            .sequence_number(seen.accepted.len().to_string())
+                            .build()
+                    }
+                }
+            })
+            .collect();
+        seen.calls.push(keys);
+        PutRecordsOutput::builder()
+            .set_records(Some(results))
+            .failed_record_count(failed)
+            .build()
+            .unwrap()
+    });
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
+    (client, seen)
+}
+
+/// A producer whose resends wait a few milliseconds at most.
+fn quick_producer(client: Client, attempts: u32) -> Producer {
+    Producer {
+        client,
+        stream: Stream::Name("TelemetricStream".to_owned()),
+        retry: RetryPolicy {
+            attempts,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(5),
+        },
+    }
+}
+
+fn in_a_minute() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+fn keys_where(count: usize, keep: impl Fn(usize) -> bool) -> Vec<String> {
+    (0..count).filter(|&i| keep(i)).map(|i| format!("key-{i:04}")).collect()
+}
+
+#[tokio::test]
+async fn send_resends_only_the_refused_entries() {
+    // key-0000 is accepted at once, key-0001 refused once, key-0002 refused twice, key-0003 at once, and so on.
+    let (client, seen) = fake_kinesis(|key, try_| {
+        let refusals = index_of(key) % 3;
+        let code = if index_of(key).is_multiple_of(2) {
+            THROTTLED
+        } else {
+            INTERNAL
+        };
+        (try_ <= refusals).then_some(code)
+    });
+    let producer = quick_producer(client, 5);
+
+    let tally = producer.send(keyed_entries(90), in_a_minute()).await;
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.calls.len(),
+        3,
+        "three calls: all, then the refused, then the refused again"
+    );
+    assert_eq!(
+        seen.calls[0],
+        keys_where(90, |_| true),
+        "the first call sends the batch"
+    );
+    assert_eq!(
+        seen.calls[1],
+        keys_where(90, |i| i % 3 >= 1),
+        "the second call resends exactly the entries refused by the first, in order"
+    );
+    assert_eq!(
+        seen.calls[2],
+        keys_where(90, |i| i % 3 == 2),
+        "the third call resends exactly the entries refused by the second"
+    );
+    assert!(
+        seen.accepted.len() == 90 && seen.accepted.values().all(|&times| times == 1),
+        "every entry was written once: none lost, none duplicated"
+    );
+    assert_eq!(
+        tally,
+        Tally {
+            sent: 90,
+            retried: 60 + 30,
+            failed: 0,
+            calls: 3,
+            errors: BTreeMap::new(),
+            error: None,
+        }
+    );
+}
+
+#[tokio::test]
+async fn send_counts_entries_refused_at_every_attempt() {
+    // One key in four is refused every time; the others are accepted at once.
+    let (client, seen) = fake_kinesis(|key, _| (index_of(key) % 4 == 3).then_some(INTERNAL));
+    let producer = quick_producer(client, 4);
+
+    let tally = producer.send(keyed_entries(100), in_a_minute()).await;
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.calls.len(), 4, "retry.attempts = 4: four calls, then give up");
+    for call in &seen.calls[1..] {
+        assert_eq!(
+            *call,
+            keys_where(100, |i| i % 4 == 3),
+            "only the refused entries are resent"
+        );
+    }
+    assert_eq!(tally.sent, 75, "the 75 accepted entries count as sent");
+    assert_eq!(tally.failed, 25, "the 25 always refused entries count as failed");
+    assert_eq!(tally.sent + tally.failed, 100, "every entry is either sent or failed");
+    assert_eq!(tally.retried, 25 * 3, "each failed entry was resent three times");
+    assert_eq!(tally.calls, 4);
+    assert_eq!(
+        tally.errors,
+        BTreeMap::from([(INTERNAL.to_owned(), 25)]),
+        "failures are reported by their error code"
+    );
+    assert!(
+        seen.accepted.values().all(|&times| times == 1),
+        "no entry written twice"
+    );
+}
+
+#[tokio::test]
+async fn send_retries_throttled_entries_then_gives_up_at_stop_time() {
+    // A stream over its capacity: everything is throttled twice, then accepted.
+    let (client, seen) = fake_kinesis(|_, try_| (try_ <= 2).then_some(THROTTLED));
+    let producer = quick_producer(client, 5);
+    let tally = producer.send(keyed_entries(50), in_a_minute()).await;
+    assert_eq!(seen.lock().unwrap().calls.len(), 3);
+    assert_eq!(
+        (tally.sent, tally.retried, tally.failed),
+        (50, 100, 0),
+        "throttled entries are resent until accepted"
+    );
+
+    // The same, with no time left: one call, then the refused entries are counted as failed, not waited for.
+    let (client, seen) = fake_kinesis(|key, _| (index_of(key).is_multiple_of(2)).then_some(THROTTLED));
+    let producer = quick_producer(client, 5);
+    let tally = producer.send(keyed_entries(50), Instant::now()).await;
+    assert_eq!(
+        seen.lock().unwrap().calls.len(),
+        1,
+        "no resend is started when its wait would end past stop_at"
+    );
+    assert_eq!((tally.sent, tally.retried, tally.failed), (25, 0, 25));
+    assert_eq!(tally.errors, BTreeMap::from([(THROTTLED.to_owned(), 25)]));
+}
+
+fn throttled_call() -> PutRecordsError {
+    PutRecordsError::ProvisionedThroughputExceededException(
+        ProvisionedThroughputExceededException::builder()
+            .message("Rate exceeded for stream TelemetricStream")
+            .meta(ErrorMetadata::builder().code(THROTTLED).build())
+            .build(),
+    )
+}
+
+fn accept_all(records: usize) -> PutRecordsOutput {
+    let results = (0..records)
+        .map(|n| {
+            PutRecordsResultEntry::builder()
+                .shard_id("shardId-000000000000")
+                .sequence_number(n.to_string())
+                .build()
+        })
+        .collect();
+    PutRecordsOutput::builder()
+        .set_records(Some(results))
+        .failed_record_count(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn send_counts_a_call_that_fails_as_a_whole() {
+    // A call throttled as a whole is retried by the SDK itself, as sdk_retry_config() allows. (The SDK's retries
+    // resend the same request, so the fake answers from a script: throttled twice, then all 20 accepted.)
+    let rule = mock!(Client::put_records)
+        .sequence()
+        .error(throttled_call)
+        .times(2)
+        .output(|| accept_all(20))
+        .build();
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule], |config| config
+        .retry_config(sdk_retry_config()));
+    let tally = quick_producer(client, 5).send(keyed_entries(20), in_a_minute()).await;
+    assert_eq!(rule.num_calls(), 3, "the SDK made three attempts");
+    assert_eq!((tally.sent, tally.failed, tally.calls), (20, 0, 1));
+
+    // A call that fails for good: its entries are failed, the reason is reported, nothing is lost from the count.
+    let rule = mock!(Client::put_records).then_error(|| {
+        PutRecordsError::ResourceNotFoundException(
+            ResourceNotFoundException::builder()
+                .message("Stream TelemetricStream under account 123456789012 not found.")
+                .meta(ErrorMetadata::builder().code("ResourceNotFoundException").build())
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
+    let tally = quick_producer(client, 5).send(keyed_entries(20), in_a_minute()).await;
+    assert_eq!((tally.sent, tally.failed, tally.retried), (0, 20, 0));
+    assert_eq!(
+        tally.errors,
+        BTreeMap::from([("ResourceNotFoundException".to_owned(), 20)])
+    );
+    assert!(
+        tally.error.as_deref().is_some_and(|error| error.contains("not found")),
+        "the tally says which call failed and why: {:?}",
+        tally.error
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A bounded invocation
+
+fn request(json: Value) -> Request {
+    serde_json::from_value(json).expect("a request")
+}
+
+#[test]
+fn budget_stops_two_seconds_before_the_deadline() {
+    let asking = |max_seconds| Request {
+        max_seconds,
+        ..Request::default()
+    };
+    assert_eq!(
+        budget(&asking(60), Duration::from_secs(10)),
+        (Duration::from_secs(8), StopReason::Deadline),
+        "10 s left: produce for 8 s, keeping 2 s for the last call and the response"
+    );
+    assert_eq!(
+        budget(&asking(5), Duration::from_secs(300)),
+        (Duration::from_secs(5), StopReason::MaxSeconds),
+        "max_seconds = 5 with 300 s left: 5 s"
+    );
+    assert_eq!(
+        budget(&asking(60), Duration::from_millis(1_500)),
+        (Duration::ZERO, StopReason::Deadline),
+        "less than 2 s left: no time to produce at all"
+    );
+}
+
+/// An invocation as Lambda makes it: the request, and a context whose deadline is `time_left` from now.
+fn invocation(request: Request, time_left: Duration) -> (LambdaEvent<Request>, SystemTime) {
+    let deadline = SystemTime::now() + time_left;
+    let mut context = Context::default();
+    context.request_id = "4d0b6f36-5ec1-4c3b-9d42-1d2f1b0c7a11".to_owned();
+    context.deadline = deadline.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:produceKinesisEvents".to_owned();
+    (LambdaEvent::new(request, context), deadline)
+}
+
+#[tokio::test]
+async fn handler_refuses_a_bad_request() {
+    let (client, seen) = fake_kinesis(|_, _| None);
+    let producer = quick_producer(client, 5);
+    for bad in [
+        json!({"records_per_second": 0}),
+        json!({"records_per_second": 501}),
+        json!({"max_records": 0}),
+        json!({"max_seconds": 0}),
+        json!({"max_seconds": 901}),
+    ] {
+        let (event, _) = invocation(request(bad.clone()), Duration::from_secs(60));
+        assert!(handler(&producer, event).await.is_err(), "the handler refuses {bad}");
+    }
+    assert!(seen.lock().unwrap().calls.is_empty(), "a refused request sends nothing");
+
+    // An EventBridge schedule (AWS's example event) is a valid request: its fields are ignored, the defaults apply.
+    let scheduled = request(json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2015-10-08T16:53:06Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"],
+        "detail": {}
+    }));
+    assert_eq!(scheduled, Request::default());
+}
+
+#[tokio::test]
+async fn handler_returns_before_the_deadline() {
+    let (client, seen) = fake_kinesis(|_, _| None);
+    let producer = quick_producer(client, 5);
+
+    // 3 s left: one second of producing (10 records), then stop, 2 s before the deadline.
+    let asked = request(json!({"records_per_second": 10, "max_records": 1000, "max_seconds": 60}));
+    let (event, deadline) = invocation(asked.clone(), Duration::from_secs(3));
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert!(
+        SystemTime::now() < deadline,
+        "the handler must return before the deadline"
+    );
+    assert_eq!(response.stopped, StopReason::Deadline);
+    assert_eq!(
+        (response.tally.sent, response.tally.failed),
+        (10, 0),
+        "in its one second it sent one second's worth of records"
+    );
+    assert_eq!(seen.lock().unwrap().calls.len(), 1);
+
+    // Less than 2 s left: nothing is started.
+    let (event, deadline) = invocation(asked, Duration::from_millis(1_500));
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert!(SystemTime::now() < deadline);
+    assert_eq!(response.stopped, StopReason::Deadline);
+    assert_eq!(response.tally.calls, 0, "no call is started inside the margin");
+    assert_eq!(seen.lock().unwrap().calls.len(), 1);
+
+    let report = serde_json::to_value(&response).unwrap();
+    for field in ["sent", "retried", "failed", "stopped"] {
+        assert!(report.get(field).is_some(), "the response reports {field}: {report}");
+    }
+    assert_eq!(report["stopped"], "deadline");
+}
+
+#[tokio::test]
+async fn handler_stops_at_max_records_or_max_seconds() {
+    let (client, seen) = fake_kinesis(|_, _| None);
+    let producer = quick_producer(client, 5);
+    let (event, _) = invocation(
+        request(json!({"records_per_second": 500, "max_records": 700, "max_seconds": 60})),
+        Duration::from_secs(60),
+    );
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert_eq!(response.stopped, StopReason::MaxRecords);
+    assert_eq!(response.tally.sent, 700, "exactly max_records records");
+    let sizes: Vec<usize> = seen.lock().unwrap().calls.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [500, 200], "500 in the first second, the last 200 in the second");
+
+    let (client, _) = fake_kinesis(|_, _| None);
+    let producer = quick_producer(client, 5);
+    let (event, _) = invocation(
+        request(json!({"records_per_second": 20, "max_records": 1000, "max_seconds": 1})),
+        Duration::from_secs(60),
+    );
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert_eq!(response.stopped, StopReason::MaxSeconds);
+    assert_eq!(response.tally.sent, 20, "one second at 20 records a second");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// On the local cloud
+
+/// Creates a stream of `shards` shards on the local cloud; returns its ARN.
+async fn local_stream(kinesis: &Client, shards: i32) -> String {
+    let name = lab_testkit::unique_name("producer-test");
+    kinesis
+        .create_stream()
+        .stream_name(&name)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("the local cloud creates a stream");
+    kinesis
+        .wait_until_stream_exists()
+        .stream_name(&name)
+        .wait(Duration::from_secs(30))
+        .await
+        .expect("the stream becomes ACTIVE");
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap();
+    summary.stream_description_summary.unwrap().stream_arn
+}
+
+/// Every record on every shard of the stream, as (shard's hash range, partition key, data).
+async fn read_everything(kinesis: &Client, stream_arn: &str) -> Vec<((u128, u128), String, Vec<u8>)> {
+    let shards = kinesis
+        .list_shards()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .shards
+        .unwrap_or_default();
+    let mut records = vec![];
+    for shard in shards {
+        let range = shard.hash_key_range.unwrap();
+        let range: (u128, u128) = (
+            range.starting_hash_key.parse().unwrap(),
+            range.ending_hash_key.parse().unwrap(),
+        );
+        let mut iterator = kinesis
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(&shard.shard_id)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator;
+        // GetRecords returns what is there a page at a time; an empty page means we have read it all.
+        for _ in 0..100 {
+            let Some(current) = iterator.take() else { break };
+            let page = kinesis
+                .get_records()
+                .stream_arn(stream_arn)
+                .shard_iterator(current)
+                .limit(10_000)
+                .send()
+                .await
+                .unwrap();
+            if page.records.is_empty() {
+                break;
+            }
+            for record in page.records {
+                records.push((
+                    range,
+                    record.partition_key.unwrap_or_default(),
+                    record.data.into_inner(),
+                ));
+            }
+            iterator = page.next_shard_iterator;
+        }
+    }
+    records
+}
+
+#[tokio::test]
+async fn handler_puts_every_record_on_the_local_stream_once() {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = Client::new(&config);
+    let stream_arn = local_stream(&kinesis, 4).await;
+
+    let producer = Producer::new(kinesis_client(&config), Stream::Arn(stream_arn.clone()));
+    let (event, _) = invocation(
+        request(json!({"records_per_second": 500, "max_records": 1200, "max_seconds": 30})),
+        Duration::from_secs(60),
+    );
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert_eq!(response.stopped, StopReason::MaxRecords, "{response:?}");
+    assert_eq!((response.tally.sent, response.tally.failed), (1200, 0), "{response:?}");
+
+    let records = read_everything(&kinesis, &stream_arn).await;
+    assert_eq!(records.len(), 1200, "every record sent is on the stream, once");
+    let mut ids = BTreeSet::new();
+    let mut shards = BTreeSet::new();
+    for (range, key, data) in &records {
+        let position: Position = serde_json::from_slice(data).expect("each record is a position in JSON");
+        assert!(data.ends_with(b"\n"));
+        assert_eq!(*key, position.id.to_string(), "each record is keyed by its id");
+        assert!(
+            (range.0..=range.1).contains(&hash_key(key)),
+            "the record keyed {key} is on the shard whose hash range holds MD5 of its key"
+        );
+        ids.insert(position.id);
+        shards.insert(*range);
+    }
+    assert_eq!(ids.len(), 1200, "no record is on the stream twice");
+    assert_eq!(shards.len(), 4, "records reached every one of the four shards");
+}
+
+#[tokio::test]
+async fn handler_finds_the_stream_named_in_its_environment() {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = Client::new(&config);
+    let stream_arn = local_stream(&kinesis, 1).await;
+    let name = stream_arn.rsplit('/').next().unwrap().to_owned();
+
+    // As if the function's configuration said STREAM_NAME=<name>.
+    let stream = Stream::from_lookup(|variable| (variable == "STREAM_NAME").then(|| name.clone())).unwrap();
+    let producer = Producer::new(kinesis_client(&config), stream);
+    let (event, _) = invocation(
+        request(json!({"records_per_second": 25, "max_records": 25})),
+        Duration::from_secs(60),
+    );
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert_eq!((response.tally.sent, response.stopped), (25, StopReason::MaxRecords));
+    assert_eq!(read_everything(&kinesis, &stream_arn).await.len(), 25);
+}

@@ -414,3 +414,182 @@ async fn handler_response_is_the_json_lambda_expects() {
         "an empty list: the whole batch succeeded"
     );
 }
+
+/// The whole loop, as on AWS: records put into a stream, read by the local cloud's event source mapping (with
+/// ReportBatchItemFailures and a retry limit), and given to this crate's own `consumer` binary in batches.
+#[tokio::test]
+async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_are_kept() {
+    use aws_sdk_lambda::types::{EventSourcePosition, FunctionCode, FunctionResponseType, Runtime};
+
+    // The handler must answer this batch itself first: the mapping only carries its answer out.
+    let direct = invoke(MIXED).await;
+    assert!(!failed(&direct).is_empty(), "the mixed batch has bad records to report");
+
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+
+    let stream = lab_testkit::unique_name("consumer-e2e");
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = summary.stream_description_summary.unwrap().stream_arn;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam
+        .create_role()
+        .role_name(lab_testkit::unique_name("consumer-role"))
+        .assume_role_policy_document(trust);
+    let role = role.send().await.unwrap().role.unwrap().arn;
+
+    // The function: registered in the Lambda API, its code this crate's `consumer` executable.
+    let state = std::env::temp_dir().join(lab_testkit::unique_name("consumer-e2e"));
+    let function = lab_testkit::unique_name("consumer");
+    std::fs::create_dir_all(state.join("functions").join(&function)).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_consumer"),
+        state.join("functions").join(&function).join("bootstrap"),
+    )
+    .unwrap();
+    let empty_zip = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    lambda
+        .create_function()
+        .function_name(&function)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .code(
+            FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip.as_slice()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .create_event_source_mapping()
+        .function_name(&function)
+        .event_source_arn(&stream_arn)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(10)
+        .maximum_batching_window_in_seconds(1)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .maximum_retry_attempts(2)
+        .send()
+        .await
+        .unwrap();
+
+    let good = [A, B, C, D];
+    let mut data: Vec<String> = good[..2]
+        .iter()
+        .map(|id| format!(r#"{{"id":"{id}","latitude":1.5,"longitude":2.5}}"#))
+        .collect();
+    data.push("not a GPS record".to_owned());
+    data.extend(
+        good[2..]
+            .iter()
+            .map(|id| format!(r#"{{"id":"{id}","latitude":-3.5,"longitude":4.5}}"#)),
+    );
+    let mut sequences = vec![];
+    for text in &data {
+        let blob = aws_sdk_kinesis::primitives::Blob::new(format!("{text}\n"));
+        let put = kinesis
+            .put_record()
+            .stream_name(&stream)
+            .partition_key("one-shard")
+            .data(blob)
+            .send()
+            .await
+            .unwrap();
+        sequences.push(put.sequence_number);
+    }
+
+    let folders = lab_cloud::supervisor::Folders {
+        functions: state.join("functions"),
+        logs: state.join("logs"),
+        failures: state.join("failures"),
+    };
+    let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+    let pacing = lab_cloud::event_source::Pacing {
+        poll_interval: std::time::Duration::from_millis(50),
+        retry_delay: std::time::Duration::from_millis(20),
+    };
+    let mut supervisor = lab_cloud::supervisor::Supervisor::new(config.clone(), environment, folders, pacing);
+    supervisor.sync().await.unwrap();
+
+    // Wait (bounded) until the bad record has used up its retries.
+    let started = std::time::Instant::now();
+    let stats = loop {
+        let stats = supervisor
+            .all_stats()
+            .into_iter()
+            .map(|(_, stats)| stats)
+            .next()
+            .expect("the mapping runs");
+        let given_up = stats.records_given_up.load(std::sync::atomic::Ordering::Relaxed);
+        if given_up > 0 || started.elapsed() > std::time::Duration::from_secs(30) {
+            break stats;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    supervisor.shutdown();
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(std::sync::atomic::Ordering::Relaxed);
+
+    // 1 invocation with the whole batch, then 2 retries starting at the bad record, then it is given up.
+    assert_eq!(
+        load(&stats.invocations),
+        3,
+        "one batch and MaximumRetryAttempts = 2 retries"
+    );
+    assert_eq!(
+        load(&stats.records_reported_failed),
+        3,
+        "the bad record was reported by every invocation"
+    );
+    assert_eq!(
+        load(&stats.records_done),
+        2,
+        "the records before the bad one were checkpointed after the first call"
+    );
+    let failure_record = std::fs::read_dir(state.join("failures"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let failure_record = std::fs::read_dir(failure_record)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let failure_record = std::fs::read_dir(failure_record)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let failure: Value = serde_json::from_str(&std::fs::read_to_string(failure_record).unwrap()).unwrap();
+    assert_eq!(
+        failure["KinesisBatchInfo"]["startSequenceNumber"],
+        sequences[2].as_str(),
+        "given up from the bad record"
+    );
+
+    // Good records are not lost: every one was processed (logged in a batch) by the function at least once.
+    let log = std::fs::read_to_string(state.join("logs").join(format!("{function}.log"))).unwrap();
+    for id in good {
+        assert!(log.contains(id), "{id} was processed: {log}");
+    }
+    let _ = std::fs::remove_dir_all(state);
+}

@@ -1,1 +1,622 @@
-//! The tests of step 4 (being written).
+//! The tests of step 4. They run against your code in `steps/step-4` (`cargo xtask check step-4`) and, unchanged,
+//! against the solution. They talk to the local cloud that `cargo xtask check` starts; the last one also runs the
+//! local cloud's Firehose, which reads the stream and writes objects into S3 as AWS does.
+
+use aws_sdk_firehose::types::{CompressionFormat, DeliveryStreamStatus, DeliveryStreamType, ProcessorType};
+use aws_sdk_kinesis::client::Waiters;
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_s3::primitives::ByteStream;
+use delivery::*;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The clients of the local cloud.
+struct Cloud {
+    config: aws_config::SdkConfig,
+    kinesis: aws_sdk_kinesis::Client,
+    firehose: aws_sdk_firehose::Client,
+    s3: aws_sdk_s3::Client,
+    iam: aws_sdk_iam::Client,
+}
+
+impl Cloud {
+    async fn new() -> Cloud {
+        let config = lab_testkit::local_aws().await;
+        Cloud {
+            kinesis: aws_sdk_kinesis::Client::new(&config),
+            firehose: aws_sdk_firehose::Client::new(&config),
+            s3: lab_testkit::local_s3(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            config,
+        }
+    }
+
+    /// A new one-shard stream (step 1 makes the real one); returns its ARN.
+    async fn stream(&self) -> String {
+        let name = lab_testkit::unique_name("TelemetricStream");
+        self.kinesis
+            .create_stream()
+            .stream_name(&name)
+            .shard_count(1)
+            .send()
+            .await
+            .expect("creating a test stream");
+        self.kinesis
+            .wait_until_stream_exists()
+            .stream_name(&name)
+            .wait(Duration::from_secs(30))
+            .await
+            .expect("the test stream becomes ACTIVE");
+        let summary = self
+            .kinesis
+            .describe_stream_summary()
+            .stream_name(&name)
+            .send()
+            .await
+            .expect("describing the test stream");
+        summary.stream_description_summary.expect("a summary").stream_arn
+    }
+
+    /// A bucket made directly with the SDK, holding `objects` (key, body): for the reader's tests.
+    async fn bucket_with(&self, objects: &[(&str, &str)]) -> String {
+        let bucket = lab_testkit::unique_name("delivered");
+        self.s3
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("creating a test bucket");
+        for (key, body) in objects {
+            self.put_object(&bucket, key, body).await;
+        }
+        bucket
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: &str) {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .expect("putting a test object");
+    }
+
+    async fn object(&self, bucket: &str, key: &str) -> String {
+        let output = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("reading {key}: {error:?}"));
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .expect("reading an object's body")
+            .into_bytes();
+        String::from_utf8(bytes.to_vec()).expect("a delivered object is UTF-8")
+    }
+
+    /// Everything a delivery stream needs: a stream, a bucket (with your `ensure_bucket`), the role; and the
+    /// workshop's definition with a unique name and the given buffering.
+    async fn delivery(&self, buffering: Buffering) -> (DeliveryDefinition, String) {
+        let stream_arn = self.stream().await;
+        let bucket = lab_testkit::unique_name("telemetry");
+        ensure_bucket(&self.s3, &bucket)
+            .await
+            .expect("ensure_bucket should create the bucket");
+        let role_name = lab_testkit::unique_name("TelemetricDeliveryRole");
+        let role_arn = ensure_firehose_role(&self.iam, &role_name, &stream_arn, &bucket)
+            .await
+            .expect("ensure_firehose_role should create the role");
+        let definition = DeliveryDefinition {
+            name: lab_testkit::unique_name("TelemetricDelivery"),
+            buffering,
+            ..telemetric_delivery(&stream_arn, &bucket, &role_arn)
+        };
+        (definition, role_name)
+    }
+}
+
+const WORKSHOP_BUFFERING: Buffering = Buffering {
+    size_mib: 1,
+    interval_seconds: 60,
+};
+
+fn record_line(id: Uuid, latitude: f64, longitude: f64) -> String {
+    serde_json::json!({"id": id, "latitude": latitude, "longitude": longitude}).to_string()
+}
+
+fn ids(delivered: &Delivered) -> Vec<Uuid> {
+    delivered.records.iter().map(|record| record.id).collect()
+}
+
+fn bad_lines(delivered: &Delivered) -> Vec<(&str, usize)> {
+    delivered
+        .bad_lines
+        .iter()
+        .map(|bad| (bad.key.as_str(), bad.line))
+        .collect()
+}
+
+#[tokio::test]
+async fn ensure_bucket_twice_changes_nothing() {
+    let cloud = Cloud::new().await;
+    let bucket = lab_testkit::unique_name("telemetry");
+
+    ensure_bucket(&cloud.s3, &bucket)
+        .await
+        .expect("ensure_bucket should create the bucket");
+    cloud
+        .s3
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the bucket exists after ensure_bucket");
+
+    cloud.put_object(&bucket, "kept.txt", "still here").await;
+    ensure_bucket(&cloud.s3, &bucket)
+        .await
+        .expect("a second ensure_bucket must succeed too");
+    assert_eq!(
+        cloud.object(&bucket, "kept.txt").await,
+        "still here",
+        "the bucket was left as it was, objects included"
+    );
+
+    let buckets = cloud.s3.list_buckets().send().await.expect("ListBuckets");
+    let named = buckets
+        .buckets
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|b| b.name.as_deref() == Some(bucket.as_str()))
+        .count();
+    assert_eq!(named, 1, "exactly one bucket of that name");
+}
+
+#[tokio::test]
+async fn ensure_delivery_stream_twice_changes_nothing() {
+    let cloud = Cloud::new().await;
+    let (definition, _) = cloud.delivery(WORKSHOP_BUFFERING).await;
+
+    let first = ensure_delivery_stream(&cloud.firehose, &definition)
+        .await
+        .expect("the first ensure_delivery_stream creates the delivery stream");
+    assert_eq!(first.delivery_stream_name, definition.name);
+    assert_eq!(
+        first.delivery_stream_status,
+        DeliveryStreamStatus::Active,
+        "ensure_delivery_stream returns once the delivery stream is ACTIVE"
+    );
+
+    let second = ensure_delivery_stream(&cloud.firehose, &definition)
+        .await
+        .expect("a second ensure_delivery_stream must succeed too");
+    assert_eq!(first.delivery_stream_arn, second.delivery_stream_arn);
+    assert_eq!(
+        first.version_id, second.version_id,
+        "the configuration was not changed (its version is the same)"
+    );
+    assert_eq!(
+        first.create_timestamp, second.create_timestamp,
+        "the delivery stream was not recreated"
+    );
+
+    let listed = cloud
+        .firehose
+        .list_delivery_streams()
+        .limit(10_000)
+        .send()
+        .await
+        .expect("ListDeliveryStreams");
+    let named = listed
+        .delivery_stream_names
+        .iter()
+        .filter(|name| **name == definition.name)
+        .count();
+    assert_eq!(named, 1, "exactly one delivery stream of that name");
+}
+
+#[tokio::test]
+async fn s3_destination_and_source_read_back_as_defined() {
+    let cloud = Cloud::new().await;
+    let (definition, role_name) = cloud.delivery(WORKSHOP_BUFFERING).await;
+    ensure_delivery_stream(&cloud.firehose, &definition)
+        .await
+        .expect("ensure_delivery_stream should create the delivery stream");
+
+    // Read back what Firehose holds, not what ensure_delivery_stream returned.
+    let description = cloud
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&definition.name)
+        .send()
+        .await
+        .expect("DescribeDeliveryStream (it fails to parse when CompressionFormat was not set)")
+        .delivery_stream_description
+        .expect("a description");
+    assert_eq!(
+        description.delivery_stream_type,
+        DeliveryStreamType::KinesisStreamAsSource,
+        "the delivery stream reads a Kinesis stream (not DirectPut)"
+    );
+
+    let source = description
+        .source
+        .as_ref()
+        .and_then(|source| source.kinesis_stream_source_description.as_ref())
+        .expect("a KinesisStreamSourceConfiguration");
+    assert_eq!(
+        source.kinesis_stream_arn.as_deref(),
+        Some(definition.source_stream_arn.as_str()),
+        "the source is the stream's ARN"
+    );
+    assert_eq!(
+        source.role_arn.as_deref(),
+        Some(definition.role_arn.as_str()),
+        "Firehose reads the stream with the role"
+    );
+
+    let s3 = description
+        .destinations
+        .first()
+        .and_then(|destination| destination.extended_s3_destination_description.as_ref())
+        .expect("an extended S3 destination");
+    assert_eq!(s3.bucket_arn, format!("arn:aws:s3:::{}", definition.bucket_name));
+    assert_eq!(
+        s3.role_arn, definition.role_arn,
+        "Firehose writes the bucket with the role"
+    );
+    assert_eq!(s3.prefix.as_deref(), Some("telemetry/!{timestamp:yyyy/MM/dd/HH}/"));
+    assert_eq!(
+        s3.error_output_prefix.as_deref(),
+        Some("errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"),
+        "a prefix with expressions needs an error output prefix"
+    );
+    let hints = s3.buffering_hints.as_ref().expect("buffering hints");
+    assert_eq!(hints.size_in_mbs, Some(1), "an object at 1 MiB...");
+    assert_eq!(hints.interval_in_seconds, Some(60), "...or after 60 seconds");
+    assert_eq!(
+        s3.compression_format,
+        CompressionFormat::Uncompressed,
+        "set CompressionFormat explicitly: UNCOMPRESSED"
+    );
+
+    let processing = s3.processing_configuration.as_ref().expect("a ProcessingConfiguration");
+    assert_eq!(processing.enabled, Some(true), "processing is enabled");
+    let processors: Vec<&ProcessorType> = processing
+        .processors
+        .iter()
+        .flatten()
+        .map(|processor| &processor.r#type)
+        .collect();
+    assert_eq!(
+        processors,
+        vec![&ProcessorType::AppendDelimiterToRecord],
+        "one processor, AppendDelimiterToRecord: a newline after every record"
+    );
+
+    let tags = cloud
+        .firehose
+        .list_tags_for_delivery_stream()
+        .delivery_stream_name(&definition.name)
+        .send()
+        .await
+        .expect("ListTagsForDeliveryStream");
+    assert!(
+        tags.tags
+            .iter()
+            .any(|tag| tag.key == "workshop" && tag.value.as_deref() == Some("kinesis-lab")),
+        "the delivery stream carries the definition's tags"
+    );
+
+    let role = cloud
+        .iam
+        .get_role()
+        .role_name(&role_name)
+        .send()
+        .await
+        .expect("the role exists")
+        .role
+        .expect("a role");
+    assert!(
+        role.assume_role_policy_document
+            .unwrap_or_default()
+            .contains("firehose.amazonaws.com"),
+        "the role trusts Firehose"
+    );
+}
+
+#[tokio::test]
+async fn read_delivered_counts_objects_and_records() {
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let first = format!(
+        "{}\n{}\n",
+        record_line(a, 48.8566, 2.3522),
+        record_line(b, -33.8688, 151.2093)
+    );
+    let second = format!("{}\n", record_line(c, 40.7128, -74.006));
+    let cloud = Cloud::new().await;
+    let bucket = cloud
+        .bucket_with(&[
+            (
+                "telemetry/2026/11/27/10/TelemetricDelivery-1-2026-11-27-10-59-58-a",
+                &first,
+            ),
+            (
+                "telemetry/2026/11/27/11/TelemetricDelivery-1-2026-11-27-11-00-58-b",
+                &second,
+            ),
+        ])
+        .await;
+
+    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/")
+        .await
+        .expect("read_delivered should read the bucket");
+    assert_eq!(
+        delivered.objects,
+        vec![
+            "telemetry/2026/11/27/10/TelemetricDelivery-1-2026-11-27-10-59-58-a",
+            "telemetry/2026/11/27/11/TelemetricDelivery-1-2026-11-27-11-00-58-b",
+        ],
+        "both objects, in key order"
+    );
+    assert_eq!(ids(&delivered), vec![a, b, c], "every record, in order");
+    assert_eq!(
+        delivered.records[0],
+        GpsRecord {
+            id: a,
+            latitude: 48.8566,
+            longitude: 2.3522
+        }
+    );
+    assert!(delivered.bad_lines.is_empty(), "no bad line: {:?}", delivered.bad_lines);
+}
+
+#[tokio::test]
+async fn read_delivered_reports_bad_lines_with_their_key_and_line_number() {
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let messy = [
+        record_line(a, 10.0, 20.0),                                         // 1
+        r#"{"id":"not-a-uuid","latitude":1.0,"longitude":2.0}"#.to_owned(), // 2
+        "this is not JSON".to_owned(),                                      // 3
+        String::new(),                                                      // 4: blank, skipped but counted
+        r#"{"id":"7d3b8a9e-8f7c-4b1e-9f0a-2c1d3e4f5a6b","latitude":"north","longitude":2.0}"#.to_owned(), // 5
+        record_line(b, 30.0, 40.0),                                         // 6
+        r#"{"id":"7d3b8a9e-8f7c-4b1e-9f0a-2c1d3e4f5a6b","latitude":1.0}"#.to_owned(), // 7: no longitude
+    ]
+    .join("\n")
+        + "\n";
+    let cut_short = format!("{{\"id\":\"{c}\",\"lati\n{}\n", record_line(c, 50.0, 60.0));
+    let cloud = Cloud::new().await;
+    let bucket = cloud
+        .bucket_with(&[("telemetry/a/messy", &messy), ("telemetry/b/cut-short", &cut_short)])
+        .await;
+
+    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/")
+        .await
+        .expect("a bad line is reported, not an error");
+    assert_eq!(
+        bad_lines(&delivered),
+        vec![
+            ("telemetry/a/messy", 2),
+            ("telemetry/a/messy", 3),
+            ("telemetry/a/messy", 5),
+            ("telemetry/a/messy", 7),
+            ("telemetry/b/cut-short", 1),
+        ],
+        "each bad line, by object key and line number (counted from 1, blank lines included)"
+    );
+    assert!(
+        delivered.bad_lines.iter().all(|bad| !bad.error.is_empty()),
+        "each bad line says what is wrong with it"
+    );
+    assert_eq!(ids(&delivered), vec![a, b, c], "the good lines around them are records");
+    assert_eq!(delivered.objects.len(), 2);
+}
+
+#[tokio::test]
+async fn read_delivered_skips_blank_lines_and_the_last_newline() {
+    let (a, b, c, d) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    // The producer of step 2 ends each record with a newline and AppendDelimiterToRecord adds one more.
+    let doubled = format!("{}\n\n{}\n\n", record_line(a, 1.0, 2.0), record_line(b, 3.0, 4.0));
+    let no_last_newline = record_line(c, 5.0, 6.0);
+    let windows_newlines = format!("{}\r\n", record_line(d, 7.0, 8.0));
+    let cloud = Cloud::new().await;
+    let bucket = cloud
+        .bucket_with(&[
+            ("telemetry/1-doubled", &doubled),
+            ("telemetry/2-no-last-newline", &no_last_newline),
+            ("telemetry/3-empty", ""),
+            ("telemetry/4-crlf", &windows_newlines),
+        ])
+        .await;
+
+    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/")
+        .await
+        .expect("read_delivered should read the bucket");
+    assert!(
+        delivered.bad_lines.is_empty(),
+        "a blank line (or the empty end after the last newline) is no record, and no error either: {:?}",
+        delivered.bad_lines
+    );
+    assert_eq!(ids(&delivered), vec![a, b, c, d]);
+    assert_eq!(delivered.objects.len(), 4, "an empty object is still an object read");
+}
+
+#[tokio::test]
+async fn read_delivered_reads_only_under_the_prefix() {
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let inside = format!("{}\n", record_line(a, 1.0, 2.0));
+    let outside = format!("{}\n", record_line(b, 3.0, 4.0));
+    let cloud = Cloud::new().await;
+    let bucket = cloud
+        .bucket_with(&[
+            ("errors/processing-failed/2026/11/27/10/failed", "not a record"),
+            ("telemetry-archive/old", &outside),
+            ("notes.json", &outside),
+            (
+                "telemetry/2026/11/27/10/TelemetricDelivery-1-2026-11-27-10-00-00-x",
+                &inside,
+            ),
+        ])
+        .await;
+
+    let prefix = listing_prefix(PREFIX);
+    assert_eq!(
+        prefix, "telemetry/",
+        "the fixed part of the prefix, before its first expression"
+    );
+    let delivered = read_delivered(&cloud.s3, &bucket, prefix)
+        .await
+        .expect("read_delivered should read the bucket");
+    assert_eq!(
+        delivered.objects,
+        vec!["telemetry/2026/11/27/10/TelemetricDelivery-1-2026-11-27-10-00-00-x"],
+        "only the objects under telemetry/"
+    );
+    assert_eq!(ids(&delivered), vec![a]);
+    assert!(delivered.bad_lines.is_empty(), "{:?}", delivered.bad_lines);
+}
+
+/// `telemetry/yyyy/MM/dd/HH/<name>-<version>-<yyyy>-<MM>-<dd>-<HH>-<mm>-<ss>-<uuid>`, as AWS names objects.
+fn assert_firehose_key(key: &str, name: &str, version: &str) {
+    let digits = |text: &str, length: usize| text.len() == length && text.bytes().all(|b| b.is_ascii_digit());
+    let rest = key
+        .strip_prefix("telemetry/")
+        .unwrap_or_else(|| panic!("{key} is not under telemetry/"));
+    let parts: Vec<&str> = rest.split('/').collect();
+    assert!(
+        parts.len() == 5 && [4, 2, 2, 2].iter().zip(&parts).all(|(n, part)| digits(part, *n)),
+        "{key}: the prefix's !{{timestamp:yyyy/MM/dd/HH}} becomes the hour's folder, telemetry/yyyy/MM/dd/HH/"
+    );
+    let suffix = parts[4]
+        .strip_prefix(&format!("{name}-{version}-"))
+        .unwrap_or_else(|| panic!("{key}: the object's name starts with the delivery stream's name and version"));
+    let fields: Vec<&str> = suffix.splitn(7, '-').collect();
+    assert!(
+        fields.len() == 7
+            && [4, 2, 2, 2, 2, 2]
+                .iter()
+                .zip(&fields)
+                .all(|(n, field)| digits(field, *n))
+            && Uuid::parse_str(fields[6]).is_ok(),
+        "{key}: then the time it was written, yyyy-MM-dd-HH-mm-ss, and a UUID"
+    );
+}
+
+#[tokio::test]
+async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_interval() {
+    use lab_cloud::event_source::Pacing;
+    use lab_cloud::supervisor::{Folders, Supervisor};
+
+    let cloud = Cloud::new().await;
+    let interval = Duration::from_secs(3);
+    let buffering = Buffering {
+        size_mib: 1,
+        interval_seconds: interval.as_secs() as i32,
+    };
+    let (definition, _) = cloud.delivery(buffering).await;
+    let description = ensure_delivery_stream(&cloud.firehose, &definition)
+        .await
+        .expect("ensure_delivery_stream should create the delivery stream");
+
+    // The local cloud's Firehose: it reads the stream and writes objects as AWS does. Dropping it stops it.
+    let env: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+    let dir = std::env::temp_dir().join(lab_testkit::unique_name("step-4"));
+    let folders = Folders {
+        functions: dir.join("functions"),
+        logs: dir.join("logs"),
+        failures: dir.join("failures"),
+    };
+    // Only this test's delivery stream: other tests share the emulator, and each may have its own.
+    let mut supervisor = Supervisor::new(cloud.config.clone(), env, folders, Pacing::default())
+        .only_delivery_streams([definition.name.clone()]);
+    supervisor.sync().await.expect("the local cloud starts its Firehose");
+
+    // 25 readings, as the producer writes them but without its newline: Firehose's delimiter is the only one.
+    let sent: Vec<Uuid> = (0..25).map(|_| Uuid::new_v4()).collect();
+    let entries: Vec<PutRecordsRequestEntry> = sent
+        .iter()
+        .enumerate()
+        .map(|(index, id)| {
+            PutRecordsRequestEntry::builder()
+                .data(Blob::new(record_line(*id, index as f64, -(index as f64))))
+                .partition_key(id.to_string())
+                .build()
+                .expect("an entry")
+        })
+        .collect();
+    let put_at = Instant::now();
+    let put = cloud
+        .kinesis
+        .put_records()
+        .stream_arn(&definition.source_stream_arn)
+        .set_records(Some(entries))
+        .send()
+        .await
+        .expect("PutRecords");
+    assert_eq!(put.failed_record_count, Some(0), "every record is in the stream");
+
+    // Firehose holds records until the interval has passed since the first one arrived (1 MiB is far away).
+    let early = read_delivered(&cloud.s3, &definition.bucket_name, definition.listing_prefix())
+        .await
+        .expect("read_delivered should read the bucket");
+    // Checked only if this listing surely ended within the interval (allowing a second for clock rounding).
+    if put_at.elapsed() + Duration::from_secs(1) < interval {
+        assert!(
+            early.objects.is_empty(),
+            "nothing is written before the buffering interval ends, yet there is {:?}",
+            early.objects
+        );
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delivered = loop {
+        let delivered = read_delivered(&cloud.s3, &definition.bucket_name, definition.listing_prefix())
+            .await
+            .expect("read_delivered should read the bucket");
+        // A bad line will not get better: stop there, the assertions below say what is wrong.
+        let done = delivered.records.len() >= sent.len() || !delivered.bad_lines.is_empty();
+        if done || Instant::now() > deadline {
+            break delivered;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    drop(supervisor);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(
+        delivered.bad_lines.is_empty(),
+        "every line is a record: without AppendDelimiterToRecord the records run together on one line: {:?}",
+        delivered.bad_lines
+    );
+    let received = ids(&delivered);
+    assert_eq!(
+        received.iter().collect::<HashSet<_>>(),
+        sent.iter().collect::<HashSet<_>>(),
+        "every record sent arrives within a minute"
+    );
+    assert_eq!(received.len(), sent.len(), "and each arrives once");
+    assert_eq!(
+        delivered.objects.len(),
+        1,
+        "records sent together are buffered into one object, not one object a record"
+    );
+
+    for key in &delivered.objects {
+        assert_firehose_key(key, &definition.name, &description.version_id);
+        let body = cloud.object(&definition.bucket_name, key).await;
+        assert!(
+            body.ends_with('\n') && !body.contains("\n\n"),
+            "{key} is NDJSON: each record followed by one newline"
+        );
+    }
+}

@@ -42,6 +42,8 @@ pub struct Summary {
     pub consumer_invocations: u64,
     pub windows_closed: u64,
     pub latest_window: Option<Value>,
+    /// The heat map of the latest window, drawn by step 5's `heatmap`.
+    pub heatmap: Option<String>,
     pub produce_records_per_s: f64,
     pub invoke_latency_ms_p50: f64,
     pub invoke_latency_ms_p99: f64,
@@ -156,8 +158,25 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     }
     eprintln!();
 
-    let summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
+    let mut summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
     supervisor.shutdown();
+    if let (Some(window), Some(heatmap)) = (&summary.latest_window, artifacts.get("heatmap")) {
+        let result = options.state.join("latest-window.json");
+        let picture = options.state.join("heatmap.svg");
+        std::fs::write(&result, serde_json::to_string_pretty(&window["result"])?)?;
+        let drawn = std::process::Command::new(heatmap)
+            .arg(&result)
+            .arg(&picture)
+            .output()?;
+        if drawn.status.success() {
+            summary.heatmap = Some(picture.display().to_string());
+        } else {
+            eprintln!(
+                "lab: the heat map could not be drawn: {}",
+                String::from_utf8_lossy(&drawn.stderr)
+            );
+        }
+    }
     Ok(summary)
 }
 

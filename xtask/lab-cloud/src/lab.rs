@@ -30,7 +30,10 @@ pub struct LabOptions {
 /// The run's outcome; with `--json` it is the last line printed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
+    /// Distinct records in the stream (read back from it).
     pub produced: u64,
+    /// Why the producer stopped (`max_records` when it made them all).
+    pub producer_stopped: Option<String>,
     pub consumed: u64,
     pub failed: u64,
     pub failure_reasons: Vec<String>,
@@ -209,6 +212,7 @@ async fn summarise(
     // What was produced, read back from the stream itself (not taken from the producer's word).
     let in_stream = stream_ids(config, &deployed.stream_arn).await?;
     summary.produced = in_stream.len() as u64;
+    summary.producer_stopped = report["stopped"].as_str().map(str::to_owned);
     summary.produce_records_per_s = if seconds > 0.0 {
         report["sent"].as_f64().unwrap_or(0.0) / seconds
     } else {

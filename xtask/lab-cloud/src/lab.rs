@@ -65,10 +65,16 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[index.min(sorted.len() - 1)]
 }
 
-fn progress(line: &str) {
+/// One progress line, redrawn in place on a terminal; elsewhere (CI logs) one line every few seconds.
+fn progress(line: &str, elapsed: Duration) {
+    use std::io::IsTerminal;
     let mut stderr = std::io::stderr();
-    let _ = write!(stderr, "\r\x1b[2K{line}");
-    let _ = stderr.flush();
+    if stderr.is_terminal() {
+        let _ = write!(stderr, "\r\x1b[2K{line}");
+        let _ = stderr.flush();
+    } else if elapsed.as_millis() % 5000 < 500 {
+        let _ = writeln!(stderr, "{line}");
+    }
 }
 
 pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions) -> Result<Summary> {
@@ -136,11 +142,14 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
             .map(|(_, s)| s.records.load(Ordering::Relaxed))
             .sum();
         let sent = produced.as_ref().map(|(body, _)| body["sent"].as_u64().unwrap_or(0));
-        progress(&format!(
-            "produced {:>7}  consumed {consumed:>7}  delivered to S3 {delivered:>7}  iterator lag {lag:>5} ms  ({:.0} s)",
-            sent.map_or_else(|| "…".to_owned(), |n| n.to_string()),
-            started.elapsed().as_secs_f64()
-        ));
+        progress(
+            &format!(
+                "produced {:>7}  consumed {consumed:>7}  delivered to S3 {delivered:>7}  iterator lag {lag:>5} ms  ({:.0} s)",
+                sent.map_or_else(|| "…".to_owned(), |n| n.to_string()),
+                started.elapsed().as_secs_f64()
+            ),
+            started.elapsed(),
+        );
         if let Some(sent) = sent {
             let consumer_done = !deployed.functions.contains(&CONSUMER.to_owned()) || consumed >= sent;
             let firehose_done = supervisor.delivery_stats().is_empty() || delivered >= sent;

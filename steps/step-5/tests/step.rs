@@ -644,3 +644,157 @@ fn heat_map_of_a_sparse_or_empty_window() {
         assert!(!svg.contains(nonsense), "no NaN nor infinity in the picture:\n{svg}");
     }
 }
+
+/// The whole loop: records put into a stream, windowed by the local cloud's event source mapping
+/// (`TumblingWindowInSeconds`), given to this crate's own `analytics` binary, results landing in S3.
+#[tokio::test]
+async fn through_an_event_source_mapping_window_results_land_in_s3() {
+    use aws_sdk_lambda::types::{Environment, EventSourcePosition, FunctionCode, Runtime};
+    use std::time::{Duration, Instant};
+
+    // The cell of a position must be right before anything else is.
+    assert_eq!(Cell::of(PARIS.0, PARIS.1), cell(4, 6));
+
+    let config = local_aws().await;
+    let s3 = local_s3(&config);
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+
+    let bucket = unique_name("analytics-e2e").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let stream = unique_name("analytics-e2e");
+    kinesis
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = summary.stream_description_summary.unwrap().stream_arn;
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam
+        .create_role()
+        .role_name(unique_name("analytics-role"))
+        .assume_role_policy_document(trust);
+    let role = role.send().await.unwrap().role.unwrap().arn;
+
+    let state = std::env::temp_dir().join(unique_name("analytics-e2e"));
+    let function = unique_name("analytics");
+    std::fs::create_dir_all(state.join("functions").join(&function)).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_analytics"),
+        state.join("functions").join(&function).join("bootstrap"),
+    )
+    .unwrap();
+    let empty_zip = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    let environment = Environment::builder().variables("ANALYTICS_BUCKET", &bucket).build();
+    lambda
+        .create_function()
+        .function_name(&function)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .environment(environment)
+        .code(
+            FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip.as_slice()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .create_event_source_mapping()
+        .function_name(&function)
+        .event_source_arn(&stream_arn)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(100)
+        .tumbling_window_in_seconds(2)
+        .send()
+        .await
+        .unwrap();
+
+    let positions = [PARIS, SYDNEY, BERLIN, PARIS];
+    for (latitude, longitude) in positions {
+        let text = format!(
+            r#"{{"id":"{}","latitude":{latitude},"longitude":{longitude}}}"#,
+            Uuid::new_v4()
+        );
+        let blob = aws_sdk_kinesis::primitives::Blob::new(format!("{text}\n"));
+        kinesis
+            .put_record()
+            .stream_name(&stream)
+            .partition_key("one-shard")
+            .data(blob)
+            .send()
+            .await
+            .unwrap();
+    }
+    kinesis
+        .put_record()
+        .stream_name(&stream)
+        .partition_key("one-shard")
+        .data(b"not a position".as_slice().into())
+        .send()
+        .await
+        .unwrap();
+
+    let folders = lab_cloud::supervisor::Folders {
+        functions: state.join("functions"),
+        logs: state.join("logs"),
+        failures: state.join("failures"),
+    };
+    let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+    let pacing = lab_cloud::event_source::Pacing {
+        poll_interval: Duration::from_millis(50),
+        retry_delay: Duration::from_millis(20),
+    };
+    let mut supervisor = lab_cloud::supervisor::Supervisor::new(config.clone(), environment, folders, pacing);
+    supervisor.sync().await.unwrap();
+
+    // The windows close (their time passes, then a final invocation each) and their results are written.
+    let destination = Destination {
+        bucket: bucket.clone(),
+        prefix: DEFAULT_PREFIX.to_owned(),
+    };
+    let started = Instant::now();
+    let mut results: Vec<WindowResult> = vec![];
+    while started.elapsed() < Duration::from_secs(30) {
+        results.clear();
+        for key in keys(&s3, &destination).await {
+            let object = s3.get_object().bucket(&bucket).key(&key).send().await.unwrap();
+            let bytes = object.body.collect().await.unwrap().into_bytes();
+            results.push(serde_json::from_slice(&bytes).expect("a result object is a WindowResult"));
+        }
+        if results.iter().map(|result| result.count + result.skipped).sum::<u64>() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    supervisor.shutdown();
+    let _ = std::fs::remove_dir_all(state);
+
+    assert!(
+        !results.is_empty(),
+        "the final invocations wrote results under {DEFAULT_PREFIX}"
+    );
+    assert_eq!(
+        results.iter().map(|result| result.count).sum::<u64>(),
+        4,
+        "every position counted once: {results:?}"
+    );
+    assert_eq!(
+        results.iter().map(|result| result.skipped).sum::<u64>(),
+        1,
+        "the bad record skipped and counted"
+    );
+    let europe: u64 = results.iter().map(|result| result.cells[4][6]).sum();
+    assert_eq!(europe, 3, "30-60°N, 0-30°E holds Paris twice and Berlin");
+}

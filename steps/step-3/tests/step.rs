@@ -419,7 +419,8 @@ async fn handler_response_is_the_json_lambda_expects() {
 /// ReportBatchItemFailures and a retry limit), and given to this crate's own `consumer` binary in batches.
 #[tokio::test]
 async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_are_kept() {
-    use aws_sdk_lambda::types::{EventSourcePosition, FunctionCode, FunctionResponseType, Runtime};
+    use aws_sdk_lambda::types::{EventSourcePosition, FunctionResponseType};
+    use lab_cloud::testing::LocalFunction;
 
     // The handler must answer this batch itself first: the mapping only carries its answer out.
     let direct = invoke(MIXED).await;
@@ -427,58 +428,15 @@ async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_a
 
     let config = lab_testkit::local_aws().await;
     let kinesis = aws_sdk_kinesis::Client::new(&config);
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let iam = aws_sdk_iam::Client::new(&config);
-
-    let stream = lab_testkit::unique_name("consumer-e2e");
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
+    let stream_arn = lab_cloud::testing::one_shard_stream(&config, "consumer-e2e")
         .await
         .unwrap();
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(&stream)
-        .send()
-        .await
-        .unwrap();
-    let stream_arn = summary.stream_description_summary.unwrap().stream_arn;
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let role = iam
-        .create_role()
-        .role_name(lab_testkit::unique_name("consumer-role"))
-        .assume_role_policy_document(trust);
-    let role = role.send().await.unwrap().role.unwrap().arn;
-
-    // The function: registered in the Lambda API, its code this crate's `consumer` executable.
-    let state = std::env::temp_dir().join(lab_testkit::unique_name("consumer-e2e"));
-    let function = lab_testkit::unique_name("consumer");
-    std::fs::create_dir_all(state.join("functions").join(&function)).unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_consumer"),
-        state.join("functions").join(&function).join("bootstrap"),
-    )
-    .unwrap();
-    let empty_zip = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-    lambda
-        .create_function()
-        .function_name(&function)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .code(
-            FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip.as_slice()))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    lambda
+    // The function: registered in the Lambda API, its code this crate's own `consumer` executable.
+    let function = LocalFunction::register(&config, "consumer", env!("CARGO_BIN_EXE_consumer").as_ref(), &[]);
+    let function = function.await.unwrap();
+    aws_sdk_lambda::Client::new(&config)
         .create_event_source_mapping()
-        .function_name(&function)
+        .function_name(&function.name)
         .event_source_arn(&stream_arn)
         .starting_position(EventSourcePosition::TrimHorizon)
         .batch_size(10)
@@ -505,7 +463,7 @@ async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_a
         let blob = aws_sdk_kinesis::primitives::Blob::new(format!("{text}\n"));
         let put = kinesis
             .put_record()
-            .stream_name(&stream)
+            .stream_arn(&stream_arn)
             .partition_key("one-shard")
             .data(blob)
             .send()
@@ -514,18 +472,7 @@ async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_a
         sequences.push(put.sequence_number);
     }
 
-    let folders = lab_cloud::supervisor::Folders {
-        functions: state.join("functions"),
-        logs: state.join("logs"),
-        failures: state.join("failures"),
-    };
-    let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
-    let pacing = lab_cloud::event_source::Pacing {
-        poll_interval: std::time::Duration::from_millis(50),
-        retry_delay: std::time::Duration::from_millis(20),
-    };
-    let mut supervisor = lab_cloud::supervisor::Supervisor::new(config.clone(), environment, folders, pacing);
-    supervisor.sync().await.unwrap();
+    let mut supervisor = function.supervisor(&config).await.unwrap();
 
     // Wait (bounded) until the bad record has used up its retries.
     let started = std::time::Instant::now();
@@ -561,25 +508,9 @@ async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_a
         2,
         "the records before the bad one were checkpointed after the first call"
     );
-    let failure_record = std::fs::read_dir(state.join("failures"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let failure_record = std::fs::read_dir(failure_record)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let failure_record = std::fs::read_dir(failure_record)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let failure: Value = serde_json::from_str(&std::fs::read_to_string(failure_record).unwrap()).unwrap();
+    let failures = function.failure_records();
+    assert_eq!(failures.len(), 1, "one batch given up: {failures:?}");
+    let failure = &failures[0];
     assert_eq!(
         failure["KinesisBatchInfo"]["startSequenceNumber"],
         sequences[2].as_str(),
@@ -587,9 +518,8 @@ async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_a
     );
 
     // Good records are not lost: every one was processed (logged in a batch) by the function at least once.
-    let log = std::fs::read_to_string(state.join("logs").join(format!("{function}.log"))).unwrap();
+    let log = function.log();
     for id in good {
         assert!(log.contains(id), "{id} was processed: {log}");
     }
-    let _ = std::fs::remove_dir_all(state);
 }

@@ -649,7 +649,8 @@ fn heat_map_of_a_sparse_or_empty_window() {
 /// (`TumblingWindowInSeconds`), given to this crate's own `analytics` binary, results landing in S3.
 #[tokio::test]
 async fn through_an_event_source_mapping_window_results_land_in_s3() {
-    use aws_sdk_lambda::types::{Environment, EventSourcePosition, FunctionCode, Runtime};
+    use aws_sdk_lambda::types::EventSourcePosition;
+    use lab_cloud::testing::LocalFunction;
     use std::time::{Duration, Instant};
 
     // The cell of a position must be right before anything else is.
@@ -658,61 +659,20 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
     let config = local_aws().await;
     let s3 = local_s3(&config);
     let kinesis = aws_sdk_kinesis::Client::new(&config);
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let iam = aws_sdk_iam::Client::new(&config);
-
     let bucket = unique_name("analytics-e2e").to_lowercase();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let stream = unique_name("analytics-e2e");
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
+    let stream_arn = lab_cloud::testing::one_shard_stream(&config, "analytics-e2e")
         .await
         .unwrap();
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(&stream)
-        .send()
+    // The function: registered in the Lambda API, its code this crate's own `analytics` executable.
+    let binary = env!("CARGO_BIN_EXE_analytics").as_ref();
+    let environment = [("ANALYTICS_BUCKET", bucket.as_str())];
+    let function = LocalFunction::register(&config, "analytics", binary, &environment)
         .await
         .unwrap();
-    let stream_arn = summary.stream_description_summary.unwrap().stream_arn;
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let role = iam
-        .create_role()
-        .role_name(unique_name("analytics-role"))
-        .assume_role_policy_document(trust);
-    let role = role.send().await.unwrap().role.unwrap().arn;
-
-    let state = std::env::temp_dir().join(unique_name("analytics-e2e"));
-    let function = unique_name("analytics");
-    std::fs::create_dir_all(state.join("functions").join(&function)).unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_analytics"),
-        state.join("functions").join(&function).join("bootstrap"),
-    )
-    .unwrap();
-    let empty_zip = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-    let environment = Environment::builder().variables("ANALYTICS_BUCKET", &bucket).build();
-    lambda
-        .create_function()
-        .function_name(&function)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .environment(environment)
-        .code(
-            FunctionCode::builder()
-                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip.as_slice()))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    lambda
+    aws_sdk_lambda::Client::new(&config)
         .create_event_source_mapping()
-        .function_name(&function)
+        .function_name(&function.name)
         .event_source_arn(&stream_arn)
         .starting_position(EventSourcePosition::TrimHorizon)
         .batch_size(100)
@@ -730,7 +690,7 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         let blob = aws_sdk_kinesis::primitives::Blob::new(format!("{text}\n"));
         kinesis
             .put_record()
-            .stream_name(&stream)
+            .stream_arn(&stream_arn)
             .partition_key("one-shard")
             .data(blob)
             .send()
@@ -739,25 +699,14 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
     }
     kinesis
         .put_record()
-        .stream_name(&stream)
+        .stream_arn(&stream_arn)
         .partition_key("one-shard")
         .data(b"not a position".as_slice().into())
         .send()
         .await
         .unwrap();
 
-    let folders = lab_cloud::supervisor::Folders {
-        functions: state.join("functions"),
-        logs: state.join("logs"),
-        failures: state.join("failures"),
-    };
-    let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
-    let pacing = lab_cloud::event_source::Pacing {
-        poll_interval: Duration::from_millis(50),
-        retry_delay: Duration::from_millis(20),
-    };
-    let mut supervisor = lab_cloud::supervisor::Supervisor::new(config.clone(), environment, folders, pacing);
-    supervisor.sync().await.unwrap();
+    let mut supervisor = function.supervisor(&config).await.unwrap();
 
     // The windows close (their time passes, then a final invocation each) and their results are written.
     let destination = Destination {
@@ -779,7 +728,6 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     supervisor.shutdown();
-    let _ = std::fs::remove_dir_all(state);
 
     assert!(
         !results.is_empty(),

@@ -47,6 +47,9 @@ pub struct Settings {
     pub functions_dir: PathBuf,
 }
 
+/// The smallest valid zip (an empty archive): the Lambda API wants code; the local host runs the executable.
+pub const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
 /// What the deploy made, for the run that follows.
 #[derive(Debug, Clone)]
 pub struct Deployed {
@@ -58,9 +61,6 @@ pub struct Deployed {
     pub analytics_prefix: String,
     pub functions: Vec<String>,
 }
-
-/// The smallest valid zip (an empty archive): the Lambda API wants code; the local host runs the executable.
-const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 /// Runs one of the steps' binaries with the same AWS environment, and returns what it printed.
 fn run_step_binary(binary: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {

@@ -5,6 +5,7 @@
 //! - [`lambda_host`]: runs a function's real binary against a local Lambda Runtime API;
 //! - [`event_source`]: Kinesis → Lambda event source mappings, polling per shard;
 //! - [`firehose`]: delivery streams from a Kinesis source into S3;
+//! - [`testing`]: what tests need to run a function through the local cloud;
 //! - [`supervisor`]: watches the control plane (moto) and runs the pollers and pumps it describes.
 
 pub mod deploy;
@@ -13,3 +14,4 @@ pub mod firehose;
 pub mod lab;
 pub mod lambda_host;
 pub mod supervisor;
+pub mod testing;

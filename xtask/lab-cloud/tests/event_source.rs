@@ -2,28 +2,27 @@
 //! Each test registers a mapping in the Lambda API (moto) the way a deploy does, lets the supervisor find it, puts
 //! records into a one-shard stream and reads what the function saw.
 
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{
-    DestinationConfig, EventSourcePosition, FunctionCode, FunctionResponseType, OnFailure, Runtime,
-};
-use lab_cloud::event_source::Pacing;
-use lab_cloud::supervisor::{Folders, Supervisor};
+use aws_sdk_lambda::types::{DestinationConfig, EventSourcePosition, FunctionResponseType, OnFailure};
+use lab_cloud::supervisor::Supervisor;
+use lab_cloud::testing::{LocalFunction, one_shard_stream};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The smallest valid zip archive (an empty one): the Lambda API wants code; the local host runs the binary.
-const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-
 struct Fixture {
-    state: PathBuf,
     config: aws_config::SdkConfig,
     stream_arn: String,
-    function: String,
+    function: LocalFunction,
     record_file: PathBuf,
-    folders: Folders,
     kinesis: aws_sdk_kinesis::Client,
     lambda: aws_sdk_lambda::Client,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.record_file);
+        let _ = std::fs::remove_file(self.record_file.with_extension("jsonl.seen"));
+    }
 }
 
 /// What to register for a test's mapping.
@@ -40,86 +39,24 @@ struct Mapping {
 
 async fn fixture(name: &str) -> Fixture {
     let config = lab_testkit::local_aws().await;
+    let stream_arn = one_shard_stream(&config, name).await.unwrap();
+    let record_file = std::env::temp_dir()
+        .join(lab_testkit::unique_name("invocations"))
+        .with_extension("jsonl");
+    let binary = Path::new(env!("CARGO_BIN_EXE_scripted-function"));
+    let environment = [("RECORD_FILE", record_file.to_str().unwrap())];
+    let function = LocalFunction::register(&config, "scripted", binary, &environment)
+        .await
+        .unwrap();
     let kinesis = aws_sdk_kinesis::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
-    let iam = aws_sdk_iam::Client::new(&config);
-
-    let stream = lab_testkit::unique_name(name);
-    kinesis
-        .create_stream()
-        .stream_name(&stream)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(&stream)
-        .send()
-        .await
-        .unwrap();
-    let stream_arn = summary.stream_description_summary.unwrap().stream_arn;
-
-    let role = iam
-        .create_role()
-        .role_name(lab_testkit::unique_name("role"))
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .arn;
-
-    let state = std::env::temp_dir().join(lab_testkit::unique_name("lab-cloud-test"));
-    let folders = Folders {
-        functions: state.join("functions"),
-        logs: state.join("logs"),
-        failures: state.join("failures"),
-    };
-    let function = lab_testkit::unique_name("scripted");
-    let record_file = state.join("invocations.jsonl");
-    std::fs::create_dir_all(folders.functions.join(&function)).unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_scripted-function"),
-        folders.functions.join(&function).join("bootstrap"),
-    )
-    .unwrap();
-
-    lambda
-        .create_function()
-        .function_name(&function)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .timeout(5)
-        .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP)).build())
-        .environment(
-            aws_sdk_lambda::types::Environment::builder()
-                .variables("RECORD_FILE", record_file.to_string_lossy())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-
     Fixture {
-        state,
         config,
         stream_arn,
         function,
         record_file,
-        folders,
         kinesis,
         lambda,
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.state);
     }
 }
 
@@ -128,7 +65,7 @@ impl Fixture {
         let mut request = self
             .lambda
             .create_event_source_mapping()
-            .function_name(&self.function)
+            .function_name(&self.function.name)
             .event_source_arn(&self.stream_arn)
             .starting_position(EventSourcePosition::TrimHorizon)
             .batch_size(mapping.batch_size)
@@ -149,14 +86,7 @@ impl Fixture {
         }
         request.send().await.unwrap();
 
-        let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
-        let pacing = Pacing {
-            poll_interval: Duration::from_millis(50),
-            retry_delay: Duration::from_millis(20),
-        };
-        let mut supervisor = Supervisor::new(self.config.clone(), environment, self.folders.clone(), pacing);
-        supervisor.sync().await.unwrap();
-        supervisor
+        self.function.supervisor(&self.config).await.unwrap()
     }
 
     async fn put(&self, key: &str, data: &[&str]) -> Vec<String> {
@@ -214,18 +144,7 @@ impl Fixture {
     }
 
     fn failure_records(&self) -> Vec<Value> {
-        let mut records = vec![];
-        let Ok(mappings) = std::fs::read_dir(&self.folders.failures) else {
-            return records;
-        };
-        for mapping in mappings.flatten() {
-            for shard in std::fs::read_dir(mapping.path()).unwrap().flatten() {
-                for file in std::fs::read_dir(shard.path()).unwrap().flatten() {
-                    records.push(serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap());
-                }
-            }
-        }
-        records
+        self.function.failure_records()
     }
 }
 

@@ -1,0 +1,138 @@
+//! For tests that run a function through the local cloud: the function registered in the Lambda API (as a deploy
+//! would), its code a local executable, a stream to feed it, and a supervisor polling at test speed.
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::deploy::EMPTY_ZIP;
+use crate::event_source::Pacing;
+use crate::supervisor::{Folders, Supervisor};
+
+/// A name no other test uses (all tests of a run share one emulator).
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{nanos:09}", std::process::id())
+}
+
+/// Creates a stream with one shard (so its records keep one order) and returns its ARN.
+pub async fn one_shard_stream(config: &SdkConfig, prefix: &str) -> Result<String> {
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let name = unique(prefix);
+    kinesis
+        .create_stream()
+        .stream_name(&name)
+        .shard_count(1)
+        .send()
+        .await
+        .context("CreateStream")?;
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .context("DescribeStreamSummary")?;
+    Ok(summary.stream_description_summary.context("no summary")?.stream_arn)
+}
+
+/// A function in the Lambda API whose code is `binary`, with a folder of its own (removed when dropped).
+pub struct LocalFunction {
+    pub name: String,
+    pub folders: Folders,
+    state: PathBuf,
+}
+
+impl LocalFunction {
+    pub async fn register(
+        config: &SdkConfig,
+        prefix: &str,
+        binary: &Path,
+        environment: &[(&str, &str)],
+    ) -> Result<LocalFunction> {
+        let iam = aws_sdk_iam::Client::new(config);
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let role = iam
+            .create_role()
+            .role_name(unique("role"))
+            .assume_role_policy_document(trust)
+            .send()
+            .await?;
+        let role = role.role.context("no role")?.arn;
+
+        let name = unique(prefix);
+        let state = std::env::temp_dir().join(unique("lab-cloud-function"));
+        let folders = Folders {
+            functions: state.join("functions"),
+            logs: state.join("logs"),
+            failures: state.join("failures"),
+        };
+        std::fs::create_dir_all(folders.functions.join(&name))?;
+        std::fs::copy(binary, folders.functions.join(&name).join("bootstrap"))
+            .with_context(|| format!("copying {}", binary.display()))?;
+
+        let mut variables = Environment::builder();
+        for (key, value) in environment {
+            variables = variables.variables(*key, *value);
+        }
+        aws_sdk_lambda::Client::new(config)
+            .create_function()
+            .function_name(&name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(role)
+            .timeout(5)
+            .environment(variables.build())
+            .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP)).build())
+            .send()
+            .await
+            .context("CreateFunction")?;
+        Ok(LocalFunction { name, folders, state })
+    }
+
+    /// What the function wrote (its "log group").
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.folders.logs.join(format!("{}.log", self.name))).unwrap_or_default()
+    }
+
+    /// The invocation records of the batches its mappings gave up (what an on-failure destination receives).
+    pub fn failure_records(&self) -> Vec<serde_json::Value> {
+        let mut records = vec![];
+        let mut pending = vec![self.folders.failures.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path)
+                    && let Ok(record) = serde_json::from_str(&text)
+                {
+                    records.push(record);
+                }
+            }
+        }
+        records
+    }
+
+    /// A supervisor for this function's mappings, polling at test speed, with the test's AWS environment.
+    pub async fn supervisor(&self, config: &SdkConfig) -> Result<Supervisor> {
+        let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+        let pacing = Pacing {
+            poll_interval: Duration::from_millis(50),
+            retry_delay: Duration::from_millis(20),
+        };
+        let mut supervisor = Supervisor::new(config.clone(), environment, self.folders.clone(), pacing);
+        supervisor.sync().await?;
+        Ok(supervisor)
+    }
+}
+
+impl Drop for LocalFunction {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}

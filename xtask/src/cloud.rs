@@ -38,6 +38,9 @@ fn state_file() -> PathBuf {
 pub struct Cloud {
     pub pid: u32,
     pub port: u16,
+    /// The data plane (`lab-cloud serve`: event source mappings, Firehose) of a cloud kept up with `cloud up`.
+    #[serde(default)]
+    pub data_plane_pid: Option<u32>,
 }
 
 impl Cloud {
@@ -144,14 +147,41 @@ pub fn running() -> Option<Cloud> {
 
 /// Whether `pid` is still the moto server we started (and not a process that reused its PID).
 fn is_our_server(pid: u32) -> bool {
+    runs(pid, "moto.server")
+}
+
+/// Whether process `pid` exists and its command line contains `what`.
+fn runs(pid: u32, what: &str) -> bool {
     match std::fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains("moto.server"),
+        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains(what),
         // No /proc (macOS): ask `ps`.
         Err(_) => Command::new("ps")
             .args(["-p", &pid.to_string(), "-o", "command="])
             .output()
-            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("moto.server")),
+            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains(what)),
     }
+}
+
+/// Starts `lab-cloud serve` for a cloud kept up: it runs the event source mappings and Firehose delivery streams
+/// that anyone (a learner's own code, the AWS CLI) registers in the emulator, with the functions' code under
+/// `.lab/cloud/functions/<name>/bootstrap`. Recorded with the cloud, stopped with it.
+pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path) -> Result<()> {
+    let state = state_dir().join("cloud");
+    std::fs::create_dir_all(&state)?;
+    let log = std::fs::File::create(state.join("lab-cloud.log"))?;
+    let mut command = Command::new(lab_cloud);
+    command
+        .envs(cloud.env())
+        .arg("--state")
+        .arg(&state)
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    cloud.data_plane_pid = Some(command.spawn().context("starting lab-cloud serve")?.id());
+    std::fs::write(state_file(), serde_json::to_string(cloud)?)?;
+    Ok(())
 }
 
 fn free_port() -> Result<u16> {
@@ -174,7 +204,11 @@ pub fn start(detached: bool) -> Result<Cloud> {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
     }
     let child = command.spawn().context("starting the moto server")?;
-    let cloud = Cloud { pid: child.id(), port };
+    let cloud = Cloud {
+        pid: child.id(),
+        port,
+        data_plane_pid: None,
+    };
 
     let started = Instant::now();
     while !cloud.answers() {
@@ -208,8 +242,11 @@ fn post_json(port: u16, path: &str, body: &str) -> Option<()> {
     response.starts_with("HTTP/1.0 200").then_some(())
 }
 
-/// Stops a server this module started (by PID, after checking it is still ours).
+/// Stops a server this module started (by PID, after checking it is still ours), and its data plane.
 pub fn stop(cloud: &Cloud) {
+    if let Some(pid) = cloud.data_plane_pid.filter(|pid| runs(*pid, "lab-cloud")) {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
     if is_our_server(cloud.pid) {
         let _ = Command::new("kill").arg(cloud.pid.to_string()).status();
         let started = Instant::now();

@@ -54,7 +54,7 @@ fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Resu
     Ok(staged)
 }
 
-fn lab_cloud_binary() -> Result<PathBuf> {
+pub fn lab_cloud_binary() -> Result<PathBuf> {
     build_binaries("lab-cloud")?
         .remove("lab-cloud")
         .context("lab-cloud has a binary named lab-cloud")

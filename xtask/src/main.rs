@@ -209,12 +209,27 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
         CloudAction::Up => {
             let cloud = match cloud::running() {
                 Some(cloud) => cloud,
-                None => cloud::start(true)?,
+                None => {
+                    let mut cloud = cloud::start(true)?;
+                    let lab_cloud = lab::lab_cloud_binary();
+                    if let Err(error) = lab_cloud.and_then(|binary| cloud::start_data_plane(&mut cloud, &binary)) {
+                        cloud::stop(&cloud);
+                        return Err(error);
+                    }
+                    cloud
+                }
             };
             println!(
-                "The local cloud is up at {} (pid {}). To point the AWS CLI or your own code at it:",
+                "The local cloud is up at {} (pid {}; its Lambda host, event source mappings and Firehose: pid {}).",
                 cloud.endpoint(),
-                cloud.pid
+                cloud.pid,
+                cloud
+                    .data_plane_pid
+                    .map_or_else(|| "-".to_owned(), |pid| pid.to_string())
+            );
+            println!(
+                "Functions you register there run from .lab/cloud/functions/<name>/bootstrap. \
+                 To point the AWS CLI or your own code at it:"
             );
             for (key, value) in cloud.env() {
                 println!("export {key}={value}");

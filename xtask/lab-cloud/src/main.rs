@@ -142,7 +142,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string(&summary)?);
             }
-            Ok(if summary.lost == 0 && summary.produced > 0 {
+            // A run passes when the producer made every record it was asked for and none of them was lost.
+            let producer_done = summary.producer_stopped.as_deref() == Some("max_records");
+            Ok(if summary.lost == 0 && summary.produced > 0 && producer_done {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -220,8 +222,10 @@ async fn shutdown_signal() {
 fn print_summary(summary: &Summary, state: &std::path::Path) {
     println!("The pipeline ran in {:.1} s.", summary.wall_seconds);
     println!(
-        "  produced        {:>8}  ({:.0} records/s)",
-        summary.produced, summary.produce_records_per_s
+        "  produced        {:>8}  ({:.0} records/s; the producer stopped: {})",
+        summary.produced,
+        summary.produce_records_per_s,
+        summary.producer_stopped.as_deref().unwrap_or("without answering")
     );
     println!(
         "  consumed        {:>8}  in {} invocations (put -> invocation p50 {:.0} ms, p99 {:.0} ms)",

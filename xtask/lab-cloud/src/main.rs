@@ -244,10 +244,25 @@ fn print_summary(summary: &Summary, state: &std::path::Path) {
         summary.lost
     );
     if let Some(window) = &summary.latest_window {
+        let result = &window["result"];
         println!(
             "  analysis        {:>8} windows closed; the latest: {}",
             summary.windows_closed, window["key"]
         );
+        println!(
+            "                  {} positions from {} to {}; busiest cells (row, column, count): {}",
+            result["count"],
+            result["window"]["start"],
+            result["window"]["end"],
+            result["busiest"].as_array().map_or_else(String::new, |cells| cells
+                .iter()
+                .map(|c| format!("({}, {}, {})", c["row"], c["column"], c["count"]))
+                .collect::<Vec<_>>()
+                .join(" "))
+        );
+    }
+    if let Some(heatmap) = &summary.heatmap {
+        println!("  heat map        {heatmap}");
     }
     println!("Function logs: {}", state.join("logs").display());
 }

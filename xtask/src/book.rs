@@ -88,8 +88,8 @@ pub fn serve(port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Every `href` of the built book that points inside it must name an existing page and, with `#x`, an existing
-/// `id="x"` on that page. Returns the broken links as "page: link".
+/// Every `href` and `src` of the built book that points inside it must name an existing file and, with `#x`, an
+/// existing `id="x"` on that page. Returns the broken links as "page: link".
 pub fn broken_links(html_dir: &Path) -> Result<Vec<String>> {
     let pages = crate::files::with_extension(html_dir, "html")?;
     let mut ids: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
@@ -102,7 +102,11 @@ pub fn broken_links(html_dir: &Path) -> Result<Vec<String>> {
 
     let mut broken = vec![];
     for (page, text) in &texts {
-        for link in attribute_values(text, "href") {
+        // Links, and the pictures and scripts pages load.
+        let links = attribute_values(text, "href")
+            .into_iter()
+            .chain(attribute_values(text, "src"));
+        for link in links {
             // External links, and the site-root links of mdBook's 404 page (they depend on where the book is served).
             if link.contains("://")
                 || link.starts_with("mailto:")

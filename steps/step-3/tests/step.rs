@@ -323,7 +323,12 @@ fn process_batch_is_logged_as_one_json_line() {
     let batch = process_batch(&event(MIXED).records);
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing::subscriber::with_default(json_logs(move || writer.clone(), LevelFilter::INFO), || batch.log());
+    tracing::subscriber::with_default(json_logs(move || writer.clone(), LevelFilter::INFO), || {
+        // Other tests log with no subscriber at the same time; tracing may have cached "nobody listens" for these
+        // call sites meanwhile. Asking again makes this thread's subscriber count.
+        tracing::callsite::rebuild_interest_cache();
+        batch.log()
+    });
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text

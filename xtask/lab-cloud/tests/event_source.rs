@@ -245,14 +245,15 @@ async fn a_batching_window_holds_small_batches() {
     let _supervisor = fixture
         .map(Mapping {
             batch_size: 100,
-            window_seconds: 2,
+            window_seconds: 3,
             ..Mapping::default()
         })
         .await;
-    // Three records, spread over half a second: without a window they could go in separate invocations.
+    // Three records, a few hundred milliseconds apart while the poller looks every 50 ms: without a window they
+    // would go in separate invocations.
     for index in 0..3 {
         fixture.put("key", &[&format!("ok-{index}")]).await;
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let invocations = fixture.wait_for(|invocations| delivered(invocations) >= 3).await;
     assert_eq!(

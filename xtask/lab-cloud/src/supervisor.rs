@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::deploy::s3_client;
 use crate::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller, error_chain};
 use crate::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::lambda_host::{LambdaHost, function_spec};
@@ -153,9 +154,7 @@ impl Supervisor {
             }
             keep
         });
-        let s3_config = aws_sdk_s3::config::Builder::from(&self.config)
-            .force_path_style(true)
-            .build();
+        let s3 = s3_client(&self.config);
         for (key, settings) in wanted {
             if self.pumps.contains_key(&key) {
                 continue;
@@ -165,7 +164,7 @@ impl Supervisor {
             let pump = Pump {
                 settings: settings.clone(),
                 kinesis: aws_sdk_kinesis::Client::new(&self.config),
-                s3: aws_sdk_s3::Client::from_conf(s3_config.clone()),
+                s3: s3.clone(),
                 poll_interval: self.pacing.poll_interval,
                 stats: stats.clone(),
                 stop: stop.clone(),
@@ -253,12 +252,9 @@ impl Supervisor {
             .context("ListShards")?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(MappingStats::default());
-        let s3_config = aws_sdk_s3::config::Builder::from(&self.config)
-            .force_path_style(true)
-            .build();
         let destinations = Destinations {
             failures_dir: self.folders.failures.clone(),
-            s3: Some(aws_sdk_s3::Client::from_conf(s3_config)),
+            s3: Some(s3_client(&self.config)),
         };
         for shard in shards.shards.unwrap_or_default() {
             let poller = ShardPoller {

@@ -1,33 +1,157 @@
 //! The one deploy path: the AWS SDK calls that make the workshop's resources, aimed at the local cloud or at AWS by
 //! the endpoint alone. Steps' own code does what it teaches (step 1 makes the stream and writes the policies, step
 //! 4 makes the delivery stream), run as processes from their binaries; this module makes the rest — bucket, roles,
-//! functions, event source mappings — idempotently: running it twice changes nothing.
+//! functions, event source mappings — idempotently: running it twice changes nothing, and says so.
+//!
+//! Every resource is named by [`Naming`] (a learner's prefix, so learners can share a sandbox account) and carries
+//! its tags, which is how `destroy` finds it again.
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
-    DestinationConfig, Environment, EventSourcePosition, FunctionCode, FunctionResponseType, OnFailure, Runtime,
+    Architecture, DestinationConfig, Environment, EventSourceMappingConfiguration, EventSourcePosition, FunctionCode,
+    FunctionResponseType, LastUpdateStatus, OnFailure, Runtime, State,
 };
+use base64::Engine;
+use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use sha2::Digest;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::event_source::error_chain;
 
 pub const STREAM_NAME: &str = "TelemetricStream";
+pub const DELIVERY_STREAM_NAME: &str = "TelemetricDelivery";
 pub const PRODUCER: &str = "produceKinesisEvents";
 pub const CONSUMER: &str = "consumeKinesisEvents";
 pub const ANALYTICS: &str = "analyzeKinesisEvents";
-pub const FIREHOSE_ROLE: &str = "kinesis-lab-firehose";
 pub const TAG_KEY: &str = "workshop";
 pub const TAG_VALUE: &str = "kinesis-lab";
+pub const LEARNER_TAG_KEY: &str = "learner";
+/// Where Firehose writes, and where the analysis writes its window results, in the bucket.
+pub const FIREHOSE_PREFIX: &str = "telemetry/";
+pub const ANALYTICS_PREFIX: &str = "analytics/";
 
-/// The executables built from the steps (the learner's or the solutions): the deploy runs or installs them.
+/// The names of everything the workshop makes. A learner's names start with `kinesis-lab-<learner>-` and their
+/// resources carry the tag `learner=<learner>`, so learners share one sandbox account without collisions and
+/// `destroy` removes one learner's resources only. The private cloud of `cargo xtask lab` uses the plain names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Naming {
+    learner: Option<String>,
+}
+
+impl Naming {
+    /// The plain names (`TelemetricStream`, `produceKinesisEvents`, ...), for a cloud of one's own.
+    pub fn plain() -> Naming {
+        Naming { learner: None }
+    }
+
+    /// A learner's names. The learner is 1 to 20 characters of `a-z`, `0-9` and `-`, so that every name built
+    /// from it is valid for every service (S3 bucket names are the strictest: lowercase, at most 63 characters).
+    pub fn for_learner(learner: &str) -> Result<Naming> {
+        let valid = !learner.is_empty()
+            && learner.len() <= 20
+            && learner.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && !learner.ends_with('-')
+            && learner
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            bail!("the learner name {learner:?} must be 1 to 20 characters of a-z, 0-9 and '-' (not at either end)");
+        }
+        Ok(Naming {
+            learner: Some(learner.to_owned()),
+        })
+    }
+
+    /// A learner name made from free text (`$USER`, say): lowercase, other characters become `-`.
+    pub fn learner_from(text: &str) -> String {
+        let mut name: String = text
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        name.truncate(20);
+        let name = name.trim_matches('-').to_owned();
+        if name.is_empty() { "learner".to_owned() } else { name }
+    }
+
+    pub fn learner(&self) -> Option<&str> {
+        self.learner.as_deref()
+    }
+
+    /// What every name of this learner starts with (empty for the plain names).
+    pub fn prefix(&self) -> String {
+        match &self.learner {
+            Some(learner) => format!("{TAG_VALUE}-{learner}-"),
+            None => String::new(),
+        }
+    }
+
+    pub fn stream(&self) -> String {
+        format!("{}{STREAM_NAME}", self.prefix())
+    }
+
+    pub fn delivery_stream(&self) -> String {
+        format!("{}{DELIVERY_STREAM_NAME}", self.prefix())
+    }
+
+    /// A function's name: `PRODUCER`, `CONSUMER` or `ANALYTICS`, prefixed.
+    pub fn function(&self, base: &str) -> String {
+        format!("{}{base}", self.prefix())
+    }
+
+    /// The role of one piece: `producer`, `consumer`, `analytics` or `firehose`.
+    pub fn role(&self, piece: &str) -> String {
+        match &self.learner {
+            Some(_) => format!("{}{piece}", self.prefix()),
+            None => format!("{TAG_VALUE}-{piece}"),
+        }
+    }
+
+    /// Bucket names are global across accounts, so they carry the account (and, for a learner, the region).
+    pub fn bucket(&self, account_id: &str, region: &str) -> String {
+        match &self.learner {
+            Some(learner) => format!("{TAG_VALUE}-{learner}-{account_id}-{region}"),
+            None => format!("{TAG_VALUE}-telemetry-{account_id}"),
+        }
+    }
+
+    /// The tags every resource carries.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::from([(TAG_KEY.to_owned(), TAG_VALUE.to_owned())]);
+        if let Some(learner) = &self.learner {
+            tags.insert(LEARNER_TAG_KEY.to_owned(), learner.clone());
+        }
+        tags
+    }
+
+    /// Whether a resource is this learner's: its name has the prefix, or its tags name the workshop and learner.
+    pub fn owns(&self, name: &str, tags: &HashMap<String, String>) -> bool {
+        let prefix = self.prefix();
+        (!prefix.is_empty() && name.starts_with(&prefix))
+            || self
+                .tags()
+                .iter()
+                .all(|(key, value)| tags.get(key).is_some_and(|v| v == value))
+    }
+}
+
+/// The executables built from the steps (the learner's or the solutions'), and the functions' zip archives when
+/// the functions run in AWS rather than in the local Lambda host.
 #[derive(Debug, Clone, Default)]
 pub struct Artifacts {
+    /// Executables by name: `ensure-stream`, `policies`, `ensure-delivery-stream`, and the functions' `producer`,
+    /// `consumer`, `analytics` for the local Lambda host.
     pub binaries: BTreeMap<String, PathBuf>,
+    /// Zip archives by function binary name (`producer`, ...), built by cargo-lambda for `provided.al2023`.
+    pub zips: BTreeMap<String, PathBuf>,
+    /// The architecture the zips were built for.
+    pub architecture: Option<Architecture>,
 }
 
 impl Artifacts {
@@ -39,6 +163,9 @@ impl Artifacts {
 /// Settings of a deploy that differ between a quick local run and a real account.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Deploy stages 1 to this one (1 stream, 2 producer, 3 consumer, 4 delivery stream, 5 analysis).
+    pub stage: u8,
+    pub naming: Naming,
     /// Seconds of Firehose buffering (AWS allows 0 to 900).
     pub firehose_interval_seconds: u32,
     /// Seconds of the analysis' tumbling windows.
@@ -50,8 +177,24 @@ pub struct Settings {
 /// The smallest valid zip (an empty archive): the Lambda API wants code; the local host runs the executable.
 pub const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 
+/// What a deploy did to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub kind: &'static str,
+    pub name: String,
+    pub action: Action,
+}
+
 /// What the deploy made, for the run that follows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Deployed {
     pub account_id: String,
     pub region: String,
@@ -60,6 +203,14 @@ pub struct Deployed {
     pub firehose_prefix: String,
     pub analytics_prefix: String,
     pub functions: Vec<String>,
+    pub changes: Vec<Change>,
+}
+
+impl Deployed {
+    /// Whether the deploy changed anything at all.
+    pub fn changed(&self) -> bool {
+        self.changes.iter().any(|change| change.action != Action::Unchanged)
+    }
 }
 
 /// Runs one of the steps' binaries with the same AWS environment, and returns what it printed.
@@ -80,122 +231,326 @@ fn run_step_binary(binary: &Path, args: &[&str], env: &[(&str, String)]) -> Resu
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settings) -> Result<Deployed> {
-    let region = config
+pub fn region_of(config: &SdkConfig) -> String {
+    config
         .region()
         .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".to_owned());
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
 
-    // Step 1: the stream, by the learner's (or the solution's) own `ensure_stream`.
+/// The function binaries of each stage, and what they are deployed as.
+struct FunctionPlan {
+    binary: &'static str,
+    base: &'static str,
+    stage: u8,
+}
+
+const FUNCTIONS: [FunctionPlan; 3] = [
+    FunctionPlan {
+        binary: "producer",
+        base: PRODUCER,
+        stage: 2,
+    },
+    FunctionPlan {
+        binary: "consumer",
+        base: CONSUMER,
+        stage: 3,
+    },
+    FunctionPlan {
+        binary: "analytics",
+        base: ANALYTICS,
+        stage: 5,
+    },
+];
+
+pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settings) -> Result<Deployed> {
+    let region = region_of(config);
+    let naming = &settings.naming;
+    let tags = naming.tags();
+    let mut changes = vec![];
+    for function in FUNCTIONS.iter().filter(|f| f.stage <= settings.stage) {
+        if !artifacts.zips.contains_key(function.binary) && artifacts.get(function.binary).is_none() {
+            bail!(
+                "stage {} needs the `{}` function's code",
+                function.stage,
+                function.binary
+            );
+        }
+    }
+
+    // Stage 1: the stream, by the learner's (or the solution's) own `ensure_stream`.
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let stream_name = naming.stream();
+    let stream_existed = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream_name)
+        .send()
+        .await
+        .is_ok();
     let ensure_stream = artifacts
         .get("ensure-stream")
         .context("step 1's `ensure-stream` binary is needed")?;
-    run_step_binary(ensure_stream, &[], &[])?;
-    let kinesis = aws_sdk_kinesis::Client::new(config);
+    run_step_binary(ensure_stream, &[], &[("STREAM_NAME", stream_name.clone())])?;
     let summary = kinesis
         .describe_stream_summary()
-        .stream_name(STREAM_NAME)
+        .stream_name(&stream_name)
         .send()
         .await
         .context("the stream")?;
     let stream_arn = summary.stream_description_summary.context("no summary")?.stream_arn;
+    let stream_tags = kinesis.list_tags_for_stream().stream_name(&stream_name).send().await?;
+    let present: HashMap<String, String> = stream_tags
+        .tags
+        .into_iter()
+        .map(|tag| (tag.key, tag.value.unwrap_or_default()))
+        .collect();
+    let missing = missing_tags(&tags, &present);
+    if !missing.is_empty() {
+        kinesis
+            .add_tags_to_stream()
+            .stream_name(&stream_name)
+            .set_tags(Some(missing.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("tagging the stream: {}", error_chain(&e)))?;
+    }
+    changes.push(Change {
+        kind: "Kinesis stream",
+        name: stream_name.clone(),
+        action: if !stream_existed {
+            Action::Created
+        } else if !missing_tags(&tags, &present).is_empty() {
+            Action::Updated
+        } else {
+            Action::Unchanged
+        },
+    });
     let account_id = stream_arn.split(':').nth(4).unwrap_or_default().to_owned();
-    let bucket = format!("kinesis-lab-telemetry-{account_id}");
-
-    ensure_bucket(config, &bucket).await?;
+    let bucket = naming.bucket(&account_id, &region);
+    let mut deployed = Deployed {
+        account_id: account_id.clone(),
+        region: region.clone(),
+        stream_arn: stream_arn.clone(),
+        bucket: bucket.clone(),
+        firehose_prefix: FIREHOSE_PREFIX.to_owned(),
+        analytics_prefix: ANALYTICS_PREFIX.to_owned(),
+        functions: vec![],
+        changes: vec![],
+    };
+    if settings.stage < 2 {
+        deployed.changes = changes;
+        return Ok(deployed);
+    }
 
     // Step 1's policies, as documents, attached to one role per piece.
-    let policies: Value = match artifacts.get("policies") {
-        Some(binary) => serde_json::from_str(&run_step_binary(
-            binary,
+    let policies_binary = artifacts
+        .get("policies")
+        .context("step 1's `policies` binary is needed")?;
+    let policies = |consumer_function: &str| -> Result<Value> {
+        let printed = run_step_binary(
+            policies_binary,
             &["--json", &account_id, &region, &bucket],
-            &[],
-        )?)
-        .context("step 1's `policies --json` did not print JSON")?,
-        None => bail!("step 1's `policies` binary is needed"),
+            &[
+                ("STREAM_NAME", stream_name.clone()),
+                ("PRODUCER_FUNCTION", naming.function(PRODUCER)),
+                ("CONSUMER_FUNCTION", consumer_function.to_owned()),
+            ],
+        )?;
+        serde_json::from_str(&printed).context("step 1's `policies --json` did not print JSON")
     };
+    let documents = policies(&naming.function(CONSUMER))?;
+    if settings.stage >= 3 {
+        changes.push(ensure_bucket(config, &bucket, &region, &tags).await?);
+    }
+
     let iam = aws_sdk_iam::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
     let lambda_trust = trust_policy("lambda.amazonaws.com");
-    let producer_role = ensure_role(&iam, "kinesis-lab-producer", &lambda_trust, &policies["producer"]).await?;
-    let consumer_role = ensure_role(&iam, "kinesis-lab-consumer", &lambda_trust, &policies["consumer"]).await?;
-    let firehose_role = ensure_role(
+    let timeouts = HashMap::from([(PRODUCER, 300), (CONSUMER, 30), (ANALYTICS, 60)]);
+    for function in FUNCTIONS.iter().filter(|f| f.stage <= settings.stage) {
+        let name = naming.function(function.base);
+        let (role_piece, document, environment) = match function.base {
+            PRODUCER => (
+                "producer",
+                documents["producer"].clone(),
+                BTreeMap::from([("STREAM_NAME".to_owned(), stream_name.clone())]),
+            ),
+            CONSUMER => {
+                // The mapping's on-failure destination is the bucket: Lambda writes there with the function's role.
+                let mut document = documents["consumer"].clone();
+                add_statement(&mut document, "WriteFailedBatches", &format!("arn:aws:s3:::{bucket}/*"));
+                ("consumer", document, BTreeMap::new())
+            }
+            _ => {
+                // The analysis reads the stream like the consumer, logs as itself, and writes its window results.
+                let mut document = policies(&name)?["consumer"].clone();
+                add_statement(
+                    &mut document,
+                    "WriteWindowResults",
+                    &format!("arn:aws:s3:::{bucket}/{ANALYTICS_PREFIX}*"),
+                );
+                let environment = BTreeMap::from([
+                    ("ANALYTICS_BUCKET".to_owned(), bucket.clone()),
+                    ("ANALYTICS_PREFIX".to_owned(), ANALYTICS_PREFIX.to_owned()),
+                ]);
+                ("analytics", document, environment)
+            }
+        };
+        let (role_arn, role_change) =
+            ensure_role(&iam, &naming.role(role_piece), &lambda_trust, &document, &tags).await?;
+        changes.push(role_change);
+        let code = match artifacts.zips.get(function.binary) {
+            Some(zip) => Code::Zip {
+                bytes: std::fs::read(zip).with_context(|| format!("reading {}", zip.display()))?,
+                architecture: artifacts.architecture.clone().unwrap_or(Architecture::Arm64),
+            },
+            None => Code::Local(artifacts.get(function.binary).expect("checked above")),
+        };
+        let spec = FunctionSettings {
+            name: &name,
+            role: &role_arn,
+            timeout: timeouts[function.base],
+            environment,
+            tags: &tags,
+        };
+        changes.push(ensure_function(&lambda, settings, &spec, &code).await?);
+        deployed.functions.push(name.clone());
+        if function.base != PRODUCER {
+            let mapping = if function.base == CONSUMER {
+                MappingSpec {
+                    batch_size: 100,
+                    batching_window: 1,
+                    tumbling_window: None,
+                    on_failure_destination: Some(format!("arn:aws:s3:::{bucket}")),
+                }
+            } else {
+                MappingSpec {
+                    batch_size: 500,
+                    batching_window: 1,
+                    tumbling_window: Some(settings.analytics_window_seconds),
+                    on_failure_destination: None,
+                }
+            };
+            changes.push(ensure_mapping(&lambda, &name, &stream_arn, &mapping, &tags).await?);
+        }
+        if function.base == CONSUMER && settings.stage >= 4 {
+            // Stage 4 comes between the consumer and the analysis.
+            changes.extend(deliver(config, settings, artifacts, &documents, &stream_arn, &bucket).await?);
+        }
+    }
+    deployed.changes = changes;
+    Ok(deployed)
+}
+
+/// Stage 4: Firehose's role, then the delivery stream by the learner's (or the solution's) own code.
+async fn deliver(
+    config: &SdkConfig,
+    settings: &Settings,
+    artifacts: &Artifacts,
+    documents: &Value,
+    stream_arn: &str,
+    bucket: &str,
+) -> Result<Vec<Change>> {
+    let naming = &settings.naming;
+    let tags = naming.tags();
+    let iam = aws_sdk_iam::Client::new(config);
+    let (role_arn, role_change) = ensure_role(
         &iam,
-        FIREHOSE_ROLE,
+        &naming.role("firehose"),
         &trust_policy("firehose.amazonaws.com"),
-        &policies["firehose"],
+        &documents["firehose"],
+        &tags,
     )
     .await?;
-
-    let lambda = aws_sdk_lambda::Client::new(config);
-    let mut functions = vec![];
-    if let Some(binary) = artifacts.get("producer") {
-        let env = BTreeMap::from([("STREAM_NAME".to_owned(), STREAM_NAME.to_owned())]);
-        ensure_function(&lambda, settings, PRODUCER, binary, &producer_role, 300, env).await?;
-        functions.push(PRODUCER.to_owned());
-    }
-    if let Some(binary) = artifacts.get("consumer") {
-        ensure_function(&lambda, settings, CONSUMER, binary, &consumer_role, 30, BTreeMap::new()).await?;
-        let mapping = MappingSpec {
-            batch_size: 100,
-            batching_window: 1,
-            tumbling_window: None,
-            on_failure_bucket: Some(&bucket),
-        };
-        ensure_mapping(&lambda, CONSUMER, &stream_arn, &mapping).await?;
-        functions.push(CONSUMER.to_owned());
-    }
-
-    // Step 4: the delivery stream, by the learner's (or the solution's) own code.
-    let firehose_prefix = "telemetry/".to_owned();
-    if let Some(binary) = artifacts.get("ensure-delivery-stream") {
-        let env = [
-            ("STREAM_ARN", stream_arn.clone()),
-            ("BUCKET", bucket.clone()),
-            ("ROLE_ARN", firehose_role.clone()),
-            ("PREFIX", firehose_prefix.clone()),
-            (
-                "BUFFER_INTERVAL_SECONDS",
-                settings.firehose_interval_seconds.to_string(),
-            ),
-        ];
-        run_step_binary(binary, &[], &env)?;
-    }
-
-    let analytics_prefix = "analytics/".to_owned();
-    if let Some(binary) = artifacts.get("analytics") {
-        let env = BTreeMap::from([
-            ("ANALYTICS_BUCKET".to_owned(), bucket.clone()),
-            ("ANALYTICS_PREFIX".to_owned(), analytics_prefix.clone()),
-        ]);
-        // The analysis reads the stream like the consumer, and writes its results under the analytics prefix.
-        let mut document = policies["consumer"].clone();
-        if let Some(statements) = document["Statement"].as_array_mut() {
-            statements.push(serde_json::json!({
-                "Sid": "WriteWindowResults", "Effect": "Allow", "Action": ["s3:PutObject"],
-                "Resource": [format!("arn:aws:s3:::{bucket}/{analytics_prefix}*")]
-            }));
+    let binary = artifacts
+        .get("ensure-delivery-stream")
+        .context("step 4's `ensure-delivery-stream` binary is needed")?;
+    let firehose = aws_sdk_firehose::Client::new(config);
+    let name = naming.delivery_stream();
+    let existed = firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&name)
+        .send()
+        .await
+        .is_ok();
+    let env = [
+        ("STREAM_ARN", stream_arn.to_owned()),
+        ("BUCKET", bucket.to_owned()),
+        ("ROLE_ARN", role_arn),
+        ("DELIVERY_STREAM_NAME", name.clone()),
+        ("PREFIX", FIREHOSE_PREFIX.to_owned()),
+        (
+            "BUFFER_INTERVAL_SECONDS",
+            settings.firehose_interval_seconds.to_string(),
+        ),
+    ];
+    // A role made a moment ago may not be usable by Firehose yet (IAM is eventually consistent): try a few times.
+    let mut attempt = 1;
+    loop {
+        match run_step_binary(binary, &[], &env) {
+            Ok(_) => break,
+            Err(error) if attempt < 4 && !existed => {
+                eprintln!("deploy: the delivery stream is not made yet (attempt {attempt}); trying again in 10 s");
+                let _ = error;
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
         }
-        let role = ensure_role(&iam, "kinesis-lab-analytics", &lambda_trust, &document).await?;
-        ensure_function(&lambda, settings, ANALYTICS, binary, &role, 60, env).await?;
-        let mapping = MappingSpec {
-            batch_size: 500,
-            batching_window: 1,
-            tumbling_window: Some(settings.analytics_window_seconds),
-            on_failure_bucket: None,
-        };
-        ensure_mapping(&lambda, ANALYTICS, &stream_arn, &mapping).await?;
-        functions.push(ANALYTICS.to_owned());
     }
+    let present: HashMap<String, String> = firehose
+        .list_tags_for_delivery_stream()
+        .delivery_stream_name(&name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the delivery stream's tags: {}", error_chain(&e)))?
+        .tags
+        .into_iter()
+        .map(|tag| (tag.key, tag.value.unwrap_or_default()))
+        .collect();
+    let missing = missing_tags(&tags, &present);
+    if !missing.is_empty() {
+        let tags = missing
+            .into_iter()
+            .map(|(key, value)| aws_sdk_firehose::types::Tag::builder().key(key).value(value).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        firehose
+            .tag_delivery_stream()
+            .delivery_stream_name(&name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("tagging the delivery stream: {}", error_chain(&e)))?;
+    }
+    let action = match (existed, missing_tags(&naming.tags(), &present).is_empty()) {
+        (false, _) => Action::Created,
+        (true, false) => Action::Updated,
+        (true, true) => Action::Unchanged,
+    };
+    Ok(vec![
+        role_change,
+        Change {
+            kind: "Firehose delivery stream",
+            name,
+            action,
+        },
+    ])
+}
 
-    Ok(Deployed {
-        account_id,
-        region,
-        stream_arn,
-        bucket,
-        firehose_prefix,
-        analytics_prefix,
-        functions,
-    })
+fn missing_tags(wanted: &BTreeMap<String, String>, present: &HashMap<String, String>) -> BTreeMap<String, String> {
+    wanted
+        .iter()
+        .filter(|(key, value)| present.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+fn add_statement(document: &mut Value, sid: &str, resource: &str) {
+    if let Some(statements) = document["Statement"].as_array_mut() {
+        statements.push(serde_json::json!({
+            "Sid": sid, "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": [resource]
+        }));
+    }
 }
 
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
@@ -203,22 +558,65 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
 }
 
-async fn ensure_bucket(config: &SdkConfig, bucket: &str) -> Result<()> {
+async fn ensure_bucket(
+    config: &SdkConfig,
+    bucket: &str,
+    region: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<Change> {
     let s3 = s3_client(config);
-    if s3.head_bucket().bucket(bucket).send().await.is_ok() {
-        return Ok(());
-    }
-    match s3.create_bucket().bucket(bucket).send().await {
-        Ok(_) => Ok(()),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
-        {
-            Ok(())
+    let mut action = Action::Unchanged;
+    if s3.head_bucket().bucket(bucket).send().await.is_err() {
+        let mut request = s3.create_bucket().bucket(bucket);
+        // us-east-1 is the one region where a location constraint must not be given.
+        if region != "us-east-1" {
+            let location = aws_sdk_s3::types::BucketLocationConstraint::from(region);
+            request = request.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(location)
+                    .build(),
+            );
         }
-        Err(error) => bail!("creating bucket {bucket}: {}", error_chain(&error)),
+        match request.send().await {
+            Ok(_) => action = Action::Created,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
+            Err(error) => bail!("creating bucket {bucket}: {}", error_chain(&error)),
+        }
     }
+    let present: HashMap<String, String> = match s3.get_bucket_tagging().bucket(bucket).send().await {
+        Ok(output) => output.tag_set.into_iter().map(|tag| (tag.key, tag.value)).collect(),
+        Err(_) => HashMap::new(), // NoSuchTagSet
+    };
+    if !missing_tags(tags, &present).is_empty() {
+        // PutBucketTagging replaces the whole set: keep what is there, add ours.
+        let mut all: BTreeMap<String, String> = present.into_iter().collect();
+        all.extend(tags.clone());
+        let tag_set = all
+            .into_iter()
+            .map(|(key, value)| aws_sdk_s3::types::Tag::builder().key(key).value(value).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        s3.put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .set_tag_set(Some(tag_set))
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("tagging bucket {bucket}: {}", error_chain(&e)))?;
+        if action == Action::Unchanged {
+            action = Action::Updated;
+        }
+    }
+    Ok(Change {
+        kind: "S3 bucket",
+        name: bucket.to_owned(),
+        action,
+    })
 }
 
 fn trust_policy(service: &str) -> String {
@@ -229,22 +627,81 @@ fn trust_policy(service: &str) -> String {
     .to_string()
 }
 
-/// A role with its trust policy and one inline policy (replaced on every deploy, so changes to step 1 apply).
-async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str, policy: &Value) -> Result<String> {
+/// IAM hands policy documents back URL-encoded (RFC 3986); this undoes it.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A policy document as IAM returned it, in either form (plain JSON or URL-encoded JSON).
+fn policy_value(document: &str) -> Option<Value> {
+    serde_json::from_str(document)
+        .ok()
+        .or_else(|| serde_json::from_str(&percent_decode(document)).ok())
+}
+
+/// A role with its trust policy and one inline policy (put again only when step 1's document changed).
+async fn ensure_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    trust: &str,
+    policy: &Value,
+    tags: &BTreeMap<String, String>,
+) -> Result<(String, Change)> {
+    let iam_tags = |tags: &BTreeMap<String, String>| {
+        tags.iter()
+            .map(|(key, value)| aws_sdk_iam::types::Tag::builder().key(key).value(value).build())
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let mut action = Action::Unchanged;
     let arn = match iam.get_role().role_name(name).send().await {
-        Ok(output) => output.role.context("no role")?.arn,
+        Ok(output) => {
+            let role = output.role.context("no role")?;
+            let present: HashMap<String, String> = role
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|tag| (tag.key, tag.value))
+                .collect();
+            let missing = missing_tags(tags, &present);
+            if !missing.is_empty() {
+                iam.tag_role()
+                    .role_name(name)
+                    .set_tags(Some(iam_tags(&missing)?))
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("tagging role {name}: {}", error_chain(&e)))?;
+                action = Action::Updated;
+            }
+            role.arn
+        }
         Err(_) => {
-            let tag = aws_sdk_iam::types::Tag::builder()
-                .key(TAG_KEY)
-                .value(TAG_VALUE)
-                .build()?;
             let created = iam
                 .create_role()
                 .role_name(name)
                 .assume_role_policy_document(trust)
-                .tags(tag)
+                .set_tags(Some(iam_tags(tags)?))
                 .send()
                 .await;
+            action = Action::Created;
             created
                 .map_err(|e| anyhow::anyhow!("creating role {name}: {}", error_chain(&e)))?
                 .role
@@ -252,92 +709,313 @@ async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str, trust: &str, policy:
                 .arn
         }
     };
-    iam.put_role_policy()
+    let current = iam
+        .get_role_policy()
         .role_name(name)
-        .policy_name("kinesis-lab")
-        .policy_document(policy.to_string())
+        .policy_name(TAG_VALUE)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("attaching the policy of {name}: {}", error_chain(&e)))?;
-    Ok(arn)
+        .ok()
+        .and_then(|output| policy_value(&output.policy_document));
+    if current.as_ref() != Some(policy) {
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name(TAG_VALUE)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("attaching the policy of {name}: {}", error_chain(&e)))?;
+        if action == Action::Unchanged {
+            action = Action::Updated;
+        }
+    }
+    Ok((
+        arn,
+        Change {
+            kind: "IAM role",
+            name: name.to_owned(),
+            action,
+        },
+    ))
 }
+
+/// A function's code: an executable the local Lambda host runs, or a zip archive for AWS.
+enum Code<'a> {
+    Local(&'a Path),
+    Zip { bytes: Vec<u8>, architecture: Architecture },
+}
+
+impl Code<'_> {
+    fn zip(&self) -> &[u8] {
+        match self {
+            Code::Local(_) => EMPTY_ZIP,
+            Code::Zip { bytes, .. } => bytes,
+        }
+    }
+
+    fn architecture(&self) -> Architecture {
+        match self {
+            Code::Local(_) => Architecture::X8664,
+            Code::Zip { architecture, .. } => architecture.clone(),
+        }
+    }
+
+    /// The SHA-256 of the archive, base64, as Lambda reports it in `CodeSha256`.
+    fn sha256(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(self.zip()))
+    }
+}
+
+struct FunctionSettings<'a> {
+    name: &'a str,
+    role: &'a str,
+    timeout: i32,
+    environment: BTreeMap<String, String>,
+    tags: &'a BTreeMap<String, String>,
+}
+
+const MEMORY_MB: i32 = 128;
 
 async fn ensure_function(
     lambda: &aws_sdk_lambda::Client,
     settings: &Settings,
-    name: &str,
-    binary: &Path,
-    role: &str,
-    timeout: i32,
-    env: BTreeMap<String, String>,
-) -> Result<()> {
-    // The local Lambda host runs the function's executable from here.
-    let folder = settings.functions_dir.join(name);
-    std::fs::create_dir_all(&folder)?;
-    std::fs::copy(binary, folder.join("bootstrap")).with_context(|| format!("installing {}", binary.display()))?;
-
-    let environment = Environment::builder()
-        .set_variables(Some(env.into_iter().collect()))
-        .build();
-    if lambda.get_function().function_name(name).send().await.is_ok() {
-        lambda
-            .update_function_configuration()
-            .function_name(name)
-            .role(role)
-            .timeout(timeout)
-            .environment(environment)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("updating function {name}: {}", error_chain(&e)))?;
-        return Ok(());
+    spec: &FunctionSettings<'_>,
+    code: &Code<'_>,
+) -> Result<Change> {
+    let name = spec.name;
+    if let Code::Local(binary) = code {
+        // The local Lambda host runs the function's executable from here.
+        let folder = settings.functions_dir.join(name);
+        std::fs::create_dir_all(&folder)?;
+        std::fs::copy(binary, folder.join("bootstrap")).with_context(|| format!("installing {}", binary.display()))?;
     }
-    lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .timeout(timeout)
-        .memory_size(128)
-        .environment(environment)
-        .tags(TAG_KEY, TAG_VALUE)
-        .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP)).build())
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("creating function {name}: {}", error_chain(&e)))?;
-    Ok(())
+    let environment = Environment::builder()
+        .set_variables(Some(spec.environment.clone().into_iter().collect()))
+        .build();
+    let mut change = Change {
+        kind: "Lambda function",
+        name: name.to_owned(),
+        action: Action::Unchanged,
+    };
+    if let Ok(existing) = lambda.get_function().function_name(name).send().await {
+        let configuration = existing.configuration.context("no configuration")?;
+        let architecture_now = configuration.architectures().first().cloned();
+        if configuration.code_sha256() != Some(code.sha256().as_str())
+            || architecture_now.is_some_and(|a| a != code.architecture())
+        {
+            lambda
+                .update_function_code()
+                .function_name(name)
+                .zip_file(Blob::new(code.zip()))
+                .architectures(code.architecture())
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("updating the code of {name}: {}", error_chain(&e)))?;
+            wait_until_ready(lambda, name).await?;
+            change.action = Action::Updated;
+        }
+        let variables = configuration
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default();
+        let same = configuration.role() == Some(spec.role)
+            && configuration.timeout() == Some(spec.timeout)
+            && configuration.memory_size() == Some(MEMORY_MB)
+            && configuration.handler() == Some("bootstrap")
+            && configuration.runtime() == Some(&Runtime::Providedal2023)
+            && variables.into_iter().collect::<BTreeMap<_, _>>() == spec.environment;
+        if !same {
+            lambda
+                .update_function_configuration()
+                .function_name(name)
+                .role(spec.role)
+                .timeout(spec.timeout)
+                .memory_size(MEMORY_MB)
+                .handler("bootstrap")
+                .runtime(Runtime::Providedal2023)
+                .environment(environment)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("updating function {name}: {}", error_chain(&e)))?;
+            wait_until_ready(lambda, name).await?;
+            change.action = Action::Updated;
+        }
+        if let Some(arn) = configuration.function_arn() {
+            let present: HashMap<String, String> = lambda
+                .list_tags()
+                .resource(arn)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the tags of {name}: {}", error_chain(&e)))?
+                .tags
+                .unwrap_or_default();
+            let missing = missing_tags(spec.tags, &present);
+            if !missing.is_empty() {
+                lambda
+                    .tag_resource()
+                    .resource(arn)
+                    .set_tags(Some(missing.into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("tagging {name}: {}", error_chain(&e)))?;
+                change.action = Action::Updated;
+            }
+        }
+        return Ok(change);
+    }
+    // A role made a moment ago cannot be assumed by Lambda for a few seconds (IAM is eventually consistent).
+    let started = Instant::now();
+    loop {
+        let created = lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(spec.role)
+            .timeout(spec.timeout)
+            .memory_size(MEMORY_MB)
+            .architectures(code.architecture())
+            .environment(environment.clone())
+            .set_tags(Some(spec.tags.clone().into_iter().collect()))
+            .code(FunctionCode::builder().zip_file(Blob::new(code.zip())).build())
+            .send()
+            .await;
+        match created {
+            Ok(_) => break,
+            Err(error)
+                if started.elapsed() < Duration::from_secs(90)
+                    && error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_invalid_parameter_value_exception()) =>
+            {
+                eprintln!(
+                    "deploy: {name} waits for its new role to be usable ({})",
+                    error_chain(&error)
+                );
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            Err(error) => bail!("creating function {name}: {}", error_chain(&error)),
+        }
+    }
+    wait_until_ready(lambda, name).await?;
+    change.action = Action::Created;
+    Ok(change)
 }
 
-struct MappingSpec<'a> {
-    batch_size: i32,
-    batching_window: i32,
-    tumbling_window: Option<i32>,
-    on_failure_bucket: Option<&'a str>,
+/// Waits until a function is Active and its last update is done (AWS refuses another update before that).
+async fn wait_until_ready(lambda: &aws_sdk_lambda::Client, name: &str) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let configuration = lambda.get_function_configuration().function_name(name).send().await?;
+        let pending = matches!(configuration.state(), Some(State::Pending))
+            || matches!(configuration.last_update_status(), Some(LastUpdateStatus::InProgress));
+        if !pending {
+            if matches!(configuration.state(), Some(State::Failed)) {
+                bail!(
+                    "function {name} failed to become active: {}",
+                    configuration.state_reason().unwrap_or("no reason given")
+                );
+            }
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            bail!("function {name} is still not ready after 3 minutes");
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 }
 
-/// One mapping per function and stream: created once; its settings are AWS's recommended ones for a consumer
-/// that must not block its shard: report item failures, bisect, a few retries, an age limit, an on-failure
-/// destination.
+/// The settings of one event source mapping.
+pub struct MappingSpec {
+    pub batch_size: i32,
+    pub batching_window: i32,
+    pub tumbling_window: Option<i32>,
+    pub on_failure_destination: Option<String>,
+}
+
+/// AWS's recommended settings for a consumer that must not block its shard: report item failures, bisect, a few
+/// retries, an age limit, an on-failure destination.
+pub const MAXIMUM_RETRY_ATTEMPTS: i32 = 3;
+pub const MAXIMUM_RECORD_AGE_SECONDS: i32 = 3600;
+
+impl MappingSpec {
+    /// Whether a mapping as Lambda describes it already has these settings.
+    pub fn matches(&self, mapping: &EventSourceMappingConfiguration) -> bool {
+        let destination = mapping
+            .destination_config()
+            .and_then(|d| d.on_failure())
+            .and_then(|o| o.destination())
+            .map(str::to_owned);
+        mapping.batch_size() == Some(self.batch_size)
+            && mapping.maximum_batching_window_in_seconds() == Some(self.batching_window)
+            && mapping.tumbling_window_in_seconds().filter(|w| *w > 0) == self.tumbling_window
+            && mapping.bisect_batch_on_function_error() == Some(true)
+            && mapping.maximum_retry_attempts() == Some(MAXIMUM_RETRY_ATTEMPTS)
+            && mapping.maximum_record_age_in_seconds() == Some(MAXIMUM_RECORD_AGE_SECONDS)
+            && mapping
+                .function_response_types()
+                .contains(&FunctionResponseType::ReportBatchItemFailures)
+            && destination == self.on_failure_destination
+    }
+
+    fn destination_config(&self) -> Option<DestinationConfig> {
+        self.on_failure_destination.as_ref().map(|destination| {
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(destination).build())
+                .build()
+        })
+    }
+}
+
+/// One mapping per function and stream: created once, updated when its settings differ.
 async fn ensure_mapping(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
     stream_arn: &str,
-    spec: &MappingSpec<'_>,
-) -> Result<()> {
+    spec: &MappingSpec,
+    tags: &BTreeMap<String, String>,
+) -> Result<Change> {
     let existing = lambda
         .list_event_source_mappings()
         .function_name(function)
         .send()
         .await?;
+    let name = format!("{function} <- {}", stream_arn.rsplit('/').next().unwrap_or(stream_arn));
     let found = existing
         .event_source_mappings
         .unwrap_or_default()
         .into_iter()
-        .any(|mapping| mapping.event_source_arn.as_deref() == Some(stream_arn));
-    if found {
-        return Ok(());
+        .find(|mapping| mapping.event_source_arn.as_deref() == Some(stream_arn));
+    if let Some(mapping) = found {
+        if spec.matches(&mapping) {
+            return Ok(Change {
+                kind: "event source mapping",
+                name,
+                action: Action::Unchanged,
+            });
+        }
+        lambda
+            .update_event_source_mapping()
+            .uuid(mapping.uuid().unwrap_or_default())
+            .batch_size(spec.batch_size)
+            .maximum_batching_window_in_seconds(spec.batching_window)
+            .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+            .bisect_batch_on_function_error(true)
+            .maximum_retry_attempts(MAXIMUM_RETRY_ATTEMPTS)
+            .maximum_record_age_in_seconds(MAXIMUM_RECORD_AGE_SECONDS)
+            .set_tumbling_window_in_seconds(spec.tumbling_window)
+            .set_destination_config(spec.destination_config())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("updating the mapping of {function}: {}", error_chain(&e)))?;
+        return Ok(Change {
+            kind: "event source mapping",
+            name,
+            action: Action::Updated,
+        });
     }
-    let mut request = lambda
+    lambda
         .create_event_source_mapping()
         .function_name(function)
         .event_source_arn(stream_arn)
@@ -346,18 +1024,60 @@ async fn ensure_mapping(
         .maximum_batching_window_in_seconds(spec.batching_window)
         .function_response_types(FunctionResponseType::ReportBatchItemFailures)
         .bisect_batch_on_function_error(true)
-        .maximum_retry_attempts(3)
-        .maximum_record_age_in_seconds(3600)
-        .set_tumbling_window_in_seconds(spec.tumbling_window);
-    if let Some(bucket) = spec.on_failure_bucket {
-        let destination = OnFailure::builder()
-            .destination(format!("arn:aws:s3:::{bucket}"))
-            .build();
-        request = request.destination_config(DestinationConfig::builder().on_failure(destination).build());
-    }
-    request
+        .maximum_retry_attempts(MAXIMUM_RETRY_ATTEMPTS)
+        .maximum_record_age_in_seconds(MAXIMUM_RECORD_AGE_SECONDS)
+        .set_tumbling_window_in_seconds(spec.tumbling_window)
+        .set_destination_config(spec.destination_config())
+        .set_tags(Some(tags.clone().into_iter().collect()))
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("mapping {function}: {}", error_chain(&e)))?;
-    Ok(())
+    Ok(Change {
+        kind: "event source mapping",
+        name,
+        action: Action::Created,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learner_names_are_valid_everywhere() {
+        let naming = Naming::for_learner("ada-42").unwrap();
+        assert_eq!(naming.stream(), "kinesis-lab-ada-42-TelemetricStream");
+        assert_eq!(naming.function(PRODUCER), "kinesis-lab-ada-42-produceKinesisEvents");
+        assert_eq!(naming.role("firehose"), "kinesis-lab-ada-42-firehose");
+        let bucket = naming.bucket("123456789012", "ap-southeast-2");
+        assert!(bucket.len() <= 63 && bucket == bucket.to_lowercase(), "{bucket}");
+        assert!(Naming::for_learner("Ada").is_err());
+        assert!(Naming::for_learner("a-very-long-learner-name").is_err());
+        assert!(Naming::for_learner("-x").is_err());
+        assert_eq!(Naming::learner_from("Ada Lovelace!"), "ada-lovelace");
+        assert_eq!(Naming::learner_from("___"), "learner");
+    }
+
+    #[test]
+    fn a_learner_owns_by_prefix_or_by_tags_never_another_learners() {
+        let ada = Naming::for_learner("ada").unwrap();
+        let tags = |learner: &str| {
+            HashMap::from([
+                (TAG_KEY.to_owned(), TAG_VALUE.to_owned()),
+                (LEARNER_TAG_KEY.to_owned(), learner.to_owned()),
+            ])
+        };
+        assert!(ada.owns("kinesis-lab-ada-TelemetricStream", &HashMap::new()));
+        assert!(ada.owns("renamed", &tags("ada")));
+        assert!(!ada.owns("kinesis-lab-adam-TelemetricStream", &tags("adam")));
+        assert!(!ada.owns("TelemetricStream", &HashMap::new()));
+    }
+
+    #[test]
+    fn policies_come_back_from_iam_url_encoded() {
+        let document = serde_json::json!({"Statement": [{"Resource": "arn:aws:s3:::b/*"}]});
+        let encoded = "%7B%22Statement%22%3A%5B%7B%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Ab%2F%2A%22%7D%5D%7D";
+        assert_eq!(policy_value(encoded), Some(document.clone()));
+        assert_eq!(policy_value(&document.to_string()), Some(document));
+    }
 }

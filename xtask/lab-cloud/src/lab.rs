@@ -219,7 +219,7 @@ async fn summarise(
     let (report, seconds) = produced.unwrap_or((Value::Null, 0.0));
 
     // What was produced, read back from the stream itself (not taken from the producer's word).
-    let in_stream = stream_ids(config, &deployed.stream_arn).await?;
+    let in_stream = stream_ids(config, &deployed.stream_arn, None, usize::MAX).await?;
     summary.produced = in_stream.len() as u64;
     summary.producer_stopped = report["stopped"].as_str().map(str::to_owned);
     summary.produce_records_per_s = if seconds > 0.0 {
@@ -284,8 +284,13 @@ async fn summarise(
     Ok(summary)
 }
 
-/// The `id` of every record in the stream (all shards, from the start).
-async fn stream_ids(config: &SdkConfig, stream_arn: &str) -> Result<HashSet<String>> {
+/// The `id` of every record in the stream (all shards, from the start or from `since`), at most about `cap` of them.
+pub async fn stream_ids(
+    config: &SdkConfig,
+    stream_arn: &str,
+    since: Option<std::time::SystemTime>,
+    cap: usize,
+) -> Result<HashSet<String>> {
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let name = stream_arn.rsplit_once(":stream/").map_or(stream_arn, |(_, name)| name);
     let mut ids = HashSet::new();
@@ -297,14 +302,14 @@ async fn stream_ids(config: &SdkConfig, stream_arn: &str) -> Result<HashSet<Stri
         .shards
         .unwrap_or_default();
     for shard in shards {
-        let mut iterator = kinesis
-            .get_shard_iterator()
-            .stream_name(name)
-            .shard_id(&shard.shard_id)
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await?
-            .shard_iterator;
+        let request = kinesis.get_shard_iterator().stream_name(name).shard_id(&shard.shard_id);
+        let request = match since {
+            Some(time) => request
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(aws_sdk_kinesis::primitives::DateTime::from(time)),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let mut iterator = request.send().await?.shard_iterator;
         while let Some(current) = iterator.take() {
             let output = kinesis
                 .get_records()
@@ -312,7 +317,7 @@ async fn stream_ids(config: &SdkConfig, stream_arn: &str) -> Result<HashSet<Stri
                 .limit(10_000)
                 .send()
                 .await?;
-            if output.records.is_empty() {
+            if output.records.is_empty() || ids.len() >= cap {
                 break;
             }
             for record in &output.records {
@@ -327,7 +332,7 @@ async fn stream_ids(config: &SdkConfig, stream_arn: &str) -> Result<HashSet<Stri
     Ok(ids)
 }
 
-async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {
+pub async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {
     let mut found = vec![];
     let mut pages = s3
         .list_objects_v2()

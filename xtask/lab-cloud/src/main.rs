@@ -1,16 +1,21 @@
 //! `lab-cloud`: the local cloud's data plane, run by `cargo xtask` (never directly by learners).
 //!
 //! - `lab-cloud serve`: runs event source mappings for what the Lambda API (moto) holds, until stopped;
-//! - `lab-cloud invoke --function NAME --event FILE`: invokes a deployed function once, prints its answer.
+//! - `lab-cloud invoke --function NAME --event FILE`: invokes a deployed function once, prints its answer;
+//! - `lab-cloud lab`: the whole pipeline, run and checked;
+//! - `lab-cloud plan|deploy|status|check-deployed|run-producer|destroy`: a learner's own deployment, on the local
+//!   cloud or, with `--aws`, in an AWS account.
 //!
-//! The AWS endpoint and credentials come from the environment (`AWS_ENDPOINT_URL`, set by xtask).
+//! The AWS endpoint and credentials come from the environment: `AWS_ENDPOINT_URL`, set by xtask, for the local
+//! cloud; the standard AWS chain with `--aws`.
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
-use lab_cloud::deploy::{Artifacts, Settings};
+use clap::{Args, Parser, Subcommand};
+use lab_cloud::deploy::{Artifacts, Naming, Settings};
 use lab_cloud::event_source::Pacing;
 use lab_cloud::lab::{self, LabOptions, Summary};
 use lab_cloud::lambda_host::{FunctionSpec, LambdaHost, Outcome, function_spec};
+use lab_cloud::sandbox::{self, Invoker, Patience};
 use lab_cloud::supervisor::{Folders, Supervisor};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +63,122 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What a deploy of stages 1..=STAGE makes and costs; with --ask, asks to go ahead (exit 1 when not).
+    Plan {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        stage: u8,
+        #[arg(long)]
+        ask: bool,
+    },
+    /// Deploy stages 1..=STAGE.
+    Deploy {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        stage: u8,
+        /// The steps' executables, as NAME=PATH.
+        #[arg(long = "bin", value_parser = parse_binary)]
+        binaries: Vec<(String, PathBuf)>,
+        /// The functions' zip archives (for AWS), as NAME=PATH.
+        #[arg(long = "zip", value_parser = parse_binary)]
+        zips: Vec<(String, PathBuf)>,
+        /// The zips' architecture: arm64 or x86_64.
+        #[arg(long, default_value = "arm64")]
+        architecture: String,
+        /// Firehose's buffering interval in seconds [default: 60 on AWS, 5 locally].
+        #[arg(long)]
+        firehose_interval: Option<u32>,
+        /// The analysis' tumbling window in seconds [default: 60 on AWS, 5 locally].
+        #[arg(long)]
+        window: Option<i32>,
+    },
+    /// What of the learner's exists, and what flows.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check stages 1..=STAGE as deployed, with data through them.
+    CheckDeployed {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        stage: u8,
+    },
+    /// Invoke the deployed producer.
+    RunProducer {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1000)]
+        records: u64,
+    },
+    /// Remove everything of the learner's (found by name prefix and tags), then list what remains.
+    Destroy {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Where a learner's deployment is: the local cloud (the endpoint xtask set), or an AWS account (`--aws`).
+#[derive(Args)]
+struct Target {
+    /// The learner whose resources these are [default: $KINESIS_LAB_LEARNER, else $USER].
+    #[arg(long)]
+    learner: Option<String>,
+    #[arg(long)]
+    aws: bool,
+}
+
+impl Target {
+    fn naming(&self) -> Result<Naming> {
+        let learner = match &self.learner {
+            Some(learner) => learner.clone(),
+            None => Naming::learner_from(
+                &std::env::var("KINESIS_LAB_LEARNER")
+                    .or_else(|_| std::env::var("USER"))
+                    .unwrap_or_default(),
+            ),
+        };
+        Naming::for_learner(&learner)
+    }
+
+    /// Without `--aws`, the endpoint must be the local cloud's: a local command never reaches a real account.
+    fn check(&self) -> Result<()> {
+        if self.aws {
+            return Ok(());
+        }
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+        let host = endpoint
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split([':', '/']).next())
+            .unwrap_or_default();
+        if host != "127.0.0.1" {
+            anyhow::bail!(
+                "no local cloud endpoint (AWS_ENDPOINT_URL={endpoint:?}); run this through `cargo xtask`, or pass --aws"
+            );
+        }
+        Ok(())
+    }
+
+    fn invoker(&self, config: &aws_config::SdkConfig, state: &std::path::Path) -> Invoker {
+        let lambda = aws_sdk_lambda::Client::new(config);
+        if self.aws {
+            return Invoker::Aws(lambda);
+        }
+        let folders = folders(state);
+        Invoker::Local {
+            lambda,
+            host: LambdaHost::new(),
+            functions: folders.functions,
+            logs: folders.logs,
+            environment: cloud_environment(),
+        }
+    }
 }
 
 fn parse_binary(text: &str) -> Result<(String, PathBuf), String> {
@@ -123,6 +244,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 state: cli.state.clone(),
                 cloud_environment: cloud_environment(),
                 settings: Settings {
+                    stage: 5,
+                    naming: Naming::plain(),
                     firehose_interval_seconds: firehose_interval,
                     analytics_window_seconds: window,
                     functions_dir: cli.state.join("functions"),
@@ -130,6 +253,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let artifacts = Artifacts {
                 binaries: binaries.into_iter().collect(),
+                ..Artifacts::default()
             };
             let summary = tokio::select! {
                 summary = lab::run(&config, &artifacts, &options) => summary?,
@@ -149,6 +273,145 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Plan { target, stage, ask } => {
+            target.check()?;
+            let plan = sandbox::plan(&config, &target.naming()?, stage).await?;
+            println!("{plan}");
+            if ask && !sandbox::confirm("Deploy these?")? {
+                println!("Nothing was deployed.");
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deploy {
+            target,
+            stage,
+            binaries,
+            zips,
+            architecture,
+            firehose_interval,
+            window,
+        } => {
+            target.check()?;
+            let default_seconds = if target.aws { 60 } else { 5 };
+            let settings = Settings {
+                stage,
+                naming: target.naming()?,
+                firehose_interval_seconds: firehose_interval.unwrap_or(default_seconds),
+                analytics_window_seconds: window.unwrap_or(default_seconds as i32),
+                functions_dir: cli.state.join("functions"),
+            };
+            let artifacts = Artifacts {
+                binaries: binaries.into_iter().collect(),
+                zips: zips.into_iter().collect(),
+                architecture: Some(aws_sdk_lambda::types::Architecture::from(architecture.as_str())),
+            };
+            let deployed = lab_cloud::deploy::deploy(&config, &artifacts, &settings).await?;
+            for change in &deployed.changes {
+                println!(
+                    "  {:<9} {:<25} {}",
+                    format!("{:?}", change.action).to_lowercase(),
+                    change.kind,
+                    change.name
+                );
+            }
+            println!(
+                "{} in account {}, region {}.",
+                if deployed.changed() {
+                    "Deployed"
+                } else {
+                    "Already deployed; nothing changed"
+                },
+                deployed.account_id,
+                deployed.region
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { target, json } => {
+            target.check()?;
+            let status = sandbox::status(&config, &target.naming()?).await?;
+            if json {
+                println!("{}", serde_json::to_string(&status)?);
+            } else {
+                println!("{status}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckDeployed { target, stage } => {
+            target.check()?;
+            let naming = target.naming()?;
+            let invoker = target.invoker(&config, &cli.state);
+            // Firehose and the windows are configured by the deploy: a minute on AWS, seconds locally.
+            let patience = if target.aws {
+                Patience {
+                    delivery: Duration::from_secs(240),
+                    window: Duration::from_secs(240),
+                }
+            } else {
+                Patience {
+                    delivery: Duration::from_secs(60),
+                    window: Duration::from_secs(60),
+                }
+            };
+            let checks = sandbox::check_deployed(&config, &naming, stage, &invoker, patience).await?;
+            let failed = checks.iter().filter(|c| !c.passed).count();
+            println!("deployed: {} passed, {failed} failed", checks.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::RunProducer { target, records } => {
+            target.check()?;
+            let naming = target.naming()?;
+            let invoker = target.invoker(&config, &cli.state);
+            let function = naming.function(lab_cloud::deploy::PRODUCER);
+            println!("Invoking {function} for {records} records...");
+            let report = invoker.invoke(&function, &sandbox::producer_request(records)).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Destroy { target, yes } => {
+            target.check()?;
+            let naming = target.naming()?;
+            let (account, region) = sandbox::account(&config).await?;
+            let found = sandbox::discover(&config, &naming).await?;
+            if found.is_empty() {
+                println!(
+                    "Nothing of learner {} in account {account}, region {region}.",
+                    naming.learner().unwrap_or("-")
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "In account {account}, region {region}, learner {}:",
+                naming.learner().unwrap_or("-")
+            );
+            for resource in &found {
+                println!("  {:<25} {}", resource.kind.to_string(), resource.name);
+            }
+            if !yes && !sandbox::confirm("Delete all of these, and every object in the bucket?")? {
+                println!("Nothing was deleted.");
+                return Ok(ExitCode::FAILURE);
+            }
+            let remaining = sandbox::destroy(&config, &naming, &found).await?;
+            if remaining.is_empty() {
+                println!("Nothing remains.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("Still there:");
+                for resource in &remaining {
+                    println!(
+                        "  {:<25} {} ({})",
+                        resource.kind.to_string(),
+                        resource.name,
+                        resource.state
+                    );
+                }
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::Invoke {
             function,

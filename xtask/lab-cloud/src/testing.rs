@@ -136,3 +136,38 @@ impl Drop for LocalFunction {
         let _ = std::fs::remove_dir_all(&self.state);
     }
 }
+
+/// Builds a package's binaries with the cargo that runs the tests, and returns them by name. Tests of the deploy
+/// need the steps' own tools (`ensure-stream`, `policies`, `ensure-delivery-stream`), which are not dependencies.
+pub fn step_binaries(package: &str) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = std::process::Command::new(cargo);
+    // The variables cargo sets for a test (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) would change the fingerprints of
+    // crates whose build scripts read them, and rebuild them; the build sees the environment a shell would.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .args(["build", "--package", package, "--bins", "--message-format=json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo build")?;
+    if !output.status.success() {
+        anyhow::bail!("{package} does not build:\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let mut binaries = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact"
+            && let Some(executable) = message["executable"].as_str()
+        {
+            let name = message["target"]["name"].as_str().unwrap_or_default().to_owned();
+            binaries.insert(name, PathBuf::from(executable));
+        }
+    }
+    Ok(binaries)
+}

@@ -1,0 +1,1100 @@
+//! A learner's own deployment, in a sandbox AWS account or on the local cloud (the same code; the endpoint
+//! decides): what a deploy will make and roughly cost, what exists and what flows, checking a deployed stage for
+//! real, invoking the deployed producer, and removing everything a learner made.
+//!
+//! Resources are found by their learner's name prefix and by their tags, so a deploy that failed half-way is
+//! found and removed as well as a whole one; another learner's resources in the same account are never touched.
+
+use anyhow::{Context, Result, bail};
+use aws_config::SdkConfig;
+use aws_sdk_lambda::primitives::Blob;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::deploy::{
+    ANALYTICS, ANALYTICS_PREFIX, CONSUMER, FIREHOSE_PREFIX, MappingSpec, Naming, PRODUCER, region_of, s3_client,
+};
+use crate::event_source::error_chain;
+use crate::lab::{objects, stream_ids};
+use crate::lambda_host::{LambdaHost, Outcome, function_spec};
+
+/// The kinds of resource the workshop makes, in the order `destroy` removes them (users before what they use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    #[serde(rename = "event source mapping")]
+    Mapping,
+    #[serde(rename = "Lambda function")]
+    Function,
+    #[serde(rename = "Firehose delivery stream")]
+    DeliveryStream,
+    #[serde(rename = "Kinesis stream")]
+    Stream,
+    #[serde(rename = "IAM role")]
+    Role,
+    #[serde(rename = "S3 bucket")]
+    Bucket,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self).ok();
+        write!(f, "{}", text.as_ref().and_then(Value::as_str).unwrap_or("resource"))
+    }
+}
+
+/// One resource of the learner's, as found in the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    pub kind: Kind,
+    pub name: String,
+    /// What deletes it: a mapping's UUID; otherwise the name.
+    pub id: String,
+    pub state: String,
+}
+
+/// The account and region the configuration points at (STS `GetCallerIdentity` needs no permission).
+pub async fn account(config: &SdkConfig) -> Result<(String, String)> {
+    let identity = aws_sdk_sts::Client::new(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "no usable AWS credentials ({}). Configure them the standard way (`aws configure`, `aws sso login`, \
+                 or AWS_PROFILE) and try again",
+                error_chain(&e)
+            )
+        })?;
+    Ok((identity.account.unwrap_or_default(), region_of(config)))
+}
+
+/// One resource a deploy of some stage makes, whether it exists already, and what it costs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub stage: u8,
+    pub kind: Kind,
+    pub name: String,
+    pub exists: bool,
+    pub cost: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub account_id: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub learner: String,
+    pub resources: Vec<Planned>,
+}
+
+/// Rough prices, us-east-1 on-demand list prices (late 2026). Only the stream costs anything while idle.
+const STREAM_COST: &str = "$0.015 per shard-hour (step 1 asks for 2: $0.03/hour, $0.72/day) + $0.014 per million puts";
+const FUNCTION_COST: &str = "nothing idle; $0.20 per million requests + $0.0000133 per GB-second";
+const FREE: &str = "nothing";
+const BUCKET_COST: &str = "$0.023 per GB-month stored (a lab run stores under 1 MB)";
+const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
+/// What the whole workshop costs per hour while it sits deployed and idle: the stream's two shards.
+pub const IDLE_COST_PER_HOUR: &str =
+    "about $0.03 an hour (the stream's 2 shards) while deployed; run `cargo xtask destroy --aws` when you are done";
+
+/// What `deploy` of stages 1..=stage will make, and which of it exists already.
+pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan> {
+    let (account_id, region) = account(config).await?;
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let firehose = aws_sdk_firehose::Client::new(config);
+    let s3 = s3_client(config);
+    let mut resources = vec![];
+    let stream = naming.stream();
+    let exists = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .is_ok();
+    resources.push(planned(1, Kind::Stream, stream, exists, STREAM_COST));
+    let bucket = naming.bucket(&account_id, &region);
+    if stage >= 3 {
+        let exists = s3.head_bucket().bucket(&bucket).send().await.is_ok();
+        resources.push(planned(3, Kind::Bucket, bucket, exists, BUCKET_COST));
+    }
+    for (function_stage, base, piece) in [
+        (2, PRODUCER, "producer"),
+        (3, CONSUMER, "consumer"),
+        (5, ANALYTICS, "analytics"),
+    ] {
+        if function_stage > stage {
+            continue;
+        }
+        let role = naming.role(piece);
+        let exists = iam.get_role().role_name(&role).send().await.is_ok();
+        resources.push(planned(function_stage, Kind::Role, role, exists, FREE));
+        let function = naming.function(base);
+        let exists = lambda.get_function().function_name(&function).send().await.is_ok();
+        resources.push(planned(
+            function_stage,
+            Kind::Function,
+            function.clone(),
+            exists,
+            FUNCTION_COST,
+        ));
+        if base != PRODUCER {
+            let mapped = exists
+                && lambda
+                    .list_event_source_mappings()
+                    .function_name(&function)
+                    .send()
+                    .await
+                    .is_ok_and(|m| !m.event_source_mappings().is_empty());
+            resources.push(planned(
+                function_stage,
+                Kind::Mapping,
+                format!("{stream_name} -> {function}", stream_name = naming.stream()),
+                mapped,
+                FREE,
+            ));
+        }
+        if base == CONSUMER && stage >= 4 {
+            let role = naming.role("firehose");
+            let exists = iam.get_role().role_name(&role).send().await.is_ok();
+            resources.push(planned(4, Kind::Role, role, exists, FREE));
+            let delivery = naming.delivery_stream();
+            let exists = firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(&delivery)
+                .send()
+                .await
+                .is_ok();
+            resources.push(planned(4, Kind::DeliveryStream, delivery, exists, FIREHOSE_COST));
+        }
+    }
+    Ok(Plan {
+        account_id,
+        region,
+        endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+        learner: naming.learner().unwrap_or("-").to_owned(),
+        resources,
+    })
+}
+
+fn planned(stage: u8, kind: Kind, name: String, exists: bool, cost: &'static str) -> Planned {
+    Planned {
+        stage,
+        kind,
+        name,
+        exists,
+        cost,
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Account {}, region {}, learner {}",
+            self.account_id, self.region, self.learner
+        )?;
+        if let Some(endpoint) = &self.endpoint {
+            writeln!(f, "Endpoint {endpoint} (from AWS_ENDPOINT_URL)")?;
+        }
+        for resource in &self.resources {
+            writeln!(
+                f,
+                "  {:<6} {:<25} {:<45} {}",
+                if resource.exists { "keep" } else { "create" },
+                resource.kind.to_string(),
+                resource.name,
+                resource.cost
+            )?;
+        }
+        write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
+    }
+}
+
+/// Asks a yes/no question on the terminal; refuses to guess when nobody is there to answer.
+pub fn confirm(question: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} — nobody can answer on this input; pass --yes to go ahead without asking");
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn tags_map<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+/// Every resource of the learner's in the account: by name prefix, and by tags. (IAM roles are listed by prefix and
+/// by being a found function's role: checking every role's tags in a shared account would take hundreds of calls.)
+pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let mut found = vec![];
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let firehose = aws_sdk_firehose::Client::new(config);
+    let s3 = s3_client(config);
+    let prefix = naming.prefix();
+    let by_name = |name: &str| !prefix.is_empty() && name.starts_with(&prefix);
+
+    let pages: Vec<_> = kinesis
+        .list_streams()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing streams: {}", error_chain(&e)))?;
+    let streams: Vec<String> = pages.into_iter().flat_map(|page| page.stream_names).collect();
+    for name in streams {
+        let owned = by_name(&name) || {
+            let tags = kinesis.list_tags_for_stream().stream_name(&name).send().await;
+            tags.is_ok_and(|t| {
+                naming.owns(
+                    &name,
+                    &tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))),
+                )
+            })
+        };
+        if owned {
+            let state = kinesis
+                .describe_stream_summary()
+                .stream_name(&name)
+                .send()
+                .await
+                .ok()
+                .and_then(|s| s.stream_description_summary)
+                .map_or("unknown".to_owned(), |s| {
+                    format!("{}, {} open shards", s.stream_status, s.open_shard_count)
+                });
+            found.push(Found {
+                kind: Kind::Stream,
+                id: name.clone(),
+                name,
+                state,
+            });
+        }
+    }
+
+    let functions: Vec<_> = lambda
+        .list_functions()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing functions: {}", error_chain(&e)))?;
+    let mut function_roles = HashSet::new();
+    let mut function_arns = HashSet::new();
+    for function in functions {
+        let name = function.function_name().unwrap_or_default().to_owned();
+        let arn = function.function_arn().unwrap_or_default().to_owned();
+        let owned = by_name(&name) || {
+            let tags = lambda.list_tags().resource(&arn).send().await;
+            tags.is_ok_and(|t| naming.owns(&name, &t.tags.unwrap_or_default()))
+        };
+        if owned {
+            if let Some(role) = function.role() {
+                function_roles.insert(role.rsplit('/').next().unwrap_or(role).to_owned());
+            }
+            function_arns.insert(arn);
+            found.push(Found {
+                kind: Kind::Function,
+                id: name.clone(),
+                name,
+                state: function.state().map_or("Active".to_owned(), |s| s.as_str().to_owned()),
+            });
+        }
+    }
+    let mappings: Vec<_> = lambda
+        .list_event_source_mappings()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing event source mappings: {}", error_chain(&e)))?;
+    for mapping in mappings {
+        let function_arn = mapping.function_arn().unwrap_or_default();
+        let function = function_arn.rsplit(':').next().unwrap_or_default();
+        if function_arns.contains(function_arn) || by_name(function) {
+            let source = mapping.event_source_arn().unwrap_or_default();
+            found.push(Found {
+                kind: Kind::Mapping,
+                name: format!("{} -> {function}", source.rsplit('/').next().unwrap_or(source)),
+                id: mapping.uuid().unwrap_or_default().to_owned(),
+                state: format!(
+                    "{}{}",
+                    mapping.state().unwrap_or("unknown"),
+                    mapping
+                        .last_processing_result()
+                        .map_or_else(String::new, |r| format!(", last batch: {r}"))
+                ),
+            });
+        }
+    }
+
+    let mut delivery_streams = vec![];
+    let mut start: Option<String> = None;
+    loop {
+        let page = firehose
+            .list_delivery_streams()
+            .set_exclusive_start_delivery_stream_name(start.clone())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("listing delivery streams: {}", error_chain(&e)))?;
+        start = page.delivery_stream_names.last().cloned();
+        delivery_streams.extend(page.delivery_stream_names);
+        if !page.has_more_delivery_streams || start.is_none() {
+            break;
+        }
+    }
+    for name in delivery_streams {
+        let owned = by_name(&name) || {
+            let tags = firehose
+                .list_tags_for_delivery_stream()
+                .delivery_stream_name(&name)
+                .send()
+                .await;
+            tags.is_ok_and(|t| {
+                naming.owns(
+                    &name,
+                    &tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))),
+                )
+            })
+        };
+        if owned {
+            let state = firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(&name)
+                .send()
+                .await
+                .ok()
+                .and_then(|d| d.delivery_stream_description)
+                .map_or("unknown".to_owned(), |d| d.delivery_stream_status.as_str().to_owned());
+            found.push(Found {
+                kind: Kind::DeliveryStream,
+                id: name.clone(),
+                name,
+                state,
+            });
+        }
+    }
+
+    let roles: Vec<_> = iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing roles: {}", error_chain(&e)))?;
+    for role in roles {
+        let name = role.role_name;
+        let owned = by_name(&name)
+            || (function_roles.contains(&name) && {
+                let tags = iam.list_role_tags().role_name(&name).send().await;
+                tags.is_ok_and(|t| naming.owns(&name, &tags_map(t.tags.into_iter().map(|t| (t.key, t.value)))))
+            });
+        if owned {
+            found.push(Found {
+                kind: Kind::Role,
+                id: name.clone(),
+                name,
+                state: "exists".to_owned(),
+            });
+        }
+    }
+
+    let buckets = s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing buckets: {}", error_chain(&e)))?
+        .buckets
+        .unwrap_or_default();
+    for bucket in buckets {
+        let name = bucket.name.unwrap_or_default();
+        let owned = by_name(&name) || {
+            let tags = s3.get_bucket_tagging().bucket(&name).send().await;
+            tags.is_ok_and(|t| naming.owns(&name, &tags_map(t.tag_set.into_iter().map(|t| (t.key, t.value)))))
+        };
+        if owned {
+            found.push(Found {
+                kind: Kind::Bucket,
+                id: name.clone(),
+                name,
+                state: "exists".to_owned(),
+            });
+        }
+    }
+    found.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Ok(found)
+}
+
+/// Removes every resource of the learner's (`discover`), users before what they use, and returns what remains.
+pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Result<Vec<Found>> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let firehose = aws_sdk_firehose::Client::new(config);
+    let s3 = s3_client(config);
+    let mut problems = vec![];
+    for resource in found {
+        let outcome: Result<()> = match resource.kind {
+            Kind::Mapping => lambda
+                .delete_event_source_mapping()
+                .uuid(&resource.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
+            Kind::Function => lambda
+                .delete_function()
+                .function_name(&resource.id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
+            Kind::DeliveryStream => {
+                let deleted = firehose
+                    .delete_delivery_stream()
+                    .delivery_stream_name(&resource.id)
+                    .allow_force_delete(true)
+                    .send()
+                    .await;
+                match deleted {
+                    // Firehose may still write an object while it shuts down: wait, so the bucket is emptied last.
+                    Ok(_) => wait_for(Duration::from_secs(180), || async {
+                        firehose
+                            .describe_delivery_stream()
+                            .delivery_stream_name(&resource.id)
+                            .send()
+                            .await
+                            .is_err()
+                    })
+                    .await
+                    .context("the delivery stream is still being deleted"),
+                    Err(e) => Err(anyhow::anyhow!(error_chain(&e))),
+                }
+            }
+            Kind::Stream => kinesis
+                .delete_stream()
+                .stream_name(&resource.id)
+                .enforce_consumer_deletion(true)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
+            Kind::Role => delete_role(&iam, &resource.id).await,
+            Kind::Bucket => empty_and_delete_bucket(&s3, &resource.id).await,
+        };
+        match outcome {
+            Ok(()) => println!("  deleted {} {}", resource.kind, resource.name),
+            Err(error) => {
+                println!("  could not delete {} {}: {error:#}", resource.kind, resource.name);
+                problems.push(resource.name.clone());
+            }
+        }
+    }
+    // Streams take a moment to go (DELETING); what remains is what is there once they have.
+    let _ = wait_for(Duration::from_secs(120), || async {
+        discover(config, naming)
+            .await
+            .is_ok_and(|left| left.iter().all(|r| r.kind != Kind::Stream))
+    })
+    .await;
+    discover(config, naming).await
+}
+
+async fn wait_for<F, Fut>(limit: Duration, mut done: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !done().await {
+        if started.elapsed() > limit {
+            bail!("gave up waiting after {} s", limit.as_secs());
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Ok(())
+}
+
+async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {
+    let inline = iam.list_role_policies().role_name(name).send().await?;
+    for policy in inline.policy_names {
+        iam.delete_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await?;
+    }
+    let attached = iam.list_attached_role_policies().role_name(name).send().await?;
+    for policy in attached.attached_policies.unwrap_or_default() {
+        if let Some(arn) = policy.policy_arn {
+            iam.detach_role_policy().role_name(name).policy_arn(arn).send().await?;
+        }
+    }
+    iam.delete_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+    Ok(())
+}
+
+/// A bucket must be empty to be deleted: every object version and delete marker goes first.
+async fn empty_and_delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    loop {
+        let listing = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("listing {bucket}: {}", error_chain(&e)))?;
+        let mut identifiers = vec![];
+        for version in listing.versions.unwrap_or_default() {
+            identifiers.push((version.key, version.version_id));
+        }
+        for marker in listing.delete_markers.unwrap_or_default() {
+            identifiers.push((marker.key, marker.version_id));
+        }
+        if identifiers.is_empty() {
+            break;
+        }
+        let objects = identifiers
+            .into_iter()
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .set_key(key)
+                    .set_version_id(version.filter(|v| v != "null"))
+                    .build()
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        s3.delete_objects()
+            .bucket(bucket)
+            .delete(Delete::builder().set_objects(Some(objects)).quiet(true).build()?)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("emptying {bucket}: {}", error_chain(&e)))?;
+    }
+    s3.delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+    Ok(())
+}
+
+/// What exists and what flows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub resources: Vec<Found>,
+    /// Records in the stream now (within its retention), counted up to `RECORDS_COUNTED_AT_MOST`.
+    pub records_in_stream: Option<u64>,
+    /// Objects and bytes in the bucket, by top-level prefix (`telemetry/`, `analytics/`, `aws/` for failed batches).
+    pub objects: BTreeMap<String, (u64, u64)>,
+}
+
+pub const RECORDS_COUNTED_AT_MOST: usize = 100_000;
+
+pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
+    let resources = discover(config, naming).await?;
+    let mut records_in_stream = None;
+    if let Some(stream) = resources
+        .iter()
+        .find(|r| r.kind == Kind::Stream && r.state.starts_with("ACTIVE"))
+    {
+        let arn = aws_sdk_kinesis::Client::new(config)
+            .describe_stream_summary()
+            .stream_name(&stream.name)
+            .send()
+            .await?
+            .stream_description_summary
+            .context("no summary")?
+            .stream_arn;
+        records_in_stream = Some(stream_ids(config, &arn, None, RECORDS_COUNTED_AT_MOST).await?.len() as u64);
+    }
+    let mut objects = BTreeMap::new();
+    let s3 = s3_client(config);
+    for bucket in resources.iter().filter(|r| r.kind == Kind::Bucket) {
+        let mut pages = s3.list_objects_v2().bucket(&bucket.name).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for object in page
+                .map_err(|e| anyhow::anyhow!(error_chain(&e)))?
+                .contents
+                .unwrap_or_default()
+            {
+                let key = object.key.unwrap_or_default();
+                let top = key.split_once('/').map_or(key.as_str(), |(top, _)| top);
+                let entry: &mut (u64, u64) = objects.entry(format!("{top}/")).or_default();
+                entry.0 += 1;
+                entry.1 += object.size.unwrap_or(0).max(0) as u64;
+            }
+        }
+    }
+    Ok(Status {
+        resources,
+        records_in_stream,
+        objects,
+    })
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.resources.is_empty() {
+            return write!(f, "Nothing of yours is deployed here.");
+        }
+        for resource in &self.resources {
+            writeln!(
+                f,
+                "  {:<25} {:<50} {}",
+                resource.kind.to_string(),
+                resource.name,
+                resource.state
+            )?;
+        }
+        match self.records_in_stream {
+            Some(n) if n as usize >= RECORDS_COUNTED_AT_MOST => writeln!(f, "Records in the stream: {n} or more")?,
+            Some(n) => writeln!(f, "Records in the stream: {n}")?,
+            None => {}
+        }
+        for (prefix, (count, bytes)) in &self.objects {
+            let what = match prefix.as_str() {
+                FIREHOSE_PREFIX => "delivered by Firehose",
+                ANALYTICS_PREFIX => "window results",
+                "aws/" => "failed batches (on-failure destination)",
+                _ => "other",
+            };
+            writeln!(f, "Objects under {prefix:<11} {count:>6} ({bytes} bytes; {what})")?;
+        }
+        write!(f, "While deployed: {IDLE_COST_PER_HOUR}.")
+    }
+}
+
+/// How a deployed function is invoked: by Lambda in AWS, or by the local Lambda host (moto keeps the function's
+/// configuration; the executable the deploy installed runs here).
+pub enum Invoker {
+    Aws(aws_sdk_lambda::Client),
+    Local {
+        lambda: aws_sdk_lambda::Client,
+        host: LambdaHost,
+        functions: PathBuf,
+        logs: PathBuf,
+        environment: Vec<(String, String)>,
+    },
+}
+
+impl Invoker {
+    pub async fn invoke(&self, function: &str, payload: &Value) -> Result<Value> {
+        match self {
+            Invoker::Aws(lambda) => {
+                let output = lambda
+                    .invoke()
+                    .function_name(function)
+                    .payload(Blob::new(serde_json::to_vec(payload)?))
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("invoking {function}: {}", error_chain(&e)))?;
+                let body: Value = output
+                    .payload
+                    .as_ref()
+                    .and_then(|p| serde_json::from_slice(p.as_ref()).ok())
+                    .unwrap_or(Value::Null);
+                if let Some(error) = output.function_error {
+                    bail!("{function} failed ({error}): {body}");
+                }
+                Ok(body)
+            }
+            Invoker::Local {
+                lambda,
+                host,
+                functions,
+                logs,
+                environment,
+            } => {
+                let spec = function_spec(lambda, function, functions, logs, environment).await?;
+                match host.invoke(&spec, payload).await {
+                    Outcome::Response(body) => Ok(body),
+                    other => {
+                        let (error_type, message) = other.error().unwrap_or_default();
+                        bail!(
+                            "{function} failed ({error_type}): {message}; its log: {}",
+                            spec.log_file.display()
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evidence that a function ran since `since`: on AWS, its mapping's last processing result; locally, its log.
+    async fn ran_since(&self, config: &SdkConfig, function: &str, since: SystemTime) -> Result<bool> {
+        match self {
+            Invoker::Aws(lambda) => {
+                let _ = config;
+                let mappings = lambda
+                    .list_event_source_mappings()
+                    .function_name(function)
+                    .send()
+                    .await?;
+                Ok(mappings
+                    .event_source_mappings()
+                    .iter()
+                    .any(|m| m.last_processing_result() == Some("OK")))
+            }
+            Invoker::Local { logs, .. } => Ok(std::fs::metadata(logs.join(format!("{function}.log")))
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified >= since)),
+        }
+    }
+}
+
+/// The producer's request for a short check or run.
+pub fn producer_request(records: u64) -> Value {
+    let per_second = records.clamp(1, 200);
+    json!({
+        "records_per_second": per_second,
+        "max_records": records,
+        "max_seconds": (records / per_second + 30).min(840),
+    })
+}
+
+fn is_position(value: &Value) -> bool {
+    value["id"].is_string() && value["latitude"].is_number() && value["longitude"].is_number()
+}
+
+/// One check of a deployed stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub stage: u8,
+    pub what: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// How long `check --deployed` waits for Firehose and the windows (AWS buffers for a minute by default).
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    pub delivery: Duration,
+    pub window: Duration,
+}
+
+/// Checks stages 1..=stage of the learner's deployment for real: resources in the right state and settings, and
+/// data through them — records produced and read back, consumed, delivered as NDJSON, analysed.
+pub async fn check_deployed(
+    config: &SdkConfig,
+    naming: &Naming,
+    stage: u8,
+    invoker: &Invoker,
+    patience: Patience,
+) -> Result<Vec<Check>> {
+    let mut checks = vec![];
+    let mut record = |stage: u8, what: &str, passed: bool, detail: String| {
+        println!(
+            "{} stage {stage}: {what}{}",
+            if passed { "✓" } else { "✗" },
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" — {detail}")
+            }
+        );
+        checks.push(Check {
+            stage,
+            what: what.to_owned(),
+            passed,
+            detail,
+        });
+    };
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let (account_id, region) = account(config).await?;
+    let bucket = naming.bucket(&account_id, &region);
+
+    // Stage 1: the stream.
+    let stream = naming.stream();
+    let summary = kinesis.describe_stream_summary().stream_name(&stream).send().await;
+    let Some(summary) = summary.ok().and_then(|s| s.stream_description_summary) else {
+        record(
+            1,
+            &format!("the stream {stream} exists"),
+            false,
+            "not found: deploy step-1 first".into(),
+        );
+        return Ok(checks);
+    };
+    let stream_arn = summary.stream_arn.clone();
+    record(
+        1,
+        "the stream is ACTIVE",
+        summary.stream_status.as_str() == "ACTIVE",
+        format!("{}, {} open shards", summary.stream_status, summary.open_shard_count),
+    );
+    let tags = kinesis.list_tags_for_stream().stream_name(&stream).send().await?;
+    let tags = tags_map(tags.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default())));
+    record(
+        1,
+        "the stream carries the workshop's tags",
+        naming.owns("", &tags),
+        format!("{tags:?}"),
+    );
+    if stage < 2 {
+        return Ok(checks);
+    }
+
+    // Stage 2: the producer writes records that can be read back.
+    let producer = naming.function(PRODUCER);
+    let configuration = lambda
+        .get_function_configuration()
+        .function_name(&producer)
+        .send()
+        .await;
+    let Ok(configuration) = configuration else {
+        record(
+            2,
+            &format!("the function {producer} exists"),
+            false,
+            "not found: deploy step-2".into(),
+        );
+        return Ok(checks);
+    };
+    let target = configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .and_then(|v| v.get("STREAM_NAME").cloned())
+        .unwrap_or_default();
+    record(
+        2,
+        "the producer writes to the stream",
+        target == stream,
+        format!("STREAM_NAME={target}"),
+    );
+    let since = SystemTime::now() - Duration::from_secs(2);
+    let records = 50;
+    let report = invoker.invoke(&producer, &producer_request(records)).await;
+    let sent = report.as_ref().ok().and_then(|r| r["sent"].as_u64()).unwrap_or(0);
+    record(
+        2,
+        &format!("the producer, invoked, sends {records} records"),
+        sent == records,
+        match &report {
+            Ok(report) => report.to_string(),
+            Err(error) => format!("{error:#}"),
+        },
+    );
+    let produced = stream_ids(config, &stream_arn, Some(since), usize::MAX).await?;
+    record(
+        2,
+        "they are read back from the stream",
+        produced.len() as u64 >= sent && sent > 0,
+        format!("{} records since the invocation", produced.len()),
+    );
+    if stage < 3 {
+        return Ok(checks);
+    }
+
+    // Stage 3: the consumer's mapping, enabled with the right settings, and the consumer running.
+    let consumer = naming.function(CONSUMER);
+    let expected = MappingSpec {
+        batch_size: 100,
+        batching_window: 1,
+        tumbling_window: None,
+        on_failure_destination: Some(format!("arn:aws:s3:::{bucket}")),
+    };
+    check_mapping(&lambda, &mut record, 3, &consumer, &stream_arn, &expected).await?;
+    let ran = wait_for(Duration::from_secs(90), || async {
+        invoker.ran_since(config, &consumer, since).await.unwrap_or(false)
+    })
+    .await
+    .is_ok();
+    record(3, "the consumer ran on the new records", ran, String::new());
+    if stage < 4 {
+        return Ok(checks);
+    }
+
+    // Stage 4: the delivery stream, and the records in S3 as NDJSON.
+    let firehose = aws_sdk_firehose::Client::new(config);
+    let delivery = firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(naming.delivery_stream())
+        .send()
+        .await
+        .ok()
+        .and_then(|d| d.delivery_stream_description);
+    let Some(delivery) = delivery else {
+        record(
+            4,
+            "the delivery stream exists",
+            false,
+            "not found: deploy step-4".into(),
+        );
+        return Ok(checks);
+    };
+    let source = delivery
+        .source
+        .as_ref()
+        .and_then(|s| s.kinesis_stream_source_description())
+        .and_then(|k| k.kinesis_stream_arn())
+        .unwrap_or_default()
+        .to_owned();
+    record(
+        4,
+        "the delivery stream is ACTIVE and reads the stream",
+        delivery.delivery_stream_status.as_str() == "ACTIVE" && source == stream_arn,
+        format!("{}, source {source}", delivery.delivery_stream_status.as_str()),
+    );
+    let s3 = s3_client(config);
+    let mut delivered = HashSet::new();
+    let mut bad_lines = vec![];
+    let started = Instant::now();
+    loop {
+        delivered.clear();
+        bad_lines.clear();
+        for (key, body) in objects(&s3, &bucket, FIREHOSE_PREFIX).await.unwrap_or_default() {
+            for line in body.lines().filter(|l| !l.trim().is_empty()) {
+                match serde_json::from_str::<Value>(line) {
+                    Ok(value) if is_position(&value) => {
+                        delivered.insert(value["id"].as_str().unwrap_or_default().to_owned());
+                    }
+                    _ => bad_lines.push(format!("{key}: {line}")),
+                }
+            }
+        }
+        if produced.iter().all(|id| delivered.contains(id)) || started.elapsed() > patience.delivery {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let missing = produced.iter().filter(|id| !delivered.contains(*id)).count();
+    record(
+        4,
+        "every record read back is in S3, one JSON object per line",
+        missing == 0 && bad_lines.is_empty(),
+        format!(
+            "{} records found, {missing} missing, {} lines that are not a position",
+            delivered.len(),
+            bad_lines.len()
+        ),
+    );
+    if stage < 5 {
+        return Ok(checks);
+    }
+
+    // Stage 5: the analysis' windowed mapping and its results.
+    let analytics = naming.function(ANALYTICS);
+    let window = lambda
+        .list_event_source_mappings()
+        .function_name(&analytics)
+        .send()
+        .await
+        .ok()
+        .and_then(|m| {
+            m.event_source_mappings()
+                .first()
+                .and_then(|m| m.tumbling_window_in_seconds())
+        });
+    let expected = MappingSpec {
+        batch_size: 500,
+        batching_window: 1,
+        tumbling_window: window,
+        on_failure_destination: None,
+    };
+    check_mapping(&lambda, &mut record, 5, &analytics, &stream_arn, &expected).await?;
+    record(
+        5,
+        "the mapping has tumbling windows",
+        window.is_some_and(|w| w > 0),
+        format!("{window:?} s"),
+    );
+    let started = Instant::now();
+    let results = loop {
+        let listing = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(ANALYTICS_PREFIX)
+            .send()
+            .await;
+        let results = listing.map_or(0, |o| {
+            o.contents()
+                .iter()
+                .filter(|object| {
+                    object
+                        .last_modified()
+                        .and_then(|t| SystemTime::try_from(*t).ok())
+                        .is_some_and(|t| t >= since)
+                })
+                .count()
+        });
+        if results > 0 || started.elapsed() > patience.window {
+            break results;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    };
+    record(
+        5,
+        "a window's result was written to S3",
+        results > 0,
+        format!("{results} new results"),
+    );
+    Ok(checks)
+}
+
+async fn check_mapping(
+    lambda: &aws_sdk_lambda::Client,
+    record: &mut impl FnMut(u8, &str, bool, String),
+    stage: u8,
+    function: &str,
+    stream_arn: &str,
+    expected: &MappingSpec,
+) -> Result<()> {
+    let mut state = String::from("missing");
+    let mut settings_match = false;
+    // A new mapping is Creating for a moment, then Enabled.
+    let started = Instant::now();
+    while state != "Enabled" && started.elapsed() < Duration::from_secs(60) {
+        let mapping = lambda
+            .list_event_source_mappings()
+            .function_name(function)
+            .send()
+            .await
+            .ok()
+            .and_then(|m| {
+                m.event_source_mappings
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|m| m.event_source_arn() == Some(stream_arn))
+            });
+        if let Some(mapping) = mapping {
+            state = mapping.state().unwrap_or("unknown").to_owned();
+            settings_match = expected.matches(&mapping);
+        }
+        if state != "Enabled" {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+    record(
+        stage,
+        &format!("the mapping of {function} is Enabled"),
+        state == "Enabled",
+        state,
+    );
+    record(
+        stage,
+        "the mapping has the settings of the chapter (item failures, bisect, finite retries and age)",
+        settings_match,
+        String::new(),
+    );
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! The sandbox deploy path (`cargo xtask deploy --aws`, `status`, `destroy`) run against the local emulator's
+//! control plane: the same calls a learner's deploy makes in AWS, aimed at moto by `AWS_ENDPOINT_URL` alone.
+//! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
+
+use lab_cloud::deploy::{self, Action, Artifacts, Naming, PRODUCER, Settings};
+use lab_cloud::sandbox::{self, Kind};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A valid, empty zip archive whose comment makes it differ from another (a stand-in for changed code).
+fn zip_with_comment(comment: &str) -> Vec<u8> {
+    let mut zip = b"PK\x05\x06".to_vec();
+    zip.extend([0u8; 16]);
+    zip.extend((comment.len() as u16).to_le_bytes());
+    zip.extend(comment.as_bytes());
+    zip
+}
+
+/// A learner name no other test run uses.
+fn learner(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{tag}{}{:05}", std::process::id() % 100_000, nanos % 100_000)
+}
+
+struct Workspace {
+    dir: PathBuf,
+    artifacts: Artifacts,
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Workspace {
+    /// The solutions' tools, copied aside (another build may write executables of the same names), and one zip
+    /// per function.
+    fn new() -> Workspace {
+        let dir = std::env::temp_dir().join(format!("sandbox-test-{}", learner("w")));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut binaries = BTreeMap::new();
+        for package in ["step-1-solution", "step-4-solution"] {
+            for (name, path) in lab_cloud::testing::step_binaries(package).expect("the solutions build") {
+                let copy = dir.join(&name);
+                std::fs::copy(&path, &copy).unwrap();
+                binaries.insert(name, copy);
+            }
+        }
+        let mut workspace = Workspace {
+            dir,
+            artifacts: Artifacts {
+                binaries,
+                zips: BTreeMap::new(),
+                architecture: Some(aws_sdk_lambda::types::Architecture::Arm64),
+            },
+        };
+        for function in ["producer", "consumer", "analytics"] {
+            workspace.write_zip(function, "version 1");
+        }
+        workspace
+    }
+
+    fn write_zip(&mut self, function: &str, version: &str) {
+        let path = self.dir.join(format!("{function}.zip"));
+        std::fs::write(&path, zip_with_comment(&format!("{function} {version}"))).unwrap();
+        self.artifacts.zips.insert(function.to_owned(), path);
+    }
+
+    fn settings(&self, naming: &Naming, stage: u8) -> Settings {
+        Settings {
+            stage,
+            naming: naming.clone(),
+            firehose_interval_seconds: 60,
+            analytics_window_seconds: 60,
+            functions_dir: self.dir.join("functions"),
+        }
+    }
+}
+
+/// What must not change when nothing was changed: code, configuration revisions, mappings, the stream's birth.
+async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<String> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let mut prints = vec![];
+    for resource in sandbox::discover(config, naming).await.unwrap() {
+        match resource.kind {
+            Kind::Function => {
+                let c = lambda
+                    .get_function_configuration()
+                    .function_name(&resource.name)
+                    .send()
+                    .await
+                    .unwrap();
+                prints.push(format!(
+                    "{} {:?} {:?} {:?}",
+                    resource.name,
+                    c.code_sha256(),
+                    c.last_modified(),
+                    c.revision_id()
+                ));
+            }
+            Kind::Mapping => {
+                let m = lambda
+                    .get_event_source_mapping()
+                    .uuid(&resource.id)
+                    .send()
+                    .await
+                    .unwrap();
+                prints.push(format!("{} {:?} {:?}", resource.id, m.last_modified(), m.batch_size()));
+            }
+            Kind::Stream => {
+                let s = aws_sdk_kinesis::Client::new(config)
+                    .describe_stream_summary()
+                    .stream_name(&resource.name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .stream_description_summary
+                    .unwrap();
+                prints.push(format!("{} {:?}", resource.name, s.stream_creation_timestamp));
+            }
+            Kind::DeliveryStream => {
+                let d = aws_sdk_firehose::Client::new(config)
+                    .describe_delivery_stream()
+                    .delivery_stream_name(&resource.name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .delivery_stream_description
+                    .unwrap();
+                prints.push(format!("{} {}", resource.name, d.version_id));
+            }
+            _ => prints.push(format!("{:?} {}", resource.kind, resource.name)),
+        }
+    }
+    prints
+}
+
+fn kinds(found: &[sandbox::Found]) -> BTreeMap<Kind, usize> {
+    let mut counts = BTreeMap::new();
+    for resource in found {
+        *counts.entry(resource.kind).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_other_learners() {
+    let config = lab_testkit::local_aws().await;
+    let mut workspace = Workspace::new();
+    let naming = Naming::for_learner(&learner("a")).unwrap();
+    let neighbour = Naming::for_learner(&learner("b")).unwrap();
+
+    // Another learner in the same account, with a stage of their own.
+    deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&neighbour, 1))
+        .await
+        .expect("the neighbour's deploy");
+
+    let plan = sandbox::plan(&config, &naming, 5).await.unwrap();
+    assert_eq!(plan.resources.len(), 12, "{plan}");
+    assert!(plan.resources.iter().all(|r| !r.exists), "{plan}");
+    assert!(
+        plan.to_string().contains("$0.03"),
+        "the plan names the hourly cost:\n{plan}"
+    );
+
+    let first = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 5))
+        .await
+        .expect("the first deploy");
+    assert!(
+        first.changes.iter().all(|c| c.action == Action::Created),
+        "{:#?}",
+        first.changes
+    );
+    let found = sandbox::discover(&config, &naming).await.unwrap();
+    assert_eq!(
+        kinds(&found),
+        BTreeMap::from([
+            (Kind::Mapping, 2),
+            (Kind::Function, 3),
+            (Kind::DeliveryStream, 1),
+            (Kind::Stream, 1),
+            (Kind::Role, 4),
+            (Kind::Bucket, 1)
+        ]),
+        "{found:#?}"
+    );
+    assert!(
+        sandbox::plan(&config, &naming, 5)
+            .await
+            .unwrap()
+            .resources
+            .iter()
+            .all(|r| r.exists)
+    );
+    let before = fingerprint(&config, &naming).await;
+
+    let second = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 5))
+        .await
+        .expect("the second deploy");
+    assert!(
+        !second.changed(),
+        "a second deploy changed something: {:#?}",
+        second.changes
+    );
+    assert_eq!(fingerprint(&config, &naming).await, before);
+
+    // Changed code updates that function, and only it.
+    workspace.write_zip("producer", "version 2");
+    let third = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 5))
+        .await
+        .unwrap();
+    let updated: Vec<_> = third.changes.iter().filter(|c| c.action != Action::Unchanged).collect();
+    assert_eq!(updated.len(), 1, "{updated:#?}");
+    assert_eq!(updated[0].name, naming.function(PRODUCER));
+
+    let status = sandbox::status(&config, &naming).await.unwrap();
+    assert_eq!(status.resources.len(), 12);
+    assert_eq!(status.records_in_stream, Some(0));
+    assert!(status.to_string().contains("ACTIVE"), "{status}");
+
+    let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();
+    assert!(remaining.is_empty(), "left behind: {remaining:#?}");
+    assert!(sandbox::discover(&config, &naming).await.unwrap().is_empty());
+
+    // The neighbour's stream is still there, and theirs to remove.
+    let theirs = sandbox::discover(&config, &neighbour).await.unwrap();
+    assert_eq!(kinds(&theirs), BTreeMap::from([(Kind::Stream, 1)]));
+    assert!(sandbox::destroy(&config, &neighbour, &theirs).await.unwrap().is_empty());
+}
+
+/// Runs a step tool the way a half-finished deploy would have.
+fn run(binary: &Path, env: &[(&str, String)]) {
+    let status = std::process::Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
+    let config = lab_testkit::local_aws().await;
+    let workspace = Workspace::new();
+    let naming = Naming::for_learner(&learner("c")).unwrap();
+
+    // A deploy that stopped after the stream: the stream exists, no function does.
+    run(
+        &workspace.artifacts.binaries["ensure-stream"],
+        &[("STREAM_NAME", naming.stream())],
+    );
+    // And a bucket by another name, found by its tags alone.
+    let s3 = deploy::s3_client(&config);
+    let stray = format!("stray-{}", naming.learner().unwrap());
+    s3.create_bucket().bucket(&stray).send().await.unwrap();
+    let tags = naming
+        .tags()
+        .into_iter()
+        .map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().unwrap())
+        .collect::<Vec<_>>();
+    s3.put_bucket_tagging()
+        .bucket(&stray)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .set_tag_set(Some(tags))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(&stray)
+        .key("telemetry/x.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let repaired = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 3))
+        .await
+        .expect("deploy repairs");
+    let action = |kind: &str, name: &str| {
+        repaired
+            .changes
+            .iter()
+            .find(|c| c.kind == kind && c.name == name)
+            .map(|c| c.action)
+    };
+    // The stream's tags are the step's own; the deploy adds the learner's.
+    assert_ne!(action("Kinesis stream", &naming.stream()), Some(Action::Created));
+    assert_eq!(
+        action("Lambda function", &naming.function(PRODUCER)),
+        Some(Action::Created)
+    );
+
+    // A function deleted by hand comes back with the next deploy.
+    aws_sdk_lambda::Client::new(&config)
+        .delete_function()
+        .function_name(naming.function(PRODUCER))
+        .send()
+        .await
+        .unwrap();
+    let again = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 3))
+        .await
+        .unwrap();
+    let recreated: Vec<_> = again.changes.iter().filter(|c| c.action != Action::Unchanged).collect();
+    assert_eq!(recreated.len(), 1, "{recreated:#?}");
+    assert_eq!(recreated[0].name, naming.function(PRODUCER));
+
+    let found = sandbox::discover(&config, &naming).await.unwrap();
+    assert!(
+        found.iter().any(|r| r.kind == Kind::Bucket && r.name == stray),
+        "{found:#?}"
+    );
+    let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();
+    assert!(remaining.is_empty(), "left behind: {remaining:#?}");
+    assert!(
+        s3.head_bucket().bucket(&stray).send().await.is_err(),
+        "the stray bucket is gone"
+    );
+}

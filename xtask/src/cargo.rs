@@ -30,6 +30,26 @@ pub enum Verdict {
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(root());
+    // `cargo xtask` runs under `cargo run`, which sets CARGO_MANIFEST_DIR, CARGO_PKG_* and more. Build scripts that
+    // read them (ring's reads CARGO_MANIFEST_DIR) would see xtask's values and rebuild half the SDK whenever the
+    // same crates are built from a shell; the nested cargo sees what a shell would. (lab-cloud's test helper keeps
+    // the same list.)
+    for (key, _) in std::env::vars() {
+        let set_for_a_run = matches!(
+            key.as_str(),
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        ) || key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_EXE_");
+        if set_for_a_run {
+            command.env_remove(key);
+        }
+    }
     command
 }
 

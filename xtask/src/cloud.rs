@@ -87,23 +87,7 @@ pub fn install() -> Result<()> {
     if installed_version().as_deref() == Some(MOTO_VERSION) {
         return Ok(());
     }
-    std::fs::create_dir_all(state_dir())?;
-    if !venv_python().exists() {
-        let python = which_python().context(
-            "the local cloud needs Python 3 (3.9 or newer) for its AWS emulator, and `python3` is not on PATH.\n\
-             Install it (Debian/Ubuntu: `sudo apt-get install python3 python3-venv`; macOS: `brew install python`), \
-             then run the command again.",
-        )?;
-        eprintln!("local cloud: creating a Python virtualenv in {}", venv().display());
-        let status = Command::new(&python).args(["-m", "venv"]).arg(venv()).status()?;
-        if !status.success() {
-            let _ = std::fs::remove_dir_all(venv());
-            bail!(
-                "`{python} -m venv` failed. On Debian/Ubuntu the venv module is a separate package: \
-                 `sudo apt-get install python3-venv`."
-            );
-        }
-    }
+    ensure_venv()?;
     eprintln!("local cloud: installing moto {MOTO_VERSION} (the AWS emulator; about 30 s, once)");
     let status = Command::new(venv_python())
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
@@ -113,6 +97,73 @@ pub fn install() -> Result<()> {
         bail!("installing moto {MOTO_VERSION} with pip failed (see pip's message above); it needs access to PyPI");
     }
     Ok(())
+}
+
+/// The project's Python virtualenv (moto and cargo-lambda live there), made on first use.
+fn ensure_venv() -> Result<()> {
+    std::fs::create_dir_all(state_dir())?;
+    if venv_python().exists() {
+        return Ok(());
+    }
+    let python = which_python().context(
+        "the local cloud needs Python 3 (3.9 or newer) for its AWS emulator, and `python3` is not on PATH.\n\
+         Install it (Debian/Ubuntu: `sudo apt-get install python3 python3-venv`; macOS: `brew install python`), \
+         then run the command again.",
+    )?;
+    eprintln!("local cloud: creating a Python virtualenv in {}", venv().display());
+    let status = Command::new(&python).args(["-m", "venv"]).arg(venv()).status()?;
+    if !status.success() {
+        let _ = std::fs::remove_dir_all(venv());
+        bail!(
+            "`{python} -m venv` failed. On Debian/Ubuntu the venv module is a separate package: \
+             `sudo apt-get install python3-venv`."
+        );
+    }
+    Ok(())
+}
+
+/// cargo-lambda, pinned: its PyPI package brings a prebuilt binary and zig, which cross-compiles the functions
+/// for Lambda's Amazon Linux without Docker.
+pub const CARGO_LAMBDA_VERSION: &str = "1.9.2";
+
+/// Installs cargo-lambda into the project's virtualenv (once) and returns its executable.
+pub fn install_cargo_lambda() -> Result<PathBuf> {
+    let executable = venv().join("bin/cargo-lambda");
+    let installed = Command::new(venv_python())
+        .args(["-m", "pip", "show", "cargo-lambda"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("Version: {CARGO_LAMBDA_VERSION}")));
+    if installed && executable.exists() {
+        return Ok(executable);
+    }
+    ensure_venv()?;
+    eprintln!("deploy: installing cargo-lambda {CARGO_LAMBDA_VERSION} and zig into the project's virtualenv (once)");
+    let status = Command::new(venv_python())
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("cargo-lambda=={CARGO_LAMBDA_VERSION}"))
+        .status()?;
+    if !status.success() {
+        bail!("installing cargo-lambda with pip failed (see pip's message above); it needs access to PyPI");
+    }
+    Ok(executable)
+}
+
+/// The virtualenv's bin folder, for a PATH on which cargo-lambda finds zig.
+pub fn venv_bin() -> PathBuf {
+    venv().join("bin")
+}
+
+/// The local cloud kept up for later commands (`cloud up`): the running one, or a new one with its data plane.
+pub fn up(lab_cloud: impl FnOnce() -> Result<PathBuf>) -> Result<Cloud> {
+    if let Some(cloud) = running() {
+        return Ok(cloud);
+    }
+    let mut cloud = start(true)?;
+    if let Err(error) = lab_cloud().and_then(|binary| start_data_plane(&mut cloud, &binary)) {
+        stop(&cloud);
+        return Err(error);
+    }
+    Ok(cloud)
 }
 
 fn which_python() -> Option<String> {

@@ -39,7 +39,7 @@ fn build_binaries(package: &str) -> Result<BTreeMap<String, PathBuf>> {
 
 /// Builds the binaries of `steps` and copies them where the run reads them, so that building another package
 /// (which may write an executable of the same name) cannot swap them under the run.
-fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
+pub fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
     std::fs::create_dir_all(staging)?;
     let mut staged = BTreeMap::new();
     for step in steps {

@@ -1,10 +1,12 @@
 //! `cargo xtask`: the workshop's one command. Each module owns one job:
 //! `steps` (the step table), `starter` (starters from solutions), `cargo` (running a step's tests),
-//! `learner` (check, hint, solve, reset), `cloud` (the local AWS emulator), `book`, `verify`.
+//! `learner` (check, hint, solve, reset), `cloud` (the local AWS emulator), `lab` (the whole pipeline, locally),
+//! `deploy` (a learner's deployment: deploy, status, destroy, checks), `book`, `verify`.
 
 mod book;
 mod cargo;
 mod cloud;
+mod deploy;
 mod files;
 mod lab;
 mod learner;
@@ -73,6 +75,43 @@ enum Command {
         /// Check the solution instead of your code.
         #[arg(long)]
         solution: bool,
+        /// Check what is deployed (`cargo xtask deploy`) instead of running the tests: resources and data through them.
+        #[arg(long)]
+        deployed: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Deploy stages 1..N (your code, or the solutions) to the local cloud, or with --aws to your AWS account.
+    Deploy {
+        step: String,
+        #[arg(long)]
+        solution: bool,
+        /// Go ahead without asking (AWS only; the plan and its cost are printed all the same).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Invoke the deployed producer.
+    RunProducer {
+        #[arg(long, default_value_t = 1000)]
+        records: u64,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// What of yours is deployed, and what flows (records in the stream, objects in S3).
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Remove everything you deployed (found by name prefix and tags), bucket contents included.
+    Destroy {
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Show every hint of a step.
     Hint { step: String },
@@ -115,6 +154,26 @@ enum Command {
     /// Prove the repository holds together (maintainers and CI): formatting, lints, tidy tests, every solution
     /// passes, every starter compiles and fails at its todo!()s, the book builds with no broken link.
     Verify,
+}
+
+/// Where a deployment is.
+#[derive(clap::Args, Debug, Clone)]
+struct TargetArgs {
+    /// Your AWS account (credentials and region from the standard AWS configuration) instead of the local cloud.
+    #[arg(long)]
+    aws: bool,
+    /// Your learner name: it prefixes and tags everything you deploy [default: $KINESIS_LAB_LEARNER, else $USER].
+    #[arg(long)]
+    learner: Option<String>,
+}
+
+impl From<TargetArgs> for deploy::Target {
+    fn from(args: TargetArgs) -> deploy::Target {
+        deploy::Target {
+            aws: args.aws,
+            learner: args.learner,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -160,7 +219,22 @@ fn run(command: Command) -> Result<bool> {
             timeout,
         } => lab::invoke(&step, &event, solution, timeout),
         Command::List { status } => learner::list(status).map(|()| true),
-        Command::Check { step, solution } => learner::check(&step, solution),
+        Command::Check {
+            step,
+            deployed: true,
+            target,
+            ..
+        } => deploy::check_deployed(&step, &target.into()),
+        Command::Check { step, solution, .. } => learner::check(&step, solution),
+        Command::Deploy {
+            step,
+            solution,
+            yes,
+            target,
+        } => deploy::deploy(&step, solution, &target.into(), yes),
+        Command::RunProducer { records, target } => deploy::run_producer(&target.into(), records),
+        Command::Status { json, target } => deploy::status(&target.into(), json),
+        Command::Destroy { yes, target } => deploy::destroy(&target.into(), yes),
         Command::Hint { step } => learner::hint(&step).map(|()| true),
         Command::Solve { step } => learner::solve(&step).map(|()| true),
         Command::Reset { step } => learner::reset(&step).map(|()| true),
@@ -207,18 +281,7 @@ fn run(command: Command) -> Result<bool> {
 fn cloud_command(action: CloudAction) -> Result<bool> {
     match action {
         CloudAction::Up => {
-            let cloud = match cloud::running() {
-                Some(cloud) => cloud,
-                None => {
-                    let mut cloud = cloud::start(true)?;
-                    let lab_cloud = lab::lab_cloud_binary();
-                    if let Err(error) = lab_cloud.and_then(|binary| cloud::start_data_plane(&mut cloud, &binary)) {
-                        cloud::stop(&cloud);
-                        return Err(error);
-                    }
-                    cloud
-                }
-            };
+            let cloud = cloud::up(lab::lab_cloud_binary)?;
             println!(
                 "The local cloud is up at {} (pid {}; its Lambda host, event source mappings and Firehose: pid {}).",
                 cloud.endpoint(),

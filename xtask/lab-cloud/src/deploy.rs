@@ -784,10 +784,14 @@ async fn ensure_function(
 ) -> Result<Change> {
     let name = spec.name;
     if let Code::Local(binary) = code {
-        // The local Lambda host runs the function's executable from here.
+        // The local Lambda host runs the function's executable from here. Copied aside and renamed into place: a
+        // warm environment may be running the old executable, which keeps its file until it exits (as in Lambda,
+        // the next cold start runs the new code).
         let folder = settings.functions_dir.join(name);
         std::fs::create_dir_all(&folder)?;
-        std::fs::copy(binary, folder.join("bootstrap")).with_context(|| format!("installing {}", binary.display()))?;
+        let incoming = folder.join("bootstrap.new");
+        std::fs::copy(binary, &incoming).with_context(|| format!("installing {}", binary.display()))?;
+        std::fs::rename(&incoming, folder.join("bootstrap"))?;
     }
     let environment = Environment::builder()
         .set_variables(Some(spec.environment.clone().into_iter().collect()))

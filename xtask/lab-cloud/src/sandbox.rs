@@ -99,7 +99,7 @@ const BUCKET_COST: &str = "$0.023 per GB-month stored (a lab run stores under 1 
 const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
 /// What the whole workshop costs per hour while it sits deployed and idle: the stream's two shards.
 pub const IDLE_COST_PER_HOUR: &str =
-    "about $0.03 an hour (the stream's 2 shards) while deployed; run `cargo xtask destroy --aws` when you are done";
+    "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
 
 /// What `deploy` of stages 1..=stage will make, and which of it exists already.
 pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan> {
@@ -679,7 +679,7 @@ impl fmt::Display for Status {
             };
             writeln!(f, "Objects under {prefix:<11} {count:>6} ({bytes} bytes; {what})")?;
         }
-        write!(f, "While deployed: {IDLE_COST_PER_HOUR}.")
+        write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
     }
 }
 

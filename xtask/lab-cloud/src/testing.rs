@@ -142,10 +142,10 @@ impl Drop for LocalFunction {
 pub fn step_binaries(package: &str) -> Result<std::collections::BTreeMap<String, PathBuf>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = std::process::Command::new(cargo);
-    // The variables cargo sets for a test (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) would change the fingerprints of
-    // crates whose build scripts read them, and rebuild them; the build sees the environment a shell would.
+    // The variables cargo sets for a test (CARGO_MANIFEST_DIR, CARGO_PKG_*, ...) leak into build scripts that read
+    // them (ring's reads CARGO_MANIFEST_DIR) and would rebuild half the SDK; the build sees what a shell would.
     for (key, _) in std::env::vars() {
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR" {
+        if set_by_cargo_for_a_run(&key) {
             command.env_remove(key);
         }
     }
@@ -170,4 +170,20 @@ pub fn step_binaries(package: &str) -> Result<std::collections::BTreeMap<String,
         }
     }
     Ok(binaries)
+}
+
+/// The variables cargo sets for a program it runs (a test, `cargo run`), as opposed to the configuration variables
+/// (`CARGO_HOME`, `CARGO_TARGET_DIR`, `CARGO_BUILD_*`, ...) a nested cargo must keep. `cargo xtask` keeps the same list.
+pub fn set_by_cargo_for_a_run(key: &str) -> bool {
+    matches!(
+        key,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+            | "CARGO_TARGET_TMPDIR"
+            | "CARGO_RUSTC_CURRENT_DIR"
+    ) || key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_BIN_EXE_")
 }

@@ -1,9 +1,11 @@
 //! `cargo xtask`: the workshop's one command. Each module owns one job:
 //! `steps` (the step table), `starter` (starters from solutions), `cargo` (running a step's tests),
 //! `learner` (check, hint, solve, reset), `cloud` (the local AWS emulator), `lab` (the whole pipeline, locally),
-//! `deploy` (a learner's deployment: deploy, status, destroy, checks), `book`, `verify`.
+//! `deploy` (a learner's deployment: deploy, status, destroy, checks), `book`, `browser` (the book in Chromium),
+//! `verify`.
 
 mod book;
+mod browser;
 mod cargo;
 mod cloud;
 mod deploy;
@@ -143,6 +145,9 @@ enum Command {
     Book {
         #[arg(long)]
         serve: bool,
+        /// Also open every page in headless Chromium: no console error, every picture rendered, a screenshot.
+        #[arg(long, conflicts_with = "serve")]
+        browser: bool,
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
@@ -245,7 +250,7 @@ fn run(command: Command) -> Result<bool> {
             bucket,
         } => learner::policy(solution, account, region, bucket).map(|()| true),
         Command::Cloud { action } => cloud_command(action),
-        Command::Book { serve, port } => {
+        Command::Book { serve, browser, port } => {
             if serve {
                 book::serve(port)?;
             } else {
@@ -254,6 +259,18 @@ fn run(command: Command) -> Result<bool> {
                     "The book is in {}/index.html",
                     learner::relative(&book::html_dir()).display()
                 );
+                if browser {
+                    let screenshot = cloud::state_dir().join("screenshots").join("introduction.png");
+                    std::fs::create_dir_all(screenshot.parent().expect("a folder"))?;
+                    let report = browser::check(&book::html_dir(), &screenshot)?;
+                    println!(
+                        "{} pages loaded in headless Chromium with no console error; {} pictures rendered; \
+                         the introduction: {}",
+                        report.pages,
+                        report.pictures,
+                        learner::relative(&report.screenshot).display()
+                    );
+                }
             }
             Ok(true)
         }

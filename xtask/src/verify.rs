@@ -7,8 +7,10 @@ use anyhow::Result;
 use std::time::Instant;
 
 use crate::book;
+use crate::browser;
 use crate::cargo::{Verdict, cargo, test_package};
 use crate::cloud;
+use crate::learner;
 use crate::steps;
 
 struct Tally {
@@ -166,7 +168,26 @@ pub fn verify() -> Result<bool> {
             Err(format!("broken links:\n{}", broken.join("\n")))
         }
     });
+    let built = outcome.is_ok();
     tally.record("book", started, outcome);
+
+    if built {
+        let started = Instant::now();
+        let screenshot = cloud::state_dir().join("screenshots").join("introduction.png");
+        let outcome = std::fs::create_dir_all(screenshot.parent().expect("a folder"))
+            .map_err(anyhow::Error::from)
+            .and_then(|()| browser::check(&book::html_dir(), &screenshot))
+            .map(|report| {
+                format!(
+                    "{} pages in headless Chromium, no console error, {} pictures rendered; screenshot {}",
+                    report.pages,
+                    report.pictures,
+                    learner::relative(&report.screenshot).display()
+                )
+            })
+            .map_err(|error| format!("{error:#}"));
+        tally.record("book in a browser", started, outcome);
+    }
 
     println!("verify: {} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)

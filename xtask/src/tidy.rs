@@ -195,3 +195,46 @@ fn xtask_depends_on_no_step_crate() {
         }
     }
 }
+
+/// Every `cargo xtask ...` command the README and the book show is one `cargo xtask` accepts, with a step that
+/// exists: a renamed flag or subcommand fails here, not in front of a learner.
+#[test]
+fn every_command_the_book_shows_is_accepted() {
+    use clap::Parser;
+    let mut sources = crate::files::with_extension(&root().join("book/src"), "md").unwrap();
+    sources.push(root().join("README.md"));
+    let step_ids: Vec<String> = steps::load().unwrap().into_iter().map(|s| s.id).collect();
+    let mut checked = 0;
+    for path in sources {
+        let text = read(&path);
+        let mut in_block = false;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with("```") {
+                in_block = !in_block && (trimmed.starts_with("```console") || trimmed.starts_with("```sh"));
+                continue;
+            }
+            let Some(rest) = trimmed.strip_prefix("cargo xtask ").filter(|_| in_block) else {
+                continue;
+            };
+            // A shell comment is not an argument; `step-N` stands for any step.
+            let rest = rest.split(" #").next().unwrap_or_default().trim();
+            let args: Vec<String> = rest.split_whitespace().map(|a| a.replace("step-N", "step-1")).collect();
+            let parsed = crate::Cli::try_parse_from(std::iter::once("cargo xtask".to_owned()).chain(args.clone()));
+            assert!(
+                parsed.is_ok(),
+                "{}: `cargo xtask {rest}` is not a command xtask accepts:\n{}",
+                path.display(),
+                parsed.err().map(|e| e.to_string()).unwrap_or_default()
+            );
+            for arg in args.iter().filter(|a| a.starts_with("step-")) {
+                assert!(step_ids.contains(arg), "{}: `{rest}` names no step", path.display());
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 20,
+        "only {checked} commands found: is the book's console fencing still ```console?"
+    );
+}

@@ -61,10 +61,6 @@ impl Drop for Started {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn wait_for_port(port: u16) -> Result<()> {
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -121,9 +117,10 @@ fn webdriver(port: u16, method: &str, path: &str, body: Option<&Value>) -> Resul
         }
         response.extend_from_slice(&buffer[..n]);
     }
-    let rest = String::from_utf8_lossy(&response[body_start..]).into_owned();
-    let text = format!("{head}\n\n{rest}");
-    let json_text = if chunked { dechunk(&rest) } else { rest };
+    let body = &response[body_start..];
+    let body = if chunked { dechunk(body) } else { body.to_vec() };
+    let json_text = String::from_utf8_lossy(&body);
+    let text = format!("{head}\n\n{json_text}");
     let answer: Value = serde_json::from_str(&json_text).with_context(|| format!("WebDriver answered: {text}"))?;
     if let Some(error) = answer["value"]["error"].as_str() {
         bail!("WebDriver {method} {path}: {error}: {}", answer["value"]["message"]);
@@ -131,17 +128,21 @@ fn webdriver(port: u16, method: &str, path: &str, body: Option<&Value>) -> Resul
     Ok(answer["value"].clone())
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
+/// The body of a chunked HTTP answer: sizes are byte counts, so this works on bytes.
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..end])
+            .ok()
+            .and_then(|size| usize::from_str_radix(size.trim(), 16).ok());
+        let rest = &body[end + 2..];
+        match size {
+            Some(size) if size > 0 && rest.len() >= size => {
+                out.extend_from_slice(&rest[..size]);
+                body = rest[size..].strip_prefix(b"\r\n").unwrap_or(&rest[size..]);
+            }
+            _ => break,
         }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
     }
     out
 }
@@ -167,7 +168,7 @@ fn chapter_pages(html: &Path) -> Result<Vec<String>> {
 /// Loads every chapter in headless Chromium; fails on a console error or a picture that did not render.
 pub fn check(html: &Path, screenshot: &Path) -> Result<Report> {
     ensure_browser()?;
-    let http_port = free_port()?;
+    let http_port = crate::cloud::free_port()?;
     // A static server for the built book: the browser loads pages over HTTP, as `book --serve` does.
     let python = ["python3", "python"]
         .into_iter()
@@ -182,7 +183,7 @@ pub fn check(html: &Path, screenshot: &Path) -> Result<Report> {
             .spawn()
             .context("starting the book's HTTP server")?,
     );
-    let driver_port = free_port()?;
+    let driver_port = crate::cloud::free_port()?;
     let _driver = Started(
         Command::new(CHROMEDRIVER)
             .arg(format!("--port={driver_port}"))

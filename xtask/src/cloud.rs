@@ -235,7 +235,8 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path) -> Resul
     Ok(())
 }
 
-fn free_port() -> Result<u16> {
+/// A port nothing listens on, on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -77,8 +77,15 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bo
         return Ok(false);
     }
 
+    // The steps' tools run here; in AWS the functions run from their zips, so only steps without a function
+    // (step 1's `ensure-stream` and `policies`, step 4's `ensure-delivery-stream`) are built for this machine.
+    let native: Vec<Step> = steps
+        .iter()
+        .filter(|step| !target.aws || step.lambda.is_none())
+        .cloned()
+        .collect();
     let staging = cloud::state_dir().join("deploy").join("bin");
-    let binaries = stage_binaries(&steps, !solution, &staging)?;
+    let binaries = stage_binaries(&native, !solution, &staging)?;
     let mut command = lab_cloud(target, "deploy")?;
     command.args(["--stage", &stage.to_string()]);
     for (name, path) in &binaries {

@@ -167,7 +167,8 @@ struct TargetArgs {
     /// Your AWS account (credentials and region from the standard AWS configuration) instead of the local cloud.
     #[arg(long)]
     aws: bool,
-    /// Your learner name: it prefixes and tags everything you deploy [default: $KINESIS_LAB_LEARNER, else $USER].
+    /// Your learner name: it prefixes and tags everything you deploy [default: $KINESIS_LAB_LEARNER; on the local
+    /// cloud, else $USER; in AWS one of the two is required, so learners sharing an account never collide].
     #[arg(long)]
     learner: Option<String>,
 }

@@ -102,8 +102,9 @@ pub fn verify() -> Result<bool> {
     ];
     tally.record("cargo clippy -D warnings", started, cargo_quietly(&clippy));
 
-    // One emulator for every test that needs it; stopped (if started here) when verify ends.
-    let session = cloud::Session::open()?;
+    // One emulator of verify's own for every test that needs it, stopped when verify ends. Not a cloud left up by
+    // `cloud up`: its data plane would pump the tests' delivery streams and run their mappings alongside them.
+    let session = cloud::Session::private()?;
     let env = session.cloud.env();
 
     // The machinery's own tests: tidy rules, the testkit, and the local cloud against the emulator.

@@ -13,6 +13,7 @@ use aws_sdk_lambda::types::{
     Architecture, DestinationConfig, Environment, EventSourceMappingConfiguration, EventSourcePosition, FunctionCode,
     FunctionResponseType, LastUpdateStatus, OnFailure, Runtime, State,
 };
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +30,8 @@ pub const DELIVERY_STREAM_NAME: &str = "TelemetricDelivery";
 pub const PRODUCER: &str = "produceKinesisEvents";
 pub const CONSUMER: &str = "consumeKinesisEvents";
 pub const ANALYTICS: &str = "analyzeKinesisEvents";
+/// The producer runs for minutes (it paces its writes), the longest of the three functions.
+pub const PRODUCER_TIMEOUT_SECONDS: i32 = 300;
 pub const TAG_KEY: &str = "workshop";
 pub const TAG_VALUE: &str = "kinesis-lab";
 pub const LEARNER_TAG_KEY: &str = "learner";
@@ -130,14 +133,39 @@ impl Naming {
         tags
     }
 
-    /// Whether a resource is this learner's: its name has the prefix, or its tags name the workshop and learner.
+    /// Whether a name is one this learner's deploy makes. Not a bare prefix match: learner `ada`'s prefix
+    /// `kinesis-lab-ada-` is also the start of learner `ada-x`'s names, so what follows it must be one of the
+    /// workshop's own names (or, for the bucket, `<12-digit account>-<region>`).
+    pub fn owns_name(&self, name: &str) -> bool {
+        let Some(rest) = self.learner.as_ref().and_then(|_| name.strip_prefix(&self.prefix())) else {
+            return false;
+        };
+        let pieces = [
+            STREAM_NAME,
+            DELIVERY_STREAM_NAME,
+            PRODUCER,
+            CONSUMER,
+            ANALYTICS,
+            "producer",
+            "consumer",
+            "analytics",
+            "firehose",
+        ];
+        let bucket_tail = rest.split_once('-').is_some_and(|(account, region)| {
+            account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) && !region.is_empty()
+        });
+        pieces.contains(&rest) || bucket_tail
+    }
+
+    /// Whether a resource is this learner's: by one of its names, or by its tags naming the workshop and this
+    /// learner. The plain names belong to no learner and own nothing.
     pub fn owns(&self, name: &str, tags: &HashMap<String, String>) -> bool {
-        let prefix = self.prefix();
-        (!prefix.is_empty() && name.starts_with(&prefix))
-            || self
-                .tags()
-                .iter()
-                .all(|(key, value)| tags.get(key).is_some_and(|v| v == value))
+        self.learner.is_some()
+            && (self.owns_name(name)
+                || self
+                    .tags()
+                    .iter()
+                    .all(|(key, value)| tags.get(key).is_some_and(|v| v == value)))
     }
 }
 
@@ -218,14 +246,23 @@ fn run_step_binary(binary: &Path, args: &[&str], env: &[(&str, String)]) -> Resu
     let output = Command::new(binary)
         .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        // A learner's unfinished step panics at a todo!(): its message is the point, not a backtrace.
+        .env("RUST_BACKTRACE", "0")
         .output()
         .with_context(|| format!("running {}", binary.display()))?;
     if !output.status.success() {
+        let name = binary
+            .file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy());
+        let step = if name == "ensure-delivery-stream" {
+            "step-4"
+        } else {
+            "step-1"
+        };
         bail!(
-            "{} failed:\n{}{}",
-            binary.display(),
+            "`{name}` (from {step}) failed:\n{}{}\n`cargo xtask check {step}` shows what is left to do in it.",
             String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            String::from_utf8_lossy(&output.stderr).trim_end()
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -366,7 +403,7 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
     let iam = aws_sdk_iam::Client::new(config);
     let lambda = aws_sdk_lambda::Client::new(config);
     let lambda_trust = trust_policy("lambda.amazonaws.com");
-    let timeouts = HashMap::from([(PRODUCER, 300), (CONSUMER, 30), (ANALYTICS, 60)]);
+    let timeouts = HashMap::from([(PRODUCER, PRODUCER_TIMEOUT_SECONDS), (CONSUMER, 30), (ANALYTICS, 60)]);
     for function in FUNCTIONS.iter().filter(|f| f.stage <= settings.stage) {
         let name = naming.function(function.base);
         let (role_piece, document, environment) = match function.base {
@@ -378,7 +415,18 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
             CONSUMER => {
                 // The mapping's on-failure destination is the bucket: Lambda writes there with the function's role.
                 let mut document = documents["consumer"].clone();
-                add_statement(&mut document, "WriteFailedBatches", &format!("arn:aws:s3:::{bucket}/*"));
+                add_statement(
+                    &mut document,
+                    "WriteFailedBatches",
+                    &["s3:PutObject"],
+                    &format!("arn:aws:s3:::{bucket}/*"),
+                );
+                add_statement(
+                    &mut document,
+                    "FindFailedBatches",
+                    &["s3:ListBucket"],
+                    &format!("arn:aws:s3:::{bucket}"),
+                );
                 ("consumer", document, BTreeMap::new())
             }
             _ => {
@@ -387,6 +435,7 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
                 add_statement(
                     &mut document,
                     "WriteWindowResults",
+                    &["s3:PutObject"],
                     &format!("arn:aws:s3:::{bucket}/{ANALYTICS_PREFIX}*"),
                 );
                 let environment = BTreeMap::from([
@@ -417,19 +466,9 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
         deployed.functions.push(name.clone());
         if function.base != PRODUCER {
             let mapping = if function.base == CONSUMER {
-                MappingSpec {
-                    batch_size: 100,
-                    batching_window: 1,
-                    tumbling_window: None,
-                    on_failure_destination: Some(format!("arn:aws:s3:::{bucket}")),
-                }
+                MappingSpec::consumer(&bucket)
             } else {
-                MappingSpec {
-                    batch_size: 500,
-                    batching_window: 1,
-                    tumbling_window: Some(settings.analytics_window_seconds),
-                    on_failure_destination: None,
-                }
+                MappingSpec::analytics(settings.analytics_window_seconds)
             };
             changes.push(ensure_mapping(&lambda, &name, &stream_arn, &mapping, &tags).await?);
         }
@@ -490,8 +529,10 @@ async fn deliver(
         match run_step_binary(binary, &[], &env) {
             Ok(_) => break,
             Err(error) if attempt < 4 && !existed => {
-                eprintln!("deploy: the delivery stream is not made yet (attempt {attempt}); trying again in 10 s");
-                let _ = error;
+                eprintln!(
+                    "deploy: making the delivery stream failed (attempt {attempt}: a new role takes seconds to be \
+                     usable); trying again in 10 s. It said: {error:#}"
+                );
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 attempt += 1;
             }
@@ -545,10 +586,12 @@ fn missing_tags(wanted: &BTreeMap<String, String>, present: &HashMap<String, Str
         .collect()
 }
 
-fn add_statement(document: &mut Value, sid: &str, resource: &str) {
+/// Adds to one of step 1's documents what the deploy needs beyond it (S3 destinations the step-1 policies do not
+/// cover).
+fn add_statement(document: &mut Value, sid: &str, actions: &[&str], resource: &str) {
     if let Some(statements) = document["Statement"].as_array_mut() {
         statements.push(serde_json::json!({
-            "Sid": sid, "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": [resource]
+            "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": [resource]
         }));
     }
 }
@@ -588,7 +631,9 @@ async fn ensure_bucket(
     }
     let present: HashMap<String, String> = match s3.get_bucket_tagging().bucket(bucket).send().await {
         Ok(output) => output.tag_set.into_iter().map(|tag| (tag.key, tag.value)).collect(),
-        Err(_) => HashMap::new(), // NoSuchTagSet
+        Err(error) if error.code() == Some("NoSuchTagSet") => HashMap::new(),
+        // Anything else (access denied, say) must not be taken for "no tags": PutBucketTagging replaces them all.
+        Err(error) => bail!("reading the tags of bucket {bucket}: {}", error_chain(&error)),
     };
     if !missing_tags(tags, &present).is_empty() {
         // PutBucketTagging replaces the whole set: keep what is there, add ours.
@@ -627,35 +672,12 @@ fn trust_policy(service: &str) -> String {
     .to_string()
 }
 
-/// IAM hands policy documents back URL-encoded (RFC 3986); this undoes it.
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A policy document as IAM returned it, in either form (plain JSON or URL-encoded JSON).
 fn policy_value(document: &str) -> Option<Value> {
     serde_json::from_str(document)
         .ok()
-        .or_else(|| serde_json::from_str(&percent_decode(document)).ok())
+        // IAM hands policy documents back URL-encoded (RFC 3986).
+        .or_else(|| serde_json::from_str(&percent_encoding::percent_decode_str(document).decode_utf8_lossy()).ok())
 }
 
 /// A role with its trust policy and one inline policy (put again only when step 1's document changed).
@@ -783,15 +805,23 @@ async fn ensure_function(
     code: &Code<'_>,
 ) -> Result<Change> {
     let name = spec.name;
+    // Locally the Lambda API holds an empty zip and the code is the executable the host runs: a new executable is
+    // a code update, as a new zip is in AWS.
+    let mut new_local_code = false;
     if let Code::Local(binary) = code {
-        // The local Lambda host runs the function's executable from here. Copied aside and renamed into place: a
-        // warm environment may be running the old executable, which keeps its file until it exits (as in Lambda,
-        // the next cold start runs the new code).
+        // Copied aside and renamed into place: a warm environment may be running the old executable, which keeps
+        // its file until it exits (as in Lambda, the next cold start runs the new code).
         let folder = settings.functions_dir.join(name);
-        std::fs::create_dir_all(&folder)?;
-        let incoming = folder.join("bootstrap.new");
-        std::fs::copy(binary, &incoming).with_context(|| format!("installing {}", binary.display()))?;
-        std::fs::rename(&incoming, folder.join("bootstrap"))?;
+        let installed = folder.join("bootstrap");
+        let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+        if std::fs::read(&installed).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::create_dir_all(&folder)?;
+            let incoming = folder.join("bootstrap.new");
+            std::fs::write(&incoming, &bytes)?;
+            std::fs::set_permissions(&incoming, std::fs::metadata(binary)?.permissions())?;
+            std::fs::rename(&incoming, &installed)?;
+            new_local_code = true;
+        }
     }
     let environment = Environment::builder()
         .set_variables(Some(spec.environment.clone().into_iter().collect()))
@@ -802,6 +832,9 @@ async fn ensure_function(
         action: Action::Unchanged,
     };
     if let Ok(existing) = lambda.get_function().function_name(name).send().await {
+        if new_local_code {
+            change.action = Action::Updated;
+        }
         let configuration = existing.configuration.context("no configuration")?;
         let architecture_now = configuration.architectures().first().cloned();
         if configuration.code_sha256() != Some(code.sha256().as_str())
@@ -889,9 +922,12 @@ async fn ensure_function(
             Ok(_) => break,
             Err(error)
                 if started.elapsed() < Duration::from_secs(90)
-                    && error
-                        .as_service_error()
-                        .is_some_and(|e| e.is_invalid_parameter_value_exception()) =>
+                    && error.as_service_error().is_some_and(|e| {
+                        // Only "The role defined for the function cannot be assumed by Lambda": a bad zip or
+                        // setting fails at once.
+                        e.is_invalid_parameter_value_exception()
+                            && e.message().is_some_and(|m| m.contains("cannot be assumed"))
+                    }) =>
             {
                 eprintln!(
                     "deploy: {name} waits for its new role to be usable ({})",
@@ -944,6 +980,26 @@ pub const MAXIMUM_RETRY_ATTEMPTS: i32 = 3;
 pub const MAXIMUM_RECORD_AGE_SECONDS: i32 = 3600;
 
 impl MappingSpec {
+    /// The consumer's mapping (step 3): batches of up to 100 within a second; failed batches to the bucket.
+    pub fn consumer(bucket: &str) -> MappingSpec {
+        MappingSpec {
+            batch_size: 100,
+            batching_window: 1,
+            tumbling_window: None,
+            on_failure_destination: Some(format!("arn:aws:s3:::{bucket}")),
+        }
+    }
+
+    /// The analysis' mapping (step 5): larger batches, tumbling windows of `window_seconds`.
+    pub fn analytics(window_seconds: i32) -> MappingSpec {
+        MappingSpec {
+            batch_size: 500,
+            batching_window: 1,
+            tumbling_window: Some(window_seconds),
+            on_failure_destination: None,
+        }
+    }
+
     /// Whether a mapping as Lambda describes it already has these settings.
     pub fn matches(&self, mapping: &EventSourceMappingConfiguration) -> bool {
         let destination = mapping
@@ -1053,7 +1109,8 @@ mod tests {
         assert_eq!(naming.stream(), "kinesis-lab-ada-42-TelemetricStream");
         assert_eq!(naming.function(PRODUCER), "kinesis-lab-ada-42-produceKinesisEvents");
         assert_eq!(naming.role("firehose"), "kinesis-lab-ada-42-firehose");
-        let bucket = naming.bucket("123456789012", "ap-southeast-2");
+        let longest = Naming::for_learner("abcdefghij-klmnopqrs").unwrap();
+        let bucket = longest.bucket("123456789012", "ap-southeast-2");
         assert!(bucket.len() <= 63 && bucket == bucket.to_lowercase(), "{bucket}");
         assert!(Naming::for_learner("Ada").is_err());
         assert!(Naming::for_learner("a-very-long-learner-name").is_err());
@@ -1072,6 +1129,14 @@ mod tests {
             ])
         };
         assert!(ada.owns("kinesis-lab-ada-TelemetricStream", &HashMap::new()));
+        assert!(ada.owns("kinesis-lab-ada-firehose", &HashMap::new()));
+        assert!(ada.owns("kinesis-lab-ada-123456789012-eu-west-1", &HashMap::new()));
+        // Learner `ada-x`'s names start with `ada`'s prefix; they are not `ada`'s.
+        assert!(!ada.owns("kinesis-lab-ada-x-TelemetricStream", &tags("ada-x")));
+        assert!(!ada.owns("kinesis-lab-ada-x-123456789012-eu-west-1", &HashMap::new()));
+        assert!(!ada.owns("kinesis-lab-ada-something-else", &HashMap::new()));
+        // The plain names (the private cloud of `cargo xtask lab`) belong to nobody.
+        assert!(!Naming::plain().owns("renamed", &tags("ada")));
         assert!(ada.owns("renamed", &tags("ada")));
         assert!(!ada.owns("kinesis-lab-adam-TelemetricStream", &tags("adam")));
         assert!(!ada.owns("TelemetricStream", &HashMap::new()));

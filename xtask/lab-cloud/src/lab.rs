@@ -110,11 +110,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         &options.cloud_environment,
     )
     .await?;
-    let request = json!({
-        "records_per_second": options.records_per_second,
-        "max_records": options.records,
-        "max_seconds": (options.records / options.records_per_second.max(1) + 30).min(280),
-    });
+    let request = crate::sandbox::producer_request(options.records, options.records_per_second);
     let host = supervisor.host();
     let produce_started = Instant::now();
     let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
@@ -250,13 +246,8 @@ async fn summarise(
         let _ = key;
         summary.s3_objects += 1;
         summary.s3_bytes += body.len() as u64;
-        for line in body.lines().filter(|line| !line.trim().is_empty()) {
-            if let Some(id) = serde_json::from_str::<Value>(line)
-                .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
-            {
-                *delivered.entry(id).or_default() += 1;
-            }
+        for id in positions(&body).filter_map(Result::ok) {
+            *delivered.entry(id).or_default() += 1;
         }
     }
     summary.delivered = in_stream.iter().filter(|id| delivered.contains_key(*id)).count() as u64;
@@ -317,8 +308,14 @@ pub async fn stream_ids(
                 .limit(10_000)
                 .send()
                 .await?;
-            if output.records.is_empty() || ids.len() >= cap {
+            // An empty page is not the end while the shard has more behind it (AWS returns empty pages before
+            // the tip, and allows 5 reads a second per shard).
+            let behind = output.millis_behind_latest.unwrap_or(0) > 0;
+            if ids.len() >= cap || (output.records.is_empty() && !behind) {
                 break;
+            }
+            if output.records.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
             for record in &output.records {
                 let id = serde_json::from_slice::<Value>(record.data.as_ref())
@@ -330,6 +327,18 @@ pub async fn stream_ids(
         }
     }
     Ok(ids)
+}
+
+/// The lines of an NDJSON object Firehose delivered: the `id` of each position, or the line that is not one.
+/// (Blank lines are skipped: records that end in a newline, delivered with AppendDelimiterToRecord, leave them.)
+pub fn positions(body: &str) -> impl Iterator<Item = Result<String, &str>> {
+    body.lines().filter(|line| !line.trim().is_empty()).map(|line| {
+        serde_json::from_str::<Value>(line)
+            .ok()
+            .filter(|v| v["latitude"].is_number() && v["longitude"].is_number())
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .ok_or(line)
+    })
 }
 
 pub async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {

@@ -127,7 +127,7 @@ enum Command {
 /// Where a learner's deployment is: the local cloud (the endpoint xtask set), or an AWS account (`--aws`).
 #[derive(Args)]
 struct Target {
-    /// The learner whose resources these are [default: $KINESIS_LAB_LEARNER, else $USER].
+    /// The learner whose resources these are [default: $KINESIS_LAB_LEARNER; locally, else $USER].
     #[arg(long)]
     learner: Option<String>,
     #[arg(long)]
@@ -135,34 +135,50 @@ struct Target {
 }
 
 impl Target {
+    /// The learner's names. In AWS the learner must name themselves: in a shared sandbox account `$USER` is often
+    /// the same for everyone (`ec2-user`, `codespace`, `root`), and learners would deploy over, and destroy, each
+    /// other's resources.
     fn naming(&self) -> Result<Naming> {
-        let learner = match &self.learner {
-            Some(learner) => learner.clone(),
-            None => Naming::learner_from(
-                &std::env::var("KINESIS_LAB_LEARNER")
-                    .or_else(|_| std::env::var("USER"))
-                    .unwrap_or_default(),
+        let chosen = self
+            .learner
+            .clone()
+            .or_else(|| std::env::var("KINESIS_LAB_LEARNER").ok());
+        let learner = match chosen {
+            Some(learner) => learner,
+            None if self.aws => anyhow::bail!(
+                "name yourself for AWS: --learner NAME, or KINESIS_LAB_LEARNER=NAME (1 to 20 of a-z, 0-9, '-'). \
+                 The name prefixes and tags everything you deploy, so learners sharing an account never collide"
             ),
+            None => Naming::learner_from(&std::env::var("USER").unwrap_or_default()),
         };
         Naming::for_learner(&learner)
     }
 
-    /// Without `--aws`, the endpoint must be the local cloud's: a local command never reaches a real account.
-    fn check(&self) -> Result<()> {
+    /// Without `--aws`, every client must go to the local cloud: a local command never reaches a real account.
+    fn check(&self, config: &aws_config::SdkConfig) -> Result<()> {
         if self.aws {
             return Ok(());
         }
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+        // Service-specific endpoints, or an instruction to ignore endpoints, would send some clients elsewhere.
+        if let Some((key, _)) = std::env::vars()
+            .find(|(key, _)| key.starts_with("AWS_ENDPOINT_URL_") || key == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        {
+            anyhow::bail!("{key} is set; a local command only talks to the local cloud (unset it, or pass --aws)");
+        }
+        let endpoint = config.endpoint_url().unwrap_or_default();
         let host = endpoint
             .strip_prefix("http://")
             .and_then(|rest| rest.split([':', '/']).next())
             .unwrap_or_default();
         if host != "127.0.0.1" {
-            anyhow::bail!(
-                "no local cloud endpoint (AWS_ENDPOINT_URL={endpoint:?}); run this through `cargo xtask`, or pass --aws"
-            );
+            anyhow::bail!("no local cloud endpoint ({endpoint:?}); run this through `cargo xtask`, or pass --aws");
         }
         Ok(())
+    }
+
+    /// Firehose's buffering interval and the analysis' window, in seconds: AWS-sized in AWS, short locally.
+    fn default_seconds(&self) -> u32 {
+        if self.aws { 60 } else { 5 }
     }
 
     fn invoker(&self, config: &aws_config::SdkConfig, state: &std::path::Path) -> Invoker {
@@ -275,7 +291,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Plan { target, stage, ask } => {
-            target.check()?;
+            target.check(&config)?;
             let plan = sandbox::plan(&config, &target.naming()?, stage).await?;
             println!("{plan}");
             if ask && !sandbox::confirm("Deploy these?")? {
@@ -293,8 +309,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             firehose_interval,
             window,
         } => {
-            target.check()?;
-            let default_seconds = if target.aws { 60 } else { 5 };
+            target.check(&config)?;
+            let default_seconds = target.default_seconds();
             let settings = Settings {
                 stage,
                 naming: target.naming()?,
@@ -329,7 +345,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { target, json } => {
-            target.check()?;
+            target.check(&config)?;
             let status = sandbox::status(&config, &target.naming()?).await?;
             if json {
                 println!("{}", serde_json::to_string(&status)?);
@@ -339,20 +355,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckDeployed { target, stage } => {
-            target.check()?;
+            target.check(&config)?;
             let naming = target.naming()?;
             let invoker = target.invoker(&config, &cli.state);
             // Firehose and the windows are configured by the deploy: a minute on AWS, seconds locally.
-            let patience = if target.aws {
-                Patience {
-                    delivery: Duration::from_secs(240),
-                    window: Duration::from_secs(240),
-                }
-            } else {
-                Patience {
-                    delivery: Duration::from_secs(60),
-                    window: Duration::from_secs(60),
-                }
+            let seconds = u64::from(target.default_seconds());
+            let patience = Patience {
+                delivery: Duration::from_secs(seconds * 4 + 30),
+                window: Duration::from_secs(seconds * 4 + 30),
+                window_seconds: seconds as i32,
             };
             let checks = sandbox::check_deployed(&config, &naming, stage, &invoker, patience).await?;
             let failed = checks.iter().filter(|c| !c.passed).count();
@@ -364,17 +375,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::RunProducer { target, records } => {
-            target.check()?;
+            target.check(&config)?;
             let naming = target.naming()?;
             let invoker = target.invoker(&config, &cli.state);
             let function = naming.function(lab_cloud::deploy::PRODUCER);
             println!("Invoking {function} for {records} records...");
-            let report = invoker.invoke(&function, &sandbox::producer_request(records)).await?;
+            let report = invoker
+                .invoke(&function, &sandbox::producer_request(records, 200))
+                .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Destroy { target, yes } => {
-            target.check()?;
+            target.check(&config)?;
             let naming = target.naming()?;
             let (account, region) = sandbox::account(&config).await?;
             let found = sandbox::discover(&config, &naming).await?;
@@ -399,6 +412,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let remaining = sandbox::destroy(&config, &naming, &found).await?;
             if remaining.is_empty() {
                 println!("Nothing remains.");
+                if target.aws {
+                    println!(
+                        "(Lambda's log groups, /aws/lambda/{}*, are kept: see the Clean-up chapter to remove them.)",
+                        naming.prefix()
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!("Still there:");

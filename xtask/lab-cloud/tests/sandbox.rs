@@ -151,13 +151,15 @@ fn kinds(found: &[sandbox::Found]) -> BTreeMap<Kind, usize> {
 async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_other_learners() {
     let config = lab_testkit::local_aws().await;
     let mut workspace = Workspace::new();
-    let naming = Naming::for_learner(&learner("a")).unwrap();
-    let neighbour = Naming::for_learner(&learner("b")).unwrap();
-
-    // Another learner in the same account, with a stage of their own.
-    deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&neighbour, 1))
+    let me = learner("a");
+    let naming = Naming::for_learner(&me).unwrap();
+    // Another learner in the same account, whose names start with this learner's prefix (`kinesis-lab-a…-x-…`).
+    let neighbour = Naming::for_learner(&format!("{me}-x")).unwrap();
+    deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&neighbour, 5))
         .await
         .expect("the neighbour's deploy");
+    let theirs = sandbox::discover(&config, &neighbour).await.unwrap();
+    assert_eq!(theirs.len(), 12, "{theirs:#?}");
 
     let plan = sandbox::plan(&config, &naming, 5).await.unwrap();
     assert_eq!(plan.resources.len(), 12, "{plan}");
@@ -226,9 +228,9 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     assert!(remaining.is_empty(), "left behind: {remaining:#?}");
     assert!(sandbox::discover(&config, &naming).await.unwrap().is_empty());
 
-    // The neighbour's stream is still there, and theirs to remove.
-    let theirs = sandbox::discover(&config, &neighbour).await.unwrap();
-    assert_eq!(kinds(&theirs), BTreeMap::from([(Kind::Stream, 1)]));
+    // The neighbour's resources are all still there, and theirs to remove.
+    let still_theirs = sandbox::discover(&config, &neighbour).await.unwrap();
+    assert_eq!(still_theirs, theirs);
     assert!(sandbox::destroy(&config, &neighbour, &theirs).await.unwrap().is_empty());
 }
 
@@ -290,8 +292,8 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
             .find(|c| c.kind == kind && c.name == name)
             .map(|c| c.action)
     };
-    // The stream's tags are the step's own; the deploy adds the learner's.
-    assert_ne!(action("Kinesis stream", &naming.stream()), Some(Action::Created));
+    // The stream was there with step 1's tags only; the deploy adds the learner's.
+    assert_eq!(action("Kinesis stream", &naming.stream()), Some(Action::Updated));
     assert_eq!(
         action("Lambda function", &naming.function(PRODUCER)),
         Some(Action::Created)

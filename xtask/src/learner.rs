@@ -11,7 +11,13 @@ use crate::steps::{self, Step, root};
 /// Builds a step's tests, then runs them (with the local cloud up while they run, if they need it).
 pub fn test_step(step: &Step, solution: bool) -> Result<Verdict> {
     let package = step.package(solution);
-    if let Err(errors) = build_tests(package)? {
+    // The first check on a fresh clone installs the emulator (pip, ~30 s) while cargo builds, not after it.
+    let installing = step.needs_cloud.then(|| std::thread::spawn(cloud::install));
+    let built = build_tests(package)?;
+    if let Some(installing) = installing {
+        installing.join().expect("the emulator's installer does not panic")?;
+    }
+    if let Err(errors) = built {
         return Ok(Verdict::DoesNotCompile { errors });
     }
     if step.needs_cloud {

@@ -16,6 +16,8 @@ mod starter;
 mod steps;
 #[cfg(test)]
 mod tidy;
+#[cfg(test)]
+mod tidy_builds;
 mod verify;
 
 use anyhow::Result;

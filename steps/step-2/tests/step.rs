@@ -1,15 +1,14 @@
 //! The tests of step 2. They run against your code in `steps/step-2` (`cargo xtask check step-2`) and, unchanged,
-//! against the solution. Most use a fake Kinesis (aws-smithy-mocks: the real SDK client, answered by rules instead
-//! of the network) so that refusals and throttling can be staged exactly; the last ones put records on the local
-//! cloud that `cargo xtask check` starts, and read them back.
+//! against the solution. Most use a fake Kinesis (`lab_testkit::fake`: the real SDK client, answered on the wire by
+//! the test instead of the network) so that refusals and throttling can be staged exactly; the last ones put
+//! records on the local cloud that `cargo xtask check` starts, and read them back.
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::client::Waiters;
-use aws_sdk_kinesis::error::ErrorMetadata;
-use aws_sdk_kinesis::operation::put_records::{PutRecordsError, PutRecordsOutput};
-use aws_sdk_kinesis::types::error::{ProvisionedThroughputExceededException, ResourceNotFoundException};
-use aws_sdk_kinesis::types::{PutRecordsResultEntry, ShardIteratorType};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_sdk_kinesis::config::retry::RetryConfig;
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kinesis::types::ShardIteratorType;
+use lab_testkit::fake::{Call, FakeAws, Reply};
 use lambda_runtime::{Context, LambdaEvent};
 use md5::{Digest, Md5};
 use producer::*;
@@ -282,6 +281,27 @@ struct Seen {
     tries: HashMap<String, usize>,
 }
 
+/// A Kinesis client whose calls `fake` answers instead of the network; the client itself is the real SDK's.
+fn client_of(fake: &FakeAws, retry: RetryConfig) -> Client {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-2 tests"))
+        .http_client(fake.clone())
+        .retry_config(retry)
+        .build();
+    Client::from_conf(config)
+}
+
+/// The partition keys of a `PutRecords` call, in order.
+fn keys_of(call: &Call) -> Vec<String> {
+    let records = call.body["Records"].as_array().cloned().unwrap_or_default();
+    records
+        .iter()
+        .map(|record| record["PartitionKey"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// A Kinesis client that answers every `PutRecords` itself: `refuse(key, try)` says whether (and with which error
 /// code) the `try`-th sending of `key` is refused.
 fn fake_kinesis(
@@ -289,16 +309,15 @@ fn fake_kinesis(
 ) -> (Client, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let log = seen.clone();
-    let rule = mock!(Client::put_records).then_compute_output(move |input| {
+    let fake = FakeAws::new(move |call| {
+        if call.operation != "PutRecords" {
+            return Reply::client_error("UnknownOperationException", "this fake answers PutRecords only");
+        }
         let mut guard = log.lock().unwrap();
         let seen = &mut *guard;
-        let keys: Vec<String> = input
-            .records()
-            .iter()
-            .map(|record| record.partition_key().unwrap_or_default().to_owned())
-            .collect();
+        let keys = keys_of(call);
         let mut failed = 0;
-        let results = keys
+        let results: Vec<Value> = keys
             .iter()
             .map(|key| {
                 let tries = seen.tries.entry(key.clone()).or_default();
@@ -306,30 +325,20 @@ fn fake_kinesis(
                 match refuse(key, *tries) {
                     Some(code) => {
                         failed += 1;
-                        PutRecordsResultEntry::builder()
-                            .error_code(code)
-                            .error_message("refused by the test")
-                            .build()
+                        json!({"ErrorCode": code, "ErrorMessage": "refused by the test"})
                     }
                     None => {
                         *seen.accepted.entry(key.clone()).or_default() += 1;
-                        PutRecordsResultEntry::builder()
-                            .shard_id("shardId-000000000000")
-                            .sequence_number(seen.accepted.len().to_string())
-                            .build()
+                        json!({"ShardId": "shardId-000000000000", "SequenceNumber": seen.accepted.len().to_string()})
                     }
                 }
             })
             .collect();
         seen.calls.push(keys);
-        PutRecordsOutput::builder()
-            .set_records(Some(results))
-            .failed_record_count(failed)
-            .build()
-            .unwrap()
+        Reply::Output(json!({"FailedRecordCount": failed, "Records": results}))
     });
-    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
-    (client, seen)
+    // Every answer is a 200 here; the SDK's own retries (of failed calls) are tested separately.
+    (client_of(&fake, RetryConfig::disabled()), seen)
 }
 
 /// A producer whose resends wait a few milliseconds at most.
@@ -466,57 +475,44 @@ async fn send_retries_throttled_entries_then_gives_up_at_stop_time() {
     assert_eq!(tally.errors, BTreeMap::from([(THROTTLED.to_owned(), 25)]));
 }
 
-fn throttled_call() -> PutRecordsError {
-    PutRecordsError::ProvisionedThroughputExceededException(
-        ProvisionedThroughputExceededException::builder()
-            .message("Rate exceeded for stream TelemetricStream")
-            .meta(ErrorMetadata::builder().code(THROTTLED).build())
-            .build(),
-    )
-}
-
-fn accept_all(records: usize) -> PutRecordsOutput {
-    let results = (0..records)
-        .map(|n| {
-            PutRecordsResultEntry::builder()
-                .shard_id("shardId-000000000000")
-                .sequence_number(n.to_string())
-                .build()
-        })
+/// A `PutRecords` answer accepting every entry of `call`.
+fn accept_all(call: &Call) -> Reply {
+    let results: Vec<Value> = (0..keys_of(call).len())
+        .map(|n| json!({"ShardId": "shardId-000000000000", "SequenceNumber": n.to_string()}))
         .collect();
-    PutRecordsOutput::builder()
-        .set_records(Some(results))
-        .failed_record_count(0)
-        .build()
-        .unwrap()
+    Reply::Output(json!({"FailedRecordCount": 0, "Records": results}))
 }
 
 #[tokio::test]
 async fn send_counts_a_call_that_fails_as_a_whole() {
     // A call throttled as a whole is retried by the SDK itself, as sdk_retry_config() allows. (The SDK's retries
     // resend the same request, so the fake answers from a script: throttled twice, then all 20 accepted.)
-    let rule = mock!(Client::put_records)
-        .sequence()
-        .error(throttled_call)
-        .times(2)
-        .output(|| accept_all(20))
-        .build();
-    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule], |config| config
-        .retry_config(sdk_retry_config()));
+    let attempts = Arc::new(Mutex::new(0));
+    let fake = FakeAws::new(move |call| {
+        let mut attempt = attempts.lock().unwrap();
+        *attempt += 1;
+        if *attempt <= 2 {
+            Reply::client_error(
+                THROTTLED,
+                "Rate exceeded for stream TelemetricStream under account 123456789012.",
+            )
+        } else {
+            accept_all(call)
+        }
+    });
+    let client = client_of(&fake, sdk_retry_config());
     let tally = quick_producer(client, 5).send(keyed_entries(20), in_a_minute()).await;
-    assert_eq!(rule.num_calls(), 3, "the SDK made three attempts");
+    assert_eq!(fake.calls().len(), 3, "the SDK made three attempts");
     assert_eq!((tally.sent, tally.failed, tally.calls), (20, 0, 1));
 
     // A call that fails for good: its entries are failed, the reason is reported, nothing is lost from the count.
-    let rule = mock!(Client::put_records).then_error(|| {
-        PutRecordsError::ResourceNotFoundException(
-            ResourceNotFoundException::builder()
-                .message("Stream TelemetricStream under account 123456789012 not found.")
-                .meta(ErrorMetadata::builder().code("ResourceNotFoundException").build())
-                .build(),
+    let fake = FakeAws::new(|_| {
+        Reply::client_error(
+            "ResourceNotFoundException",
+            "Stream TelemetricStream under account 123456789012 not found.",
         )
     });
-    let client = mock_client!(aws_sdk_kinesis, RuleMode::MatchAny, [&rule]);
+    let client = client_of(&fake, sdk_retry_config());
     let tally = quick_producer(client, 5).send(keyed_entries(20), in_a_minute()).await;
     assert_eq!((tally.sent, tally.failed, tally.retried), (0, 20, 0));
     assert_eq!(

@@ -7,6 +7,8 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::env;
 
+pub mod fake;
+
 /// The variable the SDK (and `cargo xtask`) use to point every client at one endpoint.
 pub const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
 
@@ -49,6 +51,7 @@ pub async fn local_aws() -> SdkConfig {
         .await
 }
 
+#[cfg(feature = "s3")]
 /// An S3 client for the local cloud. S3 needs path-style addressing there: with virtual-host addressing the SDK
 /// would look up `<bucket>.127.0.0.1`, which does not resolve.
 pub fn local_s3(config: &SdkConfig) -> aws_sdk_s3::Client {

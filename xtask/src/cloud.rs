@@ -33,6 +33,14 @@ fn state_file() -> PathBuf {
     state_dir().join("cloud.json")
 }
 
+/// The launcher moto is started through: moto's own server with its per-record Kinesis → Lambda push turned off
+/// (it made every put ~20× slower once a mapping existed; `lab-cloud`'s pollers deliver the records instead).
+const LAUNCHER: &str = "xtask/cloud/moto_server.py";
+
+fn launcher() -> PathBuf {
+    root().join(LAUNCHER)
+}
+
 /// A running emulator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cloud {
@@ -196,9 +204,10 @@ pub fn running() -> Option<Cloud> {
     (is_our_server(cloud.pid) && cloud.answers()).then_some(cloud)
 }
 
-/// Whether `pid` is still the moto server we started (and not a process that reused its PID).
+/// Whether `pid` is still the moto server we started (and not a process that reused its PID): run through the
+/// launcher, or (started by an older xtask) as `python -m moto.server`.
 fn is_our_server(pid: u32) -> bool {
-    runs(pid, "moto.server")
+    runs(pid, "moto_server.py") || runs(pid, "moto.server")
 }
 
 /// Whether process `pid` exists and its command line contains `what`.
@@ -248,7 +257,8 @@ pub fn start(detached: bool) -> Result<Cloud> {
     let log = std::fs::File::create(state_dir().join("moto.log"))?;
     let mut command = Command::new(venv_python());
     command
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .arg(launcher())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);

@@ -13,7 +13,7 @@ use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::primitives::Blob;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use producer::{Producer, Stream, Tally, batches, kinesis_client, random_position};
+use producer::{Producer, Reading, Request, Stream, Tally, batches, kinesis_client, now_millis};
 use std::time::Duration;
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
@@ -65,7 +65,8 @@ fn put_records_versus_put_record(c: &mut Criterion) {
     group.bench_function("PutRecords, batched (the producer)", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let entries = (0..RECORDS).map(|_| random_position().to_entry()).collect();
+                let readings = Request::default().fleet().readings(0, RECORDS as u64, now_millis());
+                let entries = readings.iter().map(Reading::to_entry).collect();
                 let mut tally = Tally::default();
                 for batch in batches(entries) {
                     tally += producer.send(batch, Instant::now() + Duration::from_secs(60)).await;
@@ -79,7 +80,7 @@ fn put_records_versus_put_record(c: &mut Criterion) {
         b.iter(|| {
             runtime.block_on(async {
                 for _ in 0..RECORDS {
-                    let entry = random_position().to_entry();
+                    let entry = Request::default().fleet().reading(0, now_millis()).to_entry();
                     client
                         .put_record()
                         .stream_arn(&stream_arn)

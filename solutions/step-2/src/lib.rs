@@ -1,9 +1,10 @@
 //! Step 2: the producer Lambda.
 //!
-//! Each invocation makes fake GPS positions at a steady rate and writes them to the stream with `PutRecords`: up to
-//! 500 records a call, each keyed by its own id so that they spread over every shard. Entries that Kinesis refuses
-//! are resent (only those), with backoff; entries that still fail are counted, never dropped. The invocation ends on
-//! its own: at a number of records, after a number of seconds, or two seconds before Lambda would stop it.
+//! Each invocation reads a simulated fleet ([`fleet`]) at a steady rate and writes the readings to the stream with
+//! `PutRecords`: up to 500 records a call, each keyed by its vehicle, so that one vehicle's readings stay in order on
+//! one shard while the fleet spreads over every shard. Entries that Kinesis refuses are resent (only those), with
+//! backoff; entries that still fail are counted, never dropped. The invocation ends on its own: at a number of
+//! records, after a number of seconds, or two seconds before Lambda would stop it.
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
@@ -18,9 +19,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::AddAssign;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::{Instant, sleep, sleep_until};
-use uuid::Uuid;
+
+pub mod fleet;
+pub use fleet::{CITIES, City, Fleet, Reading};
 
 // ANCHOR: limits
 /// At most this many records in one `PutRecords` call.
@@ -36,18 +39,6 @@ pub const MAX_KEY_CHARS: usize = 256;
 /// The producer stops starting new work this long before Lambda's deadline. It must exceed [`OPERATION_TIMEOUT`],
 /// so that a call started just before the stop still ends before the deadline.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
-
-// ANCHOR: position
-/// One fake GPS fix, as the rest of the pipeline reads it: `{"id":"…","latitude":…,"longitude":…}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Position {
-    pub id: Uuid,
-    /// Degrees north (positive) or south (negative) of the equator: -90 to 90.
-    pub latitude: f64,
-    /// Degrees east (positive) or west (negative) of Greenwich: -180 to 180.
-    pub longitude: f64,
-}
-// ANCHOR_END: position
 
 // ANCHOR: entry
 /// One record ready for Kinesis: its partition key and its bytes. [`Entry::new`] refuses what Kinesis would refuse,
@@ -116,28 +107,15 @@ impl fmt::Display for EntryError {
 
 impl std::error::Error for EntryError {}
 
-// learner: a random v4 id, latitude uniform in [-90, 90], longitude uniform in [-180, 180]
-// ANCHOR: random_position
-/// A position anywhere on Earth, with a fresh id.
-pub fn random_position() -> Position {
-    let mut rng = rand::rng();
-    Position {
-        id: Uuid::new_v4(),
-        latitude: rng.random_range(-90.0..=90.0),
-        longitude: rng.random_range(-180.0..=180.0),
-    }
-}
-// ANCHOR_END: random_position
-
-impl Position {
-    // learner: the position as one line of JSON, ending in a newline, keyed by its own id
+impl Reading {
+    // learner: the reading as one line of JSON, ending in a newline; choose the partition key
     // ANCHOR: to_entry
-    /// The record for this position: one line of JSON, so that the files Firehose writes are NDJSON, keyed by the
-    /// position's id, so that records spread over every shard.
+    /// The record for this reading: one line of JSON, so that the files Firehose writes are NDJSON, keyed by the
+    /// vehicle, so that one vehicle's readings stay in order on one shard (and the fleet spreads over all of them).
     pub fn to_entry(&self) -> Entry {
-        let mut line = serde_json::to_vec(self).expect("a position always serialises");
+        let mut line = serde_json::to_vec(self).expect("a reading always serialises");
         line.push(b'\n');
-        Entry::new(self.id.to_string(), line).expect("a position is far smaller than a record may be")
+        Entry::new(self.vehicle.clone(), line).expect("a reading is far smaller than a record may be")
     }
     // ANCHOR_END: to_entry
 }
@@ -432,12 +410,13 @@ impl Producer {
 
     // learner: every second make up to the rate's records and send them; stop at max_records or the budget
     // ANCHOR: run
-    /// One bounded run: every second, `records_per_second` new records (fewer at the end, to stop at exactly
-    /// `max_records`), sent in batches, until a limit is reached or the [`budget`] that `time_left` allows runs out.
+    /// One bounded run: every second, the fleet's next `records_per_second` readings (fewer at the end, to stop at
+    /// exactly `max_records`), sent in batches, until a limit is reached or the [`budget`] that `time_left` allows runs out.
     pub async fn run(&self, request: &Request, time_left: Duration) -> Response {
         let (time, until) = budget(request, time_left);
         let started = Instant::now();
         let stop_at = started + time;
+        let fleet = request.fleet();
         let mut tally = Tally::default();
         let mut made = 0;
         let mut next_second = started;
@@ -446,7 +425,8 @@ impl Producer {
                 break until;
             }
             let count = request.records_per_second.min(request.max_records - made);
-            let entries = (0..count).map(|_| random_position().to_entry()).collect();
+            let readings = fleet.readings(made, count, now_millis());
+            let entries = readings.iter().map(Reading::to_entry).collect();
             made += count;
             for batch in batches(entries) {
                 tally += self.send(batch, stop_at).await;
@@ -468,7 +448,7 @@ impl Producer {
 // ANCHOR: request
 /// What an invocation is asked to do. Every field has a default, so `{}` (or a scheduled event, whose fields are
 /// ignored) is a valid request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Request {
     /// New records each second: 1 to 500, one `PutRecords` call's worth.
@@ -477,6 +457,12 @@ pub struct Request {
     pub max_records: u64,
     /// Stop after this many seconds (1 to 900, Lambda's longest timeout), or earlier if the deadline is nearer.
     pub max_seconds: u64,
+    /// The fleet's size: 1 to 100,000 vehicles, taking turns to report.
+    pub vehicles: u32,
+    /// The fleet's seed: the same seed, the same vehicles on the same journeys, whichever invocation reads them.
+    pub seed: u64,
+    /// The share of readings that are glitches, hundreds of km off: 0 to 0.1.
+    pub glitch_rate: f64,
 }
 
 impl Default for Request {
@@ -485,10 +471,19 @@ impl Default for Request {
             records_per_second: 100,
             max_records: 10_000,
             max_seconds: 60,
+            vehicles: 300,
+            seed: 1,
+            glitch_rate: 0.01,
         }
     }
 }
 // ANCHOR_END: request
+
+/// The most vehicles a request may ask for.
+pub const MAX_VEHICLES: u32 = 100_000;
+/// The largest share of glitches a request may ask for: beyond it, a glitch would often follow a glitch, and the
+/// data would stop looking like a fleet.
+pub const MAX_GLITCH_RATE: f64 = 0.1;
 
 impl Request {
     /// Refuses a request the producer cannot honour.
@@ -506,8 +501,31 @@ impl Request {
         if !(1..=900).contains(&self.max_seconds) {
             return Err(format!("max_seconds must be 1 to 900, not {}", self.max_seconds).into());
         }
+        if !(1..=MAX_VEHICLES).contains(&self.vehicles) {
+            return Err(format!("vehicles must be 1 to {MAX_VEHICLES}, not {}", self.vehicles).into());
+        }
+        // `contains` is false for NaN.
+        if !(0.0..=MAX_GLITCH_RATE).contains(&self.glitch_rate) {
+            return Err(format!("glitch_rate must be 0 to {MAX_GLITCH_RATE}, not {}", self.glitch_rate).into());
+        }
         Ok(())
     }
+
+    /// The fleet this request reads.
+    pub fn fleet(&self) -> Fleet {
+        Fleet {
+            seed: self.seed,
+            vehicles: self.vehicles,
+            glitch_rate: self.glitch_rate,
+        }
+    }
+}
+
+/// The wall clock, in milliseconds since 1970: the event time of the readings made now.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
 }
 
 // ANCHOR: response

@@ -1,9 +1,10 @@
 //! Step 2: the producer Lambda.
 //!
-//! Each invocation makes fake GPS positions at a steady rate and writes them to the stream with `PutRecords`: up to
-//! 500 records a call, each keyed by its own id so that they spread over every shard. Entries that Kinesis refuses
-//! are resent (only those), with backoff; entries that still fail are counted, never dropped. The invocation ends on
-//! its own: at a number of records, after a number of seconds, or two seconds before Lambda would stop it.
+//! Each invocation reads a simulated fleet ([`fleet`]) at a steady rate and writes the readings to the stream with
+//! `PutRecords`: up to 500 records a call, each keyed by its vehicle, so that one vehicle's readings stay in order on
+//! one shard while the fleet spreads over every shard. Entries that Kinesis refuses are resent (only those), with
+//! backoff; entries that still fail are counted, never dropped. The invocation ends on its own: at a number of
+//! records, after a number of seconds, or two seconds before Lambda would stop it.
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
@@ -18,9 +19,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::AddAssign;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::{Instant, sleep, sleep_until};
-use uuid::Uuid;
+
+pub mod fleet;
+pub use fleet::{CITIES, City, Fleet, Reading};
 
 /// At most this many records in one `PutRecords` call.
 pub const MAX_RECORDS_PER_CALL: usize = 500;
@@ -34,16 +37,6 @@ pub const MAX_KEY_CHARS: usize = 256;
 /// The producer stops starting new work this long before Lambda's deadline. It must exceed [`OPERATION_TIMEOUT`],
 /// so that a call started just before the stop still ends before the deadline.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
-
-/// One fake GPS fix, as the rest of the pipeline reads it: `{"id":"…","latitude":…,"longitude":…}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Position {
-    pub id: Uuid,
-    /// Degrees north (positive) or south (negative) of the equator: -90 to 90.
-    pub latitude: f64,
-    /// Degrees east (positive) or west (negative) of Greenwich: -180 to 180.
-    pub longitude: f64,
-}
 
 /// One record ready for Kinesis: its partition key and its bytes. [`Entry::new`] refuses what Kinesis would refuse,
 /// so an `Entry` always fits in a call.
@@ -110,16 +103,11 @@ impl fmt::Display for EntryError {
 
 impl std::error::Error for EntryError {}
 
-/// A position anywhere on Earth, with a fresh id.
-pub fn random_position() -> Position {
-    todo!("a random v4 id, latitude uniform in [-90, 90], longitude uniform in [-180, 180]")
-}
-
-impl Position {
-    /// The record for this position: one line of JSON, so that the files Firehose writes are NDJSON, keyed by the
-    /// position's id, so that records spread over every shard.
+impl Reading {
+    /// The record for this reading: one line of JSON, so that the files Firehose writes are NDJSON, keyed by the
+    /// vehicle, so that one vehicle's readings stay in order on one shard (and the fleet spreads over all of them).
     pub fn to_entry(&self) -> Entry {
-        todo!("the position as one line of JSON, ending in a newline, keyed by its own id")
+        todo!("the reading as one line of JSON, ending in a newline; choose the partition key")
     }
 }
 
@@ -340,8 +328,8 @@ impl Producer {
         todo!("put_records, then resend only the refused entries, with backoff, until attempts or time run out")
     }
 
-    /// One bounded run: every second, `records_per_second` new records (fewer at the end, to stop at exactly
-    /// `max_records`), sent in batches, until a limit is reached or the [`budget`] that `time_left` allows runs out.
+    /// One bounded run: every second, the fleet's next `records_per_second` readings (fewer at the end, to stop at
+    /// exactly `max_records`), sent in batches, until a limit is reached or the [`budget`] that `time_left` allows runs out.
     pub async fn run(&self, request: &Request, time_left: Duration) -> Response {
         todo!("every second make up to the rate's records and send them; stop at max_records or the budget")
     }
@@ -349,7 +337,7 @@ impl Producer {
 
 /// What an invocation is asked to do. Every field has a default, so `{}` (or a scheduled event, whose fields are
 /// ignored) is a valid request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Request {
     /// New records each second: 1 to 500, one `PutRecords` call's worth.
@@ -358,6 +346,12 @@ pub struct Request {
     pub max_records: u64,
     /// Stop after this many seconds (1 to 900, Lambda's longest timeout), or earlier if the deadline is nearer.
     pub max_seconds: u64,
+    /// The fleet's size: 1 to 100,000 vehicles, taking turns to report.
+    pub vehicles: u32,
+    /// The fleet's seed: the same seed, the same vehicles on the same journeys, whichever invocation reads them.
+    pub seed: u64,
+    /// The share of readings that are glitches, hundreds of km off: 0 to 0.1.
+    pub glitch_rate: f64,
 }
 
 impl Default for Request {
@@ -366,9 +360,18 @@ impl Default for Request {
             records_per_second: 100,
             max_records: 10_000,
             max_seconds: 60,
+            vehicles: 300,
+            seed: 1,
+            glitch_rate: 0.01,
         }
     }
 }
+
+/// The most vehicles a request may ask for.
+pub const MAX_VEHICLES: u32 = 100_000;
+/// The largest share of glitches a request may ask for: beyond it, a glitch would often follow a glitch, and the
+/// data would stop looking like a fleet.
+pub const MAX_GLITCH_RATE: f64 = 0.1;
 
 impl Request {
     /// Refuses a request the producer cannot honour.
@@ -386,8 +389,31 @@ impl Request {
         if !(1..=900).contains(&self.max_seconds) {
             return Err(format!("max_seconds must be 1 to 900, not {}", self.max_seconds).into());
         }
+        if !(1..=MAX_VEHICLES).contains(&self.vehicles) {
+            return Err(format!("vehicles must be 1 to {MAX_VEHICLES}, not {}", self.vehicles).into());
+        }
+        // `contains` is false for NaN.
+        if !(0.0..=MAX_GLITCH_RATE).contains(&self.glitch_rate) {
+            return Err(format!("glitch_rate must be 0 to {MAX_GLITCH_RATE}, not {}", self.glitch_rate).into());
+        }
         Ok(())
     }
+
+    /// The fleet this request reads.
+    pub fn fleet(&self) -> Fleet {
+        Fleet {
+            seed: self.seed,
+            vehicles: self.vehicles,
+            glitch_rate: self.glitch_rate,
+        }
+    }
+}
+
+/// The wall clock, in milliseconds since 1970: the event time of the readings made now.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
 }
 
 /// Why an invocation stopped.

@@ -45,61 +45,42 @@ fn shard_of_four(partition_key: &str) -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Records
+// Records: a fleet's readings, keyed by vehicle
 
-#[test]
-fn random_position_is_anywhere_on_earth() {
-    let positions: Vec<Position> = (0..10_000).map(|_| random_position()).collect();
-    for position in &positions {
-        assert!(
-            (-90.0..=90.0).contains(&position.latitude),
-            "latitude {} is not between -90 and 90",
-            position.latitude
-        );
-        assert!(
-            (-180.0..=180.0).contains(&position.longitude),
-            "longitude {} is not between -180 and 180",
-            position.longitude
-        );
-    }
-    let fold = |pick: fn(&Position) -> f64| {
-        let values: Vec<f64> = positions.iter().map(pick).collect();
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (min, max)
-    };
-    let (south, north) = fold(|p| p.latitude);
-    let (west, east) = fold(|p| p.longitude);
-    assert!(
-        south < -80.0 && north > 80.0,
-        "10,000 latitudes should reach near both poles, got {south:.1} to {north:.1}"
-    );
-    assert!(
-        west < -170.0 && east > 170.0,
-        "10,000 longitudes should cover both hemispheres (-180 to 180), got {west:.1} to {east:.1}"
-    );
-}
-
-#[test]
-fn random_position_ids_are_unique_v4_uuids() {
-    let ids: Vec<uuid::Uuid> = (0..10_000).map(|_| random_position().id).collect();
-    assert!(
-        ids.iter().all(|id| id.get_version_num() == 4),
-        "ids are random (version 4) UUIDs"
-    );
-    let unique: BTreeSet<_> = ids.iter().collect();
-    assert_eq!(unique.len(), ids.len(), "every position has its own id");
-}
-
-#[test]
-fn to_entry_is_one_json_line_keyed_by_the_id() {
-    let position: Position = serde_json::from_value(json!({
+/// A reading as the fleet writes it, fixed for the tests.
+fn sample_reading() -> Reading {
+    serde_json::from_value(json!({
         "id": "6f1c2a44-9b1e-4d3a-8c55-2f0e9d7b1a10",
+        "vehicle": "vehicle-00042",
+        "timestamp": "2026-11-27T10:15:03.250Z",
         "latitude": -22.9519,
         "longitude": -43.2105
     }))
-    .unwrap();
-    let entry = position.to_entry();
+    .unwrap()
+}
+
+/// 10:15:00 UTC on 27 November 2026, in milliseconds since 1970.
+const MORNING_MS: i64 = 1_795_774_500_000;
+
+fn test_fleet(vehicles: u32, glitch_rate: f64) -> Fleet {
+    Fleet {
+        seed: 7,
+        vehicles,
+        glitch_rate,
+    }
+}
+
+/// Great-circle distance in km.
+fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lat2) = (a.0.to_radians(), b.0.to_radians());
+    let (dlat, dlon) = (lat2 - lat1, (b.1 - a.1).to_radians());
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * 6_371.0 * h.sqrt().asin()
+}
+
+#[test]
+fn to_entry_is_one_json_line_keyed_by_the_vehicle() {
+    let entry = sample_reading().to_entry();
 
     let data = entry.data();
     assert_eq!(
@@ -113,34 +94,167 @@ fn to_entry_is_one_json_line_keyed_by_the_id() {
         "exactly one newline, at the end, so Firehose's files are one JSON object per line"
     );
     let json: Value = serde_json::from_slice(data).expect("the record is JSON");
-    let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["id", "latitude", "longitude"], "the record's fields");
+    let keys: BTreeSet<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["id", "latitude", "longitude", "timestamp", "vehicle"]),
+        "the record's fields"
+    );
     assert_eq!(json["id"], "6f1c2a44-9b1e-4d3a-8c55-2f0e9d7b1a10");
+    assert_eq!(json["vehicle"], "vehicle-00042");
+    assert_eq!(json["timestamp"], "2026-11-27T10:15:03.250Z");
     assert_eq!(json["latitude"], -22.9519);
-    assert_eq!(json["longitude"], -43.2105);
     assert_eq!(
         entry.partition_key(),
-        "6f1c2a44-9b1e-4d3a-8c55-2f0e9d7b1a10",
-        "the partition key is the position's id"
+        "vehicle-00042",
+        "the partition key is the vehicle: its readings share a shard, in the order they were written"
     );
 }
 
 #[test]
-fn to_entry_keys_spread_evenly_over_four_shards() {
+fn to_entry_spreads_1000_vehicles_over_four_shards_within_10_percent() {
+    let fleet = test_fleet(1_000, 0.0);
     let mut per_shard = [0usize; 4];
-    for _ in 0..10_000 {
-        per_shard[shard_of_four(random_position().to_entry().partition_key())] += 1;
+    for vehicle in 0..1_000 {
+        per_shard[shard_of_four(fleet.reading(vehicle, MORNING_MS).to_entry().partition_key())] += 1;
     }
     for (shard, count) in per_shard.iter().enumerate() {
         assert!(
-            (2_250..=2_750).contains(count),
-            "shard {shard} got {count} of 10,000 records; each of four should get 2,500 ± 10% ({per_shard:?})"
+            (225..=275).contains(count),
+            "shard {shard} got {count} of 1,000 vehicles; each of four should get 250 ± 10% ({per_shard:?})"
         );
     }
 
-    // The original lab's constant key, for contrast: one shard takes everything, whatever the shard count.
-    let constant: BTreeSet<usize> = (0..10_000).map(|_| shard_of_four("geolocation")).collect();
-    assert_eq!(constant.len(), 1);
+    // One vehicle is one key, and one key is one shard, however much that vehicle sends: the hot-key problem.
+    let one_vehicle: BTreeSet<usize> = (0..1_000)
+        .map(|n| shard_of_four(fleet.reading(7, MORNING_MS + n * 1000).to_entry().partition_key()))
+        .collect();
+    assert_eq!(one_vehicle.len(), 1, "every reading of one vehicle goes to one shard");
+}
+
+#[test]
+fn fleet_positions_are_a_pure_function_of_seed_vehicle_and_time() {
+    let fleet = test_fleet(300, 0.01);
+    for vehicle in [0, 1, 150, 299] {
+        for at in [MORNING_MS, MORNING_MS + 1, MORNING_MS + 3_600_000] {
+            assert_eq!(
+                fleet.reading(vehicle, at),
+                fleet.reading(vehicle, at),
+                "the same seed, vehicle and time give the same reading (id included)"
+            );
+        }
+    }
+    let other_seed = Fleet { seed: 8, ..fleet };
+    assert_ne!(
+        fleet.reading(3, MORNING_MS).latitude,
+        other_seed.reading(3, MORNING_MS).latitude,
+        "another seed is another fleet"
+    );
+    // Two invocations that read the fleet a second apart continue one journey: a few dozen metres further on.
+    let (now, later) = (
+        fleet.true_position(3, MORNING_MS),
+        fleet.true_position(3, MORNING_MS + 1000),
+    );
+    assert!(haversine_km(now, later) < 0.05, "{now:?} to {later:?} in one second");
+}
+
+#[test]
+fn fleet_vehicles_start_near_cities_and_move_at_plausible_speeds() {
+    let fleet = test_fleet(300, 0.0);
+    let mut cities = BTreeSet::new();
+    for vehicle in 0..300 {
+        let city = fleet.city_of(vehicle);
+        cities.insert(city.name);
+        let mut previous = fleet.reading(vehicle, MORNING_MS);
+        let mut top_kmh: f64 = 0.0;
+        // A reading every 5 s for 2 hours: the speed between readings, GPS noise included.
+        for step in 1..=1_440 {
+            let reading = fleet.reading(vehicle, MORNING_MS + step * 5_000);
+            let km = haversine_km(
+                (previous.latitude, previous.longitude),
+                (reading.latitude, reading.longitude),
+            );
+            top_kmh = top_kmh.max(km / (5.0 / 3600.0));
+            previous = reading;
+        }
+        let home = haversine_km((city.latitude, city.longitude), (previous.latitude, previous.longitude));
+        assert!(home < 300.0, "vehicle {vehicle} is {home:.0} km from {}", city.name);
+        assert!(
+            (20.0..=200.0).contains(&top_kmh),
+            "vehicle {vehicle}'s top speed over two hours is {top_kmh:.0} km/h"
+        );
+    }
+    assert!(
+        cities.len() >= 30,
+        "300 vehicles start from most of the cities: {cities:?}"
+    );
+    assert!(
+        CITIES.iter().any(|city| city.longitude.abs() > 179.0),
+        "a city on the antimeridian"
+    );
+    for city in CITIES {
+        assert!((-90.0..=90.0).contains(&city.latitude) && (-180.0..=180.0).contains(&city.longitude));
+    }
+}
+
+#[test]
+fn fleet_glitches_come_at_the_configured_rate_and_can_be_recomputed() {
+    let fleet = test_fleet(300, 0.02);
+    let readings = fleet.readings(0, 30_000, MORNING_MS);
+    let glitches: Vec<&Reading> = readings
+        .iter()
+        .filter(|reading| {
+            let at = fleet::parse_rfc3339_millis(&reading.timestamp).expect("the fleet's timestamps parse back");
+            fleet.is_glitch(&reading.vehicle, at)
+        })
+        .collect();
+    assert!(
+        (480..=720).contains(&glitches.len()),
+        "2% of 30,000 readings are glitches, give or take: {}",
+        glitches.len()
+    );
+    for glitch in glitches {
+        let vehicle: u32 = glitch.vehicle.trim_start_matches("vehicle-").parse().unwrap();
+        let at = fleet::parse_rfc3339_millis(&glitch.timestamp).unwrap();
+        let off = haversine_km(fleet.true_position(vehicle, at), (glitch.latitude, glitch.longitude));
+        assert!(
+            (100.0..=1_000.0).contains(&off),
+            "a glitch is hundreds of km off: {off:.0} km"
+        );
+    }
+    let none = Fleet {
+        glitch_rate: 0.0,
+        ..fleet
+    };
+    assert!(
+        none.readings(0, 10_000, MORNING_MS)
+            .iter()
+            .all(|reading| !none.is_glitch(&reading.vehicle, MORNING_MS)),
+        "a rate of 0 injects none"
+    );
+}
+
+#[test]
+fn fleet_readings_have_unique_ids_and_millisecond_timestamps() {
+    let fleet = test_fleet(300, 0.01);
+    let readings = fleet.readings(0, 10_000, MORNING_MS);
+    let ids: BTreeSet<uuid::Uuid> = readings.iter().map(|reading| reading.id).collect();
+    assert_eq!(ids.len(), readings.len(), "every reading has its own id");
+    assert!(readings.iter().all(|reading| reading.id.get_version_num() == 4));
+    assert_eq!(readings[0].timestamp, "2026-11-27T10:15:00.000Z");
+    assert_eq!(
+        readings[1].timestamp, "2026-11-27T10:15:00.000Z",
+        "10,000 readings in one second"
+    );
+    assert_eq!(readings[9_999].timestamp, "2026-11-27T10:15:00.999Z");
+    assert_eq!(fleet::rfc3339_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
+    assert_eq!(
+        fleet::parse_rfc3339_millis("2000-02-29T00:00:00.123Z"),
+        Some(951_782_400_123)
+    );
+    assert_eq!(fleet::parse_rfc3339_millis("2000-02-30T00:00:00.123Z"), None);
+    let vehicles: BTreeSet<&str> = readings.iter().map(|reading| reading.vehicle.as_str()).collect();
+    assert_eq!(vehicles.len(), 300, "the vehicles take turns");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -576,6 +690,10 @@ async fn handler_refuses_a_bad_request() {
         json!({"max_records": 0}),
         json!({"max_seconds": 0}),
         json!({"max_seconds": 901}),
+        json!({"vehicles": 0}),
+        json!({"vehicles": 100_001}),
+        json!({"glitch_rate": -0.01}),
+        json!({"glitch_rate": 0.5}),
     ] {
         let (event, _) = invocation(request(bad.clone()), Duration::from_secs(60));
         assert!(handler(&producer, event).await.is_err(), "the handler refuses {bad}");
@@ -759,14 +877,14 @@ async fn handler_puts_every_record_on_the_local_stream_once() {
     let mut ids = BTreeSet::new();
     let mut shards = BTreeSet::new();
     for (range, key, data) in &records {
-        let position: Position = serde_json::from_slice(data).expect("each record is a position in JSON");
+        let reading: Reading = serde_json::from_slice(data).expect("each record is a reading in JSON");
         assert!(data.ends_with(b"\n"));
-        assert_eq!(*key, position.id.to_string(), "each record is keyed by its id");
+        assert_eq!(*key, reading.vehicle, "each record is keyed by its vehicle");
         assert!(
             (range.0..=range.1).contains(&hash_key(key)),
             "the record keyed {key} is on the shard whose hash range holds MD5 of its key"
         );
-        ids.insert(position.id);
+        ids.insert(reading.id);
         shards.insert(*range);
     }
     assert_eq!(ids.len(), 1200, "no record is on the stream twice");
@@ -790,4 +908,43 @@ async fn handler_finds_the_stream_named_in_its_environment() {
     let response = handler(&producer, event).await.expect("the handler answers");
     assert_eq!((response.tally.sent, response.stopped), (25, StopReason::MaxRecords));
     assert_eq!(read_everything(&kinesis, &stream_arn).await.len(), 25);
+}
+
+#[tokio::test]
+async fn handler_keeps_each_vehicles_readings_in_order_on_its_shard() {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = Client::new(&config);
+    let stream_arn = local_stream(&kinesis, 4).await;
+
+    // 20 vehicles, 1,000 readings over two seconds: each vehicle reports 50 times, several times a second.
+    let producer = Producer::new(kinesis_client(&config), Stream::Arn(stream_arn.clone()));
+    let (event, _) = invocation(
+        request(json!({"records_per_second": 500, "max_records": 1000, "vehicles": 20, "glitch_rate": 0})),
+        Duration::from_secs(60),
+    );
+    let response = handler(&producer, event).await.expect("the handler answers");
+    assert_eq!((response.tally.sent, response.tally.failed), (1000, 0), "{response:?}");
+
+    // Read back shard by shard: within a shard, records come in the order Kinesis stored them.
+    let mut shard_of_vehicle: HashMap<String, (u128, u128)> = HashMap::new();
+    let mut last_seen: HashMap<String, String> = HashMap::new();
+    let mut per_vehicle: HashMap<String, usize> = HashMap::new();
+    for (range, _, data) in read_everything(&kinesis, &stream_arn).await {
+        let reading: Reading = serde_json::from_slice(&data).unwrap();
+        let shard = *shard_of_vehicle.entry(reading.vehicle.clone()).or_insert(range);
+        assert_eq!(shard, range, "all of {}'s readings are on one shard", reading.vehicle);
+        if let Some(previous) = last_seen.get(&reading.vehicle) {
+            // RFC 3339 timestamps of one format sort as text in time order.
+            assert!(
+                *previous < reading.timestamp,
+                "{}: the reading of {} arrived after the one of {previous}",
+                reading.vehicle,
+                reading.timestamp
+            );
+        }
+        last_seen.insert(reading.vehicle.clone(), reading.timestamp);
+        *per_vehicle.entry(reading.vehicle).or_default() += 1;
+    }
+    assert_eq!(per_vehicle.len(), 20, "every vehicle reported");
+    assert!(per_vehicle.values().all(|&count| count == 50), "{per_vehicle:?}");
 }

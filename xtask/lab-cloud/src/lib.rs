@@ -12,6 +12,7 @@
 pub mod deploy;
 pub mod event_source;
 pub mod firehose;
+pub mod gateway;
 pub mod lab;
 pub mod lambda_host;
 pub mod sandbox;

@@ -1,0 +1,207 @@
+//! The local cloud's front door: one endpoint on 127.0.0.1 for every AWS client (the steps' code, the functions,
+//! the pollers, boto3, the AWS CLI), in front of the emulator.
+//!
+//! Every request is forwarded to the emulator as it came (S3 path-style, headers and signature intact), except
+//! that Kinesis's data operations meet AWS's per-shard limits on the way (see [`Limits`]), which moto does not
+//! enforce:
+//! - `PutRecords`: entries over their shard's write allowance come back with `ProvisionedThroughputExceededException`
+//!   in place and are not stored; the others are stored and the results merged back in order.
+//! - `PutRecord`: HTTP 400 `ProvisionedThroughputExceededException` when its shard is full.
+//! - `GetRecords`: calls and bytes per shard, whoever reads, and one call's maximum records and bytes.
+//!
+//! Kinesis is spoken in AWS JSON 1.1 (`X-Amz-Target: Kinesis_20131202.<Operation>`), which is what the Rust SDK
+//! (aws-sdk-kinesis 1.130: `AwsJsonRpcProtocol::aws_json_1_1`) and botocore (`"protocol": "json"`) send. moto has no
+//! CBOR codec, so a CBOR Kinesis request (smithy RPC v2, or the Java SDK's `x-amz-cbor-1.1`) is refused with a
+//! message rather than passed on unchecked.
+
+mod kinesis;
+mod limits;
+mod shards;
+mod upstream;
+
+pub use limits::{Clock, Limits, ManualClock, ShardKey, ShardTraffic, SystemClock};
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Response};
+use http_body_util::BodyExt;
+use kinesis::{Call, error_response};
+use limits::Ledger;
+use shards::ShardCache;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use upstream::Upstream;
+
+/// How a gateway is started.
+#[derive(Clone)]
+pub struct GatewayOptions {
+    /// Where it listens: 127.0.0.1 and a free port unless told otherwise; only loopback addresses are accepted.
+    pub listen: SocketAddr,
+    pub limits: Limits,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            listen: (Ipv4Addr::LOCALHOST, 0).into(),
+            limits: Limits::default(),
+            clock: Arc::new(SystemClock::default()),
+        }
+    }
+}
+
+/// A running gateway. Dropping it stops it too; [`Gateway::shutdown`] also waits until it has.
+pub struct Gateway {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// What every request handler shares.
+struct Shared {
+    upstream: Upstream,
+    ledger: Ledger,
+    streams: ShardCache,
+}
+
+impl Gateway {
+    /// A gateway on a free port of 127.0.0.1 in front of `upstream` (the emulator's `http://127.0.0.1:<port>`),
+    /// with `limits` counted on the machine's clock.
+    pub async fn start(upstream: &str, limits: Limits) -> Result<Gateway> {
+        let options = GatewayOptions {
+            limits,
+            ..GatewayOptions::default()
+        };
+        Gateway::start_with(upstream, options).await
+    }
+
+    pub async fn start_with(upstream: &str, options: GatewayOptions) -> Result<Gateway> {
+        if !options.listen.ip().is_loopback() {
+            bail!(
+                "the gateway listens only on this machine (127.0.0.1), not on {}",
+                options.listen
+            );
+        }
+        let shared = Arc::new(Shared {
+            upstream: Upstream::new(upstream)?,
+            ledger: Ledger::new(options.limits, options.clock),
+            streams: ShardCache::default(),
+        });
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("the gateway could not listen on {}", options.listen))?;
+        let local_addr = listener.local_addr()?;
+        let router = Router::new().fallback(handle).with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
+                eprintln!("gateway: the server stopped: {error}");
+            }
+        });
+        Ok(Gateway {
+            local_addr,
+            shared,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The endpoint to give every client: `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Every shard's traffic since the gateway started (a copy of a few counters per shard, under one lock).
+    pub fn traffic(&self) -> BTreeMap<ShardKey, ShardTraffic> {
+        self.shared.ledger.traffic()
+    }
+
+    /// Stops accepting requests and waits (up to 5 s) for those in flight.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err()
+        {
+            server.abort();
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Kinesis operations the gateway looks into; everything else is forwarded untouched.
+enum Operation {
+    PutRecords,
+    PutRecord,
+    GetRecords,
+    /// Changes a stream's shards (or removes it): the gateway forgets what it knew of them.
+    Reshape,
+}
+
+fn kinesis_operation(headers: &HeaderMap) -> Option<Operation> {
+    let target = headers.get("x-amz-target")?.to_str().ok()?;
+    match target.strip_prefix("Kinesis_20131202.")? {
+        "PutRecords" => Some(Operation::PutRecords),
+        "PutRecord" => Some(Operation::PutRecord),
+        "GetRecords" => Some(Operation::GetRecords),
+        "CreateStream" | "DeleteStream" | "UpdateShardCount" | "SplitShard" | "MergeShards" => Some(Operation::Reshape),
+        _ => None,
+    }
+}
+
+/// A Kinesis request in CBOR: smithy RPC v2 (`/service/Kinesis_20131202/operation/<Op>`) or AWS CBOR 1.1.
+fn is_kinesis_cbor(request: &Request) -> bool {
+    let header = |name| request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let rpc_v2 = request.uri().path().starts_with("/service/Kinesis_20131202/");
+    let cbor = header("content-type").contains("cbor") || header("smithy-protocol").contains("cbor");
+    rpc_v2 || (cbor && header("x-amz-target").starts_with("Kinesis_20131202."))
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
+    if is_kinesis_cbor(&request) {
+        return error_response(
+            "UnknownOperationException",
+            "the local cloud speaks Kinesis in AWS JSON 1.1 only, and this request is CBOR; turn CBOR off in the \
+             client (the AWS SDK for Java: aws.cborEnabled=false or AWS_CBOR_DISABLE=true)",
+        );
+    }
+    let Some(operation) = kinesis_operation(request.headers()) else {
+        let (parts, body) = request.into_parts();
+        return shared.upstream.forward(parts, body).await;
+    };
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(error) => return error_response("SerializationException", &format!("reading the request: {error}")),
+    };
+    let call = Call { parts, body };
+    match operation {
+        Operation::PutRecords => shared.put_records(call).await,
+        Operation::PutRecord => shared.put_record(call).await,
+        Operation::GetRecords => shared.get_records(call).await,
+        Operation::Reshape => shared.reshape(call).await,
+    }
+}

@@ -11,12 +11,13 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use lab_cloud::deploy::{Artifacts, Naming, Settings};
-use lab_cloud::event_source::Pacing;
-use lab_cloud::lab::{self, LabOptions, Summary};
-use lab_cloud::lambda_host::{FunctionSpec, LambdaHost, Outcome, function_spec};
-use lab_cloud::sandbox::{self, Invoker, Patience};
-use lab_cloud::supervisor::{Folders, Supervisor};
+use lab_cloud::commands::lab::{self, LabOptions, Summary};
+use lab_cloud::control::deploy::{Artifacts, Settings};
+use lab_cloud::control::sandbox::{self, Invoker, Patience};
+use lab_cloud::naming::Naming;
+use lab_cloud::runtime::event_source::Pacing;
+use lab_cloud::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome, function_spec};
+use lab_cloud::runtime::supervisor::{Folders, Supervisor};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -323,7 +324,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 zips: zips.into_iter().collect(),
                 architecture: Some(aws_sdk_lambda::types::Architecture::from(architecture.as_str())),
             };
-            let deployed = lab_cloud::deploy::deploy(&config, &artifacts, &settings).await?;
+            let deployed = lab_cloud::control::deploy::deploy(&config, &artifacts, &settings).await?;
             for change in &deployed.changes {
                 println!(
                     "  {:<9} {:<25} {}",
@@ -378,7 +379,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             target.check(&config)?;
             let naming = target.naming()?;
             let invoker = target.invoker(&config, &cli.state);
-            let function = naming.function(lab_cloud::deploy::PRODUCER);
+            let function = naming.function(lab_cloud::naming::PRODUCER);
             println!("Invoking {function} for {records} records...");
             let report = invoker
                 .invoke(&function, &sandbox::producer_request(records, 200))
@@ -389,7 +390,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Destroy { target, yes } => {
             target.check(&config)?;
             let naming = target.naming()?;
-            let (account, region) = sandbox::account(&config).await?;
+            let (account, region) = lab_cloud::aws::account(&config).await?;
             let found = sandbox::discover(&config, &naming).await?;
             if found.is_empty() {
                 println!(

@@ -8,9 +8,9 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::deploy::EMPTY_ZIP;
-use crate::event_source::Pacing;
-use crate::supervisor::{Folders, Supervisor};
+use crate::control::deploy::EMPTY_ZIP;
+use crate::runtime::event_source::Pacing;
+use crate::runtime::supervisor::{Folders, Supervisor};
 
 /// A name no other test uses (all tests of a run share one emulator).
 fn unique(prefix: &str) -> String {

@@ -2,8 +2,9 @@
 //! control plane: the same calls a learner's deploy makes in AWS, aimed at moto by `AWS_ENDPOINT_URL` alone.
 //! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
 
-use lab_cloud::deploy::{self, Action, Artifacts, Naming, PRODUCER, Settings};
-use lab_cloud::sandbox::{self, Kind};
+use lab_cloud::control::deploy::{self, Action, Artifacts, Settings};
+use lab_cloud::control::sandbox::{self, Kind};
+use lab_cloud::naming::{Naming, PRODUCER};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -255,7 +256,7 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
         &[("STREAM_NAME", naming.stream())],
     );
     // And a bucket by another name, found by its tags alone.
-    let s3 = deploy::s3_client(&config);
+    let s3 = lab_cloud::aws::s3_client(&config);
     let stray = format!("stray-{}", naming.learner().unwrap());
     s3.create_bucket().bucket(&stray).send().await.unwrap();
     let tags = naming

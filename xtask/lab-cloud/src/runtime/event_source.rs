@@ -29,7 +29,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::lambda_host::{FunctionSpec, LambdaHost, Outcome};
+use crate::aws::error_chain;
+use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
 
 /// Where a new mapping starts reading.
 #[derive(Debug, Clone, PartialEq)]
@@ -459,17 +460,6 @@ impl ShardPoller {
             }
         }
     }
-}
-
-/// An error and its sources on one line (the SDK's `Display` alone says little).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }
 
 fn arrival_ms(record: &Record) -> f64 {

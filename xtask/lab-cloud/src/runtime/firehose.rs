@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-use crate::event_source::error_chain;
+use crate::aws::error_chain;
 
 /// What the pump needs to know of a delivery stream.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,13 +15,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::deploy::{
-    ANALYTICS, ANALYTICS_PREFIX, CONSUMER, FIREHOSE_PREFIX, MappingSpec, Naming, PRODUCER, PRODUCER_TIMEOUT_SECONDS,
-    region_of, s3_client,
+use crate::aws::{account, error_chain, region_of, s3_client, wait_for};
+use crate::control::deploy::MappingSpec;
+use crate::naming::{
+    ANALYTICS, ANALYTICS_PREFIX, CONSUMER, FIREHOSE_PREFIX, Naming, PRODUCER, PRODUCER_TIMEOUT_SECONDS,
 };
-use crate::event_source::error_chain;
-use crate::lab::{objects, positions, stream_ids};
-use crate::lambda_host::{LambdaHost, Outcome, function_spec};
+use crate::readback::{objects, positions, stream_ids};
+use crate::runtime::lambda_host::{LambdaHost, Outcome, function_spec};
 
 /// The kinds of resource the workshop makes, in the order `destroy` removes them (users before what they use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -55,22 +55,6 @@ pub struct Found {
     /// What deletes it: a mapping's UUID; otherwise the name.
     pub id: String,
     pub state: String,
-}
-
-/// The account and region the configuration points at (STS `GetCallerIdentity` needs no permission).
-pub async fn account(config: &SdkConfig) -> Result<(String, String)> {
-    let identity = aws_sdk_sts::Client::new(config)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "no usable AWS credentials ({}). Configure them the standard way (`aws configure`, `aws sso login`, \
-                 or AWS_PROFILE) and try again",
-                error_chain(&e)
-            )
-        })?;
-    Ok((identity.account.unwrap_or_default(), region_of(config)))
 }
 
 /// One resource a deploy of some stage makes, whether it exists already, and what it costs.
@@ -531,21 +515,6 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
         .await;
     }
     discover(config, naming).await
-}
-
-async fn wait_for<F, Fut>(limit: Duration, mut done: F) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !done().await {
-        if started.elapsed() > limit {
-            bail!("gave up waiting after {} s", limit.as_secs());
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    Ok(())
 }
 
 async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {

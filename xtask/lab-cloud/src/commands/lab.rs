@@ -2,21 +2,24 @@
 //! event source mappings and the Firehose pump do their work, then checks the result the hard way: every record
 //! read back from the stream is looked for in the objects Firehose wrote, so `lost` is measured, not assumed.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_config::SdkConfig;
-use aws_sdk_kinesis::types::ShardIteratorType;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::deploy::{self, ANALYTICS, Artifacts, CONSUMER, Deployed, PRODUCER, Settings};
-use crate::event_source::Pacing;
-use crate::lambda_host::{Outcome, function_spec};
-use crate::supervisor::{Folders, Supervisor};
+use crate::aws::s3_client;
+use crate::control::deploy::{self, Artifacts, Deployed, Settings};
+use crate::control::sandbox::producer_request;
+use crate::naming::{ANALYTICS, CONSUMER, PRODUCER};
+use crate::readback::{objects, positions, stream_ids};
+use crate::runtime::event_source::Pacing;
+use crate::runtime::lambda_host::{Outcome, function_spec};
+use crate::runtime::supervisor::{Folders, Supervisor};
 
 #[derive(Debug, Clone)]
 pub struct LabOptions {
@@ -110,7 +113,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         &options.cloud_environment,
     )
     .await?;
-    let request = crate::sandbox::producer_request(options.records, options.records_per_second);
+    let request = producer_request(options.records, options.records_per_second);
     let host = supervisor.host();
     let produce_started = Instant::now();
     let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
@@ -240,7 +243,7 @@ async fn summarise(
     summary.failure_reasons = failure_reasons(&folders.failures);
 
     // What Firehose delivered: every object under the prefix, read back, every line parsed.
-    let s3 = deploy::s3_client(config);
+    let s3 = s3_client(config);
     let mut delivered: HashMap<String, u64> = HashMap::new();
     for (key, body) in objects(&s3, &deployed.bucket, &deployed.firehose_prefix).await? {
         let _ = key;
@@ -273,99 +276,6 @@ async fn summarise(
     });
     summary.wall_seconds = started.elapsed().as_secs_f64();
     Ok(summary)
-}
-
-/// The `id` of every record in the stream (all shards, from the start or from `since`), at most about `cap` of them.
-pub async fn stream_ids(
-    config: &SdkConfig,
-    stream_arn: &str,
-    since: Option<std::time::SystemTime>,
-    cap: usize,
-) -> Result<HashSet<String>> {
-    let kinesis = aws_sdk_kinesis::Client::new(config);
-    let name = stream_arn.rsplit_once(":stream/").map_or(stream_arn, |(_, name)| name);
-    let mut ids = HashSet::new();
-    let shards = kinesis
-        .list_shards()
-        .stream_name(name)
-        .send()
-        .await?
-        .shards
-        .unwrap_or_default();
-    for shard in shards {
-        let request = kinesis.get_shard_iterator().stream_name(name).shard_id(&shard.shard_id);
-        let request = match since {
-            Some(time) => request
-                .shard_iterator_type(ShardIteratorType::AtTimestamp)
-                .timestamp(aws_sdk_kinesis::primitives::DateTime::from(time)),
-            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
-        };
-        let mut iterator = request.send().await?.shard_iterator;
-        while let Some(current) = iterator.take() {
-            let output = kinesis
-                .get_records()
-                .shard_iterator(current)
-                .limit(10_000)
-                .send()
-                .await?;
-            // An empty page is not the end while the shard has more behind it (AWS returns empty pages before
-            // the tip, and allows 5 reads a second per shard).
-            let behind = output.millis_behind_latest.unwrap_or(0) > 0;
-            if ids.len() >= cap || (output.records.is_empty() && !behind) {
-                break;
-            }
-            if output.records.is_empty() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            for record in &output.records {
-                let id = serde_json::from_slice::<Value>(record.data.as_ref())
-                    .ok()
-                    .and_then(|v| v["id"].as_str().map(str::to_owned));
-                ids.insert(id.unwrap_or_else(|| format!("unparsable:{}", record.sequence_number)));
-            }
-            iterator = output.next_shard_iterator;
-        }
-    }
-    Ok(ids)
-}
-
-/// The lines of an NDJSON object Firehose delivered: the `id` of each position, or the line that is not one.
-/// (Blank lines are skipped: records that end in a newline, delivered with AppendDelimiterToRecord, leave them.)
-pub fn positions(body: &str) -> impl Iterator<Item = Result<String, &str>> {
-    body.lines().filter(|line| !line.trim().is_empty()).map(|line| {
-        serde_json::from_str::<Value>(line)
-            .ok()
-            .filter(|v| v["latitude"].is_number() && v["longitude"].is_number())
-            .and_then(|v| v["id"].as_str().map(str::to_owned))
-            .ok_or(line)
-    })
-}
-
-pub async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {
-    let mut found = vec![];
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for object in page.context("listing objects")?.contents.unwrap_or_default() {
-            let key = object.key.unwrap_or_default();
-            let body = s3
-                .get_object()
-                .bucket(bucket)
-                .key(&key)
-                .send()
-                .await?
-                .body
-                .collect()
-                .await?
-                .into_bytes();
-            found.push((key, String::from_utf8_lossy(&body).into_owned()));
-        }
-    }
-    Ok(found)
 }
 
 /// Why batches were given up, from the on-failure records (`condition: errorMessage`).

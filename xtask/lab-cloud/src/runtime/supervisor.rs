@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::deploy::s3_client;
-use crate::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller, error_chain};
-use crate::firehose::{DeliverySettings, DeliveryStats, Pump};
-use crate::lambda_host::{LambdaHost, function_spec};
+use crate::aws::{error_chain, s3_client};
+use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
+use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
+use crate::runtime::lambda_host::{LambdaHost, function_spec};
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
 #[derive(Debug, Clone)]

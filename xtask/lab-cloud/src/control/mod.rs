@@ -1,0 +1,4 @@
+//! A learner's resources: deploying them, and finding, pricing, checking and removing what was deployed.
+
+pub mod deploy;
+pub mod sandbox;

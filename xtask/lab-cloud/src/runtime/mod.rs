@@ -1,0 +1,7 @@
+//! What AWS runs and moto does not: the Lambda host, event source mappings, the Firehose pump, and the supervisor
+//! that starts them for what the control plane holds.
+
+pub mod event_source;
+pub mod firehose;
+pub mod lambda_host;
+pub mod supervisor;

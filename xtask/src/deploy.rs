@@ -12,36 +12,40 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cloud;
+use lab_contract::{self as contract, LabCloud, Named};
 use crate::lab::{lab_cloud_binary, stage_binaries};
 use crate::steps::{self, Step};
 
-/// Where a deployment is, and whose it is.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub aws: bool,
-    pub learner: Option<String>,
-}
+/// Where a deployment is, and whose it is (the `--aws` and `--learner` of every `lab-cloud` command here).
+pub use lab_contract::Target;
 
 /// The local cloud's state folder for deployments: the data plane of `cloud up` runs functions from here.
 fn local_state() -> PathBuf {
     cloud::state_dir().join("cloud")
 }
 
-/// A `lab-cloud` command aimed at the target: the local cloud (started and kept up if needed) or AWS.
-fn lab_cloud(target: &Target, subcommand: &str) -> Result<Command> {
+/// A `lab-cloud` command aimed at the target: the local cloud (started and kept up if needed) or AWS (`--aws`,
+/// part of the command's own arguments).
+fn lab_cloud(target: &Target, command: contract::Command) -> Result<Command> {
     let binary = lab_cloud_binary()?;
-    let mut command = Command::new(&binary);
-    command.arg("--state").arg(local_state()).arg(subcommand);
-    if target.aws {
-        command.arg("--aws");
-    } else {
+    let mut process = Command::new(&binary);
+    process.args(
+        LabCloud {
+            state: local_state(),
+            command,
+        }
+        .to_args(),
+    );
+    if !target.aws {
         let cloud = cloud::up(|| Ok(binary.clone()))?;
-        command.envs(cloud.env());
+        process.envs(cloud.env());
     }
-    if let Some(learner) = &target.learner {
-        command.args(["--learner", learner]);
-    }
-    Ok(command)
+    Ok(process)
+}
+
+/// Files by name, as `lab-cloud` takes them (`--bin NAME=PATH`, `--zip NAME=PATH`).
+pub fn named(files: BTreeMap<String, PathBuf>) -> Vec<Named> {
+    files.into_iter().map(|(name, path)| Named { name, path }).collect()
 }
 
 fn run(mut command: Command) -> Result<bool> {
@@ -68,12 +72,12 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bo
     );
 
     // First what it will make and cost, and (in AWS) a yes before anything is built or made.
-    let mut plan = lab_cloud(target, "plan")?;
-    plan.args(["--stage", &stage.to_string()]);
-    if target.aws && !yes {
-        plan.arg("--ask");
-    }
-    if !run(plan)? {
+    let plan = contract::Plan {
+        target: target.clone(),
+        stage,
+        ask: target.aws && !yes,
+    };
+    if !run(lab_cloud(target, contract::Command::Plan(plan))?)? {
         return Ok(false);
     }
 
@@ -86,18 +90,22 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bo
         .collect();
     let staging = cloud::state_dir().join("deploy").join("bin");
     let binaries = stage_binaries(&native, !solution, &staging)?;
-    let mut command = lab_cloud(target, "deploy")?;
-    command.args(["--stage", &stage.to_string()]);
-    for (name, path) in &binaries {
-        command.arg("--bin").arg(format!("{name}={}", path.display()));
-    }
-    if target.aws {
-        for (name, zip) in build_zips(&steps, solution)? {
-            command.arg("--zip").arg(format!("{name}={}", zip.display()));
-        }
-        command.args(["--architecture", "arm64"]);
-    }
-    run(command)
+    let zips = if target.aws {
+        build_zips(&steps, solution)?
+    } else {
+        BTreeMap::new()
+    };
+    let deploy = contract::Deploy {
+        target: target.clone(),
+        stage,
+        binaries: named(binaries),
+        zips: named(zips),
+        // What `build_zips` builds for (LAMBDA_TARGET).
+        architecture: "arm64".to_owned(),
+        firehose_interval: None,
+        window: None,
+    };
+    run(lab_cloud(target, contract::Command::Deploy(deploy))?)
 }
 
 /// Lambda's target: Graviton (arm64) costs less per GB-second than x86_64 and is the default.
@@ -182,17 +190,19 @@ fn ensure_rust_target() -> Result<()> {
 }
 
 pub fn run_producer(target: &Target, records: u64) -> Result<bool> {
-    let mut command = lab_cloud(target, "run-producer")?;
-    command.args(["--records", &records.to_string()]);
-    run(command)
+    let run_producer = contract::RunProducer {
+        target: target.clone(),
+        records,
+    };
+    run(lab_cloud(target, contract::Command::RunProducer(run_producer))?)
 }
 
 pub fn status(target: &Target, json: bool) -> Result<bool> {
-    let mut command = lab_cloud(target, "status")?;
-    if json {
-        command.arg("--json");
-    }
-    run(command)
+    let status = contract::Status {
+        target: target.clone(),
+        json,
+    };
+    run(lab_cloud(target, contract::Command::Status(status))?)
 }
 
 pub fn destroy(target: &Target, yes: bool) -> Result<bool> {
@@ -200,12 +210,12 @@ pub fn destroy(target: &Target, yes: bool) -> Result<bool> {
         println!("The local cloud is not running, so nothing is deployed there.");
         return Ok(true);
     }
-    let mut command = lab_cloud(target, "destroy")?;
-    if yes || !target.aws {
+    let destroy = contract::Destroy {
+        target: target.clone(),
         // The local cloud is the learner's own, and `cloud down` forgets it anyway: no question there.
-        command.arg("--yes");
-    }
-    run(command)
+        yes: yes || !target.aws,
+    };
+    run(lab_cloud(target, contract::Command::Destroy(destroy))?)
 }
 
 /// `check step-N --deployed`: the deployed stages 1..=N, checked with data through them.
@@ -216,9 +226,11 @@ pub fn check_deployed(id: &str, target: &Target) -> Result<bool> {
         "Checking what is deployed of stages 1 to {stage} on {}.",
         if target.aws { "AWS" } else { "the local cloud" }
     );
-    let mut command = lab_cloud(target, "check-deployed")?;
-    command.args(["--stage", &stage.to_string()]);
-    let passed = run(command)?;
+    let check = contract::CheckDeployed {
+        target: target.clone(),
+        stage,
+    };
+    let passed = run(lab_cloud(target, contract::Command::CheckDeployed(check))?)?;
     if !passed {
         println!(
             "Deploy (again) with `cargo xtask deploy {}{}` and check again; `cargo xtask status{}` shows what exists.",

@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 
 use crate::cargo::cargo;
 use crate::cloud;
+use crate::deploy::named;
+use lab_contract::{self as contract, LabCloud};
 use crate::steps::{self, Step};
 
 /// Builds a package's binaries; returns them by name.
@@ -78,18 +80,24 @@ pub fn lab(args: LabArgs) -> Result<bool> {
 
     // A private emulator, so the run starts from nothing and a cloud kept up with `cloud up` is left alone.
     let session = cloud::Session::private()?;
-    let mut command = Command::new(lab_cloud);
-    command.envs(session.cloud.env()).arg("--state").arg(&state).arg("lab");
-    command.args(["--records", &args.records.to_string()]);
-    command.args(["--firehose-interval", &args.firehose_interval.to_string()]);
-    command.args(["--window", &args.window.to_string()]);
-    for (name, path) in &binaries {
-        command.arg("--bin").arg(format!("{name}={}", path.display()));
-    }
-    if args.json {
-        command.arg("--json");
-    }
-    let status = command.status().context("running lab-cloud")?;
+    let lab = contract::Lab {
+        binaries: named(binaries),
+        records: args.records,
+        // lab-cloud's own default: the emulator answers large PutRecords slowly (see `contract::Lab`).
+        records_per_second: 200,
+        firehose_interval: args.firehose_interval,
+        window: args.window,
+        json: args.json,
+    };
+    let command = LabCloud {
+        state,
+        command: contract::Command::Lab(lab),
+    };
+    let status = Command::new(lab_cloud)
+        .envs(session.cloud.env())
+        .args(command.to_args())
+        .status()
+        .context("running lab-cloud")?;
     Ok(status.success())
 }
 
@@ -110,14 +118,18 @@ pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32) -
     let lab_cloud = lab_cloud_binary()?;
     // The function may call AWS: it gets the local cloud (a running one, or one for this call).
     let session = cloud::Session::open()?;
+    let command = LabCloud {
+        state: cloud::state_dir().join("invoke"),
+        command: contract::Command::Invoke(contract::Invoke {
+            function: None,
+            binary: Some(binary.clone()),
+            timeout: u64::from(timeout),
+            event: event.to_owned(),
+        }),
+    };
     let status = Command::new(lab_cloud)
         .envs(session.cloud.env())
-        .arg("--state")
-        .arg(cloud::state_dir().join("invoke"))
-        .args(["invoke", "--timeout", &timeout.to_string(), "--binary"])
-        .arg(binary)
-        .arg("--event")
-        .arg(event)
+        .args(command.to_args())
         .status()?;
     Ok(status.success())
 }

@@ -194,6 +194,18 @@ fn xtask_depends_on_no_step_crate() {
             assert!(!xtask.contains(&format!("\n{package}")), "xtask depends on {package}");
         }
     }
+    // lab-cloud links the AWS SDK; xtask talks to it through `lab-contract`'s types and runs it as a process.
+    assert!(!xtask.contains("\nlab-cloud"), "xtask depends on lab-cloud");
+}
+
+/// `lab-contract` is linked by xtask, so it must stay as light as xtask: clap and serde, nothing that brings a step
+/// or the SDK in.
+#[test]
+fn the_contract_depends_on_clap_and_serde_only() {
+    let manifest: toml::Table = toml::from_str(&read(&root().join("xtask/contract/Cargo.toml"))).unwrap();
+    let dependencies: Vec<&String> = manifest["dependencies"].as_table().unwrap().keys().collect();
+    assert_eq!(dependencies, ["clap", "serde"], "lab-contract's dependencies");
+    assert!(!manifest.contains_key("build-dependencies"));
 }
 
 /// Every `cargo xtask ...` command the README and the book show is one `cargo xtask` accepts, with a step that

@@ -1,4 +1,403 @@
 //! The contract between `cargo xtask` and `lab-cloud`: the arguments of every `lab-cloud` command, as types.
 //!
-//! xtask builds these and turns them into a command line; lab-cloud parses the same types back with clap. Both
-//! sides compile against this crate, so a flag renamed or retyped on one side fails to compile on the other.
+//! xtask builds these and turns them into a command line ([`LabCloud::to_args`]); lab-cloud parses the same types
+//! back with clap. Both sides compile against this crate, so a flag renamed or retyped on one side fails to compile
+//! on the other, and the round-trip tests below hold the rendering and the parsing to each other.
+
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// `lab-cloud --state FOLDER <command>`.
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+#[command(
+    name = "lab-cloud",
+    about = "The local cloud's data plane and the deploy path, run by cargo xtask"
+)]
+pub struct LabCloud {
+    /// The folder holding functions/, logs/ and failures/.
+    #[arg(long)]
+    pub state: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run event source mappings and Firehose pumps for what the emulator holds, until stopped.
+    Serve,
+    /// Invoke a deployed function (`--function`) or an executable (`--binary`) once.
+    Invoke(Invoke),
+    /// Deploy every stage, run the pipeline, check it, print a summary.
+    Lab(Lab),
+    /// What a deploy of stages 1..=STAGE makes and costs; with --ask, asks to go ahead (exit 1 when not).
+    Plan(Plan),
+    /// Deploy stages 1..=STAGE.
+    Deploy(Deploy),
+    /// What of the learner's exists, and what flows.
+    Status(Status),
+    /// Check stages 1..=STAGE as deployed, with data through them.
+    CheckDeployed(CheckDeployed),
+    /// Invoke the deployed producer.
+    RunProducer(RunProducer),
+    /// Remove everything of the learner's (found by name prefix and tags), then list what remains.
+    Destroy(Destroy),
+}
+
+/// A named file: `NAME=PATH` on the command line (a step's executable, a function's zip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl FromStr for Named {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Named, String> {
+        let (name, path) = text.split_once('=').ok_or("expected NAME=PATH")?;
+        Ok(Named {
+            name: name.to_owned(),
+            path: PathBuf::from(path),
+        })
+    }
+}
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.name, self.path.display())
+    }
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Invoke {
+    #[arg(long, conflicts_with = "binary", required_unless_present = "binary")]
+    pub function: Option<String>,
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// The timeout of a `--binary` function, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    #[arg(long)]
+    pub event: PathBuf,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Lab {
+    /// The steps' executables, as NAME=PATH (ensure-stream, policies, producer, consumer, ...).
+    #[arg(long = "bin")]
+    pub binaries: Vec<Named>,
+    #[arg(long, default_value_t = 5000)]
+    pub records: u64,
+    /// The producer's rate. The emulator answers a 500-record PutRecords more slowly than AWS, and the producer's
+    /// SDK timeouts are AWS-sized, so the local run writes in smaller batches.
+    #[arg(long, default_value_t = 200)]
+    pub records_per_second: u64,
+    /// Firehose's buffering interval, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub firehose_interval: u32,
+    /// The analysis' tumbling window, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub window: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where a learner's deployment is: the local cloud (the endpoint xtask set), or an AWS account (`--aws`).
+#[derive(Args, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Target {
+    /// The learner whose resources these are [default: $KINESIS_LAB_LEARNER; locally, else $USER].
+    #[arg(long)]
+    pub learner: Option<String>,
+    #[arg(long)]
+    pub aws: bool,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub stage: u8,
+    #[arg(long)]
+    pub ask: bool,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Deploy {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub stage: u8,
+    /// The steps' executables, as NAME=PATH.
+    #[arg(long = "bin")]
+    pub binaries: Vec<Named>,
+    /// The functions' zip archives (for AWS), as NAME=PATH.
+    #[arg(long = "zip")]
+    pub zips: Vec<Named>,
+    /// The zips' architecture: arm64 or x86_64.
+    #[arg(long, default_value = "arm64")]
+    pub architecture: String,
+    /// Firehose's buffering interval in seconds [default: 60 on AWS, 5 locally].
+    #[arg(long)]
+    pub firehose_interval: Option<u32>,
+    /// The analysis' tumbling window in seconds [default: 60 on AWS, 5 locally].
+    #[arg(long)]
+    pub window: Option<u32>,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct CheckDeployed {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub stage: u8,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct RunProducer {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long, default_value_t = 1000)]
+    pub records: u64,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct Destroy {
+    #[command(flatten)]
+    pub target: Target,
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// A command line under construction: flags are only written when they carry something.
+#[derive(Default)]
+struct Argv(Vec<OsString>);
+
+impl Argv {
+    fn word(&mut self, word: impl Into<OsString>) -> &mut Self {
+        self.0.push(word.into());
+        self
+    }
+
+    fn value(&mut self, flag: &str, value: impl Into<OsString>) -> &mut Self {
+        self.word(flag).word(value)
+    }
+
+    fn optional(&mut self, flag: &str, value: Option<impl Into<OsString>>) -> &mut Self {
+        if let Some(value) = value {
+            self.value(flag, value);
+        }
+        self
+    }
+
+    fn switch(&mut self, flag: &str, on: bool) -> &mut Self {
+        if on {
+            self.word(flag);
+        }
+        self
+    }
+
+    fn each(&mut self, flag: &str, values: &[Named]) -> &mut Self {
+        for value in values {
+            self.value(flag, value.to_string());
+        }
+        self
+    }
+
+    fn target(&mut self, target: &Target) -> &mut Self {
+        self.optional("--learner", target.learner.as_deref())
+            .switch("--aws", target.aws)
+    }
+}
+
+impl LabCloud {
+    /// The command line that parses back to this value (without the program's name).
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut argv = Argv::default();
+        argv.value("--state", &self.state);
+        match &self.command {
+            Command::Serve => argv.word("serve"),
+            Command::Invoke(invoke) => argv
+                .word("invoke")
+                .optional("--function", invoke.function.as_deref())
+                .optional("--binary", invoke.binary.as_deref())
+                .value("--timeout", invoke.timeout.to_string())
+                .value("--event", &invoke.event),
+            Command::Lab(lab) => argv
+                .word("lab")
+                .each("--bin", &lab.binaries)
+                .value("--records", lab.records.to_string())
+                .value("--records-per-second", lab.records_per_second.to_string())
+                .value("--firehose-interval", lab.firehose_interval.to_string())
+                .value("--window", lab.window.to_string())
+                .switch("--json", lab.json),
+            Command::Plan(plan) => argv
+                .word("plan")
+                .target(&plan.target)
+                .value("--stage", plan.stage.to_string())
+                .switch("--ask", plan.ask),
+            Command::Deploy(deploy) => argv
+                .word("deploy")
+                .target(&deploy.target)
+                .value("--stage", deploy.stage.to_string())
+                .each("--bin", &deploy.binaries)
+                .each("--zip", &deploy.zips)
+                .value("--architecture", &deploy.architecture)
+                .optional("--firehose-interval", deploy.firehose_interval.map(|s| s.to_string()))
+                .optional("--window", deploy.window.map(|s| s.to_string())),
+            Command::Status(status) => argv.word("status").target(&status.target).switch("--json", status.json),
+            Command::CheckDeployed(check) => argv
+                .word("check-deployed")
+                .target(&check.target)
+                .value("--stage", check.stage.to_string()),
+            Command::RunProducer(run) => argv
+                .word("run-producer")
+                .target(&run.target)
+                .value("--records", run.records.to_string()),
+            Command::Destroy(destroy) => argv
+                .word("destroy")
+                .target(&destroy.target)
+                .switch("--yes", destroy.yes),
+        };
+        argv.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn named(name: &str, path: &str) -> Named {
+        Named {
+            name: name.to_owned(),
+            path: PathBuf::from(path),
+        }
+    }
+
+    fn learner(name: &str, aws: bool) -> Target {
+        Target {
+            learner: Some(name.to_owned()),
+            aws,
+        }
+    }
+
+    /// One value of every command, with every flag away from its default (and a few at it).
+    fn one_of_each() -> Vec<Command> {
+        vec![
+            Command::Serve,
+            Command::Invoke(Invoke {
+                function: Some("kinesis-lab-ada-produceKinesisEvents".into()),
+                binary: None,
+                timeout: 30,
+                event: "/tmp/event one.json".into(),
+            }),
+            Command::Invoke(Invoke {
+                function: None,
+                binary: Some("/repo/target/debug/consumer".into()),
+                timeout: 7,
+                event: "event.json".into(),
+            }),
+            Command::Lab(Lab {
+                binaries: vec![named("producer", "/b/producer"), named("heatmap", "/b/with=sign")],
+                records: 12,
+                records_per_second: 3,
+                firehose_interval: 9,
+                window: 4_000_000_000,
+                json: true,
+            }),
+            Command::Plan(Plan {
+                target: learner("ada", true),
+                stage: 4,
+                ask: true,
+            }),
+            Command::Deploy(Deploy {
+                target: learner("ada-42", true),
+                stage: 5,
+                binaries: vec![named("ensure-stream", "/b/ensure-stream")],
+                zips: vec![
+                    named("producer", "/z/producer.zip"),
+                    named("consumer", "/z/consumer.zip"),
+                ],
+                architecture: "x86_64".into(),
+                firehose_interval: Some(0),
+                window: Some(60),
+            }),
+            Command::Deploy(Deploy {
+                target: Target::default(),
+                stage: 1,
+                binaries: vec![],
+                zips: vec![],
+                architecture: "arm64".into(),
+                firehose_interval: None,
+                window: None,
+            }),
+            Command::Status(Status {
+                target: Target::default(),
+                json: true,
+            }),
+            Command::CheckDeployed(CheckDeployed {
+                target: learner("bo", false),
+                stage: 3,
+            }),
+            Command::RunProducer(RunProducer {
+                target: learner("bo", true),
+                records: 50,
+            }),
+            Command::Destroy(Destroy {
+                target: learner("bo", true),
+                yes: true,
+            }),
+        ]
+    }
+
+    #[test]
+    fn every_command_parses_back_from_the_arguments_it_renders() {
+        for command in one_of_each() {
+            let value = LabCloud {
+                state: PathBuf::from("/repo/.lab/cloud"),
+                command,
+            };
+            let argv = std::iter::once(OsString::from("lab-cloud")).chain(value.to_args());
+            let parsed = LabCloud::try_parse_from(argv).unwrap_or_else(|error| panic!("{value:?}:\n{error}"));
+            assert_eq!(parsed, value);
+        }
+    }
+
+    #[test]
+    fn the_round_trip_covers_every_command() {
+        let tested: Vec<String> = one_of_each()
+            .into_iter()
+            .map(|command| {
+                let value = LabCloud {
+                    state: PathBuf::from("s"),
+                    command,
+                };
+                value.to_args()[2].to_string_lossy().into_owned()
+            })
+            .collect();
+        for command in LabCloud::command().get_subcommands() {
+            assert!(
+                tested.iter().any(|name| name == command.get_name()),
+                "`{}` has no round-trip case",
+                command.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_definition_is_valid() {
+        LabCloud::command().debug_assert();
+    }
+}

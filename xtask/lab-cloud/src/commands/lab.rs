@@ -2,20 +2,23 @@
 //! event source mappings and the Firehose pump do their work, then checks the result the hard way: every record
 //! read back from the stream is looked for in the objects Firehose wrote, so `lost` is measured, not assumed.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::shutdown_signal;
+use super::target::cloud_environment;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::sandbox::producer_request;
-use crate::naming::{ANALYTICS, CONSUMER, PRODUCER};
+use crate::naming::{ANALYTICS, CONSUMER, Naming, PRODUCER};
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::event_source::Pacing;
 use crate::runtime::lambda_host::{Outcome, function_spec};
@@ -78,6 +81,45 @@ fn progress(line: &str, elapsed: Duration) {
     } else if elapsed.as_millis() % 5000 < 500 {
         let _ = writeln!(stderr, "{line}");
     }
+}
+
+/// `lab-cloud lab`: deploys, runs and checks the pipeline, prints the summary (and with `--json`, it as JSON). A run
+/// passes when the producer made every record it was asked for and none of them was lost.
+pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) -> Result<ExitCode> {
+    let options = LabOptions {
+        records: args.records,
+        records_per_second: args.records_per_second,
+        state: state.to_owned(),
+        cloud_environment: cloud_environment(),
+        settings: Settings {
+            stage: 5,
+            naming: Naming::plain(),
+            firehose_interval_seconds: args.firehose_interval,
+            analytics_window_seconds: i32::try_from(args.window).context("--window is too long")?,
+            functions_dir: state.join("functions"),
+        },
+    };
+    let artifacts = Artifacts {
+        binaries: args.binaries.into_iter().map(|file| (file.name, file.path)).collect(),
+        ..Artifacts::default()
+    };
+    let summary = tokio::select! {
+        summary = run(config, &artifacts, &options) => summary?,
+        () = shutdown_signal() => {
+            eprintln!("\nlab: interrupted; everything it started is being stopped");
+            return Ok(ExitCode::from(130));
+        }
+    };
+    print_summary(&summary, state);
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    }
+    let producer_done = summary.producer_stopped.as_deref() == Some("max_records");
+    Ok(if summary.lost == 0 && summary.produced > 0 && producer_done {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions) -> Result<Summary> {
@@ -307,4 +349,52 @@ fn walk(folder: &std::path::Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+fn print_summary(summary: &Summary, state: &Path) {
+    println!("The pipeline ran in {:.1} s.", summary.wall_seconds);
+    println!(
+        "  produced        {:>8}  ({:.0} records/s; the producer stopped: {})",
+        summary.produced,
+        summary.produce_records_per_s,
+        summary.producer_stopped.as_deref().unwrap_or("without answering")
+    );
+    println!(
+        "  consumed        {:>8}  in {} invocations (put -> invocation p50 {:.0} ms, p99 {:.0} ms)",
+        summary.consumed, summary.consumer_invocations, summary.invoke_latency_ms_p50, summary.invoke_latency_ms_p99
+    );
+    println!("  given up        {:>8}", summary.failed);
+    for reason in &summary.failure_reasons {
+        println!("                  {reason}");
+    }
+    println!(
+        "  delivered to S3 {:>8}  in {} objects, {} bytes (put -> S3 p50 {:.0} ms, p99 {:.0} ms)",
+        summary.delivered, summary.s3_objects, summary.s3_bytes, summary.s3_latency_ms_p50, summary.s3_latency_ms_p99
+    );
+    println!(
+        "  lost            {:>8}  (records in the stream missing from S3)",
+        summary.lost
+    );
+    if let Some(window) = &summary.latest_window {
+        let result = &window["result"];
+        println!(
+            "  analysis        {:>8} windows closed; the latest: {}",
+            summary.windows_closed, window["key"]
+        );
+        println!(
+            "                  {} positions from {} to {}; busiest cells (row, column, count): {}",
+            result["count"],
+            result["window"]["start"],
+            result["window"]["end"],
+            result["busiest"].as_array().map_or_else(String::new, |cells| cells
+                .iter()
+                .map(|c| format!("({}, {}, {})", c["row"], c["column"], c["count"]))
+                .collect::<Vec<_>>()
+                .join(" "))
+        );
+    }
+    if let Some(heatmap) = &summary.heatmap {
+        println!("  heat map        {heatmap}");
+    }
+    println!("Function logs: {}", state.join("logs").display());
 }

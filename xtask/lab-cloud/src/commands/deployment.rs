@@ -1,0 +1,136 @@
+//! `lab-cloud plan|deploy|status|run-producer|destroy`: a learner's deployment, on the local cloud or in AWS.
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use lab_contract::{Deploy, Destroy, Named, Plan, RunProducer, Status};
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::target::{check, default_seconds, invoker, naming};
+use crate::aws::account;
+use crate::control::deploy::{self, Artifacts, Settings};
+use crate::control::sandbox::{self, Found};
+use crate::naming::PRODUCER;
+
+fn by_name(files: Vec<Named>) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    files.into_iter().map(|file| (file.name, file.path)).collect()
+}
+
+pub async fn plan(config: &SdkConfig, args: Plan) -> Result<ExitCode> {
+    check(&args.target, config)?;
+    let plan = sandbox::plan(config, &naming(&args.target)?, args.stage).await?;
+    println!("{plan}");
+    if args.ask && !sandbox::confirm("Deploy these?")? {
+        println!("Nothing was deployed.");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn deploy(config: &SdkConfig, state: &Path, args: Deploy) -> Result<ExitCode> {
+    check(&args.target, config)?;
+    let default_seconds = default_seconds(&args.target);
+    let window = args.window.unwrap_or(default_seconds);
+    let settings = Settings {
+        stage: args.stage,
+        naming: naming(&args.target)?,
+        firehose_interval_seconds: args.firehose_interval.unwrap_or(default_seconds),
+        analytics_window_seconds: i32::try_from(window).context("--window is too long")?,
+        functions_dir: state.join("functions"),
+    };
+    let artifacts = Artifacts {
+        binaries: by_name(args.binaries),
+        zips: by_name(args.zips),
+        architecture: Some(aws_sdk_lambda::types::Architecture::from(args.architecture.as_str())),
+    };
+    let deployed = deploy::deploy(config, &artifacts, &settings).await?;
+    for change in &deployed.changes {
+        println!(
+            "  {:<9} {:<25} {}",
+            format!("{:?}", change.action).to_lowercase(),
+            change.kind,
+            change.name
+        );
+    }
+    println!(
+        "{} in account {}, region {}.",
+        if deployed.changed() {
+            "Deployed"
+        } else {
+            "Already deployed; nothing changed"
+        },
+        deployed.account_id,
+        deployed.region
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn status(config: &SdkConfig, args: Status) -> Result<ExitCode> {
+    check(&args.target, config)?;
+    let status = sandbox::status(config, &naming(&args.target)?).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&status)?);
+    } else {
+        println!("{status}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run_producer(config: &SdkConfig, state: &Path, args: RunProducer) -> Result<ExitCode> {
+    check(&args.target, config)?;
+    let function = naming(&args.target)?.function(PRODUCER);
+    println!("Invoking {function} for {} records...", args.records);
+    let report = invoker(&args.target, config, state)
+        .invoke(&function, &sandbox::producer_request(args.records, 200))
+        .await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn destroy(config: &SdkConfig, args: Destroy) -> Result<ExitCode> {
+    check(&args.target, config)?;
+    let naming = naming(&args.target)?;
+    let learner = naming.learner().unwrap_or("-").to_owned();
+    let (account, region) = account(config).await?;
+    let found = sandbox::discover(config, &naming).await?;
+    if found.is_empty() {
+        println!("Nothing of learner {learner} in account {account}, region {region}.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("In account {account}, region {region}, learner {learner}:");
+    for resource in &found {
+        println!("  {:<25} {}", resource.kind.to_string(), resource.name);
+    }
+    if !args.yes && !sandbox::confirm("Delete all of these, and every object in the bucket?")? {
+        println!("Nothing was deleted.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let remaining = sandbox::destroy(config, &naming, &found).await?;
+    print_remaining(&remaining, args.target.aws, &naming.prefix());
+    Ok(if remaining.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_remaining(remaining: &[Found], aws: bool, prefix: &str) {
+    if remaining.is_empty() {
+        println!("Nothing remains.");
+        if aws {
+            println!(
+                "(Lambda's log groups, /aws/lambda/{prefix}*, are kept: see the Clean-up chapter to remove them.)"
+            );
+        }
+        return;
+    }
+    println!("Still there:");
+    for resource in remaining {
+        println!(
+            "  {:<25} {} ({})",
+            resource.kind.to_string(),
+            resource.name,
+            resource.state
+        );
+    }
+}

@@ -25,12 +25,31 @@ struct Table {
     step: Vec<Step>,
 }
 
-/// The repository's root (the workspace `xtask` belongs to).
+/// The repository's root, found at run time from the current directory (`cargo xtask` keeps the directory it was
+/// typed in): a clone that is moved or renamed after it was built still finds itself, which a path baked in at
+/// compile time (`env!("CARGO_MANIFEST_DIR")`) would not.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let here = std::env::current_dir().unwrap_or_default();
+        find_root(&here).unwrap_or_else(|| {
+            eprintln!(
+                "error: {} is not inside the kinesis-lab repository (no steps/steps.toml above it); run `cargo \
+                 xtask` from the repository",
+                here.display()
+            );
+            std::process::exit(2)
+        })
+    })
+    .clone()
+}
+
+/// The nearest folder at or above `start` holding the workspace's `Cargo.toml` and `steps/steps.toml`.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join("steps/steps.toml").is_file())
+        .map(Path::to_path_buf)
 }
 
 pub fn load() -> Result<Vec<Step>> {
@@ -108,4 +127,31 @@ impl Step {
 fn fn_name(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("async fn ").or_else(|| line.strip_prefix("fn "))?;
     rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_found_from_any_folder_below_it_wherever_the_clone_is() {
+        let scratch = std::env::temp_dir().join(format!("xtask-root-{}", std::process::id()));
+        let repository = scratch.join("renamed-clone");
+        std::fs::create_dir_all(repository.join("steps/step-1/src")).unwrap();
+        std::fs::write(repository.join("Cargo.toml"), "[workspace]\n").unwrap();
+        std::fs::write(repository.join("steps/steps.toml"), "").unwrap();
+        // A crate's own Cargo.toml below the root is not the root.
+        std::fs::write(repository.join("steps/step-1/Cargo.toml"), "[package]\n").unwrap();
+        assert_eq!(find_root(&repository), Some(repository.clone()));
+        assert_eq!(find_root(&repository.join("steps/step-1/src")), Some(repository.clone()));
+        assert_eq!(find_root(&scratch), None);
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+
+    #[test]
+    fn this_repository_is_found_from_the_folder_tests_run_in() {
+        let root = root();
+        assert!(root.join("steps/steps.toml").is_file(), "{}", root.display());
+        assert!(root.join("xtask/Cargo.toml").is_file(), "{}", root.display());
+    }
 }

@@ -1,9 +1,11 @@
-//! The heat map: a window's result drawn as the world's grid of 30° cells, 12 across and 6 down, north at the top,
-//! each cell coloured by its count. The picture is plain SVG written by hand: no plotting library to build, and each
-//! cell can carry its numbers (`data-row`, `data-column`, `data-count`, and a `<title>` that a browser shows on
-//! hover), so that a test, or a curious reader, can check the picture against the result.
+//! The heat map: a window of the stream drawn as the world's grid of 10° cells, 36 across and 18 down, north at the
+//! top, over the coastlines, each cell coloured by its count and each anomaly marked where it claimed to be. The
+//! picture is plain SVG written by hand: no plotting library to build, and each cell can carry its numbers
+//! (`data-row`, `data-column`, `data-count`, and a `<title>` that a browser shows on hover), so that a test, or a
+//! curious reader, can check the picture against the result.
 
-use crate::{CELL_DEGREES, COLUMNS, Cell, ROWS, WindowResult};
+use crate::coastline::LAND_PATH;
+use crate::{CELL_DEGREES, COLUMNS, Cell, ROWS, StreamWindow};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -30,36 +32,51 @@ impl Rgb {
     }
 }
 
-/// A cell without any position: light grey, so that "none" is not mistaken for "a few".
+/// A cell without any reading: not drawn at all on the map (the land shows through), so that "none" is never
+/// mistaken for "a few".
 pub const EMPTY: Rgb = Rgb(0xee, 0xee, 0xee);
 /// The colour the scale starts from: pale yellow.
 pub const COOL: Rgb = Rgb(0xff, 0xf3, 0xb0);
 /// The colour of the busiest cell: dark red.
 pub const HOT: Rgb = Rgb(0xb1, 0x00, 0x26);
 
-/// The colour of a cell with `count` positions when the busiest cell has `max`. The square root spreads the
+/// The colour of a cell with `count` readings when the busiest cell has `max`. The square root spreads the
 /// colours: with a linear scale, one very busy cell would leave every other one looking pale.
 pub fn heat(count: u64, max: u64) -> Rgb {
     todo!("EMPTY for a count of 0; otherwise COOL.mix(HOT, t) with t the square root of count / max")
 }
 
-/// The side of a cell, in pixels.
-const CELL: usize = 60;
-const LEFT: usize = 56;
+/// The side of a cell, in pixels: 3 pixels a degree.
+const CELL: usize = 30;
+const PIXELS_PER_DEGREE: f64 = CELL as f64 / CELL_DEGREES;
+const LEFT: usize = 48;
 const TOP: usize = 64;
-const WIDTH: usize = LEFT + COLUMNS * CELL + 24;
-const HEIGHT: usize = TOP + ROWS * CELL + 88;
+const MAP_WIDTH: usize = COLUMNS * CELL;
+const MAP_HEIGHT: usize = ROWS * CELL;
+const WIDTH: usize = LEFT + MAP_WIDTH + 24;
+const HEIGHT: usize = TOP + MAP_HEIGHT + 88;
+const OCEAN: &str = "#f4f8fb";
+const LAND: &str = "#e3e1d6";
+const COAST: &str = "#9c9885";
 
-/// The picture of a window's result, as an SVG document.
-pub fn render_svg(result: &WindowResult) -> String {
-    let max = result.cells.iter().flatten().copied().max().unwrap_or(0);
+/// Where a position is on the picture, in pixels.
+fn pixel(latitude: f64, longitude: f64) -> (f64, f64) {
+    (
+        LEFT as f64 + (longitude + 180.0) * PIXELS_PER_DEGREE,
+        TOP as f64 + (90.0 - latitude) * PIXELS_PER_DEGREE,
+    )
+}
+
+/// The picture of a window of the stream (or of one shard: `StreamWindow::from(&result)`), as an SVG document.
+pub fn render_svg(window: &StreamWindow) -> String {
+    let max = window.cells.max();
     let mut svg = String::new();
     // Writing to a String cannot fail: the `fmt::Result`s below are always `Ok`.
     let _ = writeln!(
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">"#
     );
-    let title = format!("Positions per 30° cell, {}", time_range(result));
+    let title = format!("Readings per 10° cell, {}", time_range(window));
     let _ = writeln!(svg, "<title>{}</title>", escape(&title));
     let _ = writeln!(svg, r#"<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#);
     let _ = writeln!(
@@ -67,26 +84,62 @@ pub fn render_svg(result: &WindowResult) -> String {
         r#"<text class="title" x="{LEFT}" y="24" font-size="16" font-weight="bold">{}</text>"#,
         escape(&title)
     );
-    let mut subtitle = format!(
-        "shard {} · {} positions · {} records skipped",
-        result.shard_id, result.count, result.skipped
-    );
-    if result.terminated_early {
-        subtitle.push_str(" · window ended early");
-    }
     let _ = writeln!(
         svg,
         r##"<text class="subtitle" x="{LEFT}" y="44" fill="#444">{}</text>"##,
-        escape(&subtitle)
+        escape(&subtitle(window))
     );
+    draw_world(&mut svg);
+    draw_cells(&mut svg, window, max);
+    draw_anomalies(&mut svg, window);
+    draw_axes(&mut svg);
+    draw_legend(&mut svg, max);
+    svg.push_str("</svg>\n");
+    svg
+}
 
-    // The cells, north at the top: row 5 (60° N to 90° N) is drawn first.
+fn subtitle(window: &StreamWindow) -> String {
+    let km: f64 = window.vehicles.values().map(|vehicle| vehicle.km).sum();
+    let mut subtitle = format!(
+        "{} shard{} · {} readings · {} vehicles, {km:.0} km · {} anomalies · {} records skipped",
+        window.shards.len(),
+        if window.shards.len() == 1 { "" } else { "s" },
+        window.count,
+        window.vehicles.len(),
+        window.anomalies.len() as u64 + window.anomalies_dropped,
+        window.skipped
+    );
+    if window.terminated_early {
+        subtitle.push_str(" · window ended early");
+    }
+    subtitle
+}
+
+/// The ocean, and the land of Natural Earth's 1:110m map over it (the path is in degrees: scaled to pixels here).
+fn draw_world(svg: &mut String) {
+    let _ = writeln!(
+        svg,
+        r#"<rect class="ocean" x="{LEFT}" y="{TOP}" width="{MAP_WIDTH}" height="{MAP_HEIGHT}" fill="{OCEAN}"/>"#
+    );
+    let _ = writeln!(
+        svg,
+        r#"<path class="land" transform="translate({LEFT} {TOP}) scale({PIXELS_PER_DEGREE})" fill="{LAND}" stroke="{COAST}" stroke-width="0.7" vector-effect="non-scaling-stroke" d="{LAND_PATH}"/>"#
+    );
+}
+
+/// Every cell, north at the top: an empty cell is a transparent frame (its numbers still on it); a busy one is
+/// coloured, a little see-through so the coast shows, with its count written on it.
+fn draw_cells(svg: &mut String, window: &StreamWindow, max: u64) {
     for cell in Cell::all() {
-        let count = result.cells[cell.row][cell.column];
+        let count = window.cells.count(cell);
         let (x, y) = (LEFT + cell.column * CELL, TOP + (ROWS - 1 - cell.row) * CELL);
-        let fill = heat(count, max);
+        let fill = if count == 0 {
+            "none".to_owned()
+        } else {
+            heat(count, max).to_string()
+        };
         let hover = format!(
-            "{} to {}, {} to {}: {count} positions",
+            "{} to {}, {} to {}: {count} readings",
             latitude(cell.south()),
             latitude(cell.south() + CELL_DEGREES),
             longitude(cell.west()),
@@ -94,7 +147,7 @@ pub fn render_svg(result: &WindowResult) -> String {
         );
         let _ = writeln!(
             svg,
-            r#"<rect class="cell" x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{fill}" stroke="white" data-row="{}" data-column="{}" data-count="{count}"><title>{}</title></rect>"#,
+            r#"<rect class="cell" x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{fill}" fill-opacity="0.8" data-row="{}" data-column="{}" data-count="{count}"><title>{}</title></rect>"#,
             cell.row,
             cell.column,
             escape(&hover)
@@ -108,45 +161,72 @@ pub fn render_svg(result: &WindowResult) -> String {
             };
             let _ = writeln!(
                 svg,
-                r#"<text x="{}" y="{}" text-anchor="middle" fill="{ink}">{count}</text>"#,
+                r#"<text class="count" x="{}" y="{}" text-anchor="middle" font-size="9" fill="{ink}">{count}</text>"#,
                 x + CELL / 2,
-                y + CELL / 2 + 4
+                y + CELL / 2 + 3
             );
         }
     }
+}
 
-    // The equator, and the axes' labels at every band's edge.
-    let equator = TOP + ROWS * CELL / 2;
-    let right = LEFT + COLUMNS * CELL;
+/// A ring where each anomaly claimed the vehicle was.
+fn draw_anomalies(svg: &mut String, window: &StreamWindow) {
+    for anomaly in &window.anomalies {
+        let (x, y) = pixel(anomaly.latitude, anomaly.longitude);
+        let hover = format!(
+            "{} at {}: {:.0} km/h from its last reading (reading {})",
+            anomaly.vehicle,
+            anomaly.timestamp.format("%H:%M:%S%.3f"),
+            anomaly.kmh,
+            anomaly.id
+        );
+        let _ = writeln!(
+            svg,
+            r##"<circle class="anomaly" cx="{x:.1}" cy="{y:.1}" r="4" fill="none" stroke="#1f4e9c" stroke-width="1.5" data-id="{}"><title>{}</title></circle>"##,
+            anomaly.id,
+            escape(&hover)
+        );
+    }
+}
+
+/// The equator, a frame, and the axes' labels every 30°.
+fn draw_axes(svg: &mut String) {
+    let equator = TOP + MAP_HEIGHT / 2;
+    let right = LEFT + MAP_WIDTH;
+    let bottom = TOP + MAP_HEIGHT;
     let _ = writeln!(
         svg,
-        r##"<line x1="{LEFT}" y1="{equator}" x2="{right}" y2="{equator}" stroke="#555" stroke-dasharray="4 3"/>"##
+        r##"<line x1="{LEFT}" y1="{equator}" x2="{right}" y2="{equator}" stroke="#777" stroke-dasharray="4 3"/>"##
     );
-    for edge in 0..=ROWS {
-        let degrees = 90.0 - edge as f64 * CELL_DEGREES;
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{MAP_WIDTH}" height="{MAP_HEIGHT}" fill="none" stroke="#777"/>"##
+    );
+    for degrees in (-90..=90).rev().step_by(30) {
+        let (_, y) = pixel(f64::from(degrees), 0.0);
         let _ = writeln!(
             svg,
-            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            r#"<text x="{}" y="{:.0}" text-anchor="end">{}</text>"#,
             LEFT - 6,
-            TOP + edge * CELL + 4,
-            latitude(degrees)
+            y + 4.0,
+            latitude(f64::from(degrees))
         );
     }
-    let bottom = TOP + ROWS * CELL;
-    for edge in 0..=COLUMNS {
-        let degrees = -180.0 + edge as f64 * CELL_DEGREES;
+    for degrees in (-180..=180).step_by(30) {
+        let (x, _) = pixel(0.0, f64::from(degrees));
         let _ = writeln!(
             svg,
-            r#"<text x="{}" y="{}" text-anchor="middle" font-size="10">{}</text>"#,
-            LEFT + edge * CELL,
+            r#"<text x="{x:.0}" y="{}" text-anchor="middle" font-size="10">{}</text>"#,
             bottom + 16,
-            longitude(degrees)
+            longitude(f64::from(degrees))
         );
     }
+}
 
-    // The legend: the scale's colours at a few counts, from none to the busiest cell's.
-    let legend = bottom + 44;
-    let _ = writeln!(svg, r#"<text x="{LEFT}" y="{}">Positions per cell</text>"#, legend + 11);
+/// The legend: the scale's colours at a few counts, from one reading to the busiest cell's.
+fn draw_legend(svg: &mut String, max: u64) {
+    let legend = TOP + MAP_HEIGHT + 44;
+    let _ = writeln!(svg, r#"<text x="{LEFT}" y="{}">Readings per cell</text>"#, legend + 11);
     for (index, count) in legend_counts(max).into_iter().enumerate() {
         let x = LEFT + 120 + index * 64;
         let _ = writeln!(
@@ -161,18 +241,30 @@ pub fn render_svg(result: &WindowResult) -> String {
             legend + 28
         );
     }
-    svg.push_str("</svg>\n");
-    svg
+    let _ = writeln!(
+        svg,
+        r##"<circle cx="{}" cy="{}" r="4" fill="none" stroke="#1f4e9c" stroke-width="1.5"/><text x="{}" y="{}">anomaly</text>"##,
+        LEFT + 120 + 5 * 64 + 12,
+        legend + 7,
+        LEFT + 120 + 5 * 64 + 22,
+        legend + 11
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="{}" y="{}" fill="#777" font-size="9" text-anchor="end">Land: Natural Earth (public domain)</text>"##,
+        LEFT + MAP_WIDTH,
+        legend + 28
+    );
 }
 
-/// Writes the picture of a window's result to `path`.
-pub fn write_svg(result: &WindowResult, path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, render_svg(result))
+/// Writes the picture of a window to `path`.
+pub fn write_svg(window: &StreamWindow, path: &Path) -> std::io::Result<()> {
+    std::fs::write(path, render_svg(window))
 }
 
-/// The counts the legend shows: none, then four steps evenly spaced in colour up to `max`.
+/// The counts the legend shows: one, then steps evenly spaced in colour up to `max` (nothing for an empty window).
 fn legend_counts(max: u64) -> Vec<u64> {
-    let mut counts = vec![0];
+    let mut counts: Vec<u64> = vec![];
     for step in 1..=4u32 {
         // heat(count) is spaced by the square root of count / max, so evenly spaced colours are at max * (step/4)².
         let count = ((max as f64) * f64::from(step * step) / 16.0).ceil() as u64;
@@ -180,11 +272,14 @@ fn legend_counts(max: u64) -> Vec<u64> {
             counts.push(count);
         }
     }
+    if counts.first().is_some_and(|&first| first > 1) {
+        counts.insert(0, 1);
+    }
     counts
 }
 
 /// "2026-11-27 10:15:00 to 10:16:00 UTC": the end without its date when it falls on the start's day.
-fn time_range(result: &WindowResult) -> String {
+fn time_range(result: &StreamWindow) -> String {
     let (start, end) = (result.window.start, result.window.end);
     let end_format = if start.date_naive() == end.date_naive() {
         "%H:%M:%S"

@@ -1,7 +1,8 @@
 //! The tests of step 5. They run against your code in `steps/step-5` (`cargo xtask check step-5`) and, unchanged,
 //! against the solution. The events are JSON files in `tests/fixtures/`, in the shape Lambda sends them when the
 //! event source mapping has a tumbling window; the handler is called the way the Lambda runtime calls it, and the
-//! tests that check what the final invocation writes talk to the local cloud's S3.
+//! tests that check what the final invocation writes (and what the next window reads back) talk to the local
+//! cloud's S3.
 
 use analytics::*;
 use aws_lambda_events::event::kinesis::{KinesisTimeWindowEvent, KinesisTimeWindowEventResponse};
@@ -11,26 +12,30 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The first invocation of the window 10:15:00 to 10:16:00 on shard 1: four positions (Paris, Sydney, New York,
-/// Lagos), and the empty state of a window's first call.
+/// The first invocation of the window 10:15:00 to 10:16:00 on shard 1: six readings of three vehicles.
+/// vehicle-00001 drives 0.5 km east in Paris; vehicle-00002 is in Sydney, then 30 s later 550 km away (a glitch);
+/// vehicle-00003 drives over the antimeridian on Taveuni, from 179.997° E to 179.997° W.
 const FIRST: &str = include_str!("fixtures/window-first.json");
-/// The second invocation of that window: three positions (Berlin, Tokyo, São Paulo) and two bad records (a latitude
-/// of 91.2, JSON cut short). Its `state` is empty in the file: a test puts in it what the first invocation returned.
+/// The second invocation of that window: vehicle-00002 back in Sydney, vehicle-00001 another 0.5 km on, the
+/// producer's resend of vehicle-00001's reading of 10:15:31 (out of order), and two bad records (a latitude of
+/// 91.2, JSON cut short). Its `state` is empty in the file: a test puts in it what the first invocation returned.
 const SECOND: &str = include_str!("fixtures/window-second.json");
 /// The final invocation of that window: no records at all, as is usual for a final call.
 const FINAL: &str = include_str!("fixtures/window-final.json");
-/// The first invocation of the next window (10:16:00 to 10:17:00): Madrid, and the corner (90, 180).
+/// The first invocation of the next window (10:16:00 to 10:17:00): vehicle-00001 another 0.5 km on, a vehicle in
+/// Madrid, and one at the corner (90, 180).
 const NEXT_WINDOW: &str = include_str!("fixtures/next-window.json");
-/// Twelve records from shard 0: ten that are not positions on Earth (see `fold_adds_positions_and_skips_bad_records`)
-/// between two that are (Nairobi first, Reykjavik last).
+/// Sixteen records from shard 0: twelve that are not readings on Earth (see
+/// `fold_adds_readings_and_skips_bad_records`) between two that are (Nairobi first, Reykjavik last).
 const BAD_RECORDS: &str = include_str!("fixtures/bad-records.json");
 /// AWS's documented example of a time-window event, whose one record says "Hello, this is a test.". (The example's
 /// state holds numbers; `aws_lambda_events` reads a state of strings, so here they are strings.)
 const AWS_EXAMPLE: &str = include_str!("fixtures/aws-example-time-window-event.json");
-/// A realistic result: one minute of the producer's positions on one shard.
+/// A realistic result: one window of the step 2 fleet (300 vehicles, 1% glitches) on one shard.
 const RESULT: &str = include_str!("fixtures/window-result.json");
 
 const SHARD: &str = "shardId-000000000001";
+const GLITCH: &str = "9b8a7c6d-5e4f-4321-8fed-cba987654321";
 
 fn event(fixture: &str) -> KinesisTimeWindowEvent {
     serde_json::from_str(fixture).expect("a fixture is a time-window event as Lambda sends it")
@@ -43,9 +48,21 @@ fn event_with_state(fixture: &str, state: &HashMap<String, String>) -> KinesisTi
     event
 }
 
-fn position(latitude: f64, longitude: f64) -> Position {
-    Position {
+/// A fix of a made-up reading at `second`s past 10:15:00.
+fn fix(second: f64, latitude: f64, longitude: f64) -> Fix {
+    Fix {
         id: Uuid::new_v4(),
+        at_ms: 1_795_774_500_000 + (second * 1000.0) as i64,
+        latitude,
+        longitude,
+    }
+}
+
+fn reading(vehicle: &str, second: u32, latitude: f64, longitude: f64) -> Reading {
+    Reading {
+        id: Uuid::new_v4(),
+        vehicle: vehicle.to_owned(),
+        timestamp: format!("2026-11-27T10:15:{second:02}Z").parse().unwrap(),
         latitude,
         longitude,
     }
@@ -59,11 +76,21 @@ fn cell(row: usize, column: usize) -> Cell {
     Cell { row, column }
 }
 
-/// The grid of the window 10:15 to 10:16 on shard 1, after its seven positions.
+/// The cells of the window 10:15 to 10:16 on shard 1, after its two batches.
 fn first_window_cells() -> Grid {
     let mut cells = Grid::default();
-    for (row, column) in [(4, 6), (1, 11), (4, 3), (3, 6), (4, 6), (4, 10), (2, 4)] {
-        cells[row][column] += 1;
+    for (row, column) in [
+        (13, 18),
+        (13, 18),
+        (13, 18),
+        (13, 18),
+        (5, 33),
+        (5, 33),
+        (7, 35),
+        (7, 0),
+        (6, 33),
+    ] {
+        cells.add(cell(row, column));
     }
     cells
 }
@@ -75,15 +102,8 @@ fn first_window() -> TimeRange {
     }
 }
 
-fn assert_close(actual: f64, expected: f64, what: &str) {
-    assert!(
-        (actual - expected).abs() < 1e-9,
-        "{what}: expected {expected}, got {actual}"
-    );
-}
-
-fn total(cells: &Grid) -> u64 {
-    cells.iter().flatten().sum()
+fn assert_between(actual: f64, range: std::ops::RangeInclusive<f64>, what: &str) {
+    assert!(range.contains(&actual), "{what}: expected {range:?}, got {actual}");
 }
 
 async fn s3() -> aws_sdk_s3::Client {
@@ -91,12 +111,24 @@ async fn s3() -> aws_sdk_s3::Client {
 }
 
 /// A destination in a bucket that does not exist: an invocation that is not final must not write anything, and if
-/// it tried, S3 would answer NoSuchBucket.
+/// it tried, S3 would answer NoSuchBucket. (A window's first call finds nothing carried there.)
 fn nowhere() -> Destination {
     Destination {
         bucket: unique_name("no-such-bucket"),
         prefix: DEFAULT_PREFIX.to_owned(),
     }
+}
+
+/// A destination in a new bucket of the local cloud.
+async fn new_bucket(s3: &aws_sdk_s3::Client) -> Destination {
+    let bucket = unique_name("analytics");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the local cloud creates the test's bucket");
+    Destination::from_lookup(|name| (name == BUCKET_VARIABLE).then(|| bucket.clone()))
+        .expect("ANALYTICS_BUCKET is all a destination needs")
 }
 
 /// Calls the handler as the Lambda runtime does.
@@ -115,7 +147,9 @@ fn state(response: &KinesisTimeWindowEventResponse) -> HashMap<String, String> {
 }
 
 fn aggregate(response: &KinesisTimeWindowEventResponse) -> Aggregate {
-    Aggregate::from_state(&state(response)).expect("the state the handler returns holds an aggregate")
+    Aggregate::from_state(&state(response))
+        .expect("the state the handler returns is JSON")
+        .expect("the state the handler returns holds an aggregate")
 }
 
 /// The keys of the bucket, under the prefix.
@@ -134,23 +168,48 @@ async fn keys(s3: &aws_sdk_s3::Client, destination: &Destination) -> Vec<String>
         .collect()
 }
 
+async fn read_result(s3: &aws_sdk_s3::Client, destination: &Destination, key: &str) -> WindowResult {
+    let object = s3
+        .get_object()
+        .bucket(&destination.bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("the result can be read back");
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    serde_json::from_slice(&bytes).expect("the object is a WindowResult, as JSON")
+}
+
+/// The first window, run through the handler: its two batches, then the final call.
+async fn run_first_window(s3: &aws_sdk_s3::Client, destination: &Destination) -> HashMap<String, String> {
+    let first = invoke(s3, destination, event(FIRST)).await;
+    let second = invoke(s3, destination, event_with_state(SECOND, &state(&first))).await;
+    let _final = invoke(s3, destination, event_with_state(FINAL, &state(&second))).await;
+    state(&second)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The grid
+
 #[test]
-fn cell_of_a_position_is_its_30_degree_band() {
+fn cell_of_a_position_is_its_10_degree_band() {
     for (place, latitude, longitude, expected) in [
-        ("Paris", PARIS.0, PARIS.1, cell(4, 6)),
-        ("Sydney", SYDNEY.0, SYDNEY.1, cell(1, 11)),
-        ("New York", 40.7128, -74.006, cell(4, 3)),
-        ("Lagos", 6.5244, 3.3792, cell(3, 6)),
-        ("Tokyo", 35.6762, 139.6503, cell(4, 10)),
-        ("São Paulo", -23.5505, -46.6333, cell(2, 4)),
-        ("Reykjavik", 64.1466, -21.9426, cell(5, 5)),
-        ("Honolulu", 21.3069, -157.8583, cell(3, 0)),
-        ("McMurdo Station", -77.8419, 166.6863, cell(0, 11)),
+        ("Paris", PARIS.0, PARIS.1, cell(13, 18)),
+        ("Sydney", SYDNEY.0, SYDNEY.1, cell(5, 33)),
+        ("New York", 40.7128, -74.006, cell(13, 10)),
+        ("Lagos", 6.5244, 3.3792, cell(9, 18)),
+        ("Tokyo", 35.6762, 139.6503, cell(12, 31)),
+        ("São Paulo", -23.5505, -46.6333, cell(6, 13)),
+        ("Reykjavik", 64.1466, -21.9426, cell(15, 15)),
+        ("Honolulu", 21.3069, -157.8583, cell(11, 2)),
+        ("McMurdo Station", -77.8419, 166.6863, cell(1, 34)),
+        ("Taveuni, east of 180°", -16.85, -179.997, cell(7, 0)),
+        ("Taveuni, west of 180°", -16.85, 179.997, cell(7, 35)),
     ] {
         assert_eq!(
             Cell::of(latitude, longitude),
             expected,
-            "{place} ({latitude}, {longitude}): rows count 30° bands from 90° S, columns from 180° W"
+            "{place} ({latitude}, {longitude}): rows count 10° bands from 90° S, columns from 180° W"
         );
     }
 }
@@ -159,33 +218,32 @@ fn cell_of_a_position_is_its_30_degree_band() {
 fn cell_of_the_edges_is_a_valid_cell() {
     for (latitude, longitude, expected, why) in [
         (-90.0, -180.0, cell(0, 0), "the south-west corner of the map"),
-        (
-            90.0,
-            180.0,
-            cell(5, 11),
-            "90° N and 180° E belong to the last bands: nothing lies beyond them",
-        ),
-        (-90.0, 180.0, cell(0, 11), "the south pole on the antimeridian"),
+        (90.0, 180.0, cell(17, 35), "90° N and 180° E belong to the last bands"),
+        (-90.0, 180.0, cell(0, 35), "the south pole on the antimeridian"),
         (
             90.0,
             -180.0,
-            cell(5, 0),
+            cell(17, 0),
             "the north pole on the antimeridian, from the west",
         ),
-        (0.0, 0.0, cell(3, 6), "a band includes its southern and western edges"),
-        (-0.0, -0.0, cell(3, 6), "-0.0 is 0.0"),
+        (0.0, 0.0, cell(9, 18), "a band includes its southern and western edges"),
+        (-0.0, -0.0, cell(9, 18), "-0.0 is 0.0"),
         (
             -30.0,
             -30.0,
-            cell(2, 5),
+            cell(6, 15),
             "a band includes its southern and western edges",
         ),
-        (60.0, 30.0, cell(5, 7), "a band includes its southern and western edges"),
-        (59.999, 29.999, cell(4, 6), "just below an edge is still the band below"),
+        (
+            59.999,
+            29.999,
+            cell(14, 20),
+            "just below an edge is still the band below",
+        ),
         (
             -60.000_001,
             -150.000_001,
-            cell(0, 0),
+            cell(2, 2),
             "just below an edge is still the band below",
         ),
     ] {
@@ -206,88 +264,217 @@ fn cell_of_the_edges_is_a_valid_cell() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// A vehicle's track
+
 #[test]
-fn add_counts_a_position_in_its_cell_and_widens_the_spreads() {
-    let mut aggregate = Aggregate::default();
-    assert_eq!(aggregate.count, 0);
-    assert_eq!(aggregate.latitude, None, "no position yet: no spread");
+fn observe_measures_a_vehicles_moves_between_consecutive_readings() {
+    let mut track = Track::default();
+    assert_eq!(
+        track.observe(fix(0.0, PARIS.0, PARIS.1)),
+        Step::First,
+        "nothing to compare with"
+    );
+    // 0.01° of latitude is 1.11 km; in 60 s, 66.7 km/h.
+    let Step::Moved { km, kmh } = track.observe(fix(60.0, PARIS.0 + 0.01, PARIS.1)) else {
+        panic!("a plausible move");
+    };
+    assert_between(km, 1.10..=1.12, "km");
+    assert_between(kmh, 66.0..=67.5, "km/h");
+    assert_eq!(
+        track.last.unwrap().at_ms,
+        fix(60.0, 0.0, 0.0).at_ms,
+        "the track moves on"
+    );
 
-    for (latitude, longitude) in [PARIS, SYDNEY, BERLIN] {
-        aggregate.add(&position(latitude, longitude));
-    }
-    assert_eq!(aggregate.count, 3, "three positions added");
-    assert_eq!(aggregate.skipped, 0, "add never skips");
     assert_eq!(
-        aggregate.cells[4][6], 2,
-        "Paris and Berlin share the cell 30° N to 60° N, 0° E to 30° E"
+        track.observe(fix(30.0, PARIS.0, PARIS.1)),
+        Step::OutOfOrder,
+        "a reading older than the last one is no movement"
     );
-    assert_eq!(aggregate.cells[1][11], 1, "Sydney's cell");
-    assert_eq!(total(&aggregate.cells), 3, "each position is counted in one cell");
-
-    let latitude = aggregate.latitude.expect("a spread once positions are added");
     assert_eq!(
-        (latitude.min, latitude.max),
-        (SYDNEY.0, BERLIN.0),
-        "latitude: min and max"
+        track.observe(fix(60.0, PARIS.0 + 0.01, PARIS.1)),
+        Step::OutOfOrder,
+        "nor is a reading of the same time (a duplicate)"
     );
-    assert_close(latitude.sum, PARIS.0 + SYDNEY.0 + BERLIN.0, "latitude: the sum");
-    let longitude = aggregate.longitude.expect("a spread once positions are added");
-    assert_eq!(
-        (longitude.min, longitude.max),
-        (PARIS.1, SYDNEY.1),
-        "longitude: min and max"
-    );
-    assert_close(longitude.sum, PARIS.1 + SYDNEY.1 + BERLIN.1, "longitude: the sum");
 }
 
 #[test]
-fn fold_adds_positions_and_skips_bad_records() {
+fn observe_crosses_the_antimeridian_as_a_short_move() {
+    let mut track = Track::default();
+    track.observe(fix(0.0, -16.85, 179.997));
+    let step = track.observe(fix(30.0, -16.85, -179.997));
+    let Step::Moved { km, kmh } = step else {
+        panic!("0.006° of longitude over the antimeridian is a short drive, not a trip round the world: {step:?}");
+    };
+    assert_between(km, 0.6..=0.7, "km over the antimeridian");
+    assert_between(kmh, 70.0..=85.0, "km/h over the antimeridian");
+}
+
+#[test]
+fn observe_flags_an_impossible_jump_and_keeps_the_last_good_reading() {
+    let mut track = Track::default();
+    let start = fix(0.0, SYDNEY.0, SYDNEY.1);
+    track.observe(start);
+    // 550 km in 30 s.
+    let Step::Anomaly { kmh } = track.observe(fix(30.0, -30.0, 155.0)) else {
+        panic!("550 km in 30 s is an anomaly");
+    };
+    assert!(kmh > 50_000.0, "{kmh} km/h");
+    assert_eq!(
+        track.last,
+        Some(start),
+        "the glitch does not become the vehicle's position"
+    );
+    let step = track.observe(fix(60.0, SYDNEY.0 + 0.005, SYDNEY.1));
+    assert!(
+        matches!(step, Step::Moved { km, .. } if km < 1.0),
+        "the next reading is compared with the last good one: {step:?}"
+    );
+    let limit = fix(3_660.0, SYDNEY.0 + 0.005 + 4.49, SYDNEY.1);
+    assert!(
+        matches!(track.observe(limit), Step::Moved { .. }),
+        "under {MAX_KMH} km/h (499 km in an hour) is plausible"
+    );
+}
+
+#[test]
+fn observe_two_agreeing_readings_outvote_a_glitch_that_came_first() {
+    // The vehicle's very first reading is the glitch: nothing tells it apart until two readings agree.
+    let mut track = Track::default();
+    let glitch = fix(0.0, -30.0, 155.0);
+    track.observe(glitch);
+    let true_one = fix(30.0, SYDNEY.0, SYDNEY.1);
+    assert!(
+        matches!(track.observe(true_one), Step::Anomaly { .. }),
+        "at first the true one looks wrong"
+    );
+    let step = track.observe(fix(60.0, SYDNEY.0 + 0.005, SYDNEY.1));
+    let Step::Reanchored {
+        glitch: flagged,
+        cleared,
+        km,
+        ..
+    } = step
+    else {
+        panic!("two readings that agree outvote the one that came first: {step:?}");
+    };
+    assert_eq!(flagged, glitch, "the first reading is the glitch");
+    assert_eq!(cleared, true_one, "and the reading flagged before is cleared");
+    assert_between(km, 0.5..=0.6, "the move between the two good readings");
+    assert!(matches!(
+        track.observe(fix(90.0, SYDNEY.0 + 0.01, SYDNEY.1)),
+        Step::Moved { .. }
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The aggregate
+
+#[test]
+fn add_counts_a_reading_in_its_cell_and_on_its_vehicle() {
+    let mut aggregate = Aggregate::default();
+    aggregate.add(&reading("vehicle-00001", 0, PARIS.0, PARIS.1));
+    aggregate.add(&reading("vehicle-00002", 1, BERLIN.0, BERLIN.1));
+    aggregate.add(&reading("vehicle-00001", 30, PARIS.0 + 0.005, PARIS.1));
+    aggregate.add(&reading("vehicle-00001", 40, SYDNEY.0, SYDNEY.1));
+    assert_eq!(aggregate.count, 4, "every reading is counted, glitches too");
+    assert_eq!(aggregate.cells.count(cell(13, 18)), 2, "Paris twice");
+    assert_eq!(aggregate.cells.count(cell(14, 19)), 1, "Berlin");
+    assert_eq!(aggregate.cells.total(), 4);
+
+    let paris = &aggregate.vehicles["vehicle-00001"];
+    assert_eq!(paris.readings, 3);
+    assert_between(
+        paris.km,
+        0.55..=0.57,
+        "vehicle-00001's distance leaves the jump to Sydney out",
+    );
+    assert_between(paris.top_kmh, 66.0..=67.5, "and so does its top speed");
+    assert_eq!(aggregate.anomalies.len(), 1, "the jump to Sydney is flagged");
+    let anomaly = &aggregate.anomalies[0];
+    assert_eq!(anomaly.vehicle, "vehicle-00001");
+    assert!(anomaly.kmh > 1_000_000.0, "16,960 km in 10 s: {}", anomaly.kmh);
+    assert_eq!(
+        (anomaly.latitude, anomaly.longitude),
+        SYDNEY,
+        "where the glitch claimed to be"
+    );
+}
+
+#[test]
+fn fold_adds_readings_and_skips_bad_records() {
     let mut aggregate = Aggregate::default();
     aggregate.fold(&event(BAD_RECORDS).kinesis_event.records);
     // Cut-short JSON, a latitude of 91.2, a longitude of -180.5, a latitude that is a string, no data, no
-    // longitude, an id that is not a UUID, gzip bytes, a lone newline, JSON null.
-    assert_eq!(aggregate.skipped, 10, "each bad record is skipped and counted");
+    // longitude, an id that is not a UUID, gzip bytes, a lone newline, JSON null, an empty vehicle, a timestamp that
+    // is not RFC 3339.
+    assert_eq!(aggregate.skipped, 12, "each bad record is skipped and counted");
     assert_eq!(aggregate.count, 2, "the good records around them still count");
-    assert_eq!(aggregate.cells[2][7], 1, "Nairobi (-1.2921, 36.8219)");
-    assert_eq!(aggregate.cells[5][5], 1, "Reykjavik (64.1466, -21.9426)");
+    assert_eq!(aggregate.cells.count(cell(8, 21)), 1, "Nairobi (-1.2921, 36.8219)");
+    assert_eq!(aggregate.cells.count(cell(15, 15)), 1, "Reykjavik (64.1466, -21.9426)");
 
     let mut aggregate = Aggregate::default();
     aggregate.fold(&event(FIRST).kinesis_event.records);
     aggregate.fold(&event(SECOND).kinesis_event.records);
     assert_eq!(
-        (aggregate.count, aggregate.skipped),
-        (7, 2),
-        "two batches fold into one aggregate"
+        (aggregate.count, aggregate.skipped, aggregate.out_of_order),
+        (9, 2, 1),
+        "two batches fold into one aggregate; the resent reading is out of order"
     );
     assert_eq!(aggregate.cells, first_window_cells());
+    let ids: Vec<String> = aggregate.anomalies.iter().map(|a| a.id.to_string()).collect();
+    assert_eq!(ids, [GLITCH], "the glitch, and nothing else, is flagged");
+}
+
+/// An aggregate as a busy window leaves it: `vehicles` vehicles, each seen twice, a few of them with a flagged
+/// reading pending.
+fn busy_aggregate(vehicles: u32) -> Aggregate {
+    let mut aggregate = Aggregate::default();
+    for vehicle in 0..vehicles {
+        let name = format!("vehicle-{vehicle:05}");
+        let (latitude, longitude) = (
+            -60.0 + f64::from(vehicle % 120) + 0.123_456_7,
+            -179.0 + f64::from(vehicle % 358),
+        );
+        aggregate.add(&reading(&name, 1, latitude, longitude));
+        aggregate.add(&reading(&name, 31, latitude + 0.004_321, longitude));
+        if vehicle % 100 == 0 {
+            aggregate.add(&reading(&name, 45, latitude + 5.0, longitude));
+        }
+    }
+    aggregate
 }
 
 #[test]
-fn state_of_a_window_is_one_small_json_entry() {
+fn state_stays_well_under_1_mb_at_ten_times_the_default_fleet() {
     let mut aggregate = Aggregate::default();
     aggregate.fold(&event(FIRST).kinesis_event.records);
     let state = aggregate.to_state();
     assert_eq!(state.keys().collect::<Vec<_>>(), vec![STATE_KEY], "one entry");
     assert_eq!(
         Aggregate::from_state(&state).unwrap(),
-        aggregate,
+        Some(aggregate),
         "the state gives back the aggregate"
     );
     assert_eq!(
         Aggregate::from_state(&HashMap::new()).unwrap(),
-        Aggregate::default(),
+        None,
         "an empty state is a new window"
     );
 
-    // However busy the window, the state stays the same size: no number can grow past 20 digits.
-    let mut busiest = aggregate.clone();
-    busiest.count = u64::MAX;
-    busiest.skipped = u64::MAX;
-    busiest.cells = [[u64::MAX; COLUMNS]; ROWS];
-    let size = busiest.to_state()[STATE_KEY].len();
+    // The producer's default fleet is 300 vehicles; the state grows with vehicles, not readings. Even if every
+    // vehicle hashed to one shard, ten times the default fleet must leave most of Lambda's 1 MB free.
+    let default_fleet = busy_aggregate(300).to_state()[STATE_KEY].len();
+    let ten_times = busy_aggregate(3_000).to_state()[STATE_KEY].len();
+    eprintln!("state per shard: {default_fleet} bytes for 300 vehicles, {ten_times} bytes for 3,000");
     assert!(
-        size < 2048,
-        "the state takes {size} bytes: Lambda allows 1 MB, and this aggregate needs far less"
+        default_fleet < 64 * 1024,
+        "300 vehicles take {default_fleet} bytes of state"
+    );
+    assert!(
+        ten_times < 512 * 1024,
+        "3,000 vehicles take {ten_times} bytes of state: Lambda ends a window early past 1 MB"
     );
 }
 
@@ -300,40 +487,103 @@ fn finish_turns_the_aggregate_into_the_window_result() {
 
     assert_eq!(result.window, first_window());
     assert_eq!(result.shard_id, SHARD);
-    assert_eq!((result.count, result.skipped), (7, 2));
+    assert_eq!((result.count, result.skipped, result.out_of_order), (9, 2, 1));
     assert_eq!(result.cells, first_window_cells());
     assert!(!result.terminated_early);
 
-    let latitudes = [48.8566, -33.8688, 40.7128, 6.5244, 52.52, 35.6762, -23.5505];
-    let latitude = result.latitude.expect("seven positions: a latitude summary");
-    assert_eq!((latitude.min, latitude.max), (-33.8688, 52.52));
-    assert_close(latitude.mean, latitudes.iter().sum::<f64>() / 7.0, "the mean latitude");
-    let longitudes = [2.3522, 151.2093, -74.006, 3.3792, 13.405, 139.6503, -46.6333];
-    let longitude = result.longitude.expect("seven positions: a longitude summary");
-    assert_eq!((longitude.min, longitude.max), (-74.006, 151.2093));
-    assert_close(
-        longitude.mean,
-        longitudes.iter().sum::<f64>() / 7.0,
-        "the mean longitude",
+    let paris = result.vehicles["vehicle-00001"];
+    assert_eq!(paris.readings, 4, "three readings and the resent one");
+    assert_between(
+        paris.km,
+        0.99..=1.0,
+        "two moves of 0.5 km, across the window's two invocations",
+    );
+    assert_between(paris.top_kmh, 74.0..=75.5, "0.5 km in 24 s");
+    let sydney = result.vehicles["vehicle-00002"];
+    assert_between(sydney.km, 0.42..=0.43, "the glitch is left out of the distance");
+    assert!(sydney.top_kmh < 40.0, "and out of the top speed: {}", sydney.top_kmh);
+    let taveuni = result.vehicles["vehicle-00003"];
+    assert_between(taveuni.km, 0.6..=0.7, "over the antimeridian");
+    assert_eq!(result.anomalies.len(), 1);
+    assert_eq!(result.anomalies[0].id.to_string(), GLITCH);
+    assert_eq!(result.anomalies[0].vehicle, "vehicle-00002");
+    assert_eq!(
+        result.anomalies[0].timestamp,
+        "2026-11-27T10:15:32Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap()
     );
 
     let busiest: Vec<(usize, usize, u64)> = result.busiest.iter().map(|c| (c.row, c.column, c.count)).collect();
     assert_eq!(
         busiest,
-        vec![(4, 6, 2), (1, 11, 1), (2, 4, 1), (3, 6, 1), (4, 3, 1)],
+        vec![(13, 18, 4), (5, 33, 2), (6, 33, 1), (7, 0, 1), (7, 35, 1)],
         "the busiest first, then the cells of equal count from the south-west, at most {BUSIEST}"
+    );
+    assert_eq!(
+        result.carry.len(),
+        3,
+        "each vehicle's last good reading goes on to the next window"
+    );
+    assert_eq!(
+        result.carry["vehicle-00002"].last.latitude, -33.865,
+        "Sydney, not the glitch"
     );
 
     let empty = Aggregate::default().finish(first_window(), SHARD, true);
     assert_eq!(empty.count, 0);
-    assert_eq!(
-        (empty.latitude, empty.longitude),
-        (None, None),
-        "no position, no mean (not NaN)"
-    );
-    assert!(empty.busiest.is_empty(), "an empty cell is never among the busiest");
+    assert!(empty.busiest.is_empty() && empty.vehicles.is_empty() && empty.anomalies.is_empty());
     assert!(empty.terminated_early);
 }
+
+#[test]
+fn merge_adds_up_the_shards_of_one_window() {
+    let mut one = Aggregate::default();
+    one.fold(&event(FIRST).kinesis_event.records);
+    one.fold(&event(SECOND).kinesis_event.records);
+    let one = one.finish(first_window(), SHARD, false);
+    let mut other = Aggregate::default();
+    other.fold(&event(BAD_RECORDS).kinesis_event.records);
+    let other = other.finish(first_window(), "shardId-000000000000", false);
+
+    let merged = merge(&[one.clone(), other.clone()]).expect("two shards of one window merge");
+    assert_eq!(merged.shards, ["shardId-000000000000", SHARD], "sorted");
+    assert_eq!((merged.count, merged.skipped), (11, 14));
+    assert_eq!(merged.cells.total(), 11);
+    assert_eq!(merged.cells.count(cell(13, 18)), 4);
+    assert_eq!(merged.cells.count(cell(8, 21)), 1);
+    assert_eq!(merged.vehicles.len(), 5);
+    assert_eq!(merged.anomalies.len(), 1);
+    assert_eq!(
+        merged.busiest[0],
+        CellCount {
+            row: 13,
+            column: 18,
+            count: 4
+        }
+    );
+    assert_eq!(
+        merge(&[other.clone(), one.clone()]).unwrap(),
+        merged,
+        "the order of the shards does not matter"
+    );
+
+    assert!(merge(&[]).is_err(), "nothing to merge");
+    assert!(
+        merge(&[one.clone(), one.clone()]).is_err(),
+        "one shard twice would count it twice"
+    );
+    let mut later = other;
+    later.window = TimeRange::from(&event(NEXT_WINDOW).time_window_properties.window);
+    assert!(
+        merge(&[one.clone(), later.clone()]).is_err(),
+        "two windows are two views"
+    );
+    let windows = merge_by_window(vec![later, one]).unwrap();
+    assert_eq!(windows.len(), 2, "merge_by_window keeps windows apart");
+    assert!(windows[0].window.start < windows[1].window.start, "oldest first");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The handler
 
 #[tokio::test]
 async fn handler_carries_the_state_across_the_invocations_of_a_window() {
@@ -344,18 +594,23 @@ async fn handler_carries_the_state_across_the_invocations_of_a_window() {
     let after_first = aggregate(&first);
     assert_eq!(
         (after_first.count, after_first.skipped),
-        (4, 0),
-        "the first batch: four positions"
+        (6, 0),
+        "the first batch: six readings"
     );
 
     let second = invoke(&s3, &nowhere, event_with_state(SECOND, &state(&first))).await;
     let after_second = aggregate(&second);
     assert_eq!(
         (after_second.count, after_second.skipped),
-        (7, 2),
+        (9, 2),
         "the second invocation starts from the state the first returned"
     );
     assert_eq!(after_second.cells, first_window_cells());
+    assert_between(
+        after_second.vehicles["vehicle-00001"].km,
+        0.99..=1.0,
+        "a vehicle's journey goes on from one invocation to the next",
+    );
 
     // The state is what carries the window, not anything kept in the process between invocations.
     let alone = aggregate(&invoke(&s3, &nowhere, event(SECOND)).await);
@@ -364,28 +619,50 @@ async fn handler_carries_the_state_across_the_invocations_of_a_window() {
         (3, 2),
         "with an empty state, only the batch itself counts"
     );
+    assert_between(
+        alone.vehicles["vehicle-00001"].km,
+        0.0..=0.0,
+        "and no vehicle has a past",
+    );
 }
 
 #[tokio::test]
-async fn handler_starts_each_new_window_empty() {
+async fn handler_starts_a_new_window_from_the_last_readings_of_the_one_before() {
     let s3 = s3().await;
-    let nowhere = nowhere();
-    let first = invoke(&s3, &nowhere, event(FIRST)).await;
-    let _second = invoke(&s3, &nowhere, event_with_state(SECOND, &state(&first))).await;
+    let destination = new_bucket(&s3).await;
+    run_first_window(&s3, &destination).await;
 
-    // Lambda starts each window with an empty state.
-    let next = aggregate(&invoke(&s3, &nowhere, event(NEXT_WINDOW)).await);
+    // Lambda starts each window with an empty state; the function picks up where the previous result left off.
+    let next = aggregate(&invoke(&s3, &destination, event(NEXT_WINDOW)).await);
     assert_eq!(
         (next.count, next.skipped),
-        (2, 0),
-        "the new window counts its own records only"
+        (3, 0),
+        "the new window counts its own readings only"
     );
     let mut expected = Grid::default();
-    expected[4][5] = 1; // Madrid
-    expected[5][11] = 1; // (90, 180)
+    expected.add(cell(13, 18)); // Paris
+    expected.add(cell(13, 17)); // Madrid
+    expected.add(cell(17, 35)); // (90, 180)
     assert_eq!(next.cells, expected);
-    let latitude = next.latitude.expect("two positions");
-    assert_eq!((latitude.min, latitude.max), (40.4168, 90.0));
+    let paris = &next.vehicles["vehicle-00001"];
+    assert_eq!(paris.readings, 1, "one reading in this window");
+    assert_between(
+        paris.km,
+        0.49..=0.51,
+        "measured from its last reading of the window before",
+    );
+    assert!(
+        next.vehicles["vehicle-00002"].last.is_some(),
+        "a vehicle quiet in this window is still known"
+    );
+
+    // Without the previous result (the first window of all), the new window starts with no past.
+    let fresh = aggregate(&invoke(&s3, &nowhere(), event(NEXT_WINDOW)).await);
+    assert_between(
+        fresh.vehicles["vehicle-00001"].km,
+        0.0..=0.0,
+        "no previous result, no carried reading",
+    );
 }
 
 #[tokio::test]
@@ -399,7 +676,7 @@ async fn handler_skips_and_counts_bad_records_without_failing() {
     .await
     .expect("a bad record is never an error: retrying the batch would bring the same bad bytes back");
     let after = aggregate(&response);
-    assert_eq!((after.count, after.skipped), (2, 10));
+    assert_eq!((after.count, after.skipped), (2, 12));
     let json = serde_json::to_value(&response).unwrap();
     assert!(
         json.get("batchItemFailures")
@@ -407,7 +684,7 @@ async fn handler_skips_and_counts_bad_records_without_failing() {
         "no record is reported: Lambda would only send it again\n{json}"
     );
 
-    // AWS's example: its one record is not a position, and its state does not hold an aggregate.
+    // AWS's example: its one record is not a reading, and its state does not hold an aggregate.
     let response = invoke(&s3, &nowhere(), event(AWS_EXAMPLE)).await;
     let after = aggregate(&response);
     assert_eq!(
@@ -430,26 +707,15 @@ async fn handler_answers_with_the_state_lambda_expects() {
     );
     let entries = json["state"].as_object().expect("the state is an object");
     assert_eq!(entries.keys().collect::<Vec<_>>(), vec![STATE_KEY], "{json}");
-    let aggregate: Value = serde_json::from_str(
-        entries[STATE_KEY]
-            .as_str()
-            .expect("each entry of the state is a string"),
-    )
-    .expect("the entry holds the aggregate as JSON");
-    assert_eq!(aggregate["count"], 4, "{aggregate}");
+    let aggregate: Value = serde_json::from_str(entries[STATE_KEY].as_str().expect("each entry is a string"))
+        .expect("the entry holds the aggregate as JSON");
+    assert_eq!(aggregate["count"], 6, "{aggregate}");
 }
 
 #[tokio::test]
 async fn emit_writes_one_result_per_window_and_shard_to_s3() {
     let s3 = s3().await;
-    let bucket = unique_name("analytics");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("the local cloud creates the test's bucket");
-    let destination = Destination::from_lookup(|name| (name == BUCKET_VARIABLE).then(|| bucket.clone()))
-        .expect("ANALYTICS_BUCKET is all a destination needs");
+    let destination = new_bucket(&s3).await;
     assert_eq!(destination.prefix, "analytics/", "the default prefix");
 
     let first = invoke(&s3, &destination, event(FIRST)).await;
@@ -466,32 +732,17 @@ async fn emit_writes_one_result_per_window_and_shard_to_s3() {
     assert_eq!(
         keys(&s3, &destination).await,
         vec![key],
-        "one object per window and shard, keyed by the window's start"
+        "one object per window and shard, keyed by its start"
     );
-    let object = s3
-        .get_object()
-        .bucket(&destination.bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("the result can be read back");
-    let bytes = object.body.collect().await.unwrap().into_bytes();
-    let result: WindowResult = serde_json::from_slice(&bytes).expect("the object is a WindowResult, as JSON");
+    let result = read_result(&s3, &destination, key).await;
     assert_eq!(result.window, first_window());
     assert_eq!(result.shard_id, SHARD);
-    assert_eq!(
-        (result.count, result.skipped),
-        (7, 2),
-        "every record sent in the window: seven positions, two skipped"
-    );
+    assert_eq!((result.count, result.skipped), (9, 2), "every record of the window");
     assert_eq!(result.cells, first_window_cells());
     assert_eq!(
-        result.busiest[0],
-        CellCount {
-            row: 4,
-            column: 6,
-            count: 2
-        }
+        result.anomalies[0].id.to_string(),
+        GLITCH,
+        "the glitch is in the result"
     );
 
     // Lambda runs a final invocation again when it fails (or times out after writing): the same key, one object.
@@ -512,6 +763,9 @@ async fn emit_writes_one_result_per_window_and_shard_to_s3() {
         vec![key, "analytics/20261127T101600Z/shardId-000000000001.json"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The heat map
 
 #[test]
 fn heat_scales_from_cool_to_hot_by_the_square_root() {
@@ -535,7 +789,7 @@ fn heat_scales_from_cool_to_hot_by_the_square_root() {
     }
 }
 
-/// The heat map's cells: (row, column) to (count, fill), read from the SVG's `data-` attributes.
+/// The heat map's cells: (row, column) to (count, fill, y), read from the SVG's `data-` attributes.
 fn svg_cells(document: &roxmltree::Document) -> HashMap<(usize, usize), (u64, String, f64)> {
     let number = |node: roxmltree::Node, name: &str| -> f64 {
         node.attribute(name)
@@ -554,19 +808,20 @@ fn svg_cells(document: &roxmltree::Document) -> HashMap<(usize, usize), (u64, St
         .collect()
 }
 
-fn read_svg(result: &WindowResult) -> String {
+fn read_svg(window: &StreamWindow) -> String {
     let path = std::env::temp_dir().join(format!("{}.svg", unique_name("heatmap")));
-    write_svg(result, &path).expect("the heat map is written");
+    write_svg(window, &path).expect("the heat map is written");
     let svg = std::fs::read_to_string(&path).expect("the heat map file exists");
     std::fs::remove_file(&path).ok();
     svg
 }
 
 #[test]
-fn heat_map_shows_every_cell_of_the_result() {
+fn heat_map_shows_every_cell_of_the_stream_over_the_coastlines() {
     let result: WindowResult = serde_json::from_str(RESULT).expect("the fixture is a WindowResult");
-    let max = result.cells.iter().flatten().copied().max().unwrap();
-    let svg = read_svg(&result);
+    let window = StreamWindow::from(&result);
+    let max = result.cells.max();
+    let svg = read_svg(&window);
     let document = roxmltree::Document::parse(&svg).unwrap_or_else(|error| panic!("not XML ({error}):\n{svg}"));
     let root = document.root_element();
     assert!(
@@ -580,20 +835,57 @@ fn heat_map_shows_every_cell_of_the_result() {
         ROWS * COLUMNS,
         "one rect per cell, each with its own row and column"
     );
-    for Cell { row, column } in Cell::all() {
-        let (count, fill, _) = &cells[&(row, column)];
-        let expected = result.cells[row][column];
-        assert_eq!(*count, expected, "the count of row {row}, column {column}");
-        assert_eq!(
-            *fill,
-            heat(expected, max).to_string(),
-            "the colour of row {row}, column {column}"
-        );
+    for cell in Cell::all() {
+        let (count, fill, _) = &cells[&(cell.row, cell.column)];
+        let expected = result.cells.count(cell);
+        assert_eq!(*count, expected, "the count of {cell:?}");
+        let colour = if expected == 0 {
+            "none".to_owned()
+        } else {
+            heat(expected, max).to_string()
+        };
+        assert_eq!(*fill, colour, "the colour of {cell:?}");
     }
     assert!(
-        cells[&(5, 0)].2 < cells[&(0, 0)].2,
-        "north at the top: row 5 (60° N to 90° N) is drawn above row 0"
+        cells[&(17, 0)].2 < cells[&(0, 0)].2,
+        "north at the top: row 17 is drawn above row 0"
     );
+    let mut written: Vec<u64> = document
+        .descendants()
+        .filter(|node| node.attribute("class") == Some("count"))
+        .filter_map(|node| node.text()?.parse().ok())
+        .collect();
+    let mut counts: Vec<u64> = result.cells.cells().map(|cell| cell.count).collect();
+    written.sort_unstable();
+    counts.sort_unstable();
+    assert_eq!(written, counts, "each busy cell has its count written on it");
+
+    let land = document
+        .descendants()
+        .find(|node| node.attribute("class") == Some("land"))
+        .expect("the coastlines are drawn");
+    assert!(
+        land.attribute("d").is_some_and(|d| d.len() > 10_000),
+        "Natural Earth's land, not a stub"
+    );
+    let land_at = land.range().start;
+    assert!(
+        document
+            .descendants()
+            .filter(|node| node.attribute("class") == Some("cell"))
+            .all(|node| node.range().start > land_at),
+        "the cells are drawn over the land"
+    );
+    let mut marked: Vec<&str> = document
+        .descendants()
+        .filter(|node| node.attribute("class") == Some("anomaly"))
+        .filter_map(|node| node.attribute("data-id"))
+        .collect();
+    let mut flagged: Vec<String> = result.anomalies.iter().map(|anomaly| anomaly.id.to_string()).collect();
+    assert!(!flagged.is_empty(), "the fixture has anomalies");
+    marked.sort_unstable();
+    flagged.sort_unstable();
+    assert_eq!(marked, flagged, "every anomaly is marked");
 
     let title = root
         .children()
@@ -601,15 +893,15 @@ fn heat_map_shows_every_cell_of_the_result() {
         .and_then(|node| node.text())
         .expect("the document has a <title>");
     assert!(
-        title.contains("2026-11-27 10:15:00") && title.contains("10:16:00"),
-        "the title gives the window's time range: {title:?}"
+        title.contains(&result.window.start.format("%Y-%m-%d %H:%M:%S").to_string()),
+        "{title:?}"
     );
     let legend: Vec<u64> = document
         .descendants()
         .filter(|node| node.attribute("class") == Some("legend"))
         .filter_map(|node| node.attribute("data-count")?.parse().ok())
         .collect();
-    assert_eq!(legend.first(), Some(&0), "the legend starts at no position: {legend:?}");
+    assert_eq!(legend.first(), Some(&1), "the legend starts at one reading: {legend:?}");
     assert_eq!(
         legend.last(),
         Some(&max),
@@ -618,30 +910,35 @@ fn heat_map_shows_every_cell_of_the_result() {
 }
 
 #[test]
-fn heat_map_of_a_sparse_or_empty_window() {
-    let mut aggregate = Aggregate::default();
-    aggregate.fold(&event(FIRST).kinesis_event.records);
-    aggregate.fold(&event(SECOND).kinesis_event.records);
-    let sparse = aggregate.finish(first_window(), SHARD, false);
-    let svg = read_svg(&sparse);
+fn heat_map_of_a_merged_or_empty_window() {
+    let mut one = Aggregate::default();
+    one.fold(&event(FIRST).kinesis_event.records);
+    one.fold(&event(SECOND).kinesis_event.records);
+    let mut other = Aggregate::default();
+    other.fold(&event(BAD_RECORDS).kinesis_event.records);
+    let stream = merge(&[
+        one.finish(first_window(), SHARD, false),
+        other.finish(first_window(), "shardId-000000000000", false),
+    ])
+    .unwrap();
+    let svg = read_svg(&stream);
     let document = roxmltree::Document::parse(&svg).expect("the heat map is XML");
     let cells = svg_cells(&document);
-    assert_eq!(cells[&(4, 6)].0, 2);
-    assert_eq!(cells[&(4, 6)].1, HOT.to_string(), "the busiest cell is the hottest");
-    assert_eq!(cells[&(0, 0)].1, EMPTY.to_string(), "an empty cell");
+    assert_eq!(cells[&(13, 18)].0, 4);
+    assert_eq!(cells[&(13, 18)].1, HOT.to_string(), "the busiest cell is the hottest");
+    assert_eq!(cells[&(8, 21)].0, 1, "Nairobi, from the other shard");
+    assert!(svg.contains("2 shards"), "the picture says it shows the whole stream");
 
-    let empty = Aggregate::default().finish(first_window(), SHARD, false);
+    let empty = StreamWindow::from(&Aggregate::default().finish(first_window(), SHARD, false));
     let svg = read_svg(&empty);
     let document = roxmltree::Document::parse(&svg).expect("the heat map of an empty window is XML");
-    let cells = svg_cells(&document);
     assert!(
-        cells
+        svg_cells(&document)
             .values()
-            .all(|(count, fill, _)| *count == 0 && *fill == EMPTY.to_string()),
-        "an empty window: every cell empty"
+            .all(|(count, fill, _)| *count == 0 && fill == "none")
     );
     for nonsense in ["NaN", "\"inf", ">inf"] {
-        assert!(!svg.contains(nonsense), "no NaN nor infinity in the picture:\n{svg}");
+        assert!(!svg.contains(nonsense), "no NaN nor infinity in the picture");
     }
 }
 
@@ -654,7 +951,7 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
     use std::time::{Duration, Instant};
 
     // The cell of a position must be right before anything else is.
-    assert_eq!(Cell::of(PARIS.0, PARIS.1), cell(4, 6));
+    assert_eq!(Cell::of(PARIS.0, PARIS.1), cell(13, 18));
 
     let config = local_aws().await;
     let s3 = local_s3(&config);
@@ -682,10 +979,11 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         .unwrap();
 
     let positions = [PARIS, SYDNEY, BERLIN, PARIS];
-    for (latitude, longitude) in positions {
+    for (n, (latitude, longitude)) in positions.into_iter().enumerate() {
         let text = format!(
-            r#"{{"id":"{}","latitude":{latitude},"longitude":{longitude}}}"#,
-            Uuid::new_v4()
+            r#"{{"id":"{}","vehicle":"vehicle-{n:05}","timestamp":"{}","latitude":{latitude},"longitude":{longitude}}}"#,
+            Uuid::new_v4(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         );
         let blob = aws_sdk_kinesis::primitives::Blob::new(format!("{text}\n"));
         kinesis
@@ -701,7 +999,7 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         .put_record()
         .stream_arn(&stream_arn)
         .partition_key("one-shard")
-        .data(b"not a position".as_slice().into())
+        .data(b"not a reading".as_slice().into())
         .send()
         .await
         .unwrap();
@@ -743,6 +1041,6 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         1,
         "the bad record skipped and counted"
     );
-    let europe: u64 = results.iter().map(|result| result.cells[4][6]).sum();
-    assert_eq!(europe, 3, "30-60°N, 0-30°E holds Paris twice and Berlin");
+    let paris: u64 = results.iter().map(|result| result.cells.count(cell(13, 18))).sum();
+    assert_eq!(paris, 2, "40-50°N, 0-10°E holds Paris twice");
 }

@@ -28,7 +28,10 @@ fn event_json() -> String {
             let id = Uuid::from_u128(0x4d7c_0a52_8f1e_4b7a_9c3d_2e5f_0000_0000 + i as u128);
             let latitude = (i as f64 * 0.0173).rem_euclid(180.0) - 90.0;
             let longitude = (i as f64 * 0.0311).rem_euclid(360.0) - 180.0;
-            let data = format!("{{\"id\":\"{id}\",\"latitude\":{latitude},\"longitude\":{longitude}}}\n");
+            let data = format!(
+                "{{\"id\":\"{id}\",\"vehicle\":\"vehicle-{:05}\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":{latitude},\"longitude\":{longitude}}}\n",
+                i % 300
+            );
             let sequence_number = format!("4966048870513285612394520137186738327426016538766{i:07}");
             json!({
                 "kinesis": {

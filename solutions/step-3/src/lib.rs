@@ -17,14 +17,20 @@ use tracing_subscriber::fmt::MakeWriter;
 use uuid::Uuid;
 
 // ANCHOR: gps_record
-/// One position, as the producer of step 2 writes it: `{"id":"…","latitude":…,"longitude":…}` and a newline.
+/// One reading, as the producer of step 2 writes it:
+/// `{"id":"…","vehicle":"vehicle-00042","timestamp":"2026-11-27T10:15:03.250Z","latitude":…,"longitude":…}` and a
+/// newline.
 ///
 /// Fields this type does not know are ignored, not rejected: a producer that starts sending, say, a `speed` must
 /// not turn every record into a failure (Lambda would retry them, and a retry never changes the data).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GpsRecord {
     /// One per reading: a record delivered twice carries the same id.
     pub id: Uuid,
+    /// The vehicle that sent the reading (and the record's partition key): not empty.
+    pub vehicle: String,
+    /// When the reading was taken, RFC 3339 (`2026-11-27T10:15:03.250Z`); checked by [`is_rfc3339`].
+    pub timestamp: String,
     /// Degrees north of the equator (south is negative), within ±[`MAX_LATITUDE`].
     pub latitude: f64,
     /// Degrees east of Greenwich (west is negative), within ±[`MAX_LONGITUDE`].
@@ -51,6 +57,10 @@ pub enum RecordError {
         value: f64,
         limit: f64,
     },
+    /// The vehicle is empty (or only whitespace).
+    NoVehicle,
+    /// The timestamp is not an RFC 3339 date and time.
+    BadTimestamp(String),
 }
 // ANCHOR_END: record_error
 
@@ -62,6 +72,10 @@ impl std::fmt::Display for RecordError {
             RecordError::NotAGpsRecord(message) => write!(f, "the data is not a GPS record: {message}"),
             RecordError::OutOfRange { field, value, limit } => {
                 write!(f, "{field} {value} is not a number within [-{limit}, {limit}]")
+            }
+            RecordError::NoVehicle => write!(f, "the reading names no vehicle"),
+            RecordError::BadTimestamp(text) => {
+                write!(f, "the timestamp {text:?} is not an RFC 3339 date and time")
             }
         }
     }
@@ -80,9 +94,10 @@ impl From<serde_json::Error> for RecordError {
 }
 
 impl GpsRecord {
-    // learner: accept latitude in [-90, 90] and longitude in [-180, 180], bounds included; reject NaN
+    // learner: coordinates within the bounds (included; NaN out), a vehicle, an RFC 3339 timestamp
     // ANCHOR: validate
-    /// The record itself when both coordinates are in range; otherwise the first one that is not.
+    /// The record itself when both coordinates are in range, it names a vehicle and its timestamp is RFC 3339;
+    /// otherwise the first thing that is wrong.
     pub fn validate(self) -> Result<GpsRecord, RecordError> {
         // `contains` is false for NaN, and an infinity is beyond any limit: no separate check is needed.
         let within = |field, value: f64, limit: f64| {
@@ -94,10 +109,64 @@ impl GpsRecord {
         };
         within("latitude", self.latitude, MAX_LATITUDE)?;
         within("longitude", self.longitude, MAX_LONGITUDE)?;
+        if self.vehicle.trim().is_empty() {
+            return Err(RecordError::NoVehicle);
+        }
+        if !is_rfc3339(&self.timestamp) {
+            return Err(RecordError::BadTimestamp(self.timestamp));
+        }
         Ok(self)
     }
     // ANCHOR_END: validate
 }
+
+// ANCHOR: is_rfc3339
+/// Whether `text` is an RFC 3339 date and time: `YYYY-MM-DDThh:mm:ss`, an optional fraction of a second, then `Z` or
+/// an offset `±hh:mm` (`T` and `Z` in either case). The date must exist; a 60th second is allowed, for leap seconds.
+pub fn is_rfc3339(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |from: usize, count: usize| -> Option<u32> {
+        let slice = bytes.get(from..from + count)?;
+        slice
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| slice.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let at = |index: usize, allowed: &[u8]| bytes.get(index).is_some_and(|byte| allowed.contains(byte));
+    let (Some(year), Some(month), Some(day)) = (digits(0, 4), digits(5, 2), digits(8, 2)) else {
+        return false;
+    };
+    let (Some(hour), Some(minute), Some(second)) = (digits(11, 2), digits(14, 2), digits(17, 2)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let date_ok = (1..=12).contains(&month) && (1..=month_days[month as usize - 1]).contains(&day);
+    let shape_ok = at(4, b"-") && at(7, b"-") && at(10, b"Tt") && at(13, b":") && at(16, b":");
+    if !(date_ok && shape_ok && hour < 24 && minute < 60 && second <= 60) {
+        return false;
+    }
+    let mut rest = 19;
+    if at(rest, b".") {
+        let fraction = bytes[rest + 1..]
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count();
+        if fraction == 0 {
+            return false;
+        }
+        rest += 1 + fraction;
+    }
+    match &bytes[rest..] {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', ..] if bytes.len() == rest + 6 => {
+            let (hours, minutes) = (digits(rest + 1, 2), digits(rest + 4, 2));
+            at(rest + 3, b":") && hours.is_some_and(|h| h < 24) && minutes.is_some_and(|m| m < 60)
+        }
+        _ => false,
+    }
+}
+// ANCHOR_END: is_rfc3339
 
 // learner: empty data is an error; otherwise parse the JSON into a GpsRecord, then validate it
 // ANCHOR: parse_record

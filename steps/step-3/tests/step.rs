@@ -81,9 +81,15 @@ const B: &str = "b3e1f2a4-5c6d-4e7f-8a9b-0c1d2e3f4a5b";
 const C: &str = "0f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f";
 const D: &str = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d";
 
+/// The vehicle and the time of every valid reading of the fixtures.
+const VEHICLE: &str = "vehicle-00001";
+const TIMESTAMP: &str = "2026-11-27T10:15:03.250Z";
+
 fn gps(id: &str, latitude: f64, longitude: f64) -> GpsRecord {
     GpsRecord {
         id: Uuid::parse_str(id).unwrap(),
+        vehicle: VEHICLE.to_owned(),
+        timestamp: TIMESTAMP.to_owned(),
         latitude,
         longitude,
     }
@@ -132,6 +138,8 @@ fn variant(error: &RecordError) -> &'static str {
         RecordError::NotJson(_) => "NotJson",
         RecordError::NotAGpsRecord(_) => "NotAGpsRecord",
         RecordError::OutOfRange { .. } => "OutOfRange",
+        RecordError::NoVehicle => "NoVehicle",
+        RecordError::BadTimestamp(_) => "BadTimestamp",
     }
 }
 
@@ -148,7 +156,7 @@ fn validate_accepts_coordinates_up_to_the_bounds() {
     ] {
         let record = gps(A, latitude, longitude);
         assert_eq!(
-            record.validate(),
+            record.clone().validate(),
             Ok(record),
             "({latitude}, {longitude}) is a valid position: the bounds are included"
         );
@@ -178,23 +186,84 @@ fn validate_rejects_coordinates_beyond_the_bounds_and_nan() {
 }
 
 #[test]
+fn validate_wants_a_vehicle_and_an_rfc_3339_timestamp() {
+    for vehicle in ["", "  ", "\t"] {
+        let record = GpsRecord {
+            vehicle: vehicle.to_owned(),
+            ..gps(A, 1.0, 2.0)
+        };
+        assert_eq!(record.validate(), Err(RecordError::NoVehicle), "vehicle {vehicle:?}");
+    }
+    for timestamp in [
+        "2026-11-27T10:15:03Z",
+        "2026-11-27T10:15:03.250Z",
+        "2026-11-27t10:15:03.123456789z",
+        "2026-11-27T10:15:03+01:00",
+        "2024-02-29T23:59:60.5-08:30",
+    ] {
+        let record = GpsRecord {
+            timestamp: timestamp.to_owned(),
+            ..gps(A, 1.0, 2.0)
+        };
+        assert!(record.validate().is_ok(), "{timestamp} is RFC 3339");
+    }
+    for timestamp in [
+        "",
+        "yesterday",
+        "2026-11-27",
+        "2026-11-27 10:15",
+        "2026-11-27T10:15:03",
+        "2026-11-27T10:15:03.Z",
+        "2026-13-01T10:15:03Z",
+        "2025-02-29T10:15:03Z",
+        "2026-11-27T24:00:00Z",
+        "2026-11-27T10:15:03+1:00",
+        "27/11/2026 10:15:03",
+        "2026-11-27T10:15:03Z ",
+    ] {
+        let record = GpsRecord {
+            timestamp: timestamp.to_owned(),
+            ..gps(A, 1.0, 2.0)
+        };
+        assert!(
+            matches!(record.validate(), Err(RecordError::BadTimestamp(_))),
+            "{timestamp:?} is not RFC 3339"
+        );
+    }
+}
+
+#[test]
 fn parse_record_reads_what_the_producer_writes() {
     let expected = gps(A, 48.8566, -2.3522);
     for data in [
         // What the producer of step 2 sends: one JSON object, then a newline.
-        format!("{{\"id\":\"{A}\",\"latitude\":48.8566,\"longitude\":-2.3522}}\n"),
+        format!(
+            "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522}}\n"
+        ),
         // Whitespace around the object, a Windows line ending, pretty-printed JSON: all fine.
-        format!("{{\"id\":\"{A}\",\"latitude\":48.8566,\"longitude\":-2.3522}}\r\n  \t"),
-        format!("  {{\n  \"id\": \"{A}\",\n  \"latitude\": 48.8566,\n  \"longitude\": -2.3522\n}}\n"),
+        format!(
+            "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522}}\r\n  \t"
+        ),
+        format!(
+            "  {{\n  \"id\": \"{A}\",\n  \"vehicle\": \"vehicle-00001\",\n  \"timestamp\": \"2026-11-27T10:15:03.250Z\",\n  \"latitude\": 48.8566,\n  \"longitude\": -2.3522\n}}\n"
+        ),
         // A field this consumer does not know is tolerated: a newer producer must not break an older consumer.
-        format!("{{\"id\":\"{A}\",\"latitude\":48.8566,\"longitude\":-2.3522,\"speed\":12.5}}\n"),
+        format!(
+            "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522,\"speed\":12.5}}\n"
+        ),
         // Fields in another order, and no newline at all.
-        format!("{{\"longitude\":-2.3522,\"id\":\"{A}\",\"latitude\":48.8566}}"),
+        format!(
+            "{{\"longitude\":-2.3522,\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566}}"
+        ),
     ] {
-        assert_eq!(parse_record(data.as_bytes()), Ok(expected), "parse_record({data:?})");
+        assert_eq!(
+            parse_record(data.as_bytes()),
+            Ok(expected.clone()),
+            "parse_record({data:?})"
+        );
     }
     assert_eq!(
-        parse_record(format!("{{\"id\":\"{A}\",\"latitude\":-90,\"longitude\":180}}\n").as_bytes()),
+        parse_record(format!("{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":-90,\"longitude\":180}}\n").as_bytes()),
         Ok(gps(A, -90.0, 180.0)),
         "integers are numbers too, and the bounds are valid"
     );
@@ -202,41 +271,53 @@ fn parse_record_reads_what_the_producer_writes() {
 
 #[test]
 fn parse_record_names_what_is_wrong_with_a_bad_record() {
-    let cases: [(&[u8], &str); 14] = [
+    let cases: [(&[u8], &str); 17] = [
         (b"", "Empty"),
         (b"\n", "Empty"),
         (b"  \r\n\t ", "Empty"),
         (
-            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":48.8"#,
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":48.8"#,
             "NotJson",
         ),
         (b"Hello World", "NotJson"),
         (&[0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe], "NotJson"),
         (
-            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1,"longitude":2}{"id":"x"}"#,
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":1,"longitude":2}{"id":"x"}"#,
             "NotJson",
         ),
         (
-            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":"48.8","longitude":2.3}"#,
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":"48.8","longitude":2.3}"#,
             "NotAGpsRecord",
         ),
         (
-            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":48.8}"#,
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":48.8}"#,
             "NotAGpsRecord",
         ),
         (
-            br#"{"id":"not-a-uuid","latitude":48.8,"longitude":2.3}"#,
+            br#"{"id":"not-a-uuid","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":48.8,"longitude":2.3}"#,
             "NotAGpsRecord",
         ),
         (br#"{"id":42,"latitude":48.8,"longitude":2.3}"#, "NotAGpsRecord"),
         (b"null", "NotAGpsRecord"),
         (
-            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":-91,"longitude":2.3}"#,
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":-91,"longitude":2.3}"#,
             "OutOfRange",
         ),
         (
-            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1,"longitude":180.01}"#,
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":1,"longitude":180.01}"#,
             "OutOfRange",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"","timestamp":"2026-11-27T10:15:03.250Z","latitude":1,"longitude":2}"#,
+            "NoVehicle",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"soon","latitude":1,"longitude":2}"#,
+            "BadTimestamp",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1,"longitude":2}"#,
+            "NotAGpsRecord",
         ),
     ];
     for (data, expected) in cases {
@@ -257,7 +338,7 @@ fn parse_record_names_what_is_wrong_with_a_bad_record() {
             }
         }
     }
-    let missing = parse_record(br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1}"#).unwrap_err();
+    let missing = parse_record(br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":1}"#).unwrap_err();
     assert!(
         missing.to_string().contains("longitude"),
         "the reason names the missing field: {missing}"
@@ -455,13 +536,13 @@ async fn through_an_event_source_mapping_a_bad_record_is_retried_and_good_ones_a
     let good = [A, B, C, D];
     let mut data: Vec<String> = good[..2]
         .iter()
-        .map(|id| format!(r#"{{"id":"{id}","latitude":1.5,"longitude":2.5}}"#))
+        .map(|id| format!(r#"{{"id":"{id}","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":1.5,"longitude":2.5}}"#))
         .collect();
     data.push("not a GPS record".to_owned());
     data.extend(
         good[2..]
             .iter()
-            .map(|id| format!(r#"{{"id":"{id}","latitude":-3.5,"longitude":4.5}}"#)),
+            .map(|id| format!(r#"{{"id":"{id}","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":-3.5,"longitude":4.5}}"#)),
     );
     let mut sequences = vec![];
     for text in &data {

@@ -724,8 +724,19 @@ pub async fn carried(
     let key = result_key(&destination.prefix, &window.previous(), shard_id);
     let object = match s3.get_object().bucket(&destination.bucket).key(&key).send().await {
         Ok(object) => object,
-        Err(error) if is_missing(&error) => return Ok(BTreeMap::new()),
-        Err(error) => return Err(error.into()),
+        Err(error) => match error_code(&error) {
+            Some("NoSuchKey" | "NoSuchBucket") => return Ok(BTreeMap::new()),
+            // Without s3:ListBucket, S3 answers a missing key with 403; without s3:GetObject, every key. Either way
+            // the window can still be counted: failing would hold the shard on a window that can never succeed.
+            Some("AccessDenied") => {
+                tracing::warn!(
+                    key,
+                    "cannot read the previous window's result (s3:GetObject, s3:ListBucket?)"
+                );
+                return Ok(BTreeMap::new());
+            }
+            _ => return Err(error.into()),
+        },
     };
     let bytes = object.body.collect().await?.into_bytes();
     let previous: WindowResult = serde_json::from_slice(&bytes)?;
@@ -733,11 +744,12 @@ pub async fn carried(
 }
 // ANCHOR_END: carried
 
-/// No such key, or no such bucket: nothing was carried.
-fn is_missing<R>(error: &aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>) -> bool {
+/// The S3 error code of a failed `GetObject`, if S3 answered at all.
+fn error_code<R>(
+    error: &aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>,
+) -> Option<&str> {
     use aws_sdk_s3::error::ProvideErrorMetadata;
-    let code = error.as_service_error().and_then(|service| service.code());
-    matches!(code, Some("NoSuchKey" | "NoSuchBucket"))
+    error.as_service_error().and_then(|service| service.code())
 }
 
 /// The shard id a result carries when the event names none (Lambda always does).

@@ -257,6 +257,50 @@ fn fleet_readings_have_unique_ids_and_millisecond_timestamps() {
     assert_eq!(vehicles.len(), 300, "the vehicles take turns");
 }
 
+#[test]
+fn glitches_binary_lists_exactly_the_injected_glitches() {
+    let fleet = Fleet {
+        seed: 11,
+        vehicles: 50,
+        glitch_rate: 0.05,
+    };
+    let readings = fleet.readings(0, 2_000, MORNING_MS);
+    let expected: BTreeSet<String> = readings
+        .iter()
+        .filter(|reading| {
+            fleet.is_glitch(
+                &reading.vehicle,
+                fleet::parse_rfc3339_millis(&reading.timestamp).unwrap(),
+            )
+        })
+        .map(|reading| reading.id.to_string())
+        .collect();
+    assert!(expected.len() > 50, "a few glitches to find: {}", expected.len());
+    let ndjson: String = readings
+        .iter()
+        .map(|reading| serde_json::to_string(reading).unwrap() + "\n")
+        .collect();
+    let path = std::env::temp_dir().join(format!("{}.ndjson", lab_testkit::unique_name("readings")));
+    std::fs::write(&path, ndjson).unwrap();
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glitches"))
+        .args(["--seed", "11", "--glitch-rate", "0.05"])
+        .arg(&path)
+        .output()
+        .expect("the glitches binary runs");
+    std::fs::remove_file(&path).ok();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let listed: BTreeSet<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        listed, expected,
+        "one id a line, every injected glitch and nothing else"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Batching
 

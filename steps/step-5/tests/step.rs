@@ -582,6 +582,45 @@ fn merge_adds_up_the_shards_of_one_window() {
     assert!(windows[0].window.start < windows[1].window.start, "oldest first");
 }
 
+#[test]
+fn merge_window_binary_prints_the_streams_windows_oldest_first() {
+    let mut one = Aggregate::default();
+    one.fold(&event(FIRST).kinesis_event.records);
+    let mut other = Aggregate::default();
+    other.fold(&event(BAD_RECORDS).kinesis_event.records);
+    let mut next = Aggregate::default();
+    next.fold(&event(NEXT_WINDOW).kinesis_event.records);
+    let next_window = TimeRange::from(&event(NEXT_WINDOW).time_window_properties.window);
+    let results = [
+        next.finish(next_window, SHARD, false),
+        one.finish(first_window(), SHARD, false),
+        other.finish(first_window(), "shardId-000000000000", false),
+    ];
+    let paths: Vec<std::path::PathBuf> = results
+        .iter()
+        .map(|result| {
+            let path = std::env::temp_dir().join(format!("{}.json", unique_name("result")));
+            std::fs::write(&path, serde_json::to_vec(result).unwrap()).unwrap();
+            path
+        })
+        .collect();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_merge-window"))
+        .args(&paths)
+        .output()
+        .expect("the merge-window binary runs");
+    for path in &paths {
+        std::fs::remove_file(path).ok();
+    }
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let windows: Vec<StreamWindow> = serde_json::from_slice(&output.stdout).expect("a JSON array of windows");
+    assert_eq!(windows.len(), 2, "two windows");
+    assert_eq!(windows[0].window, first_window(), "oldest first");
+    assert_eq!(windows[0].shards.len(), 2);
+    assert_eq!(windows[0].count, 8, "six readings on one shard, two on the other");
+    assert_eq!(windows[0].anomalies[0].id.to_string(), GLITCH);
+    assert_eq!(windows[1].count, 3);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The handler
 

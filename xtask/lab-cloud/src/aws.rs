@@ -58,3 +58,113 @@ where
     }
     Ok(())
 }
+
+/// How long to keep trying a call that IAM's eventual consistency makes fail for a while after a role or its
+/// policy was created or changed, and how long to wait between tries. "Changes that you make in IAM ... take time to
+/// become visible": https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+#[derive(Debug, Clone, Copy)]
+pub struct Propagation {
+    pub limit: Duration,
+    pub interval: Duration,
+}
+
+impl Propagation {
+    /// Bounded, as a deploy should be: a role that is not usable after this is a real error, reported as such.
+    pub const IAM: Propagation = Propagation {
+        limit: Duration::from_secs(90),
+        interval: Duration::from_secs(5),
+    };
+}
+
+/// Makes `attempt` until it succeeds, fails in a way `propagating` does not recognise, or `patience.limit` has
+/// passed; every error `propagating` recognises is reported on stderr as `what` waiting for its role.
+pub async fn retry_while_propagating<T, E, Fut>(
+    what: &str,
+    patience: Propagation,
+    propagating: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut() -> Fut,
+) -> std::result::Result<T, E>
+where
+    E: std::error::Error,
+    Fut: std::future::Future<Output = std::result::Result<T, E>>,
+{
+    let started = Instant::now();
+    loop {
+        match attempt().await {
+            Err(error) if started.elapsed() < patience.limit && propagating(&error) => {
+                eprintln!(
+                    "deploy: {what} waits for its new role to be usable ({})",
+                    error_chain(&error)
+                );
+                tokio::time::sleep(patience.interval).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[derive(Debug)]
+    struct Failure(&'static str);
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Failure {}
+
+    const QUICK: Propagation = Propagation {
+        limit: Duration::from_millis(300),
+        interval: Duration::from_millis(10),
+    };
+
+    #[tokio::test]
+    async fn a_propagation_error_is_retried_until_the_call_succeeds() {
+        let calls = Cell::new(0);
+        let outcome = retry_while_propagating(
+            "x",
+            QUICK,
+            |e: &Failure| e.0 == "propagating",
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move { if n < 3 { Err(Failure("propagating")) } else { Ok(n) } }
+            },
+        )
+        .await;
+        assert_eq!(outcome.unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn another_error_fails_at_once_and_propagation_gives_up_at_the_limit() {
+        let calls = Cell::new(0);
+        let other = retry_while_propagating(
+            "x",
+            QUICK,
+            |e: &Failure| e.0 == "propagating",
+            || {
+                calls.set(calls.get() + 1);
+                async { Err::<(), _>(Failure("bad zip")) }
+            },
+        )
+        .await;
+        assert_eq!(other.unwrap_err().0, "bad zip");
+        assert_eq!(calls.get(), 1);
+        let started = Instant::now();
+        let forever = retry_while_propagating(
+            "x",
+            QUICK,
+            |_: &Failure| true,
+            || async { Err::<(), _>(Failure("propagating")) },
+        )
+        .await;
+        assert!(forever.is_err());
+        assert!(started.elapsed() >= QUICK.limit);
+    }
+}

@@ -4,7 +4,7 @@
 
 use lab_cloud::control::deploy::{self, Action, Artifacts, Settings};
 use lab_cloud::control::sandbox::{self, Kind};
-use lab_cloud::naming::{Naming, PRODUCER};
+use lab_cloud::naming::{ANALYTICS, CONSUMER, Naming, PRODUCER};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -225,14 +225,116 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     assert_eq!(status.records_in_stream, Some(0));
     assert!(status.to_string().contains("ACTIVE"), "{status}");
 
+    // Firehose's role trusts Firehose on behalf of this account only, as step 4 teaches.
+    let (account, _) = lab_cloud::aws::account(&config).await.unwrap();
+    assert_eq!(
+        trust_policy(&config, &naming.role("firehose")).await,
+        deploy::firehose_trust_policy(&account)
+    );
+
+    // Lambda makes a log group per function at its first invocation (moto's functions never run: made here).
+    make_log_groups(&config, &naming).await;
+    make_log_groups(&config, &neighbour).await;
+    let found = sandbox::discover(&config, &naming).await.unwrap();
+    assert_eq!(kinds(&found).get(&Kind::LogGroup), Some(&3), "{found:#?}");
+
     let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();
     assert!(remaining.is_empty(), "left behind: {remaining:#?}");
     assert!(sandbox::discover(&config, &naming).await.unwrap().is_empty());
+    assert!(log_groups(&config, &naming).await.is_empty());
 
-    // The neighbour's resources are all still there, and theirs to remove.
+    // The neighbour's resources are all still there, log groups too, and theirs to remove.
     let still_theirs = sandbox::discover(&config, &neighbour).await.unwrap();
-    assert_eq!(still_theirs, theirs);
-    assert!(sandbox::destroy(&config, &neighbour, &theirs).await.unwrap().is_empty());
+    let (their_log_groups, rest): (Vec<_>, Vec<_>) =
+        still_theirs.iter().cloned().partition(|r| r.kind == Kind::LogGroup);
+    assert_eq!(rest, theirs);
+    assert_eq!(their_log_groups.len(), 3, "{still_theirs:#?}");
+    assert!(
+        sandbox::destroy(&config, &neighbour, &still_theirs)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(log_groups(&config, &neighbour).await.is_empty());
+}
+
+const FUNCTIONS: [&str; 3] = [PRODUCER, CONSUMER, ANALYTICS];
+
+async fn make_log_groups(config: &aws_config::SdkConfig, naming: &Naming) {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    for function in FUNCTIONS {
+        logs.create_log_group()
+            .log_group_name(format!("/aws/lambda/{}", naming.function(function)))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The log groups of the learner's functions that exist.
+async fn log_groups(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<String> {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let mut found = vec![];
+    for function in FUNCTIONS {
+        let name = format!("/aws/lambda/{}", naming.function(function));
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .unwrap();
+        found.extend(
+            groups
+                .log_groups()
+                .iter()
+                .filter_map(|g| g.log_group_name())
+                .filter(|g| *g == name)
+                .map(str::to_owned),
+        );
+    }
+    found
+}
+
+/// A role's trust policy, as a JSON value.
+async fn trust_policy(config: &aws_config::SdkConfig, role: &str) -> serde_json::Value {
+    let role = aws_sdk_iam::Client::new(config)
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap();
+    deploy::policy_value(role.assume_role_policy_document().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_deploys_firehose_trust_policy_is_the_one_step_4s_own_tool_makes() {
+    let config = lab_testkit::local_aws().await;
+    let workspace = Workspace::new();
+    let naming = Naming::for_learner(&learner("t")).unwrap();
+    let (account, region) = lab_cloud::aws::account(&config).await.unwrap();
+    run(
+        &workspace.artifacts.binaries["ensure-stream"],
+        &[("STREAM_NAME", naming.stream())],
+    );
+    // Step 4's tool makes its own role when it is given none (named here as the deploy names it, so that destroy
+    // finds it).
+    run(
+        &workspace.artifacts.binaries["ensure-delivery-stream"],
+        &[
+            ("STREAM_NAME", naming.stream()),
+            ("BUCKET", naming.bucket(&account, &region)),
+            ("FIREHOSE_ROLE_NAME", naming.role("firehose")),
+            ("DELIVERY_STREAM_NAME", naming.delivery_stream()),
+        ],
+    );
+    assert_eq!(
+        trust_policy(&config, &naming.role("firehose")).await,
+        deploy::firehose_trust_policy(&account)
+    );
+    let found = sandbox::discover(&config, &naming).await.unwrap();
+    assert!(sandbox::destroy(&config, &naming, &found).await.unwrap().is_empty());
 }
 
 /// Runs a step tool the way a half-finished deploy would have.

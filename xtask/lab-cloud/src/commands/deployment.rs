@@ -106,7 +106,7 @@ pub async fn destroy(config: &SdkConfig, args: Destroy) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let remaining = sandbox::destroy(config, &naming, &found).await?;
-    print_remaining(&remaining, args.target.aws, &naming.prefix());
+    print_remaining(&remaining);
     Ok(if remaining.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -114,14 +114,9 @@ pub async fn destroy(config: &SdkConfig, args: Destroy) -> Result<ExitCode> {
     })
 }
 
-fn print_remaining(remaining: &[Found], aws: bool, prefix: &str) {
+fn print_remaining(remaining: &[Found]) {
     if remaining.is_empty() {
         println!("Nothing remains.");
-        if aws {
-            println!(
-                "(Lambda's log groups, /aws/lambda/{prefix}*, are kept: see the Clean-up chapter to remove them.)"
-            );
-        }
         return;
     }
     println!("Still there:");

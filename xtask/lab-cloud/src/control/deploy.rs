@@ -8,6 +8,9 @@
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
+use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::operation::create_event_source_mapping::CreateEventSourceMappingError;
+use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, DestinationConfig, Environment, EventSourceMappingConfiguration, EventSourcePosition, FunctionCode,
@@ -23,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::aws::{error_chain, region_of, s3_client};
+use crate::aws::{Propagation, error_chain, region_of, retry_while_propagating, s3_client};
 use crate::naming::{
     ANALYTICS, ANALYTICS_PREFIX, CONSUMER, FIREHOSE_PREFIX, Naming, PRODUCER, PRODUCER_TIMEOUT_SECONDS, TAG_VALUE,
 };
@@ -254,7 +257,7 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
 
     let iam = aws_sdk_iam::Client::new(config);
     let lambda = aws_sdk_lambda::Client::new(config);
-    let lambda_trust = trust_policy("lambda.amazonaws.com");
+    let lambda_trust = lambda_trust_policy();
     let timeouts = HashMap::from([(PRODUCER, PRODUCER_TIMEOUT_SECONDS), (CONSUMER, 30), (ANALYTICS, 60)]);
     for function in FUNCTIONS.iter().filter(|f| f.stage <= settings.stage) {
         let name = naming.function(function.base);
@@ -348,7 +351,7 @@ async fn deliver(
     let (role_arn, role_change) = ensure_role(
         &iam,
         &naming.role("firehose"),
-        &trust_policy("firehose.amazonaws.com"),
+        &firehose_trust_policy(stream_arn.split(':').nth(4).unwrap_or_default()),
         &documents["firehose"],
         &tags,
     )
@@ -511,16 +514,37 @@ async fn ensure_bucket(
     })
 }
 
-fn trust_policy(service: &str) -> String {
+/// Who may act with a function's role: Lambda.
+fn lambda_trust_policy() -> Value {
     serde_json::json!({
         "Version": "2012-10-17",
-        "Statement": [{ "Effect": "Allow", "Principal": { "Service": service }, "Action": "sts:AssumeRole" }]
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "lambda.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]
     })
-    .to_string()
+}
+
+/// Who may act with Firehose's role: Firehose, on behalf of this account only — the `sts:ExternalId` condition AWS
+/// recommends against the confused deputy
+/// (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3). The same document as
+/// step 4's `firehose_trust_policy`, which the deploy cannot link (it runs the steps as processes); the sandbox
+/// test compares the role the deploy makes with the one step 4's own tool makes.
+pub fn firehose_trust_policy(account_id: &str) -> Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "firehose.amazonaws.com" },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "sts:ExternalId": account_id } }
+        }]
+    })
 }
 
 /// A policy document as IAM returned it, in either form (plain JSON or URL-encoded JSON).
-fn policy_value(document: &str) -> Option<Value> {
+pub fn policy_value(document: &str) -> Option<Value> {
     serde_json::from_str(document)
         .ok()
         // IAM hands policy documents back URL-encoded (RFC 3986).
@@ -531,7 +555,7 @@ fn policy_value(document: &str) -> Option<Value> {
 async fn ensure_role(
     iam: &aws_sdk_iam::Client,
     name: &str,
-    trust: &str,
+    trust: &Value,
     policy: &Value,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, Change)> {
@@ -560,13 +584,29 @@ async fn ensure_role(
                     .map_err(|e| anyhow::anyhow!("tagging role {name}: {}", error_chain(&e)))?;
                 action = Action::Updated;
             }
+            // A role made before its trust policy changed (by an older deploy, say) is brought in line.
+            if role
+                .assume_role_policy_document
+                .as_deref()
+                .and_then(policy_value)
+                .as_ref()
+                != Some(trust)
+            {
+                iam.update_assume_role_policy()
+                    .role_name(name)
+                    .policy_document(trust.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("updating the trust policy of {name}: {}", error_chain(&e)))?;
+                action = Action::Updated;
+            }
             role.arn
         }
         Err(_) => {
             let created = iam
                 .create_role()
                 .role_name(name)
-                .assume_role_policy_document(trust)
+                .assume_role_policy_document(trust.to_string())
                 .set_tags(Some(iam_tags(tags)?))
                 .send()
                 .await;
@@ -749,45 +789,48 @@ async fn ensure_function(
         return Ok(change);
     }
     // A role made a moment ago cannot be assumed by Lambda for a few seconds (IAM is eventually consistent).
-    let started = Instant::now();
-    loop {
-        let created = lambda
-            .create_function()
-            .function_name(name)
-            .runtime(Runtime::Providedal2023)
-            .handler("bootstrap")
-            .role(spec.role)
-            .timeout(spec.timeout)
-            .memory_size(MEMORY_MB)
-            .architectures(code.architecture())
-            .environment(environment.clone())
-            .set_tags(Some(spec.tags.clone().into_iter().collect()))
-            .code(FunctionCode::builder().zip_file(Blob::new(code.zip())).build())
-            .send()
-            .await;
-        match created {
-            Ok(_) => break,
-            Err(error)
-                if started.elapsed() < Duration::from_secs(90)
-                    && error.as_service_error().is_some_and(|e| {
-                        // Only "The role defined for the function cannot be assumed by Lambda": a bad zip or
-                        // setting fails at once.
-                        e.is_invalid_parameter_value_exception()
-                            && e.message().is_some_and(|m| m.contains("cannot be assumed"))
-                    }) =>
-            {
-                eprintln!(
-                    "deploy: {name} waits for its new role to be usable ({})",
-                    error_chain(&error)
-                );
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-            Err(error) => bail!("creating function {name}: {}", error_chain(&error)),
-        }
-    }
+    retry_while_propagating(
+        name,
+        Propagation::IAM,
+        |error: &SdkError<CreateFunctionError>| {
+            error.as_service_error().is_some_and(|e| {
+                e.is_invalid_parameter_value_exception() && role_not_yet_assumable(e.message().unwrap_or_default())
+            })
+        },
+        || {
+            lambda
+                .create_function()
+                .function_name(name)
+                .runtime(Runtime::Providedal2023)
+                .handler("bootstrap")
+                .role(spec.role)
+                .timeout(spec.timeout)
+                .memory_size(MEMORY_MB)
+                .architectures(code.architecture())
+                .environment(environment.clone())
+                .set_tags(Some(spec.tags.clone().into_iter().collect()))
+                .code(FunctionCode::builder().zip_file(Blob::new(code.zip())).build())
+                .send()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating function {name}: {}", error_chain(&e)))?;
     wait_until_ready(lambda, name).await?;
     change.action = Action::Created;
     Ok(change)
+}
+
+/// Lambda's answer to CreateFunction while a new role is not yet visible to it: "The role defined for the function
+/// cannot be assumed by Lambda". A bad zip or setting fails at once, with another message.
+fn role_not_yet_assumable(message: &str) -> bool {
+    message.contains("cannot be assumed")
+}
+
+/// Lambda's answer to CreateEventSourceMapping while the role's new policy is not yet visible to it: "Cannot access
+/// stream <arn>. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and
+/// ListShards Actions on your stream in IAM."
+fn stream_not_yet_readable(message: &str) -> bool {
+    message.contains("Cannot access stream") && message.contains("ensure the role can perform")
 }
 
 /// Waits until a function is Active and its last update is done (AWS refuses another update before that).
@@ -922,23 +965,36 @@ async fn ensure_mapping(
             action: Action::Updated,
         });
     }
-    lambda
-        .create_event_source_mapping()
-        .function_name(function)
-        .event_source_arn(stream_arn)
-        .starting_position(EventSourcePosition::TrimHorizon)
-        .batch_size(spec.batch_size)
-        .maximum_batching_window_in_seconds(spec.batching_window)
-        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
-        .bisect_batch_on_function_error(true)
-        .maximum_retry_attempts(MAXIMUM_RETRY_ATTEMPTS)
-        .maximum_record_age_in_seconds(MAXIMUM_RECORD_AGE_SECONDS)
-        .set_tumbling_window_in_seconds(spec.tumbling_window)
-        .set_destination_config(spec.destination_config())
-        .set_tags(Some(tags.clone().into_iter().collect()))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("mapping {function}: {}", error_chain(&e)))?;
+    // Lambda checks the function's role can read the stream when the mapping is made: right after the role's policy
+    // was put, IAM may not show it yet (see `Propagation`).
+    retry_while_propagating(
+        &name,
+        Propagation::IAM,
+        |error: &SdkError<CreateEventSourceMappingError>| {
+            error.as_service_error().is_some_and(|e| {
+                e.is_invalid_parameter_value_exception() && stream_not_yet_readable(e.message().unwrap_or_default())
+            })
+        },
+        || {
+            lambda
+                .create_event_source_mapping()
+                .function_name(function)
+                .event_source_arn(stream_arn)
+                .starting_position(EventSourcePosition::TrimHorizon)
+                .batch_size(spec.batch_size)
+                .maximum_batching_window_in_seconds(spec.batching_window)
+                .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+                .bisect_batch_on_function_error(true)
+                .maximum_retry_attempts(MAXIMUM_RETRY_ATTEMPTS)
+                .maximum_record_age_in_seconds(MAXIMUM_RECORD_AGE_SECONDS)
+                .set_tumbling_window_in_seconds(spec.tumbling_window)
+                .set_destination_config(spec.destination_config())
+                .set_tags(Some(tags.clone().into_iter().collect()))
+                .send()
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("mapping {function}: {}", error_chain(&e)))?;
     Ok(Change {
         kind: "event source mapping",
         name,
@@ -949,6 +1005,22 @@ async fn ensure_mapping(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_role_not_yet_visible_to_lambda_is_waited_for() {
+        let mapping = "Cannot access stream arn:aws:kinesis:eu-west-1:123456789012:stream/kinesis-lab-ada-TelemetricStream. \
+                       Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and \
+                       ListShards Actions on your stream in IAM.";
+        assert!(stream_not_yet_readable(mapping));
+        assert!(!stream_not_yet_readable("Unsupported MaximumBatchingWindowInSeconds"));
+        assert!(!stream_not_yet_readable(
+            "Stream not found: arn:aws:kinesis:eu-west-1:1:stream/x"
+        ));
+        assert!(role_not_yet_assumable(
+            "The role defined for the function cannot be assumed by Lambda."
+        ));
+        assert!(!role_not_yet_assumable("Could not unzip uploaded file."));
+    }
 
     #[test]
     fn policies_come_back_from_iam_url_encoded() {

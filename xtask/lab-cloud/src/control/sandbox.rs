@@ -30,6 +30,10 @@ pub enum Kind {
     Mapping,
     #[serde(rename = "Lambda function")]
     Function,
+    /// Made by Lambda, not by the deploy, at a function's first invocation: `/aws/lambda/<function>`. Deleted after
+    /// the function, which would otherwise make it again.
+    #[serde(rename = "CloudWatch log group")]
+    LogGroup,
     #[serde(rename = "Firehose delivery stream")]
     DeliveryStream,
     #[serde(rename = "Kinesis stream")]
@@ -431,8 +435,44 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
             });
         }
     }
+    found.extend(discover_log_groups(config, naming).await?);
     found.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(found)
+}
+
+/// Where Lambda writes a function's logs: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
+pub const LAMBDA_LOG_GROUP_PREFIX: &str = "/aws/lambda/";
+
+/// The log groups of the learner's functions, by their names (`/aws/lambda/<function>`): Lambda makes them
+/// untagged, and they outlive their functions, so the names are what finds them.
+async fn discover_log_groups(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    if naming.learner().is_none() {
+        return Ok(vec![]);
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let groups: Vec<_> = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("{LAMBDA_LOG_GROUP_PREFIX}{}", naming.prefix()))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing log groups: {}", error_chain(&e)))?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|group| group.log_group_name)
+        .filter(|name| {
+            name.strip_prefix(LAMBDA_LOG_GROUP_PREFIX)
+                .is_some_and(|function| naming.owns_name(function))
+        })
+        .map(|name| Found {
+            kind: Kind::LogGroup,
+            id: name.clone(),
+            name,
+            state: "exists".to_owned(),
+        })
+        .collect())
 }
 
 /// Removes every resource of the learner's (`discover`), users before what they use, and returns what remains.
@@ -442,6 +482,7 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
     let iam = aws_sdk_iam::Client::new(config);
     let firehose = aws_sdk_firehose::Client::new(config);
     let s3 = s3_client(config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
     for resource in found {
         let outcome: Result<()> = match resource.kind {
             Kind::Mapping => lambda
@@ -487,6 +528,13 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
                 .delete_stream()
                 .stream_name(&resource.id)
                 .enforce_consumer_deletion(true)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
+            Kind::LogGroup => logs
+                .delete_log_group()
+                .log_group_name(&resource.id)
                 .send()
                 .await
                 .map(drop)
@@ -737,10 +785,10 @@ impl Invoker {
         }
     }
 
-    /// Evidence that a mapped function processes its batches. Locally: its log was written since `since`. In AWS
-    /// (whose logs are in CloudWatch): its mapping's LastProcessingResult, the result of its latest batch, is OK —
-    /// a statement about the latest batch, which may or may not hold records put since `since`.
-    async fn processes_batches(&self, function: &str, since: SystemTime) -> Result<bool> {
+    /// What shows that a mapped function processes its batches. Locally: its log was written since `since`. In AWS
+    /// (whose logs are in CloudWatch): its mapping's LastProcessingResult, the result of its latest batch — a
+    /// statement about the latest batch, which may or may not hold records put since `since`.
+    async fn batches(&self, function: &str, since: SystemTime) -> Result<Batches> {
         match self {
             Invoker::Aws(lambda) => {
                 let mappings = lambda
@@ -748,14 +796,23 @@ impl Invoker {
                     .function_name(function)
                     .send()
                     .await?;
-                Ok(mappings
+                let results: Vec<Option<&str>> = mappings
                     .event_source_mappings()
                     .iter()
-                    .any(|m| m.last_processing_result() == Some("OK")))
+                    .map(|m| m.last_processing_result())
+                    .collect();
+                Ok(Batches::from_last_processing_results(&results))
             }
-            Invoker::Local { logs, .. } => Ok(std::fs::metadata(logs.join(format!("{function}.log")))
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified >= since)),
+            Invoker::Local { logs, .. } => {
+                let ran = std::fs::metadata(logs.join(format!("{function}.log")))
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| modified >= since);
+                Ok(if ran {
+                    Batches::Processed
+                } else {
+                    Batches::NotProcessed("no invocation since the records were put".into())
+                })
+            }
         }
     }
 }
@@ -772,18 +829,88 @@ pub fn producer_request(records: u64, per_second: u64) -> Value {
     })
 }
 
+/// What a mapped function's batches show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Batches {
+    Processed,
+    /// A new mapping in AWS that has not read a batch yet: "it may take several minutes to start polling events
+    /// from the stream" (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, "Polling and stream
+    /// starting positions"). Not a failure; the check can be run again.
+    NotPollingYet,
+    NotProcessed(String),
+}
+
+impl Batches {
+    /// From the LastProcessingResult of the function's mappings: `OK` for one is enough; none yet (absent, or
+    /// Lambda's initial "No records processed") is a mapping that has not polled yet; anything else (`PROBLEM: ...`)
+    /// is a batch that was not processed.
+    pub fn from_last_processing_results(results: &[Option<&str>]) -> Batches {
+        if results.contains(&Some("OK")) {
+            return Batches::Processed;
+        }
+        match results.iter().flatten().find(|r| **r != "No records processed") {
+            Some(problem) => Batches::NotProcessed((*problem).to_owned()),
+            None => Batches::NotPollingYet,
+        }
+    }
+}
+
+/// The outcome of one check: a mapping that has not started polling yet is neither a pass nor a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    NotYet,
+}
+
 /// One check of a deployed stage.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub stage: u8,
     pub what: String,
-    pub passed: bool,
+    pub verdict: Verdict,
     pub detail: String,
+}
+
+/// The checks made so far, each printed as it is made.
+#[derive(Default)]
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn record(&mut self, stage: u8, what: &str, passed: bool, detail: String) {
+        let verdict = if passed { Verdict::Passed } else { Verdict::Failed };
+        self.add(stage, what, verdict, detail);
+    }
+
+    fn add(&mut self, stage: u8, what: &str, verdict: Verdict, detail: String) {
+        let mark = match verdict {
+            Verdict::Passed => "✓",
+            Verdict::Failed => "✗",
+            Verdict::NotYet => "…",
+        };
+        let detail_text = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" — {detail}")
+        };
+        println!("{mark} stage {stage}: {what}{detail_text}");
+        self.checks.push(Check {
+            stage,
+            what: what.to_owned(),
+            verdict,
+            detail,
+        });
+    }
 }
 
 /// How long `check --deployed` waits for Firehose and the windows (AWS buffers for a minute by default).
 #[derive(Debug, Clone, Copy)]
 pub struct Patience {
+    /// How long a new mapping may take to read its first batch (minutes in AWS, moments locally).
+    pub first_poll: Duration,
     pub delivery: Duration,
     pub window: Duration,
     /// The tumbling window the deploy gave the analysis' mapping, in seconds.
@@ -799,24 +926,7 @@ pub async fn check_deployed(
     invoker: &Invoker,
     patience: Patience,
 ) -> Result<Vec<Check>> {
-    let mut checks = vec![];
-    let mut record = |stage: u8, what: &str, passed: bool, detail: String| {
-        println!(
-            "{} stage {stage}: {what}{}",
-            if passed { "✓" } else { "✗" },
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" — {detail}")
-            }
-        );
-        checks.push(Check {
-            stage,
-            what: what.to_owned(),
-            passed,
-            detail,
-        });
-    };
+    let mut report = Report::default();
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let lambda = aws_sdk_lambda::Client::new(config);
     let (account_id, region) = account(config).await?;
@@ -826,16 +936,16 @@ pub async fn check_deployed(
     let stream = naming.stream();
     let summary = kinesis.describe_stream_summary().stream_name(&stream).send().await;
     let Some(summary) = summary.ok().and_then(|s| s.stream_description_summary) else {
-        record(
+        report.record(
             1,
             &format!("the stream {stream} exists"),
             false,
             "not found: deploy step-1 first".into(),
         );
-        return Ok(checks);
+        return Ok(report.checks);
     };
     let stream_arn = summary.stream_arn.clone();
-    record(
+    report.record(
         1,
         "the stream is ACTIVE",
         summary.stream_status.as_str() == "ACTIVE",
@@ -843,14 +953,14 @@ pub async fn check_deployed(
     );
     let tags = kinesis.list_tags_for_stream().stream_name(&stream).send().await?;
     let tags = tags_map(tags.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default())));
-    record(
+    report.record(
         1,
         "the stream carries the workshop's tags",
         naming.owns("", &tags),
         format!("{tags:?}"),
     );
     if stage < 2 {
-        return Ok(checks);
+        return Ok(report.checks);
     }
 
     // Stage 2: the producer writes records that can be read back.
@@ -861,20 +971,20 @@ pub async fn check_deployed(
         .send()
         .await;
     let Ok(configuration) = configuration else {
-        record(
+        report.record(
             2,
             &format!("the function {producer} exists"),
             false,
             "not found: deploy step-2".into(),
         );
-        return Ok(checks);
+        return Ok(report.checks);
     };
     let target = configuration
         .environment()
         .and_then(|e| e.variables())
         .and_then(|v| v.get("STREAM_NAME").cloned())
         .unwrap_or_default();
-    record(
+    report.record(
         2,
         "the producer writes to the stream",
         target == stream,
@@ -882,44 +992,52 @@ pub async fn check_deployed(
     );
     let since = SystemTime::now() - Duration::from_secs(2);
     let records = 50;
-    let report = invoker.invoke(&producer, &producer_request(records, records)).await;
-    let sent = report.as_ref().ok().and_then(|r| r["sent"].as_u64()).unwrap_or(0);
-    record(
+    let answer = invoker.invoke(&producer, &producer_request(records, records)).await;
+    let sent = answer.as_ref().ok().and_then(|r| r["sent"].as_u64()).unwrap_or(0);
+    report.record(
         2,
         &format!("the producer, invoked, sends {records} records"),
         sent == records,
-        match &report {
-            Ok(report) => report.to_string(),
+        match &answer {
+            Ok(answer) => answer.to_string(),
             Err(error) => format!("{error:#}"),
         },
     );
     let produced = stream_ids(config, &stream_arn, Some(since), usize::MAX).await?;
-    record(
+    report.record(
         2,
         "they are read back from the stream",
         produced.len() as u64 >= sent && sent > 0,
         format!("{} records since the invocation", produced.len()),
     );
     if stage < 3 {
-        return Ok(checks);
+        return Ok(report.checks);
     }
 
     // Stage 3: the consumer's mapping, enabled with the right settings, and the consumer running.
     let consumer = naming.function(CONSUMER);
     let expected = MappingSpec::consumer(&bucket);
-    check_mapping(&lambda, &mut record, 3, &consumer, &stream_arn, &expected).await?;
-    let ran = wait_for(Duration::from_secs(90), || async {
-        invoker.processes_batches(&consumer, since).await.unwrap_or(false)
-    })
-    .await
-    .is_ok();
+    check_mapping(&lambda, &mut report, 3, &consumer, &stream_arn, &expected).await?;
+    let batches = wait_for_batches(invoker, &consumer, since, patience.first_poll).await;
     let what = match invoker {
         Invoker::Aws(_) => "the consumer's latest batch was processed OK (its mapping's LastProcessingResult)",
         Invoker::Local { .. } => "the consumer ran on the new records",
     };
-    record(3, what, ran, String::new());
+    match batches {
+        Batches::Processed => report.record(3, what, true, String::new()),
+        Batches::NotPollingYet => report.add(
+            3,
+            what,
+            Verdict::NotYet,
+            format!(
+                "not polling yet after {} s: a new mapping may take several minutes to start; check again soon",
+                patience.first_poll.as_secs()
+            ),
+        ),
+        Batches::NotProcessed(why) => report.record(3, what, false, why),
+    }
     if stage < 4 {
-        return Ok(checks);
+        return Ok(report.checks);
     }
 
     // Stage 4: the delivery stream, and the records in S3 as NDJSON.
@@ -932,13 +1050,13 @@ pub async fn check_deployed(
         .ok()
         .and_then(|d| d.delivery_stream_description);
     let Some(delivery) = delivery else {
-        record(
+        report.record(
             4,
             "the delivery stream exists",
             false,
             "not found: deploy step-4".into(),
         );
-        return Ok(checks);
+        return Ok(report.checks);
     };
     let source = delivery
         .source
@@ -947,7 +1065,7 @@ pub async fn check_deployed(
         .and_then(|k| k.kinesis_stream_arn())
         .unwrap_or_default()
         .to_owned();
-    record(
+    report.record(
         4,
         "the delivery stream is ACTIVE and reads the stream",
         delivery.delivery_stream_status.as_str() == "ACTIVE" && source == stream_arn,
@@ -976,7 +1094,7 @@ pub async fn check_deployed(
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let missing = produced.iter().filter(|id| !delivered.contains(*id)).count();
-    record(
+    report.record(
         4,
         "every record read back is in S3, one JSON object per line",
         !produced.is_empty() && missing == 0 && bad_lines.is_empty(),
@@ -987,13 +1105,13 @@ pub async fn check_deployed(
         ),
     );
     if stage < 5 {
-        return Ok(checks);
+        return Ok(report.checks);
     }
 
     // Stage 5: the analysis' windowed mapping and its results.
     let analytics = naming.function(ANALYTICS);
     let expected = MappingSpec::analytics(patience.window_seconds);
-    check_mapping(&lambda, &mut record, 5, &analytics, &stream_arn, &expected).await?;
+    check_mapping(&lambda, &mut report, 5, &analytics, &stream_arn, &expected).await?;
     let started = Instant::now();
     let results = loop {
         let listing = s3
@@ -1018,18 +1136,33 @@ pub async fn check_deployed(
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
     };
-    record(
+    report.record(
         5,
         "a window's result was written to S3",
         results > 0,
         format!("{results} new results"),
     );
-    Ok(checks)
+    Ok(report.checks)
+}
+
+/// Waits up to `limit` for the function's batches to be processed; what they show then.
+async fn wait_for_batches(invoker: &Invoker, function: &str, since: SystemTime, limit: Duration) -> Batches {
+    let started = Instant::now();
+    loop {
+        let batches = invoker
+            .batches(function, since)
+            .await
+            .unwrap_or_else(|error| Batches::NotProcessed(format!("{error:#}")));
+        if batches == Batches::Processed || started.elapsed() > limit {
+            return batches;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
 }
 
 async fn check_mapping(
     lambda: &aws_sdk_lambda::Client,
-    record: &mut impl FnMut(u8, &str, bool, String),
+    report: &mut Report,
     stage: u8,
     function: &str,
     stream_arn: &str,
@@ -1060,17 +1193,42 @@ async fn check_mapping(
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     }
-    record(
+    report.record(
         stage,
         &format!("the mapping of {function} is Enabled"),
         state == "Enabled",
         state,
     );
-    record(
+    report.record(
         stage,
         "the mapping has the settings of the chapter (item failures, bisect, finite retries and age)",
         settings_match,
         String::new(),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_that_has_not_polled_yet_is_not_yet_rather_than_failed() {
+        use Batches::*;
+        assert_eq!(Batches::from_last_processing_results(&[]), NotPollingYet);
+        assert_eq!(Batches::from_last_processing_results(&[None]), NotPollingYet);
+        assert_eq!(
+            Batches::from_last_processing_results(&[Some("No records processed")]),
+            NotPollingYet
+        );
+        assert_eq!(
+            Batches::from_last_processing_results(&[Some("No records processed"), Some("OK")]),
+            Processed
+        );
+        let problem = "PROBLEM: Function call failed";
+        assert_eq!(
+            Batches::from_last_processing_results(&[Some(problem)]),
+            NotProcessed(problem.to_owned())
+        );
+    }
 }

@@ -49,11 +49,16 @@ pub struct Cloud {
     /// The data plane (`lab-cloud serve`: event source mappings, Firehose) of a cloud kept up with `cloud up`.
     #[serde(default)]
     pub data_plane_pid: Option<u32>,
+    /// The data plane's Kinesis front door (AWS's shard limits), in front of the emulator: once it runs, the
+    /// cloud's endpoint for every client.
+    #[serde(default)]
+    pub gateway_port: Option<u16>,
 }
 
 impl Cloud {
+    /// Where clients go: the front door when the data plane runs one, else the emulator itself.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.gateway_port.unwrap_or(self.port))
     }
 
     /// The environment that points the AWS SDK (and the AWS CLI) at this cloud, with dummy credentials, so that
@@ -229,9 +234,14 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path) -> Resul
     let state = state_dir().join("cloud");
     std::fs::create_dir_all(&state)?;
     let log = std::fs::File::create(state.join("lab-cloud.log"))?;
+    // `lab-cloud serve` writes its Kinesis front door's endpoint here once it listens.
+    let endpoint_file = state.join("gateway-endpoint");
+    let _ = std::fs::remove_file(&endpoint_file);
     let mut command = Command::new(lab_cloud);
     command
+        // The data plane itself talks to the emulator (its front door forwards there).
         .envs(cloud.env())
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", cloud.port))
         .arg("--state")
         .arg(&state)
         .arg("serve")
@@ -240,6 +250,25 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path) -> Resul
         .stderr(log);
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     cloud.data_plane_pid = Some(command.spawn().context("starting lab-cloud serve")?.id());
+    let started = Instant::now();
+    let gateway_port = loop {
+        let written = std::fs::read_to_string(&endpoint_file).unwrap_or_default();
+        let port = written
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.trim().parse::<u16>().ok());
+        if let Some(port) = port.filter(|port| http_get(*port, "/moto-api/").is_some()) {
+            break port;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!(
+                "lab-cloud serve's Kinesis front door did not answer within 30 s; see {}",
+                state.join("lab-cloud.log").display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    cloud.gateway_port = Some(gateway_port);
     std::fs::write(state_file(), serde_json::to_string(cloud)?)?;
     Ok(())
 }
@@ -270,6 +299,7 @@ pub fn start(detached: bool) -> Result<Cloud> {
         pid: child.id(),
         port,
         data_plane_pid: None,
+        gateway_port: None,
     };
 
     let started = Instant::now();

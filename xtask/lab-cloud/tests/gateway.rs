@@ -773,3 +773,91 @@ async fn moto_started_through_the_launcher_does_not_push_records_to_lambda() {
         "plain moto no longer creates the log group: the check above proves nothing"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The data plane behind the gateway
+
+#[tokio::test]
+async fn a_mapping_backs_off_on_a_read_throttle_and_still_delivers_every_record() {
+    let cloud = cloud(Limits::default()).await;
+    let stream_arn = lab_cloud::testing::one_shard_stream(&cloud.config, "backoff")
+        .await
+        .unwrap();
+    let stream_name = stream_arn.rsplit('/').next().unwrap().to_owned();
+    let kinesis = cloud.kinesis();
+    let data: Vec<String> = (0..20).map(|_| "ok".to_owned()).collect();
+    let entries = data.iter().map(|text| entry("k", text.clone().into_bytes())).collect();
+    kinesis
+        .put_records()
+        .stream_arn(&stream_arn)
+        .set_records(Some(entries))
+        .send()
+        .await
+        .unwrap();
+    // Another reader takes the shard's five reads of this second; the clock stands still until the poller has
+    // been refused, so it must be.
+    let shard_id = "shardId-000000000000";
+    let stream = Stream {
+        name: stream_name.clone(),
+        hot_shard: shard_id.into(),
+        cold_shard: String::new(),
+        hot_key: "k".into(),
+        cold_key: String::new(),
+        cold_hash_key: String::new(),
+    };
+    let mut at = iterator(&cloud, &stream, shard_id, ShardIteratorType::Latest).await;
+    for _ in 0..5 {
+        at = read(&kinesis, &at, None).await.unwrap().1;
+    }
+    let record_file = std::env::temp_dir()
+        .join(lab_testkit::unique_name("backoff"))
+        .with_extension("jsonl");
+    let binary = Path::new(env!("CARGO_BIN_EXE_scripted-function"));
+    let environment = [("RECORD_FILE", record_file.to_str().unwrap())];
+    let function = lab_cloud::testing::LocalFunction::register(&cloud.config, "scripted", binary, &environment)
+        .await
+        .unwrap();
+    aws_sdk_lambda::Client::new(&cloud.config)
+        .create_event_source_mapping()
+        .function_name(&function.name)
+        .event_source_arn(&stream_arn)
+        .starting_position(aws_sdk_lambda::types::EventSourcePosition::TrimHorizon)
+        .batch_size(100)
+        .send()
+        .await
+        .unwrap();
+    let mut supervisor = function.supervisor(&cloud.config).await.unwrap();
+
+    let refused = wait_until(|| cloud.traffic(&stream, shard_id).read_throttles > 0, || {}).await;
+    let delivered = || {
+        let text = std::fs::read_to_string(&record_file).unwrap_or_default();
+        let lines = text
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap());
+        lines
+            .map(|line| line["data"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    // Time passes (a second per tick) until the poller, backing off, has delivered everything.
+    let all = wait_until(|| delivered() >= data.len(), || cloud.next_second()).await;
+    supervisor.shutdown();
+    let delivered = delivered();
+    let _ = std::fs::remove_file(&record_file);
+
+    assert!(refused, "the poller was never refused a read");
+    assert!(all, "delivered {delivered} of {} records", data.len());
+    assert_eq!(delivered, data.len(), "each record once");
+}
+
+/// Polls `done` every 100 ms for up to 60 s, calling `tick` between polls; whether it came true.
+async fn wait_until(done: impl Fn() -> bool, tick: impl Fn()) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if done() {
+            return true;
+        }
+        tick();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    done()
+}

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::front_door;
 use super::shutdown_signal;
-use super::target::cloud_environment;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::sandbox::producer_request;
@@ -30,6 +30,10 @@ pub struct LabOptions {
     pub records_per_second: u64,
     pub state: PathBuf,
     pub cloud_environment: Vec<(String, String)>,
+    /// The data plane's configuration (pollers, Firehose pump), through the Kinesis front door; the run's own
+    /// deploy and read-back use the emulator directly, so that they never compete with the pipeline for a shard's
+    /// reads. `None`: the same as the run's.
+    pub data_plane: Option<SdkConfig>,
     pub settings: Settings,
 }
 
@@ -86,11 +90,13 @@ fn progress(line: &str, elapsed: Duration) {
 /// `lab-cloud lab`: deploys, runs and checks the pipeline, prints the summary (and with `--json`, it as JSON). A run
 /// passes when the producer made every record it was asked for and none of them was lost.
 pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) -> Result<ExitCode> {
+    let door = front_door::open(config).await?;
     let options = LabOptions {
         records: args.records,
         records_per_second: args.records_per_second,
         state: state.to_owned(),
-        cloud_environment: cloud_environment(),
+        cloud_environment: door.environment.clone(),
+        data_plane: Some(door.config.clone()),
         settings: Settings {
             stage: 5,
             naming: Naming::plain(),
@@ -138,7 +144,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         failures: options.state.join("failures"),
     };
     let mut supervisor = Supervisor::new(
-        config.clone(),
+        options.data_plane.clone().unwrap_or_else(|| config.clone()),
         options.cloud_environment.clone(),
         folders.clone(),
         Pacing::default(),

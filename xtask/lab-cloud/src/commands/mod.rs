@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod deployment;
+pub mod front_door;
 pub mod invoke;
 pub mod lab;
 pub mod serve;

@@ -1,4 +1,5 @@
-//! `lab-cloud serve`: the data plane of a cloud kept up, in step with the control plane every second until stopped.
+//! `lab-cloud serve`: the data plane of a cloud kept up, in step with the control plane every second until stopped,
+//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder).
 
 use anyhow::Result;
 use aws_config::SdkConfig;
@@ -6,13 +7,18 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::front_door;
 use super::shutdown_signal;
-use super::target::{cloud_environment, folders};
+use super::target::folders;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::supervisor::Supervisor;
 
 pub async fn run(config: SdkConfig, state: &Path) -> Result<ExitCode> {
-    let mut supervisor = Supervisor::new(config, cloud_environment(), folders(state), Pacing::default());
+    let door = front_door::open(&config).await?;
+    let endpoint_file = front_door::endpoint_file(state);
+    std::fs::write(&endpoint_file, door.gateway.endpoint())?;
+    eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());
+    let mut supervisor = Supervisor::new(door.config, door.environment, folders(state), Pacing::default());
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
         if let Err(error) = supervisor.sync().await {
@@ -24,5 +30,7 @@ pub async fn run(config: SdkConfig, state: &Path) -> Result<ExitCode> {
         }
     }
     supervisor.shutdown();
+    let _ = std::fs::remove_file(endpoint_file);
+    door.gateway.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use crate::aws::error_chain;
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
+use crate::runtime::read_pacing::{ReadPacer, is_read_throttle};
 
 /// Where a new mapping starts reading.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,8 +124,8 @@ impl MappingSettings {
     }
 }
 
-/// How the local pollers pace themselves. AWS polls each shard about once a second; locally shorter intervals keep
-/// tests and the lab fast, without changing what is delivered.
+/// How the local pollers pace themselves: each shard about once a second by default, as AWS polls (the shard's 5
+/// reads per second are shared by all its readers); tests poll faster, without changing what is delivered.
 #[derive(Debug, Clone)]
 pub struct Pacing {
     pub poll_interval: Duration,
@@ -134,7 +135,7 @@ pub struct Pacing {
 impl Default for Pacing {
     fn default() -> Pacing {
         Pacing {
-            poll_interval: Duration::from_millis(200),
+            poll_interval: Duration::from_secs(1),
             retry_delay: Duration::from_millis(200),
         }
     }
@@ -187,64 +188,38 @@ pub struct ShardPoller {
 }
 
 impl ShardPoller {
-    /// Polls the shard until `stop` is set or the shard is closed.
+    /// Polls the shard until `stop` is set or the shard is closed: one `GetRecords` call (up to 10,000 records, as
+    /// Lambda reads) per poll interval, delivered in batches of `BatchSize`.
     pub async fn run(self) -> Result<()> {
         let mut iterator = self.first_iterator().await?;
         let mut buffer: Vec<Record> = vec![];
         let mut first_buffered: Option<Instant> = None;
         let mut window: Option<OpenWindow> = None;
+        let mut pacer = ReadPacer::new(self.pacing.poll_interval);
         while !self.stop.load(Ordering::Relaxed) {
             let Some(current) = iterator.take() else {
                 // The shard is closed (resharded): deliver what is left, and stop.
-                if !buffer.is_empty() {
-                    self.deliver_batch(std::mem::take(&mut buffer), &mut window).await;
+                while !buffer.is_empty() {
+                    let batch: Vec<Record> = buffer.drain(..buffer.len().min(self.settings.batch_size)).collect();
+                    self.deliver_batch(batch, &mut window).await;
                 }
                 if let Some(open) = window.take() {
                     self.close_window(open).await;
                 }
                 return Ok(());
             };
-            let wanted = (self.settings.batch_size - buffer.len()).clamp(1, 10_000) as i32;
-            let output = match self
-                .kinesis
-                .get_records()
-                .shard_iterator(&current)
-                .limit(wanted)
-                .send()
-                .await
-            {
-                Ok(output) => output,
-                Err(error) => {
-                    // Throttling or a passing fault: keep the iterator and try again, as Lambda does.
-                    eprintln!(
-                        "event source mapping {}: GetRecords failed: {}",
-                        self.settings.uuid,
-                        error_chain(&error)
-                    );
-                    iterator = Some(current);
-                    tokio::time::sleep(self.pacing.poll_interval).await;
-                    continue;
-                }
+            // Wait for this reader's turn at the shard, or less when the batching window ends first.
+            let mut pause = pacer.until_next_call();
+            if let Some(at) = first_buffered {
+                pause = pause.min(self.settings.batching_window.saturating_sub(at.elapsed()));
+            }
+            tokio::time::sleep(pause).await;
+            iterator = if pacer.until_next_call().is_zero() {
+                self.read(current, &mut pacer, &mut buffer, &mut first_buffered).await
+            } else {
+                Some(current)
             };
-            iterator = output.next_shard_iterator;
-            self.stats.iterator_age_ms.store(
-                output.millis_behind_latest.unwrap_or(0).max(0) as u64,
-                Ordering::Relaxed,
-            );
-            let got = output.records.len();
-            if got > 0 && first_buffered.is_none() {
-                first_buffered = Some(Instant::now());
-            }
-            buffer.extend(output.records);
-
-            let full = buffer.len() >= self.settings.batch_size;
-            let window_over = first_buffered.is_some_and(|at| at.elapsed() >= self.settings.batching_window);
-            if !buffer.is_empty() && (full || window_over) {
-                let batch = std::mem::take(&mut buffer);
-                first_buffered = None;
-                self.deliver_batch(batch, &mut window).await;
-                continue;
-            }
+            self.deliver_ready(&mut buffer, &mut first_buffered, &mut window).await;
             // A window ends when its time is over, records or not: Lambda then makes the final invocation.
             if buffer.is_empty()
                 && window
@@ -253,15 +228,66 @@ impl ShardPoller {
             {
                 self.close_window(window.take().expect("checked")).await;
             }
-            if got == 0 || !buffer.is_empty() {
-                let mut pause = self.pacing.poll_interval;
-                if let Some(at) = first_buffered {
-                    pause = pause.min(self.settings.batching_window.saturating_sub(at.elapsed()));
-                }
-                tokio::time::sleep(pause.max(Duration::from_millis(10))).await;
-            }
         }
         Ok(())
+    }
+
+    /// One `GetRecords` call into the buffer; the iterator to read from next (the same one after a failure: a read
+    /// throttle or a passing fault is retried, as Lambda does).
+    async fn read(
+        &self,
+        current: String,
+        pacer: &mut ReadPacer,
+        buffer: &mut Vec<Record>,
+        first_buffered: &mut Option<Instant>,
+    ) -> Option<String> {
+        let request = self.kinesis.get_records().shard_iterator(&current).limit(10_000);
+        let output = match request.send().await {
+            Ok(output) => output,
+            Err(error) => {
+                let throttled = is_read_throttle(&error);
+                pacer.called(throttled);
+                if !throttled {
+                    let reason = error_chain(&error);
+                    eprintln!(
+                        "event source mapping {}: GetRecords failed: {reason}",
+                        self.settings.uuid
+                    );
+                }
+                return Some(current);
+            }
+        };
+        pacer.called(false);
+        self.stats.iterator_age_ms.store(
+            output.millis_behind_latest.unwrap_or(0).max(0) as u64,
+            Ordering::Relaxed,
+        );
+        if !output.records.is_empty() && first_buffered.is_none() {
+            *first_buffered = Some(Instant::now());
+        }
+        buffer.extend(output.records);
+        output.next_shard_iterator
+    }
+
+    /// Delivers every full batch, and what is left once the batching window is over.
+    async fn deliver_ready(
+        &self,
+        buffer: &mut Vec<Record>,
+        first_buffered: &mut Option<Instant>,
+        window: &mut Option<OpenWindow>,
+    ) {
+        loop {
+            let full = buffer.len() >= self.settings.batch_size;
+            let window_over = first_buffered.is_some_and(|at| at.elapsed() >= self.settings.batching_window);
+            if buffer.is_empty() || !(full || window_over) {
+                return;
+            }
+            let batch: Vec<Record> = buffer.drain(..buffer.len().min(self.settings.batch_size)).collect();
+            if buffer.is_empty() {
+                *first_buffered = None;
+            }
+            self.deliver_batch(batch, window).await;
+        }
     }
 
     async fn first_iterator(&self) -> Result<Option<String>> {

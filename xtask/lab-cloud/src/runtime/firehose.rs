@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::aws::error_chain;
+use crate::runtime::read_pacing::{ReadPacer, is_read_throttle};
 
 /// What the pump needs to know of a delivery stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,7 +313,11 @@ impl ShardReader {
                 return;
             }
         };
+        // One call per poll interval (Firehose, like Lambda, polls each shard about once a second), longer after a
+        // read throttle.
+        let mut pacer = ReadPacer::new(self.poll_interval);
         while let Some(current) = iterator.take() {
+            tokio::time::sleep(pacer.until_next_call()).await;
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
@@ -325,23 +330,23 @@ impl ShardReader {
                 .await
             {
                 Ok(output) => {
+                    pacer.called(false);
                     iterator = output.next_shard_iterator;
-                    let got = output.records.len();
-                    if got > 0 && sender.send(output.records).await.is_err() {
+                    if !output.records.is_empty() && sender.send(output.records).await.is_err() {
                         return;
-                    }
-                    if got == 0 {
-                        tokio::time::sleep(self.poll_interval).await;
                     }
                 }
                 Err(error) => {
-                    eprintln!(
-                        "firehose: GetRecords on {} failed: {}",
-                        self.shard_id,
-                        error_chain(&error)
-                    );
+                    let throttled = is_read_throttle(&error);
+                    pacer.called(throttled);
+                    if !throttled {
+                        eprintln!(
+                            "firehose: GetRecords on {} failed: {}",
+                            self.shard_id,
+                            error_chain(&error)
+                        );
+                    }
                     iterator = Some(current);
-                    tokio::time::sleep(self.poll_interval).await;
                 }
             }
         }

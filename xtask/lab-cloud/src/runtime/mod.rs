@@ -4,4 +4,5 @@
 pub mod event_source;
 pub mod firehose;
 pub mod lambda_host;
+pub mod read_pacing;
 pub mod supervisor;

@@ -1,0 +1,43 @@
+//! The local cloud's Kinesis front door (`crate::gateway`) for `serve` and `lab`: started in front of the emulator
+//! that `AWS_ENDPOINT_URL` names, with AWS's shard limits, and the configuration and environment that send the data
+//! plane's clients (functions, pollers, Firehose pump, producer) through it.
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use std::path::{Path, PathBuf};
+
+use super::target::cloud_environment;
+use crate::gateway::{Gateway, Limits};
+
+/// The file in the state folder where `serve` writes its front door's endpoint, for xtask to hand to clients.
+pub fn endpoint_file(state: &Path) -> PathBuf {
+    state.join("gateway-endpoint")
+}
+
+pub struct FrontDoor {
+    pub gateway: Gateway,
+    /// `config` with the gateway as its endpoint.
+    pub config: SdkConfig,
+    /// The AWS environment of this process with `AWS_ENDPOINT_URL` set to the gateway.
+    pub environment: Vec<(String, String)>,
+}
+
+pub async fn open(config: &SdkConfig) -> Result<FrontDoor> {
+    let emulator = config
+        .endpoint_url()
+        .context("AWS_ENDPOINT_URL is not set: the local cloud's data plane runs through `cargo xtask`")?;
+    let gateway = Gateway::start(emulator, Limits::default()).await?;
+    let endpoint = gateway.endpoint();
+    let environment = cloud_environment()
+        .into_iter()
+        .map(|(key, value)| match key.as_str() {
+            "AWS_ENDPOINT_URL" => (key, endpoint.clone()),
+            _ => (key, value),
+        })
+        .collect();
+    Ok(FrontDoor {
+        config: config.to_builder().endpoint_url(&endpoint).build(),
+        environment,
+        gateway,
+    })
+}

@@ -1,4 +1,4 @@
-//! The book: mdBook (pinned, installed into `.lab/tools` when missing), building, serving, and a check of every
+//! The book: mdBook (pinned in `tools`, installed into `.lab/tools` when missing), building, serving, and a check of every
 //! internal link and anchor of the built HTML.
 
 use anyhow::{Context, Result, bail};
@@ -6,51 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cloud::state_dir;
 use crate::steps::root;
 
-pub const MDBOOK_VERSION: &str = "0.5.4";
-
-fn version_of(program: &Path) -> Option<String> {
-    let output = Command::new(program).arg("--version").output().ok()?;
-    Some(
-        String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .trim_start_matches("mdbook v")
-            .to_owned(),
-    )
-}
-
-/// The pinned mdbook: from PATH if it is that version, else from `.lab/tools`, installing it there first.
+/// The pinned mdbook (from PATH, or installed into `.lab/tools`).
 pub fn mdbook() -> Result<PathBuf> {
-    let on_path = PathBuf::from("mdbook");
-    if version_of(&on_path).as_deref() == Some(MDBOOK_VERSION) {
-        return Ok(on_path);
-    }
-    let tools = state_dir().join("tools");
-    let local = tools.join("bin/mdbook");
-    if version_of(&local).as_deref() != Some(MDBOOK_VERSION) {
-        eprintln!(
-            "book: installing mdbook {MDBOOK_VERSION} into {} (a few minutes, once)",
-            tools.display()
-        );
-        let status = crate::cargo::cargo()
-            .args([
-                "install",
-                "mdbook",
-                "--locked",
-                "--quiet",
-                "--version",
-                MDBOOK_VERSION,
-                "--root",
-            ])
-            .arg(&tools)
-            .status()?;
-        if !status.success() {
-            bail!("`cargo install mdbook --version {MDBOOK_VERSION}` failed (see above)");
-        }
-    }
-    Ok(local)
+    crate::tools::MDBOOK.path()
 }
 
 pub fn book_dir() -> PathBuf {

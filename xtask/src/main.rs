@@ -2,7 +2,7 @@
 //! `steps` (the step table), `starter` (starters from solutions), `cargo` (running a step's tests),
 //! `learner` (check, hint, solve, reset), `cloud` (the local AWS emulator), `lab` (the whole pipeline, locally),
 //! `deploy` (a learner's deployment: deploy, status, destroy, checks), `book`, `browser` (the book in Chromium),
-//! `verify`.
+//! `tools` (pinned crates.io tools), `workspace_hack` (one feature set per shared crate), `verify`.
 
 mod book;
 mod browser;
@@ -18,7 +18,9 @@ mod steps;
 mod tidy;
 #[cfg(test)]
 mod tidy_builds;
+mod tools;
 mod verify;
+mod workspace_hack;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -158,6 +160,9 @@ enum Command {
         /// Only this step (default: every step).
         step: Option<String>,
     },
+    /// Regenerate xtask/workspace-hack with cargo-hakari, so that every build resolves one feature set of each
+    /// shared crate (maintainers, after adding or changing a dependency).
+    WorkspaceHack,
     /// Prove the repository holds together (maintainers and CI): formatting, lints, tidy tests, every solution
     /// passes, every starter compiles and fails at its todo!()s, the book builds with no broken link.
     Verify,
@@ -294,6 +299,7 @@ fn run(command: Command) -> Result<bool> {
             }
             Ok(true)
         }
+        Command::WorkspaceHack => workspace_hack::run().map(|()| true),
         Command::Verify => verify::verify(),
     }
 }

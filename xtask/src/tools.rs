@@ -60,11 +60,23 @@ impl Tool {
                 self.install_note
             );
             let status = crate::cargo::cargo()
-                .args(["install", self.krate, "--locked", "--quiet", "--version", self.version, "--root"])
+                .args([
+                    "install",
+                    self.krate,
+                    "--locked",
+                    "--quiet",
+                    "--version",
+                    self.version,
+                    "--root",
+                ])
                 .arg(&tools)
                 .status()?;
             if !status.success() {
-                bail!("`cargo install {} --version {}` failed (see above)", self.krate, self.version);
+                bail!(
+                    "`cargo install {} --version {}` failed (see above)",
+                    self.krate,
+                    self.version
+                );
             }
         }
         Ok(local)

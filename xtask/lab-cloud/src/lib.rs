@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod naming;
 pub mod readback;
 pub mod runtime;
+pub mod stages;
 pub mod testing;
 
 // The steps' own tests (steps/step-N/tests) name these paths.

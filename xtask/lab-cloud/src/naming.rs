@@ -3,13 +3,10 @@
 use anyhow::{Result, bail};
 use std::collections::{BTreeMap, HashMap};
 
+use crate::stages;
+
 pub const STREAM_NAME: &str = "TelemetricStream";
 pub const DELIVERY_STREAM_NAME: &str = "TelemetricDelivery";
-pub const PRODUCER: &str = "produceKinesisEvents";
-pub const CONSUMER: &str = "consumeKinesisEvents";
-pub const ANALYTICS: &str = "analyzeKinesisEvents";
-/// The producer runs for minutes (it paces its writes), the longest of the three functions.
-pub const PRODUCER_TIMEOUT_SECONDS: i32 = 300;
 pub const TAG_KEY: &str = "workshop";
 pub const TAG_VALUE: &str = "kinesis-lab";
 pub const LEARNER_TAG_KEY: &str = "learner";
@@ -81,7 +78,7 @@ impl Naming {
         format!("{}{DELIVERY_STREAM_NAME}", self.prefix())
     }
 
-    /// A function's name: `PRODUCER`, `CONSUMER` or `ANALYTICS`, prefixed.
+    /// A function's name (`stages::PRODUCER`, ...), prefixed.
     pub fn function(&self, base: &str) -> String {
         format!("{}{base}", self.prefix())
     }
@@ -118,21 +115,12 @@ impl Naming {
         let Some(rest) = self.learner.as_ref().and_then(|_| name.strip_prefix(&self.prefix())) else {
             return false;
         };
-        let pieces = [
-            STREAM_NAME,
-            DELIVERY_STREAM_NAME,
-            PRODUCER,
-            CONSUMER,
-            ANALYTICS,
-            "producer",
-            "consumer",
-            "analytics",
-            "firehose",
-        ];
         let bucket_tail = rest.split_once('-').is_some_and(|(account, region)| {
             account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) && !region.is_empty()
         });
-        pieces.contains(&rest) || bucket_tail
+        [STREAM_NAME, DELIVERY_STREAM_NAME].contains(&rest)
+            || stages::name_pieces().any(|piece| piece == rest)
+            || bucket_tail
     }
 
     /// Whether a resource is this learner's: by one of its names, or by its tags naming the workshop and this
@@ -150,6 +138,7 @@ impl Naming {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stages::PRODUCER;
 
     #[test]
     fn learner_names_are_valid_everywhere() {

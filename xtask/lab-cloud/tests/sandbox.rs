@@ -3,8 +3,9 @@
 //! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
 
 use lab_cloud::control::deploy::{self, Action, Artifacts, Settings};
-use lab_cloud::control::sandbox::{self, Kind};
-use lab_cloud::naming::{ANALYTICS, CONSUMER, Naming, PRODUCER};
+use lab_cloud::control::sandbox;
+use lab_cloud::naming::Naming;
+use lab_cloud::stages::{ANALYTICS, CONSUMER, PRODUCER, ResourceKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -88,7 +89,7 @@ async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<Str
     let mut prints = vec![];
     for resource in sandbox::discover(config, naming).await.unwrap() {
         match resource.kind {
-            Kind::Function => {
+            ResourceKind::Function => {
                 let c = lambda
                     .get_function_configuration()
                     .function_name(&resource.name)
@@ -103,7 +104,7 @@ async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<Str
                     c.revision_id()
                 ));
             }
-            Kind::Mapping => {
+            ResourceKind::Mapping => {
                 let m = lambda
                     .get_event_source_mapping()
                     .uuid(&resource.id)
@@ -112,7 +113,7 @@ async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<Str
                     .unwrap();
                 prints.push(format!("{} {:?} {:?}", resource.id, m.last_modified(), m.batch_size()));
             }
-            Kind::Stream => {
+            ResourceKind::Stream => {
                 let s = aws_sdk_kinesis::Client::new(config)
                     .describe_stream_summary()
                     .stream_name(&resource.name)
@@ -123,7 +124,7 @@ async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<Str
                     .unwrap();
                 prints.push(format!("{} {:?}", resource.name, s.stream_creation_timestamp));
             }
-            Kind::DeliveryStream => {
+            ResourceKind::DeliveryStream => {
                 let d = aws_sdk_firehose::Client::new(config)
                     .describe_delivery_stream()
                     .delivery_stream_name(&resource.name)
@@ -140,7 +141,7 @@ async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<Str
     prints
 }
 
-fn kinds(found: &[sandbox::Found]) -> BTreeMap<Kind, usize> {
+fn kinds(found: &[sandbox::Found]) -> BTreeMap<ResourceKind, usize> {
     let mut counts = BTreeMap::new();
     for resource in found {
         *counts.entry(resource.kind).or_default() += 1;
@@ -182,12 +183,12 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     assert_eq!(
         kinds(&found),
         BTreeMap::from([
-            (Kind::Mapping, 2),
-            (Kind::Function, 3),
-            (Kind::DeliveryStream, 1),
-            (Kind::Stream, 1),
-            (Kind::Role, 4),
-            (Kind::Bucket, 1)
+            (ResourceKind::Mapping, 2),
+            (ResourceKind::Function, 3),
+            (ResourceKind::DeliveryStream, 1),
+            (ResourceKind::Stream, 1),
+            (ResourceKind::Role, 4),
+            (ResourceKind::Bucket, 1)
         ]),
         "{found:#?}"
     );
@@ -236,7 +237,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     make_log_groups(&config, &naming).await;
     make_log_groups(&config, &neighbour).await;
     let found = sandbox::discover(&config, &naming).await.unwrap();
-    assert_eq!(kinds(&found).get(&Kind::LogGroup), Some(&3), "{found:#?}");
+    assert_eq!(kinds(&found).get(&ResourceKind::LogGroup), Some(&3), "{found:#?}");
 
     let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();
     assert!(remaining.is_empty(), "left behind: {remaining:#?}");
@@ -245,8 +246,10 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
 
     // The neighbour's resources are all still there, log groups too, and theirs to remove.
     let still_theirs = sandbox::discover(&config, &neighbour).await.unwrap();
-    let (their_log_groups, rest): (Vec<_>, Vec<_>) =
-        still_theirs.iter().cloned().partition(|r| r.kind == Kind::LogGroup);
+    let (their_log_groups, rest): (Vec<_>, Vec<_>) = still_theirs
+        .iter()
+        .cloned()
+        .partition(|r| r.kind == ResourceKind::LogGroup);
     assert_eq!(rest, theirs);
     assert_eq!(their_log_groups.len(), 3, "{still_theirs:#?}");
     assert!(
@@ -388,7 +391,7 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
     let repaired = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 3))
         .await
         .expect("deploy repairs");
-    let action = |kind: &str, name: &str| {
+    let action = |kind: ResourceKind, name: &str| {
         repaired
             .changes
             .iter()
@@ -396,9 +399,9 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
             .map(|c| c.action)
     };
     // The stream was there with step 1's tags only; the deploy adds the learner's.
-    assert_eq!(action("Kinesis stream", &naming.stream()), Some(Action::Updated));
+    assert_eq!(action(ResourceKind::Stream, &naming.stream()), Some(Action::Updated));
     assert_eq!(
-        action("Lambda function", &naming.function(PRODUCER)),
+        action(ResourceKind::Function, &naming.function(PRODUCER)),
         Some(Action::Created)
     );
 
@@ -418,7 +421,7 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
 
     let found = sandbox::discover(&config, &naming).await.unwrap();
     assert!(
-        found.iter().any(|r| r.kind == Kind::Bucket && r.name == stray),
+        found.iter().any(|r| r.kind == ResourceKind::Bucket && r.name == stray),
         "{found:#?}"
     );
     let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();

@@ -10,7 +10,7 @@ use super::target::{check, default_seconds, invoker, naming};
 use crate::aws::account;
 use crate::control::deploy::{self, Artifacts, Settings};
 use crate::control::sandbox::{self, Found};
-use crate::naming::PRODUCER;
+use crate::stages::PRODUCER;
 
 fn by_name(files: Vec<Named>) -> std::collections::BTreeMap<String, std::path::PathBuf> {
     files.into_iter().map(|file| (file.name, file.path)).collect()

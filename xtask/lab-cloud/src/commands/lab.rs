@@ -18,11 +18,12 @@ use super::shutdown_signal;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::sandbox::producer_request;
-use crate::naming::{ANALYTICS, CONSUMER, Naming, PRODUCER};
+use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::event_source::Pacing;
 use crate::runtime::lambda_host::{Outcome, function_spec};
 use crate::runtime::supervisor::{Folders, Supervisor};
+use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 
 #[derive(Debug, Clone)]
 pub struct LabOptions {

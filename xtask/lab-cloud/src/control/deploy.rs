@@ -23,13 +23,12 @@ use serde_json::Value;
 use sha2::Digest;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::aws::{Propagation, error_chain, region_of, retry_while_propagating, s3_client};
-use crate::naming::{
-    ANALYTICS, ANALYTICS_PREFIX, CONSUMER, FIREHOSE_PREFIX, Naming, PRODUCER, PRODUCER_TIMEOUT_SECONDS, TAG_VALUE,
-};
+use crate::control::tools;
+use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming, TAG_VALUE};
+use crate::stages::{self, CONSUMER, FIREHOSE_ROLE, FunctionStage, Mapping, ResourceKind, STAGES, Setting};
 
 /// The executables built from the steps (the learner's or the solutions'), and the functions' zip archives when
 /// the functions run in AWS rather than in the local Lambda host.
@@ -78,7 +77,7 @@ pub enum Action {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
-    pub kind: &'static str,
+    pub kind: ResourceKind,
     pub name: String,
     pub action: Action,
 }
@@ -103,86 +102,76 @@ impl Deployed {
     }
 }
 
-/// Runs one of the steps' binaries with the same AWS environment, and returns what it printed.
-fn run_step_binary(binary: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {
-    let output = Command::new(binary)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        // A learner's unfinished step panics at a todo!(): its message is the point, not a backtrace.
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .with_context(|| format!("running {}", binary.display()))?;
-    if !output.status.success() {
-        let name = binary
-            .file_name()
-            .map_or_else(Default::default, |n| n.to_string_lossy());
-        let step = if name == "ensure-delivery-stream" {
-            "step-4"
-        } else {
-            "step-1"
-        };
-        bail!(
-            "`{name}` (from {step}) failed:\n{}{}\n`cargo xtask check {step}` shows what is left to do in it.",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr).trim_end()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// The function binaries of each stage, and what they are deployed as.
-struct FunctionPlan {
-    binary: &'static str,
-    base: &'static str,
-    stage: u8,
-}
-
-const FUNCTIONS: [FunctionPlan; 3] = [
-    FunctionPlan {
-        binary: "producer",
-        base: PRODUCER,
-        stage: 2,
-    },
-    FunctionPlan {
-        binary: "consumer",
-        base: CONSUMER,
-        stage: 3,
-    },
-    FunctionPlan {
-        binary: "analytics",
-        base: ANALYTICS,
-        stage: 5,
-    },
-];
-
-pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settings) -> Result<Deployed> {
-    let region = region_of(config);
-    let naming = &settings.naming;
-    let tags = naming.tags();
-    let mut changes = vec![];
-    for function in FUNCTIONS.iter().filter(|f| f.stage <= settings.stage) {
+/// The executable or zip each function of the stages needs, checked before anything is made.
+fn check_code(artifacts: &Artifacts, last_stage: u8) -> Result<()> {
+    for (stage, function) in stages::functions_up_to(last_stage) {
         if !artifacts.zips.contains_key(function.binary) && artifacts.get(function.binary).is_none() {
-            bail!(
-                "stage {} needs the `{}` function's code",
-                function.stage,
-                function.binary
-            );
+            bail!("stage {} needs the `{}` function's code", stage.number, function.binary);
         }
     }
+    Ok(())
+}
 
-    // Stage 1: the stream, by the learner's (or the solution's) own `ensure_stream`.
+/// A step tool the stages need, by name.
+fn tool<'a>(artifacts: &'a Artifacts, name: &str) -> Result<&'a Path> {
+    let step = STAGES
+        .iter()
+        .find(|stage| stage.tool == Some(name))
+        .map_or("step-1", |stage| stage.step);
+    artifacts
+        .get(name)
+        .with_context(|| format!("{step}'s `{name}` binary is needed"))
+}
+
+/// Deploys stages 1..=`settings.stage`, in the order of [`STAGES`] (the bucket first of all, once a stage needs it).
+pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settings) -> Result<Deployed> {
+    check_code(artifacts, settings.stage)?;
+    let naming = &settings.naming;
+    let (stream_arn, stream_change) = stream_stage(config, artifacts, naming).await?;
+    let account_id = stream_arn.split(':').nth(4).unwrap_or_default().to_owned();
+    let region = region_of(config);
+    let bucket = naming.bucket(&account_id, &region);
+    let mut deployed = Deployed {
+        account_id,
+        region,
+        stream_arn,
+        bucket,
+        firehose_prefix: FIREHOSE_PREFIX.to_owned(),
+        analytics_prefix: ANALYTICS_PREFIX.to_owned(),
+        functions: vec![],
+        changes: vec![stream_change],
+    };
+    if settings.stage < 2 {
+        return Ok(deployed);
+    }
+    if stages::up_to(settings.stage).any(|stage| stage.bucket) {
+        let change = ensure_bucket(config, &deployed.bucket, &deployed.region, &naming.tags()).await?;
+        deployed.changes.push(change);
+    }
+    for stage in stages::up_to(settings.stage).filter(|stage| stage.number > 1) {
+        if let Some(function) = &stage.function {
+            let changes = function_stage(config, artifacts, settings, &deployed, function).await?;
+            deployed.changes.extend(changes);
+            deployed.functions.push(naming.function(function.name));
+        } else {
+            let changes = deliver(config, settings, artifacts, &deployed).await?;
+            deployed.changes.extend(changes);
+        }
+    }
+    Ok(deployed)
+}
+
+/// Stage 1: the stream, by the learner's (or the solution's) own `ensure_stream`, then tagged as the learner's.
+async fn stream_stage(config: &SdkConfig, artifacts: &Artifacts, naming: &Naming) -> Result<(String, Change)> {
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let stream_name = naming.stream();
-    let stream_existed = kinesis
+    let existed = kinesis
         .describe_stream_summary()
         .stream_name(&stream_name)
         .send()
         .await
         .is_ok();
-    let ensure_stream = artifacts
-        .get("ensure-stream")
-        .context("step 1's `ensure-stream` binary is needed")?;
-    run_step_binary(ensure_stream, &[], &[("STREAM_NAME", stream_name.clone())])?;
+    tools::ensure_stream(tool(artifacts, "ensure-stream")?, naming)?;
     let summary = kinesis
         .describe_stream_summary()
         .stream_name(&stream_name)
@@ -190,150 +179,104 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
         .await
         .context("the stream")?;
     let stream_arn = summary.stream_description_summary.context("no summary")?.stream_arn;
-    let stream_tags = kinesis.list_tags_for_stream().stream_name(&stream_name).send().await?;
-    let present: HashMap<String, String> = stream_tags
+    let present: HashMap<String, String> = kinesis
+        .list_tags_for_stream()
+        .stream_name(&stream_name)
+        .send()
+        .await?
         .tags
         .into_iter()
         .map(|tag| (tag.key, tag.value.unwrap_or_default()))
         .collect();
-    let missing = missing_tags(&tags, &present);
+    let missing = missing_tags(&naming.tags(), &present);
     if !missing.is_empty() {
         kinesis
             .add_tags_to_stream()
             .stream_name(&stream_name)
-            .set_tags(Some(missing.into_iter().collect()))
+            .set_tags(Some(missing.clone().into_iter().collect()))
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("tagging the stream: {}", error_chain(&e)))?;
     }
-    changes.push(Change {
-        kind: "Kinesis stream",
-        name: stream_name.clone(),
-        action: if !stream_existed {
-            Action::Created
-        } else if !missing_tags(&tags, &present).is_empty() {
-            Action::Updated
-        } else {
-            Action::Unchanged
-        },
-    });
-    let account_id = stream_arn.split(':').nth(4).unwrap_or_default().to_owned();
-    let bucket = naming.bucket(&account_id, &region);
-    let mut deployed = Deployed {
-        account_id: account_id.clone(),
-        region: region.clone(),
-        stream_arn: stream_arn.clone(),
-        bucket: bucket.clone(),
-        firehose_prefix: FIREHOSE_PREFIX.to_owned(),
-        analytics_prefix: ANALYTICS_PREFIX.to_owned(),
-        functions: vec![],
-        changes: vec![],
+    let action = match (existed, missing.is_empty()) {
+        (false, _) => Action::Created,
+        (true, false) => Action::Updated,
+        (true, true) => Action::Unchanged,
     };
-    if settings.stage < 2 {
-        deployed.changes = changes;
-        return Ok(deployed);
-    }
-
-    // Step 1's policies, as documents, attached to one role per piece.
-    let policies_binary = artifacts
-        .get("policies")
-        .context("step 1's `policies` binary is needed")?;
-    let policies = |consumer_function: &str| -> Result<Value> {
-        let printed = run_step_binary(
-            policies_binary,
-            &["--json", &account_id, &region, &bucket],
-            &[
-                ("STREAM_NAME", stream_name.clone()),
-                ("PRODUCER_FUNCTION", naming.function(PRODUCER)),
-                ("CONSUMER_FUNCTION", consumer_function.to_owned()),
-            ],
-        )?;
-        serde_json::from_str(&printed).context("step 1's `policies --json` did not print JSON")
+    let change = Change {
+        kind: ResourceKind::Stream,
+        name: stream_name,
+        action,
     };
-    let documents = policies(&naming.function(CONSUMER))?;
-    if settings.stage >= 3 {
-        changes.push(ensure_bucket(config, &bucket, &region, &tags).await?);
-    }
+    Ok((stream_arn, change))
+}
 
+/// A value of the table, at deploy time.
+fn setting(setting: Setting, naming: &Naming, bucket: &str) -> String {
+    match setting {
+        Setting::StreamName => naming.stream(),
+        Setting::Bucket => bucket.to_owned(),
+        Setting::BucketArn => format!("arn:aws:s3:::{bucket}"),
+        Setting::BucketObjects => format!("arn:aws:s3:::{bucket}/*"),
+        Setting::AnalyticsPrefix => ANALYTICS_PREFIX.to_owned(),
+        Setting::AnalyticsObjects => format!("arn:aws:s3:::{bucket}/{ANALYTICS_PREFIX}*"),
+    }
+}
+
+/// A function's stage: its role (step 1's document and the table's additions), the function, its mapping.
+async fn function_stage(
+    config: &SdkConfig,
+    artifacts: &Artifacts,
+    settings: &Settings,
+    deployed: &Deployed,
+    function: &FunctionStage,
+) -> Result<Vec<Change>> {
+    let naming = &settings.naming;
+    let name = naming.function(function.name);
+    let bucket = &deployed.bucket;
+    let policies = tools::policies(
+        tool(artifacts, "policies")?,
+        naming,
+        &deployed.account_id,
+        &deployed.region,
+        bucket,
+        &name,
+    )?;
+    let mut document = policies[function.policy].clone();
+    for statement in function.iam_additions {
+        let resource = setting(statement.resource, naming, bucket);
+        add_statement(&mut document, statement.sid, statement.actions, &resource);
+    }
+    let tags = naming.tags();
     let iam = aws_sdk_iam::Client::new(config);
+    let role = naming.role(function.role);
+    let (role_arn, role_change) = ensure_role(&iam, &role, &lambda_trust_policy(), &document, &tags).await?;
+    let code = match artifacts.zips.get(function.binary) {
+        Some(zip) => Code::Zip {
+            bytes: std::fs::read(zip).with_context(|| format!("reading {}", zip.display()))?,
+            architecture: artifacts.architecture.clone().unwrap_or(Architecture::Arm64),
+        },
+        None => Code::Local(artifacts.get(function.binary).expect("checked by check_code")),
+    };
+    let environment = function
+        .environment
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), setting(*value, naming, bucket)))
+        .collect();
+    let spec = FunctionSettings {
+        name: &name,
+        role: &role_arn,
+        timeout: function.timeout_seconds,
+        environment,
+        tags: &tags,
+    };
     let lambda = aws_sdk_lambda::Client::new(config);
-    let lambda_trust = lambda_trust_policy();
-    let timeouts = HashMap::from([(PRODUCER, PRODUCER_TIMEOUT_SECONDS), (CONSUMER, 30), (ANALYTICS, 60)]);
-    for function in FUNCTIONS.iter().filter(|f| f.stage <= settings.stage) {
-        let name = naming.function(function.base);
-        let (role_piece, document, environment) = match function.base {
-            PRODUCER => (
-                "producer",
-                documents["producer"].clone(),
-                BTreeMap::from([("STREAM_NAME".to_owned(), stream_name.clone())]),
-            ),
-            CONSUMER => {
-                // The mapping's on-failure destination is the bucket: Lambda writes there with the function's role.
-                let mut document = documents["consumer"].clone();
-                add_statement(
-                    &mut document,
-                    "WriteFailedBatches",
-                    &["s3:PutObject"],
-                    &format!("arn:aws:s3:::{bucket}/*"),
-                );
-                add_statement(
-                    &mut document,
-                    "FindFailedBatches",
-                    &["s3:ListBucket"],
-                    &format!("arn:aws:s3:::{bucket}"),
-                );
-                ("consumer", document, BTreeMap::new())
-            }
-            _ => {
-                // The analysis reads the stream like the consumer, logs as itself, and writes its window results.
-                let mut document = policies(&name)?["consumer"].clone();
-                add_statement(
-                    &mut document,
-                    "WriteWindowResults",
-                    &["s3:PutObject"],
-                    &format!("arn:aws:s3:::{bucket}/{ANALYTICS_PREFIX}*"),
-                );
-                let environment = BTreeMap::from([
-                    ("ANALYTICS_BUCKET".to_owned(), bucket.clone()),
-                    ("ANALYTICS_PREFIX".to_owned(), ANALYTICS_PREFIX.to_owned()),
-                ]);
-                ("analytics", document, environment)
-            }
-        };
-        let (role_arn, role_change) =
-            ensure_role(&iam, &naming.role(role_piece), &lambda_trust, &document, &tags).await?;
-        changes.push(role_change);
-        let code = match artifacts.zips.get(function.binary) {
-            Some(zip) => Code::Zip {
-                bytes: std::fs::read(zip).with_context(|| format!("reading {}", zip.display()))?,
-                architecture: artifacts.architecture.clone().unwrap_or(Architecture::Arm64),
-            },
-            None => Code::Local(artifacts.get(function.binary).expect("checked above")),
-        };
-        let spec = FunctionSettings {
-            name: &name,
-            role: &role_arn,
-            timeout: timeouts[function.base],
-            environment,
-            tags: &tags,
-        };
-        changes.push(ensure_function(&lambda, settings, &spec, &code).await?);
-        deployed.functions.push(name.clone());
-        if function.base != PRODUCER {
-            let mapping = if function.base == CONSUMER {
-                MappingSpec::consumer(&bucket)
-            } else {
-                MappingSpec::analytics(settings.analytics_window_seconds)
-            };
-            changes.push(ensure_mapping(&lambda, &name, &stream_arn, &mapping, &tags).await?);
-        }
-        if function.base == CONSUMER && settings.stage >= 4 {
-            // Stage 4 comes between the consumer and the analysis.
-            changes.extend(deliver(config, settings, artifacts, &documents, &stream_arn, &bucket).await?);
-        }
+    let mut changes = vec![role_change, ensure_function(&lambda, settings, &spec, &code).await?];
+    if let Some(mapping) = function.mapping {
+        let spec = MappingSpec::of(mapping, bucket, settings.analytics_window_seconds);
+        changes.push(ensure_mapping(&lambda, &name, &deployed.stream_arn, &spec, &tags).await?);
     }
-    deployed.changes = changes;
-    Ok(deployed)
+    Ok(changes)
 }
 
 /// Stage 4: Firehose's role, then the delivery stream by the learner's (or the solution's) own code.
@@ -341,24 +284,27 @@ async fn deliver(
     config: &SdkConfig,
     settings: &Settings,
     artifacts: &Artifacts,
-    documents: &Value,
-    stream_arn: &str,
-    bucket: &str,
+    deployed: &Deployed,
 ) -> Result<Vec<Change>> {
     let naming = &settings.naming;
     let tags = naming.tags();
+    let documents = tools::policies(
+        tool(artifacts, "policies")?,
+        naming,
+        &deployed.account_id,
+        &deployed.region,
+        &deployed.bucket,
+        &naming.function(CONSUMER),
+    )?;
     let iam = aws_sdk_iam::Client::new(config);
     let (role_arn, role_change) = ensure_role(
         &iam,
-        &naming.role("firehose"),
-        &firehose_trust_policy(stream_arn.split(':').nth(4).unwrap_or_default()),
+        &naming.role(FIREHOSE_ROLE),
+        &firehose_trust_policy(&deployed.account_id),
         &documents["firehose"],
         &tags,
     )
     .await?;
-    let binary = artifacts
-        .get("ensure-delivery-stream")
-        .context("step 4's `ensure-delivery-stream` binary is needed")?;
     let firehose = aws_sdk_firehose::Client::new(config);
     let name = naming.delivery_stream();
     let existed = firehose
@@ -367,22 +313,18 @@ async fn deliver(
         .send()
         .await
         .is_ok();
-    let env = [
-        ("STREAM_ARN", stream_arn.to_owned()),
-        ("BUCKET", bucket.to_owned()),
-        ("ROLE_ARN", role_arn),
-        ("DELIVERY_STREAM_NAME", name.clone()),
-        ("PREFIX", FIREHOSE_PREFIX.to_owned()),
-        (
-            "BUFFER_INTERVAL_SECONDS",
-            settings.firehose_interval_seconds.to_string(),
-        ),
-    ];
+    let delivery = tools::Delivery {
+        stream_arn: &deployed.stream_arn,
+        bucket: &deployed.bucket,
+        role_arn: &role_arn,
+        buffer_interval_seconds: settings.firehose_interval_seconds,
+    };
+    let binary = tool(artifacts, "ensure-delivery-stream")?;
     // A role made a moment ago may not be usable by Firehose yet (IAM is eventually consistent): try a few times.
     let mut attempt = 1;
     loop {
-        match run_step_binary(binary, &[], &env) {
-            Ok(_) => break,
+        match tools::ensure_delivery_stream(binary, naming, &delivery) {
+            Ok(()) => break,
             Err(error) if attempt < 4 && !existed => {
                 eprintln!(
                     "deploy: making the delivery stream failed (attempt {attempt}: a new role takes seconds to be \
@@ -394,9 +336,25 @@ async fn deliver(
             Err(error) => return Err(error),
         }
     }
+    let action = tag_delivery_stream(&firehose, &name, &tags, existed).await?;
+    let change = Change {
+        kind: ResourceKind::DeliveryStream,
+        name,
+        action,
+    };
+    Ok(vec![role_change, change])
+}
+
+/// Adds the learner's tags the delivery stream lacks; what the stage did to it.
+async fn tag_delivery_stream(
+    firehose: &aws_sdk_firehose::Client,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+    existed: bool,
+) -> Result<Action> {
     let present: HashMap<String, String> = firehose
         .list_tags_for_delivery_stream()
-        .delivery_stream_name(&name)
+        .delivery_stream_name(name)
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("reading the delivery stream's tags: {}", error_chain(&e)))?
@@ -404,33 +362,25 @@ async fn deliver(
         .into_iter()
         .map(|tag| (tag.key, tag.value.unwrap_or_default()))
         .collect();
-    let missing = missing_tags(&tags, &present);
+    let missing = missing_tags(tags, &present);
     if !missing.is_empty() {
         let tags = missing
-            .into_iter()
+            .iter()
             .map(|(key, value)| aws_sdk_firehose::types::Tag::builder().key(key).value(value).build())
             .collect::<Result<Vec<_>, _>>()?;
         firehose
             .tag_delivery_stream()
-            .delivery_stream_name(&name)
+            .delivery_stream_name(name)
             .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("tagging the delivery stream: {}", error_chain(&e)))?;
     }
-    let action = match (existed, missing_tags(&naming.tags(), &present).is_empty()) {
+    Ok(match (existed, missing.is_empty()) {
         (false, _) => Action::Created,
         (true, false) => Action::Updated,
         (true, true) => Action::Unchanged,
-    };
-    Ok(vec![
-        role_change,
-        Change {
-            kind: "Firehose delivery stream",
-            name,
-            action,
-        },
-    ])
+    })
 }
 
 fn missing_tags(wanted: &BTreeMap<String, String>, present: &HashMap<String, String>) -> BTreeMap<String, String> {
@@ -508,7 +458,7 @@ async fn ensure_bucket(
         }
     }
     Ok(Change {
-        kind: "S3 bucket",
+        kind: ResourceKind::Bucket,
         name: bucket.to_owned(),
         action,
     })
@@ -641,7 +591,7 @@ async fn ensure_role(
     Ok((
         arn,
         Change {
-            kind: "IAM role",
+            kind: ResourceKind::Role,
             name: name.to_owned(),
             action,
         },
@@ -714,7 +664,7 @@ async fn ensure_function(
         .set_variables(Some(spec.environment.clone().into_iter().collect()))
         .build();
     let mut change = Change {
-        kind: "Lambda function",
+        kind: ResourceKind::Function,
         name: name.to_owned(),
         action: Action::Unchanged,
     };
@@ -870,6 +820,14 @@ pub const MAXIMUM_RETRY_ATTEMPTS: i32 = 3;
 pub const MAXIMUM_RECORD_AGE_SECONDS: i32 = 3600;
 
 impl MappingSpec {
+    /// The settings of a mapping of the table.
+    pub fn of(mapping: Mapping, bucket: &str, window_seconds: i32) -> MappingSpec {
+        match mapping {
+            Mapping::Consumer => MappingSpec::consumer(bucket),
+            Mapping::Analytics => MappingSpec::analytics(window_seconds),
+        }
+    }
+
     /// The consumer's mapping (step 3): batches of up to 100 within a second; failed batches to the bucket.
     pub fn consumer(bucket: &str) -> MappingSpec {
         MappingSpec {
@@ -940,7 +898,7 @@ async fn ensure_mapping(
     if let Some(mapping) = found {
         if spec.matches(&mapping) {
             return Ok(Change {
-                kind: "event source mapping",
+                kind: ResourceKind::Mapping,
                 name,
                 action: Action::Unchanged,
             });
@@ -960,7 +918,7 @@ async fn ensure_mapping(
             .await
             .map_err(|e| anyhow::anyhow!("updating the mapping of {function}: {}", error_chain(&e)))?;
         return Ok(Change {
-            kind: "event source mapping",
+            kind: ResourceKind::Mapping,
             name,
             action: Action::Updated,
         });
@@ -996,7 +954,7 @@ async fn ensure_mapping(
     .await
     .map_err(|e| anyhow::anyhow!("mapping {function}: {}", error_chain(&e)))?;
     Ok(Change {
-        kind: "event source mapping",
+        kind: ResourceKind::Mapping,
         name,
         action: Action::Created,
     })

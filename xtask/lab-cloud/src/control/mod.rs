@@ -2,3 +2,4 @@
 
 pub mod deploy;
 pub mod sandbox;
+pub mod tools;

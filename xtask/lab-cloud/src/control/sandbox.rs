@@ -17,44 +17,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::aws::{account, error_chain, region_of, s3_client, wait_for};
 use crate::control::deploy::MappingSpec;
-use crate::naming::{
-    ANALYTICS, ANALYTICS_PREFIX, CONSUMER, FIREHOSE_PREFIX, Naming, PRODUCER, PRODUCER_TIMEOUT_SECONDS,
-};
+use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming};
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::lambda_host::{LambdaHost, Outcome, function_spec};
-
-/// The kinds of resource the workshop makes, in the order `destroy` removes them (users before what they use).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Kind {
-    #[serde(rename = "event source mapping")]
-    Mapping,
-    #[serde(rename = "Lambda function")]
-    Function,
-    /// Made by Lambda, not by the deploy, at a function's first invocation: `/aws/lambda/<function>`. Deleted after
-    /// the function, which would otherwise make it again.
-    #[serde(rename = "CloudWatch log group")]
-    LogGroup,
-    #[serde(rename = "Firehose delivery stream")]
-    DeliveryStream,
-    #[serde(rename = "Kinesis stream")]
-    Stream,
-    #[serde(rename = "IAM role")]
-    Role,
-    #[serde(rename = "S3 bucket")]
-    Bucket,
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self).ok();
-        write!(f, "{}", text.as_ref().and_then(Value::as_str).unwrap_or("resource"))
-    }
-}
+use crate::stages::{
+    self, ANALYTICS, CONSUMER, FIREHOSE_ROLE, FunctionStage, PRODUCER, PRODUCER_TIMEOUT_SECONDS, ResourceKind,
+};
 
 /// One resource of the learner's, as found in the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Found {
-    pub kind: Kind,
+    pub kind: ResourceKind,
     pub name: String,
     /// What deletes it: a mapping's UUID; otherwise the name.
     pub id: String,
@@ -65,7 +38,7 @@ pub struct Found {
 #[derive(Debug, Clone, Serialize)]
 pub struct Planned {
     pub stage: u8,
-    pub kind: Kind,
+    pub kind: ResourceKind,
     pub name: String,
     pub exists: bool,
     pub cost: &'static str,
@@ -90,14 +63,10 @@ const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
 pub const IDLE_COST_PER_HOUR: &str =
     "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
 
-/// What `deploy` of stages 1..=stage will make, and which of it exists already.
+/// What `deploy` of stages 1..=stage will make (by [`STAGES`], in the deploy's order), and which of it exists.
 pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan> {
     let (account_id, region) = account(config).await?;
     let kinesis = aws_sdk_kinesis::Client::new(config);
-    let lambda = aws_sdk_lambda::Client::new(config);
-    let iam = aws_sdk_iam::Client::new(config);
-    let firehose = aws_sdk_firehose::Client::new(config);
-    let s3 = s3_client(config);
     let mut resources = vec![];
     let stream = naming.stream();
     let exists = kinesis
@@ -106,60 +75,16 @@ pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan
         .send()
         .await
         .is_ok();
-    resources.push(planned(1, Kind::Stream, stream, exists, STREAM_COST));
-    let bucket = naming.bucket(&account_id, &region);
-    if stage >= 3 {
-        let exists = s3.head_bucket().bucket(&bucket).send().await.is_ok();
-        resources.push(planned(3, Kind::Bucket, bucket, exists, BUCKET_COST));
+    resources.push(planned(1, ResourceKind::Stream, stream, exists, STREAM_COST));
+    if let Some(first) = stages::up_to(stage).find(|s| s.bucket) {
+        let bucket = naming.bucket(&account_id, &region);
+        let exists = s3_client(config).head_bucket().bucket(&bucket).send().await.is_ok();
+        resources.push(planned(first.number, ResourceKind::Bucket, bucket, exists, BUCKET_COST));
     }
-    for (function_stage, base, piece) in [
-        (2, PRODUCER, "producer"),
-        (3, CONSUMER, "consumer"),
-        (5, ANALYTICS, "analytics"),
-    ] {
-        if function_stage > stage {
-            continue;
-        }
-        let role = naming.role(piece);
-        let exists = iam.get_role().role_name(&role).send().await.is_ok();
-        resources.push(planned(function_stage, Kind::Role, role, exists, FREE));
-        let function = naming.function(base);
-        let exists = lambda.get_function().function_name(&function).send().await.is_ok();
-        resources.push(planned(
-            function_stage,
-            Kind::Function,
-            function.clone(),
-            exists,
-            FUNCTION_COST,
-        ));
-        if base != PRODUCER {
-            let mapped = exists
-                && lambda
-                    .list_event_source_mappings()
-                    .function_name(&function)
-                    .send()
-                    .await
-                    .is_ok_and(|m| !m.event_source_mappings().is_empty());
-            resources.push(planned(
-                function_stage,
-                Kind::Mapping,
-                format!("{stream_name} -> {function}", stream_name = naming.stream()),
-                mapped,
-                FREE,
-            ));
-        }
-        if base == CONSUMER && stage >= 4 {
-            let role = naming.role("firehose");
-            let exists = iam.get_role().role_name(&role).send().await.is_ok();
-            resources.push(planned(4, Kind::Role, role, exists, FREE));
-            let delivery = naming.delivery_stream();
-            let exists = firehose
-                .describe_delivery_stream()
-                .delivery_stream_name(&delivery)
-                .send()
-                .await
-                .is_ok();
-            resources.push(planned(4, Kind::DeliveryStream, delivery, exists, FIREHOSE_COST));
+    for planned_stage in stages::up_to(stage).filter(|s| s.number > 1) {
+        match &planned_stage.function {
+            Some(function) => resources.extend(plan_function(config, naming, planned_stage.number, function).await),
+            None => resources.extend(plan_delivery(config, naming, planned_stage.number).await),
         }
     }
     Ok(Plan {
@@ -171,7 +96,65 @@ pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan
     })
 }
 
-fn planned(stage: u8, kind: Kind, name: String, exists: bool, cost: &'static str) -> Planned {
+/// A function's role, the function, and its mapping.
+async fn plan_function(config: &SdkConfig, naming: &Naming, stage: u8, function: &FunctionStage) -> Vec<Planned> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let role = naming.role(function.role);
+    let exists = iam.get_role().role_name(&role).send().await.is_ok();
+    let mut resources = vec![planned(stage, ResourceKind::Role, role, exists, FREE)];
+    let name = naming.function(function.name);
+    let exists = lambda.get_function().function_name(&name).send().await.is_ok();
+    resources.push(planned(
+        stage,
+        ResourceKind::Function,
+        name.clone(),
+        exists,
+        FUNCTION_COST,
+    ));
+    if function.mapping.is_some() {
+        let mapped = exists
+            && lambda
+                .list_event_source_mappings()
+                .function_name(&name)
+                .send()
+                .await
+                .is_ok_and(|m| !m.event_source_mappings().is_empty());
+        let mapping = format!("{} -> {name}", naming.stream());
+        resources.push(planned(stage, ResourceKind::Mapping, mapping, mapped, FREE));
+    }
+    resources
+}
+
+/// Firehose's role and the delivery stream.
+async fn plan_delivery(config: &SdkConfig, naming: &Naming, stage: u8) -> Vec<Planned> {
+    let role = naming.role(FIREHOSE_ROLE);
+    let exists = aws_sdk_iam::Client::new(config)
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .is_ok();
+    let delivery = naming.delivery_stream();
+    let delivery_exists = aws_sdk_firehose::Client::new(config)
+        .describe_delivery_stream()
+        .delivery_stream_name(&delivery)
+        .send()
+        .await
+        .is_ok();
+    vec![
+        planned(stage, ResourceKind::Role, role, exists, FREE),
+        planned(
+            stage,
+            ResourceKind::DeliveryStream,
+            delivery,
+            delivery_exists,
+            FIREHOSE_COST,
+        ),
+    ]
+}
+
+fn planned(stage: u8, kind: ResourceKind, name: String, exists: bool, cost: &'static str) -> Planned {
     Planned {
         stage,
         kind,
@@ -264,7 +247,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
                     format!("{}, {} open shards", s.stream_status, s.open_shard_count)
                 });
             found.push(Found {
-                kind: Kind::Stream,
+                kind: ResourceKind::Stream,
                 id: name.clone(),
                 name,
                 state,
@@ -304,7 +287,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
                 .and_then(|c| c.state().map(|s| s.as_str().to_owned()))
                 .unwrap_or_else(|| "unknown".to_owned());
             found.push(Found {
-                kind: Kind::Function,
+                kind: ResourceKind::Function,
                 id: name.clone(),
                 name,
                 state,
@@ -325,7 +308,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
         if function_arns.contains(function_arn) || by_name(function) {
             let source = mapping.event_source_arn().unwrap_or_default();
             found.push(Found {
-                kind: Kind::Mapping,
+                kind: ResourceKind::Mapping,
                 name: format!("{} -> {function}", source.rsplit('/').next().unwrap_or(source)),
                 id: mapping.uuid().unwrap_or_default().to_owned(),
                 state: format!(
@@ -378,7 +361,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
                 .and_then(|d| d.delivery_stream_description)
                 .map_or("unknown".to_owned(), |d| d.delivery_stream_status.as_str().to_owned());
             found.push(Found {
-                kind: Kind::DeliveryStream,
+                kind: ResourceKind::DeliveryStream,
                 id: name.clone(),
                 name,
                 state,
@@ -403,7 +386,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
             });
         if owned {
             found.push(Found {
-                kind: Kind::Role,
+                kind: ResourceKind::Role,
                 id: name.clone(),
                 name,
                 state: "exists".to_owned(),
@@ -428,7 +411,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
         };
         if owned {
             found.push(Found {
-                kind: Kind::Bucket,
+                kind: ResourceKind::Bucket,
                 id: name.clone(),
                 name,
                 state: "exists".to_owned(),
@@ -467,7 +450,7 @@ async fn discover_log_groups(config: &SdkConfig, naming: &Naming) -> Result<Vec<
                 .is_some_and(|function| naming.owns_name(function))
         })
         .map(|name| Found {
-            kind: Kind::LogGroup,
+            kind: ResourceKind::LogGroup,
             id: name.clone(),
             name,
             state: "exists".to_owned(),
@@ -485,21 +468,21 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
     for resource in found {
         let outcome: Result<()> = match resource.kind {
-            Kind::Mapping => lambda
+            ResourceKind::Mapping => lambda
                 .delete_event_source_mapping()
                 .uuid(&resource.id)
                 .send()
                 .await
                 .map(drop)
                 .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            Kind::Function => lambda
+            ResourceKind::Function => lambda
                 .delete_function()
                 .function_name(&resource.id)
                 .send()
                 .await
                 .map(drop)
                 .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            Kind::DeliveryStream => {
+            ResourceKind::DeliveryStream => {
                 let deleted = firehose
                     .delete_delivery_stream()
                     .delivery_stream_name(&resource.id)
@@ -524,7 +507,7 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
                     Err(e) => Err(anyhow::anyhow!(error_chain(&e))),
                 }
             }
-            Kind::Stream => kinesis
+            ResourceKind::Stream => kinesis
                 .delete_stream()
                 .stream_name(&resource.id)
                 .enforce_consumer_deletion(true)
@@ -532,15 +515,15 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
                 .await
                 .map(drop)
                 .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            Kind::LogGroup => logs
+            ResourceKind::LogGroup => logs
                 .delete_log_group()
                 .log_group_name(&resource.id)
                 .send()
                 .await
                 .map(drop)
                 .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            Kind::Role => delete_role(&iam, &resource.id).await,
-            Kind::Bucket => empty_and_delete_bucket(&s3, &resource.id).await,
+            ResourceKind::Role => delete_role(&iam, &resource.id).await,
+            ResourceKind::Bucket => empty_and_delete_bucket(&s3, &resource.id).await,
         };
         match outcome {
             Ok(()) => println!("  deleted {} {}", resource.kind, resource.name),
@@ -548,7 +531,7 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
         }
     }
     // Streams take a moment to go (DELETING); what remains is what is there once they have.
-    for stream in found.iter().filter(|r| r.kind == Kind::Stream) {
+    for stream in found.iter().filter(|r| r.kind == ResourceKind::Stream) {
         let _ = wait_for(Duration::from_secs(120), || async {
             kinesis
                 .describe_stream_summary()
@@ -660,7 +643,7 @@ pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
     let mut records_in_stream = None;
     if let Some(stream) = resources
         .iter()
-        .find(|r| r.kind == Kind::Stream && r.state.starts_with("ACTIVE"))
+        .find(|r| r.kind == ResourceKind::Stream && r.state.starts_with("ACTIVE"))
     {
         let arn = aws_sdk_kinesis::Client::new(config)
             .describe_stream_summary()
@@ -674,7 +657,7 @@ pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
     }
     let mut objects = BTreeMap::new();
     let s3 = s3_client(config);
-    for bucket in resources.iter().filter(|r| r.kind == Kind::Bucket) {
+    for bucket in resources.iter().filter(|r| r.kind == ResourceKind::Bucket) {
         let mut pages = s3.list_objects_v2().bucket(&bucket.name).into_paginator().send();
         while let Some(page) = pages.next().await {
             for object in page

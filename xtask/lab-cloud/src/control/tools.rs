@@ -1,0 +1,88 @@
+//! The steps' own tools, run as processes (the deploy never links a step): step 1's `ensure-stream` and
+//! `policies --json`, step 4's `ensure-delivery-stream`. Their environment contract — which variable carries which
+//! name — is here and nowhere else.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+use crate::naming::{FIREHOSE_PREFIX, Naming};
+use crate::stages::{PRODUCER, STAGES};
+
+/// Runs one of the steps' tools with the same AWS environment, and returns what it printed.
+fn run(tool: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {
+    let output = Command::new(tool)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        // A learner's unfinished step panics at a todo!(): its message is the point, not a backtrace.
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .with_context(|| format!("running {}", tool.display()))?;
+    if !output.status.success() {
+        let name = tool.file_name().map_or_else(Default::default, |n| n.to_string_lossy());
+        let step = step_of(&name);
+        bail!(
+            "`{name}` (from {step}) failed:\n{}{}\n`cargo xtask check {step}` shows what is left to do in it.",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The step a tool comes from (`policies` is step 1's, with `ensure-stream`).
+fn step_of(tool: &str) -> &'static str {
+    STAGES
+        .iter()
+        .find(|stage| stage.tool == Some(tool))
+        .map_or("step-1", |stage| stage.step)
+}
+
+/// Step 1's `ensure-stream`: the learner's stream, created if missing.
+pub fn ensure_stream(tool: &Path, naming: &Naming) -> Result<()> {
+    run(tool, &[], &[("STREAM_NAME", naming.stream())]).map(drop)
+}
+
+/// Step 1's policies for one function (`consumer_function` logs as itself), as `{ "producer": .., "consumer": ..,
+/// "firehose": .. }`.
+pub fn policies(
+    tool: &Path,
+    naming: &Naming,
+    account: &str,
+    region: &str,
+    bucket: &str,
+    consumer_function: &str,
+) -> Result<Value> {
+    let printed = run(
+        tool,
+        &["--json", account, region, bucket],
+        &[
+            ("STREAM_NAME", naming.stream()),
+            ("PRODUCER_FUNCTION", naming.function(PRODUCER)),
+            ("CONSUMER_FUNCTION", consumer_function.to_owned()),
+        ],
+    )?;
+    serde_json::from_str(&printed).context("step 1's `policies --json` did not print JSON")
+}
+
+/// What step 4's `ensure-delivery-stream` is given.
+pub struct Delivery<'a> {
+    pub stream_arn: &'a str,
+    pub bucket: &'a str,
+    pub role_arn: &'a str,
+    pub buffer_interval_seconds: u32,
+}
+
+/// Step 4's `ensure-delivery-stream`: the delivery stream from the stream into the bucket, with the role given.
+pub fn ensure_delivery_stream(tool: &Path, naming: &Naming, delivery: &Delivery<'_>) -> Result<()> {
+    let env = [
+        ("STREAM_ARN", delivery.stream_arn.to_owned()),
+        ("BUCKET", delivery.bucket.to_owned()),
+        ("ROLE_ARN", delivery.role_arn.to_owned()),
+        ("DELIVERY_STREAM_NAME", naming.delivery_stream()),
+        ("PREFIX", FIREHOSE_PREFIX.to_owned()),
+        ("BUFFER_INTERVAL_SECONDS", delivery.buffer_interval_seconds.to_string()),
+    ];
+    run(tool, &[], &env).map(drop)
+}

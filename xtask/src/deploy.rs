@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cloud;
-use lab_contract::{self as contract, LabCloud, Named};
 use crate::lab::{lab_cloud_binary, stage_binaries};
 use crate::steps::{self, Step};
+use lab_contract::{self as contract, LabCloud, Named};
 
 /// Where a deployment is, and whose it is (the `--aws` and `--learner` of every `lab-cloud` command here).
 pub use lab_contract::Target;

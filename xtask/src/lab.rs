@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use crate::cargo::cargo;
 use crate::cloud;
 use crate::deploy::named;
-use lab_contract::{self as contract, LabCloud};
 use crate::steps::{self, Step};
+use lab_contract::{self as contract, LabCloud};
 
 /// Builds a package's binaries; returns them by name.
 fn build_binaries(package: &str) -> Result<BTreeMap<String, PathBuf>> {

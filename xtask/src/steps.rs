@@ -143,7 +143,10 @@ mod tests {
         // A crate's own Cargo.toml below the root is not the root.
         std::fs::write(repository.join("steps/step-1/Cargo.toml"), "[package]\n").unwrap();
         assert_eq!(find_root(&repository), Some(repository.clone()));
-        assert_eq!(find_root(&repository.join("steps/step-1/src")), Some(repository.clone()));
+        assert_eq!(
+            find_root(&repository.join("steps/step-1/src")),
+            Some(repository.clone())
+        );
         assert_eq!(find_root(&scratch), None);
         std::fs::remove_dir_all(&scratch).unwrap();
     }

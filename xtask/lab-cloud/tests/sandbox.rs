@@ -3,7 +3,7 @@
 //! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
 
 use lab_cloud::control::deploy::{self, Action, Artifacts, Settings};
-use lab_cloud::control::sandbox;
+use lab_cloud::control::{destroy, inventory, plan, status};
 use lab_cloud::naming::Naming;
 use lab_cloud::stages::{ANALYTICS, CONSUMER, PRODUCER, ResourceKind};
 use std::collections::BTreeMap;
@@ -87,7 +87,7 @@ impl Workspace {
 async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<String> {
     let lambda = aws_sdk_lambda::Client::new(config);
     let mut prints = vec![];
-    for resource in sandbox::discover(config, naming).await.unwrap() {
+    for resource in inventory::discover(config, naming).await.unwrap() {
         match resource.kind {
             ResourceKind::Function => {
                 let c = lambda
@@ -141,7 +141,7 @@ async fn fingerprint(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<Str
     prints
 }
 
-fn kinds(found: &[sandbox::Found]) -> BTreeMap<ResourceKind, usize> {
+fn kinds(found: &[inventory::Found]) -> BTreeMap<ResourceKind, usize> {
     let mut counts = BTreeMap::new();
     for resource in found {
         *counts.entry(resource.kind).or_default() += 1;
@@ -160,10 +160,10 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&neighbour, 5))
         .await
         .expect("the neighbour's deploy");
-    let theirs = sandbox::discover(&config, &neighbour).await.unwrap();
+    let theirs = inventory::discover(&config, &neighbour).await.unwrap();
     assert_eq!(theirs.len(), 12, "{theirs:#?}");
 
-    let plan = sandbox::plan(&config, &naming, 5).await.unwrap();
+    let plan = plan::plan(&config, &naming, 5).await.unwrap();
     assert_eq!(plan.resources.len(), 12, "{plan}");
     assert!(plan.resources.iter().all(|r| !r.exists), "{plan}");
     assert!(
@@ -179,7 +179,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
         "{:#?}",
         first.changes
     );
-    let found = sandbox::discover(&config, &naming).await.unwrap();
+    let found = inventory::discover(&config, &naming).await.unwrap();
     assert_eq!(
         kinds(&found),
         BTreeMap::from([
@@ -193,7 +193,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
         "{found:#?}"
     );
     assert!(
-        sandbox::plan(&config, &naming, 5)
+        plan::plan(&config, &naming, 5)
             .await
             .unwrap()
             .resources
@@ -221,10 +221,29 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     assert_eq!(updated.len(), 1, "{updated:#?}");
     assert_eq!(updated[0].name, naming.function(PRODUCER));
 
-    let status = sandbox::status(&config, &naming).await.unwrap();
+    let status = status::status(&config, &naming).await.unwrap();
     assert_eq!(status.resources.len(), 12);
     assert_eq!(status.records_in_stream, Some(0));
     assert!(status.to_string().contains("ACTIVE"), "{status}");
+
+    // The deployed check of stage 1 reads the stream's state and tags.
+    let invoker = lab_cloud::control::invoker::Invoker::Aws(aws_sdk_lambda::Client::new(&config));
+    let patience = lab_cloud::commands::check::Patience {
+        first_poll: std::time::Duration::ZERO,
+        delivery: std::time::Duration::ZERO,
+        window: std::time::Duration::ZERO,
+        window_seconds: 60,
+    };
+    let checks = lab_cloud::commands::check::check_deployed(&config, &naming, 1, &invoker, patience)
+        .await
+        .unwrap();
+    assert_eq!(checks.len(), 2, "{checks:#?}");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.verdict == lab_cloud::commands::check::Verdict::Passed),
+        "{checks:#?}"
+    );
 
     // Firehose's role trusts Firehose on behalf of this account only, as step 4 teaches.
     let (account, _) = lab_cloud::aws::account(&config).await.unwrap();
@@ -236,16 +255,16 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     // Lambda makes a log group per function at its first invocation (moto's functions never run: made here).
     make_log_groups(&config, &naming).await;
     make_log_groups(&config, &neighbour).await;
-    let found = sandbox::discover(&config, &naming).await.unwrap();
+    let found = inventory::discover(&config, &naming).await.unwrap();
     assert_eq!(kinds(&found).get(&ResourceKind::LogGroup), Some(&3), "{found:#?}");
 
-    let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();
+    let remaining = destroy::destroy(&config, &naming, &found).await.unwrap();
     assert!(remaining.is_empty(), "left behind: {remaining:#?}");
-    assert!(sandbox::discover(&config, &naming).await.unwrap().is_empty());
+    assert!(inventory::discover(&config, &naming).await.unwrap().is_empty());
     assert!(log_groups(&config, &naming).await.is_empty());
 
     // The neighbour's resources are all still there, log groups too, and theirs to remove.
-    let still_theirs = sandbox::discover(&config, &neighbour).await.unwrap();
+    let still_theirs = inventory::discover(&config, &neighbour).await.unwrap();
     let (their_log_groups, rest): (Vec<_>, Vec<_>) = still_theirs
         .iter()
         .cloned()
@@ -253,7 +272,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     assert_eq!(rest, theirs);
     assert_eq!(their_log_groups.len(), 3, "{still_theirs:#?}");
     assert!(
-        sandbox::destroy(&config, &neighbour, &still_theirs)
+        destroy::destroy(&config, &neighbour, &still_theirs)
             .await
             .unwrap()
             .is_empty()
@@ -336,8 +355,8 @@ async fn the_deploys_firehose_trust_policy_is_the_one_step_4s_own_tool_makes() {
         trust_policy(&config, &naming.role("firehose")).await,
         deploy::firehose_trust_policy(&account)
     );
-    let found = sandbox::discover(&config, &naming).await.unwrap();
-    assert!(sandbox::destroy(&config, &naming, &found).await.unwrap().is_empty());
+    let found = inventory::discover(&config, &naming).await.unwrap();
+    assert!(destroy::destroy(&config, &naming, &found).await.unwrap().is_empty());
 }
 
 /// Runs a step tool the way a half-finished deploy would have.
@@ -419,12 +438,12 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
     assert_eq!(recreated.len(), 1, "{recreated:#?}");
     assert_eq!(recreated[0].name, naming.function(PRODUCER));
 
-    let found = sandbox::discover(&config, &naming).await.unwrap();
+    let found = inventory::discover(&config, &naming).await.unwrap();
     assert!(
         found.iter().any(|r| r.kind == ResourceKind::Bucket && r.name == stray),
         "{found:#?}"
     );
-    let remaining = sandbox::destroy(&config, &naming, &found).await.unwrap();
+    let remaining = destroy::destroy(&config, &naming, &found).await.unwrap();
     assert!(remaining.is_empty(), "left behind: {remaining:#?}");
     assert!(
         s3.head_bucket().bucket(&stray).send().await.is_err(),

@@ -1,6 +1,6 @@
 //! `lab-cloud plan|deploy|status|run-producer|destroy`: a learner's deployment, on the local cloud or in AWS.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use lab_contract::{Deploy, Destroy, Named, Plan, RunProducer, Status};
 use std::path::Path;
@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use super::target::{check, default_seconds, invoker, naming};
 use crate::aws::account;
 use crate::control::deploy::{self, Artifacts, Settings};
-use crate::control::sandbox::{self, Found};
+use crate::control::destroy;
+use crate::control::inventory::{Found, discover};
+use crate::control::invoker::producer_request;
+use crate::control::plan;
+use crate::control::status;
 use crate::stages::PRODUCER;
 
 fn by_name(files: Vec<Named>) -> std::collections::BTreeMap<String, std::path::PathBuf> {
@@ -18,9 +22,9 @@ fn by_name(files: Vec<Named>) -> std::collections::BTreeMap<String, std::path::P
 
 pub async fn plan(config: &SdkConfig, args: Plan) -> Result<ExitCode> {
     check(&args.target, config)?;
-    let plan = sandbox::plan(config, &naming(&args.target)?, args.stage).await?;
+    let plan = plan::plan(config, &naming(&args.target)?, args.stage).await?;
     println!("{plan}");
-    if args.ask && !sandbox::confirm("Deploy these?")? {
+    if args.ask && !confirm("Deploy these?")? {
         println!("Nothing was deployed.");
         return Ok(ExitCode::FAILURE);
     }
@@ -67,7 +71,7 @@ pub async fn deploy(config: &SdkConfig, state: &Path, args: Deploy) -> Result<Ex
 
 pub async fn status(config: &SdkConfig, args: Status) -> Result<ExitCode> {
     check(&args.target, config)?;
-    let status = sandbox::status(config, &naming(&args.target)?).await?;
+    let status = status::status(config, &naming(&args.target)?).await?;
     if args.json {
         println!("{}", serde_json::to_string(&status)?);
     } else {
@@ -81,7 +85,7 @@ pub async fn run_producer(config: &SdkConfig, state: &Path, args: RunProducer) -
     let function = naming(&args.target)?.function(PRODUCER);
     println!("Invoking {function} for {} records...", args.records);
     let report = invoker(&args.target, config, state)
-        .invoke(&function, &sandbox::producer_request(args.records, 200))
+        .invoke(&function, &producer_request(args.records, 200))
         .await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
@@ -92,7 +96,7 @@ pub async fn destroy(config: &SdkConfig, args: Destroy) -> Result<ExitCode> {
     let naming = naming(&args.target)?;
     let learner = naming.learner().unwrap_or("-").to_owned();
     let (account, region) = account(config).await?;
-    let found = sandbox::discover(config, &naming).await?;
+    let found = discover(config, &naming).await?;
     if found.is_empty() {
         println!("Nothing of learner {learner} in account {account}, region {region}.");
         return Ok(ExitCode::SUCCESS);
@@ -101,11 +105,11 @@ pub async fn destroy(config: &SdkConfig, args: Destroy) -> Result<ExitCode> {
     for resource in &found {
         println!("  {:<25} {}", resource.kind.to_string(), resource.name);
     }
-    if !args.yes && !sandbox::confirm("Delete all of these, and every object in the bucket?")? {
+    if !args.yes && !confirm("Delete all of these, and every object in the bucket?")? {
         println!("Nothing was deleted.");
         return Ok(ExitCode::FAILURE);
     }
-    let remaining = sandbox::destroy(config, &naming, &found).await?;
+    let remaining = destroy::destroy(config, &naming, &found).await?;
     print_remaining(&remaining);
     Ok(if remaining.is_empty() {
         ExitCode::SUCCESS
@@ -128,4 +132,17 @@ fn print_remaining(remaining: &[Found]) {
             resource.state
         );
     }
+}
+
+/// Asks a yes/no question on the terminal; refuses to guess when nobody is there to answer.
+pub fn confirm(question: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} — nobody can answer on this input; pass --yes to go ahead without asking");
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }

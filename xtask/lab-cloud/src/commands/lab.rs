@@ -17,7 +17,7 @@ use super::front_door;
 use super::shutdown_signal;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
-use crate::control::sandbox::producer_request;
+use crate::control::invoker::producer_request;
 use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::event_source::Pacing;

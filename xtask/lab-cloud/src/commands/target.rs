@@ -5,7 +5,7 @@ use aws_config::SdkConfig;
 use lab_contract::Target;
 use std::path::Path;
 
-use crate::control::sandbox::Invoker;
+use crate::control::invoker::Invoker;
 use crate::naming::Naming;
 use crate::runtime::lambda_host::LambdaHost;
 use crate::runtime::supervisor::Folders;

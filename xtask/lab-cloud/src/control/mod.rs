@@ -1,5 +1,9 @@
 //! A learner's resources: deploying them, and finding, pricing, checking and removing what was deployed.
 
 pub mod deploy;
-pub mod sandbox;
+pub mod destroy;
+pub mod inventory;
+pub mod invoker;
+pub mod plan;
+pub mod status;
 pub mod tools;

@@ -1,0 +1,341 @@
+//! Finding a learner's resources in an account: by their names and by their tags, so that a deploy that failed
+//! half-way is found as well as a whole one, and another learner's resources never are.
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+use crate::aws::{error_chain, region_of, s3_client};
+use crate::naming::Naming;
+use crate::stages::ResourceKind;
+
+/// One resource of the learner's, as found in the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Found {
+    pub kind: ResourceKind,
+    pub name: String,
+    /// What deletes it: a mapping's UUID; otherwise the name.
+    pub id: String,
+    pub state: String,
+}
+
+pub fn tags_map<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+/// Every resource of the learner's in the account and region: by its names (`Naming::owns_name`), and by tags. IAM
+/// roles are found by name and by being a found function's role (checking every role's tags in a shared account
+/// would take hundreds of calls).
+pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let mut found = discover_streams(config, naming).await?;
+    let functions = discover_functions(config, naming).await?;
+    found.extend(discover_mappings(config, naming, &functions.arns).await?);
+    found.extend(discover_delivery_streams(config, naming).await?);
+    found.extend(discover_roles(config, naming, &functions.roles).await?);
+    found.extend(functions.found);
+    found.extend(discover_buckets(config, naming).await?);
+    found.extend(discover_log_groups(config, naming).await?);
+    found.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Ok(found)
+}
+
+async fn discover_streams(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let mut found = vec![];
+    let by_name = |name: &str| naming.owns_name(name);
+    for name in stream_names(&kinesis).await? {
+        let owned = by_name(&name) || {
+            let tags = kinesis.list_tags_for_stream().stream_name(&name).send().await;
+            tags.is_ok_and(|t| {
+                naming.owns(
+                    &name,
+                    &tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))),
+                )
+            })
+        };
+        if owned {
+            let state = kinesis
+                .describe_stream_summary()
+                .stream_name(&name)
+                .send()
+                .await
+                .ok()
+                .and_then(|s| s.stream_description_summary)
+                .map_or("unknown".to_owned(), |s| {
+                    format!("{}, {} open shards", s.stream_status, s.open_shard_count)
+                });
+            found.push(Found {
+                kind: ResourceKind::Stream,
+                id: name.clone(),
+                name,
+                state,
+            });
+        }
+    }
+
+    Ok(found)
+}
+
+/// Every stream's name. Paged by the last name seen (`ExclusiveStartStreamName`), not by `NextToken`: moto answers
+/// `HasMoreStreams` with no token, and the SDK's paginator would stop after the first page (AWS accepts both).
+async fn stream_names(kinesis: &aws_sdk_kinesis::Client) -> Result<Vec<String>> {
+    let mut names: Vec<String> = vec![];
+    loop {
+        let page = kinesis
+            .list_streams()
+            .set_exclusive_start_stream_name(names.last().cloned())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("listing streams: {}", error_chain(&e)))?;
+        let more = page.has_more_streams && !page.stream_names.is_empty();
+        names.extend(page.stream_names);
+        if !more {
+            return Ok(names);
+        }
+    }
+}
+
+/// The learner's functions, with their roles and ARNs (what finds the roles and the mappings).
+struct Functions {
+    found: Vec<Found>,
+    roles: HashSet<String>,
+    arns: HashSet<String>,
+}
+
+async fn discover_functions(config: &SdkConfig, naming: &Naming) -> Result<Functions> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let mut found = vec![];
+    let by_name = |name: &str| naming.owns_name(name);
+    let functions: Vec<_> = lambda
+        .list_functions()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing functions: {}", error_chain(&e)))?;
+    let mut function_roles = HashSet::new();
+    let mut function_arns = HashSet::new();
+    for function in functions {
+        let name = function.function_name().unwrap_or_default().to_owned();
+        let arn = function.function_arn().unwrap_or_default().to_owned();
+        let owned = by_name(&name) || {
+            let tags = lambda.list_tags().resource(&arn).send().await;
+            tags.is_ok_and(|t| naming.owns(&name, &t.tags.unwrap_or_default()))
+        };
+        if owned {
+            if let Some(role) = function.role() {
+                function_roles.insert(role.rsplit('/').next().unwrap_or(role).to_owned());
+            }
+            function_arns.insert(arn);
+            // ListFunctions leaves the state out; GetFunctionConfiguration has it.
+            let state = lambda
+                .get_function_configuration()
+                .function_name(&name)
+                .send()
+                .await
+                .ok()
+                .and_then(|c| c.state().map(|s| s.as_str().to_owned()))
+                .unwrap_or_else(|| "unknown".to_owned());
+            found.push(Found {
+                kind: ResourceKind::Function,
+                id: name.clone(),
+                name,
+                state,
+            });
+        }
+    }
+    Ok(Functions {
+        found,
+        roles: function_roles,
+        arns: function_arns,
+    })
+}
+
+async fn discover_mappings(config: &SdkConfig, naming: &Naming, function_arns: &HashSet<String>) -> Result<Vec<Found>> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let mut found = vec![];
+    let by_name = |name: &str| naming.owns_name(name);
+    let mappings: Vec<_> = lambda
+        .list_event_source_mappings()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing event source mappings: {}", error_chain(&e)))?;
+    for mapping in mappings {
+        let function_arn = mapping.function_arn().unwrap_or_default();
+        let function = function_arn.rsplit(':').next().unwrap_or_default();
+        if function_arns.contains(function_arn) || by_name(function) {
+            let source = mapping.event_source_arn().unwrap_or_default();
+            found.push(Found {
+                kind: ResourceKind::Mapping,
+                name: format!("{} -> {function}", source.rsplit('/').next().unwrap_or(source)),
+                id: mapping.uuid().unwrap_or_default().to_owned(),
+                state: format!(
+                    "{}{}",
+                    mapping.state().unwrap_or("unknown"),
+                    mapping
+                        .last_processing_result()
+                        .map_or_else(String::new, |r| format!(", last batch: {r}"))
+                ),
+            });
+        }
+    }
+
+    Ok(found)
+}
+
+async fn discover_delivery_streams(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let firehose = aws_sdk_firehose::Client::new(config);
+    let mut found = vec![];
+    let by_name = |name: &str| naming.owns_name(name);
+    let mut delivery_streams = vec![];
+    let mut start: Option<String> = None;
+    loop {
+        let page = firehose
+            .list_delivery_streams()
+            .set_exclusive_start_delivery_stream_name(start.clone())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("listing delivery streams: {}", error_chain(&e)))?;
+        start = page.delivery_stream_names.last().cloned();
+        delivery_streams.extend(page.delivery_stream_names);
+        if !page.has_more_delivery_streams || start.is_none() {
+            break;
+        }
+    }
+    for name in delivery_streams {
+        let owned = by_name(&name) || {
+            let tags = firehose
+                .list_tags_for_delivery_stream()
+                .delivery_stream_name(&name)
+                .send()
+                .await;
+            tags.is_ok_and(|t| {
+                naming.owns(
+                    &name,
+                    &tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))),
+                )
+            })
+        };
+        if owned {
+            let state = firehose
+                .describe_delivery_stream()
+                .delivery_stream_name(&name)
+                .send()
+                .await
+                .ok()
+                .and_then(|d| d.delivery_stream_description)
+                .map_or("unknown".to_owned(), |d| d.delivery_stream_status.as_str().to_owned());
+            found.push(Found {
+                kind: ResourceKind::DeliveryStream,
+                id: name.clone(),
+                name,
+                state,
+            });
+        }
+    }
+
+    Ok(found)
+}
+
+async fn discover_roles(config: &SdkConfig, naming: &Naming, function_roles: &HashSet<String>) -> Result<Vec<Found>> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let mut found = vec![];
+    let by_name = |name: &str| naming.owns_name(name);
+    let roles: Vec<_> = iam
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing roles: {}", error_chain(&e)))?;
+    for role in roles {
+        let name = role.role_name;
+        let owned = by_name(&name)
+            || (function_roles.contains(&name) && {
+                let tags = iam.list_role_tags().role_name(&name).send().await;
+                tags.is_ok_and(|t| naming.owns(&name, &tags_map(t.tags.into_iter().map(|t| (t.key, t.value)))))
+            });
+        if owned {
+            found.push(Found {
+                kind: ResourceKind::Role,
+                id: name.clone(),
+                name,
+                state: "exists".to_owned(),
+            });
+        }
+    }
+
+    Ok(found)
+}
+
+async fn discover_buckets(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let s3 = s3_client(config);
+    let mut found = vec![];
+    let by_name = |name: &str| naming.owns_name(name);
+    // Buckets of this region only: the rest of the deployment is regional, and a bucket elsewhere is deleted there.
+    let buckets = s3
+        .list_buckets()
+        .bucket_region(region_of(config))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing buckets: {}", error_chain(&e)))?
+        .buckets
+        .unwrap_or_default();
+    for bucket in buckets {
+        let name = bucket.name.unwrap_or_default();
+        let owned = by_name(&name) || {
+            let tags = s3.get_bucket_tagging().bucket(&name).send().await;
+            tags.is_ok_and(|t| naming.owns(&name, &tags_map(t.tag_set.into_iter().map(|t| (t.key, t.value)))))
+        };
+        if owned {
+            found.push(Found {
+                kind: ResourceKind::Bucket,
+                id: name.clone(),
+                name,
+                state: "exists".to_owned(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Where Lambda writes a function's logs: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
+pub const LAMBDA_LOG_GROUP_PREFIX: &str = "/aws/lambda/";
+
+/// The log groups of the learner's functions, by their names (`/aws/lambda/<function>`): Lambda makes them
+/// untagged, and they outlive their functions, so the names are what finds them.
+async fn discover_log_groups(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    if naming.learner().is_none() {
+        return Ok(vec![]);
+    }
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let groups: Vec<_> = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("{LAMBDA_LOG_GROUP_PREFIX}{}", naming.prefix()))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing log groups: {}", error_chain(&e)))?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|group| group.log_group_name)
+        .filter(|name| {
+            name.strip_prefix(LAMBDA_LOG_GROUP_PREFIX)
+                .is_some_and(|function| naming.owns_name(function))
+        })
+        .map(|name| Found {
+            kind: ResourceKind::LogGroup,
+            id: name.clone(),
+            name,
+            state: "exists".to_owned(),
+        })
+        .collect())
+}

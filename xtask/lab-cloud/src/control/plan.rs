@@ -1,0 +1,164 @@
+//! What a deploy of some stages will make, which of it exists already, and roughly what it costs.
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+use serde::Serialize;
+use std::fmt;
+
+use crate::aws::{account, s3_client};
+use crate::naming::Naming;
+use crate::stages::{self, FIREHOSE_ROLE, FunctionStage, ResourceKind};
+
+/// One resource a deploy of some stage makes, whether it exists already, and what it costs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub stage: u8,
+    pub kind: ResourceKind,
+    pub name: String,
+    pub exists: bool,
+    pub cost: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub account_id: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub learner: String,
+    pub resources: Vec<Planned>,
+}
+
+/// Rough prices, us-east-1 on-demand list prices (late 2026). Only the stream costs anything while idle.
+const STREAM_COST: &str = "$0.015 per shard-hour (step 1 asks for 2: $0.03/hour, $0.72/day) + $0.014 per million puts";
+const FUNCTION_COST: &str = "nothing idle; $0.20 per million requests + $0.0000133 per GB-second";
+const FREE: &str = "nothing";
+const BUCKET_COST: &str = "$0.023 per GB-month stored (a lab run stores under 1 MB)";
+const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
+/// What the whole workshop costs per hour while it sits deployed and idle: the stream's two shards.
+pub const IDLE_COST_PER_HOUR: &str =
+    "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
+
+/// What `deploy` of stages 1..=stage will make (by [`STAGES`], in the deploy's order), and which of it exists.
+pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan> {
+    let (account_id, region) = account(config).await?;
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let mut resources = vec![];
+    let stream = naming.stream();
+    let exists = kinesis
+        .describe_stream_summary()
+        .stream_name(&stream)
+        .send()
+        .await
+        .is_ok();
+    resources.push(planned(1, ResourceKind::Stream, stream, exists, STREAM_COST));
+    if let Some(first) = stages::up_to(stage).find(|s| s.bucket) {
+        let bucket = naming.bucket(&account_id, &region);
+        let exists = s3_client(config).head_bucket().bucket(&bucket).send().await.is_ok();
+        resources.push(planned(first.number, ResourceKind::Bucket, bucket, exists, BUCKET_COST));
+    }
+    for planned_stage in stages::up_to(stage).filter(|s| s.number > 1) {
+        match &planned_stage.function {
+            Some(function) => resources.extend(plan_function(config, naming, planned_stage.number, function).await),
+            None => resources.extend(plan_delivery(config, naming, planned_stage.number).await),
+        }
+    }
+    Ok(Plan {
+        account_id,
+        region,
+        endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+        learner: naming.learner().unwrap_or("-").to_owned(),
+        resources,
+    })
+}
+
+/// A function's role, the function, and its mapping.
+async fn plan_function(config: &SdkConfig, naming: &Naming, stage: u8, function: &FunctionStage) -> Vec<Planned> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let role = naming.role(function.role);
+    let exists = iam.get_role().role_name(&role).send().await.is_ok();
+    let mut resources = vec![planned(stage, ResourceKind::Role, role, exists, FREE)];
+    let name = naming.function(function.name);
+    let exists = lambda.get_function().function_name(&name).send().await.is_ok();
+    resources.push(planned(
+        stage,
+        ResourceKind::Function,
+        name.clone(),
+        exists,
+        FUNCTION_COST,
+    ));
+    if function.mapping.is_some() {
+        let mapped = exists
+            && lambda
+                .list_event_source_mappings()
+                .function_name(&name)
+                .send()
+                .await
+                .is_ok_and(|m| !m.event_source_mappings().is_empty());
+        let mapping = format!("{} -> {name}", naming.stream());
+        resources.push(planned(stage, ResourceKind::Mapping, mapping, mapped, FREE));
+    }
+    resources
+}
+
+/// Firehose's role and the delivery stream.
+async fn plan_delivery(config: &SdkConfig, naming: &Naming, stage: u8) -> Vec<Planned> {
+    let role = naming.role(FIREHOSE_ROLE);
+    let exists = aws_sdk_iam::Client::new(config)
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .is_ok();
+    let delivery = naming.delivery_stream();
+    let delivery_exists = aws_sdk_firehose::Client::new(config)
+        .describe_delivery_stream()
+        .delivery_stream_name(&delivery)
+        .send()
+        .await
+        .is_ok();
+    vec![
+        planned(stage, ResourceKind::Role, role, exists, FREE),
+        planned(
+            stage,
+            ResourceKind::DeliveryStream,
+            delivery,
+            delivery_exists,
+            FIREHOSE_COST,
+        ),
+    ]
+}
+
+fn planned(stage: u8, kind: ResourceKind, name: String, exists: bool, cost: &'static str) -> Planned {
+    Planned {
+        stage,
+        kind,
+        name,
+        exists,
+        cost,
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Account {}, region {}, learner {}",
+            self.account_id, self.region, self.learner
+        )?;
+        if let Some(endpoint) = &self.endpoint {
+            writeln!(f, "Endpoint {endpoint} (from AWS_ENDPOINT_URL)")?;
+        }
+        for resource in &self.resources {
+            writeln!(
+                f,
+                "  {:<6} {:<25} {:<45} {}",
+                if resource.exists { "keep" } else { "create" },
+                resource.kind.to_string(),
+                resource.name,
+                resource.cost
+            )?;
+        }
+        write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
+    }
+}

@@ -1,11 +1,33 @@
-//! The local cloud's own parts — what no emulator runs offline — and the deploy path shared by both clouds.
+//! The local cloud's own parts — what no emulator runs offline — and the one deploy path shared by both clouds.
 //!
-//! - [`runtime`]: what AWS runs and moto does not (Lambda host, event source mappings, Firehose pump, supervisor);
-//! - [`control`]: a learner's resources (deploy; plan, discover, destroy, status, deployed checks);
-//! - [`commands`]: the `lab` run;
-//! - [`gateway`]: the Kinesis front door: AWS's shard limits;
-//! - [`aws`], [`naming`], [`readback`]: clients and errors, the workshop's names, reading stream and bucket back;
+//! # Code map
+//!
+//! - [`runtime`]: what AWS runs and moto does not — [`runtime::lambda_host`] (a function's executable against a
+//!   local Runtime API), [`runtime::event_source`] (Kinesis event source mappings, the event and failure-record
+//!   shapes as pure functions), [`runtime::firehose`] (delivery from a stream into S3), [`runtime::read_pacing`],
+//!   and [`runtime::supervisor`], which starts them for what the control plane holds.
+//! - [`gateway`]: the Kinesis front door: AWS's shard limits.
+//! - [`stages`]: the one table of what each stage deploys, and the one [`stages::ResourceKind`].
+//! - [`control`]: a learner's resources — [`control::deploy`] (idempotent, by the table),
+//!   [`control::tools`] (the steps' own tools and their environment contract), [`control::inventory`] (discover),
+//!   [`control::plan`] (and costs), [`control::destroy`], [`control::status`], [`control::invoker`].
+//! - [`commands`]: the `lab-cloud` binary's commands (serve, invoke, lab, plan/deploy/status/run-producer/destroy,
+//!   check-deployed), each owning its printing and exit code; their arguments are `lab-contract`'s types.
+//! - Shared below all of them: [`aws`] (clients, errors on one line, waits, IAM propagation), [`naming`] (the
+//!   workshop's names and tags), [`readback`] (the stream and the bucket read back).
 //! - [`testing`]: what tests need to run a function through the local cloud.
+//!
+//! # Invariants
+//!
+//! - Dependencies point one way: `commands` → `control` → `stages`, `naming`, `readback`, `aws` and (to invoke
+//!   locally) `runtime::lambda_host`; `runtime` → `aws`; `naming` → `stages`. Nothing imports its caller. Below
+//!   `commands` nothing prints a result: progress goes to stderr, and destroy reports each deletion as it makes it.
+//! - The endpoint alone decides the cloud: the same calls reach moto or AWS. Without `--aws`, a command refuses any
+//!   endpoint but 127.0.0.1 (`commands::target::check`).
+//! - The steps' code is run as processes, never linked: their tools by `control::tools`, their functions by the
+//!   Lambda host (locally) or Lambda (in AWS).
+//! - Every resource a deploy makes is named by `Naming` and tagged with `Naming::tags`; discover and destroy find a
+//!   learner's resources by those alone, and never another learner's.
 
 pub mod aws;
 pub mod commands;

@@ -61,7 +61,7 @@ where
 
 /// How long to keep trying a call that IAM's eventual consistency makes fail for a while after a role or its
 /// policy was created or changed, and how long to wait between tries. "Changes that you make in IAM ... take time to
-/// become visible": https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+/// become visible": <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>
 #[derive(Debug, Clone, Copy)]
 pub struct Propagation {
     pub limit: Duration,

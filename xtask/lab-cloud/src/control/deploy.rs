@@ -123,7 +123,8 @@ fn tool<'a>(artifacts: &'a Artifacts, name: &str) -> Result<&'a Path> {
         .with_context(|| format!("{step}'s `{name}` binary is needed"))
 }
 
-/// Deploys stages 1..=`settings.stage`, in the order of [`STAGES`] (the bucket first of all, once a stage needs it).
+/// Deploys stages 1..=`settings.stage`, in the order of [`STAGES`] (the bucket first of all, once a stage needs
+/// it).
 pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settings) -> Result<Deployed> {
     check_code(artifacts, settings.stage)?;
     let naming = &settings.naming;
@@ -478,7 +479,7 @@ fn lambda_trust_policy() -> Value {
 
 /// Who may act with Firehose's role: Firehose, on behalf of this account only — the `sts:ExternalId` condition AWS
 /// recommends against the confused deputy
-/// (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3). The same document as
+/// (<https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3>). The same document as
 /// step 4's `firehose_trust_policy`, which the deploy cannot link (it runs the steps as processes); the sandbox
 /// test compares the role the deploy makes with the one step 4's own tool makes.
 pub fn firehose_trust_policy(account_id: &str) -> Value {

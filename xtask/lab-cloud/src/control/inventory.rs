@@ -305,7 +305,7 @@ async fn discover_buckets(config: &SdkConfig, naming: &Naming) -> Result<Vec<Fou
     Ok(found)
 }
 
-/// Where Lambda writes a function's logs: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
+/// Where Lambda writes a function's logs: <https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html>
 pub const LAMBDA_LOG_GROUP_PREFIX: &str = "/aws/lambda/";
 
 /// The log groups of the learner's functions, by their names (`/aws/lambda/<function>`): Lambda makes them

@@ -116,7 +116,7 @@ pub fn producer_request(records: u64, per_second: u64) -> Value {
 pub enum Batches {
     Processed,
     /// A new mapping in AWS that has not read a batch yet: "it may take several minutes to start polling events
-    /// from the stream" (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html, "Polling and stream
+    /// from the stream" (<https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>, "Polling and stream
     /// starting positions"). Not a failure; the check can be run again.
     NotPollingYet,
     NotProcessed(String),

@@ -38,7 +38,7 @@ const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
 pub const IDLE_COST_PER_HOUR: &str =
     "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
 
-/// What `deploy` of stages 1..=stage will make (by [`STAGES`], in the deploy's order), and which of it exists.
+/// What `deploy` of stages 1..=stage will make (by [`STAGES`](crate::stages::STAGES), in the deploy's order), and which of it exists.
 pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan> {
     let (account_id, region) = account(config).await?;
     let kinesis = aws_sdk_kinesis::Client::new(config);

@@ -645,100 +645,149 @@ async fn ensure_function(
     let name = spec.name;
     // Locally the Lambda API holds an empty zip and the code is the executable the host runs: a new executable is
     // a code update, as a new zip is in AWS.
-    let mut new_local_code = false;
-    if let Code::Local(binary) = code {
-        // Copied aside and renamed into place: a warm environment may be running the old executable, which keeps
-        // its file until it exits (as in Lambda, the next cold start runs the new code).
-        let folder = settings.functions_dir.join(name);
-        let installed = folder.join("bootstrap");
-        let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-        if std::fs::read(&installed).ok().as_deref() != Some(bytes.as_slice()) {
-            std::fs::create_dir_all(&folder)?;
-            let incoming = folder.join("bootstrap.new");
-            std::fs::write(&incoming, &bytes)?;
-            std::fs::set_permissions(&incoming, std::fs::metadata(binary)?.permissions())?;
-            std::fs::rename(&incoming, &installed)?;
-            new_local_code = true;
-        }
-    }
-    let environment = Environment::builder()
-        .set_variables(Some(spec.environment.clone().into_iter().collect()))
-        .build();
-    let mut change = Change {
-        kind: ResourceKind::Function,
-        name: name.to_owned(),
-        action: Action::Unchanged,
+    let new_local_code = match code {
+        Code::Local(binary) => install_local_code(&settings.functions_dir.join(name), binary)?,
+        Code::Zip { .. } => false,
     };
-    if let Ok(existing) = lambda.get_function().function_name(name).send().await {
-        if new_local_code {
-            change.action = Action::Updated;
-        }
-        let configuration = existing.configuration.context("no configuration")?;
-        let architecture_now = configuration.architectures().first().cloned();
-        if configuration.code_sha256() != Some(code.sha256().as_str())
-            || architecture_now.is_some_and(|a| a != code.architecture())
-        {
-            lambda
-                .update_function_code()
-                .function_name(name)
-                .zip_file(Blob::new(code.zip()))
-                .architectures(code.architecture())
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("updating the code of {name}: {}", error_chain(&e)))?;
-            wait_until_ready(lambda, name).await?;
-            change.action = Action::Updated;
-        }
-        let variables = configuration
-            .environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default();
-        let same = configuration.role() == Some(spec.role)
-            && configuration.timeout() == Some(spec.timeout)
-            && configuration.memory_size() == Some(MEMORY_MB)
-            && configuration.handler() == Some("bootstrap")
-            && configuration.runtime() == Some(&Runtime::Providedal2023)
-            && variables.into_iter().collect::<BTreeMap<_, _>>() == spec.environment;
-        if !same {
-            lambda
-                .update_function_configuration()
-                .function_name(name)
-                .role(spec.role)
-                .timeout(spec.timeout)
-                .memory_size(MEMORY_MB)
-                .handler("bootstrap")
-                .runtime(Runtime::Providedal2023)
-                .environment(environment)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("updating function {name}: {}", error_chain(&e)))?;
-            wait_until_ready(lambda, name).await?;
-            change.action = Action::Updated;
-        }
-        if let Some(arn) = configuration.function_arn() {
-            let present: HashMap<String, String> = lambda
-                .list_tags()
-                .resource(arn)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("reading the tags of {name}: {}", error_chain(&e)))?
-                .tags
-                .unwrap_or_default();
-            let missing = missing_tags(spec.tags, &present);
-            if !missing.is_empty() {
-                lambda
-                    .tag_resource()
-                    .resource(arn)
-                    .set_tags(Some(missing.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("tagging {name}: {}", error_chain(&e)))?;
-                change.action = Action::Updated;
+    let action = match lambda.get_function().function_name(name).send().await {
+        Ok(existing) => {
+            let configuration = existing.configuration.context("no configuration")?;
+            let updated = update_function(lambda, spec, code, &configuration).await?;
+            if updated || new_local_code {
+                Action::Updated
+            } else {
+                Action::Unchanged
             }
         }
-        return Ok(change);
+        Err(_) => {
+            create_function(lambda, spec, code).await?;
+            Action::Created
+        }
+    };
+    Ok(Change {
+        kind: ResourceKind::Function,
+        name: name.to_owned(),
+        action,
+    })
+}
+
+/// Installs the executable as `<folder>/bootstrap`; whether it was new. Copied aside and renamed into place: a warm
+/// environment may be running the old executable, which keeps its file until it exits (as in Lambda, the next cold
+/// start runs the new code).
+fn install_local_code(folder: &Path, binary: &Path) -> Result<bool> {
+    let installed = folder.join("bootstrap");
+    let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    if std::fs::read(&installed).ok().as_deref() == Some(bytes.as_slice()) {
+        return Ok(false);
     }
+    std::fs::create_dir_all(folder)?;
+    let incoming = folder.join("bootstrap.new");
+    std::fs::write(&incoming, &bytes)?;
+    std::fs::set_permissions(&incoming, std::fs::metadata(binary)?.permissions())?;
+    std::fs::rename(&incoming, &installed)?;
+    Ok(true)
+}
+
+fn environment(spec: &FunctionSettings<'_>) -> Environment {
+    Environment::builder()
+        .set_variables(Some(spec.environment.clone().into_iter().collect()))
+        .build()
+}
+
+/// Brings an existing function's code, configuration and tags in line with the spec; whether anything changed.
+async fn update_function(
+    lambda: &aws_sdk_lambda::Client,
+    spec: &FunctionSettings<'_>,
+    code: &Code<'_>,
+    configuration: &aws_sdk_lambda::types::FunctionConfiguration,
+) -> Result<bool> {
+    let name = spec.name;
+    let mut updated = false;
+    let architecture_now = configuration.architectures().first().cloned();
+    if configuration.code_sha256() != Some(code.sha256().as_str())
+        || architecture_now.is_some_and(|a| a != code.architecture())
+    {
+        lambda
+            .update_function_code()
+            .function_name(name)
+            .zip_file(Blob::new(code.zip()))
+            .architectures(code.architecture())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("updating the code of {name}: {}", error_chain(&e)))?;
+        wait_until_ready(lambda, name).await?;
+        updated = true;
+    }
+    if !same_configuration(spec, configuration) {
+        lambda
+            .update_function_configuration()
+            .function_name(name)
+            .role(spec.role)
+            .timeout(spec.timeout)
+            .memory_size(MEMORY_MB)
+            .handler("bootstrap")
+            .runtime(Runtime::Providedal2023)
+            .environment(environment(spec))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("updating function {name}: {}", error_chain(&e)))?;
+        wait_until_ready(lambda, name).await?;
+        updated = true;
+    }
+    if let Some(arn) = configuration.function_arn() {
+        updated |= tag_function(lambda, name, arn, spec.tags).await?;
+    }
+    Ok(updated)
+}
+
+fn same_configuration(
+    spec: &FunctionSettings<'_>,
+    configuration: &aws_sdk_lambda::types::FunctionConfiguration,
+) -> bool {
+    let variables = configuration
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    configuration.role() == Some(spec.role)
+        && configuration.timeout() == Some(spec.timeout)
+        && configuration.memory_size() == Some(MEMORY_MB)
+        && configuration.handler() == Some("bootstrap")
+        && configuration.runtime() == Some(&Runtime::Providedal2023)
+        && variables.into_iter().collect::<BTreeMap<_, _>>() == spec.environment
+}
+
+/// Adds the tags a function lacks; whether it lacked any.
+async fn tag_function(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<bool> {
+    let present: HashMap<String, String> = lambda
+        .list_tags()
+        .resource(arn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the tags of {name}: {}", error_chain(&e)))?
+        .tags
+        .unwrap_or_default();
+    let missing = missing_tags(tags, &present);
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    lambda
+        .tag_resource()
+        .resource(arn)
+        .set_tags(Some(missing.into_iter().collect()))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("tagging {name}: {}", error_chain(&e)))?;
+    Ok(true)
+}
+
+async fn create_function(lambda: &aws_sdk_lambda::Client, spec: &FunctionSettings<'_>, code: &Code<'_>) -> Result<()> {
+    let name = spec.name;
     // A role made a moment ago cannot be assumed by Lambda for a few seconds (IAM is eventually consistent).
     retry_while_propagating(
         name,
@@ -758,7 +807,7 @@ async fn ensure_function(
                 .timeout(spec.timeout)
                 .memory_size(MEMORY_MB)
                 .architectures(code.architecture())
-                .environment(environment.clone())
+                .environment(environment(spec))
                 .set_tags(Some(spec.tags.clone().into_iter().collect()))
                 .code(FunctionCode::builder().zip_file(Blob::new(code.zip())).build())
                 .send()
@@ -766,9 +815,7 @@ async fn ensure_function(
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating function {name}: {}", error_chain(&e)))?;
-    wait_until_ready(lambda, name).await?;
-    change.action = Action::Created;
-    Ok(change)
+    wait_until_ready(lambda, name).await
 }
 
 /// Lambda's answer to CreateFunction while a new role is not yet visible to it: "The role defined for the function

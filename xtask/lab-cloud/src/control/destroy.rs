@@ -11,77 +11,14 @@ use crate::stages::ResourceKind;
 
 /// Removes every resource of the learner's (`discover`), users before what they use, and returns what remains.
 pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Result<Vec<Found>> {
-    let lambda = aws_sdk_lambda::Client::new(config);
-    let kinesis = aws_sdk_kinesis::Client::new(config);
-    let iam = aws_sdk_iam::Client::new(config);
-    let firehose = aws_sdk_firehose::Client::new(config);
-    let s3 = s3_client(config);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
     for resource in found {
-        let outcome: Result<()> = match resource.kind {
-            ResourceKind::Mapping => lambda
-                .delete_event_source_mapping()
-                .uuid(&resource.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            ResourceKind::Function => lambda
-                .delete_function()
-                .function_name(&resource.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            ResourceKind::DeliveryStream => {
-                let deleted = firehose
-                    .delete_delivery_stream()
-                    .delivery_stream_name(&resource.id)
-                    .allow_force_delete(true)
-                    .send()
-                    .await;
-                match deleted {
-                    // Firehose may still write an object while it shuts down: wait, so the bucket is emptied last.
-                    Ok(_) => wait_for(Duration::from_secs(180), || async {
-                        firehose
-                            .describe_delivery_stream()
-                            .delivery_stream_name(&resource.id)
-                            .send()
-                            .await
-                            .is_err_and(|e| {
-                                e.as_service_error()
-                                    .is_some_and(|e| e.is_resource_not_found_exception())
-                            })
-                    })
-                    .await
-                    .context("the delivery stream is still being deleted"),
-                    Err(e) => Err(anyhow::anyhow!(error_chain(&e))),
-                }
-            }
-            ResourceKind::Stream => kinesis
-                .delete_stream()
-                .stream_name(&resource.id)
-                .enforce_consumer_deletion(true)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            ResourceKind::LogGroup => logs
-                .delete_log_group()
-                .log_group_name(&resource.id)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| anyhow::anyhow!(error_chain(&e))),
-            ResourceKind::Role => delete_role(&iam, &resource.id).await,
-            ResourceKind::Bucket => empty_and_delete_bucket(&s3, &resource.id).await,
-        };
-        match outcome {
+        match delete(config, resource).await {
             Ok(()) => println!("  deleted {} {}", resource.kind, resource.name),
             Err(error) => println!("  could not delete {} {}: {error:#}", resource.kind, resource.name),
         }
     }
     // Streams take a moment to go (DELETING); what remains is what is there once they have.
+    let kinesis = aws_sdk_kinesis::Client::new(config);
     for stream in found.iter().filter(|r| r.kind == ResourceKind::Stream) {
         let _ = wait_for(Duration::from_secs(120), || async {
             kinesis
@@ -97,6 +34,79 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
         .await;
     }
     discover(config, naming).await
+}
+
+/// Deletes one resource, as its kind is deleted.
+async fn delete(config: &SdkConfig, resource: &Found) -> Result<()> {
+    let id = resource.id.as_str();
+    let chain = |e: &dyn std::error::Error| anyhow::anyhow!(error_chain(e));
+    match resource.kind {
+        ResourceKind::Mapping => {
+            let lambda = aws_sdk_lambda::Client::new(config);
+            lambda
+                .delete_event_source_mapping()
+                .uuid(id)
+                .send()
+                .await
+                .map_err(|e| chain(&e))?;
+        }
+        ResourceKind::Function => {
+            let lambda = aws_sdk_lambda::Client::new(config);
+            lambda
+                .delete_function()
+                .function_name(id)
+                .send()
+                .await
+                .map_err(|e| chain(&e))?;
+        }
+        ResourceKind::LogGroup => {
+            let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+            logs.delete_log_group()
+                .log_group_name(id)
+                .send()
+                .await
+                .map_err(|e| chain(&e))?;
+        }
+        ResourceKind::DeliveryStream => delete_delivery_stream(&aws_sdk_firehose::Client::new(config), id).await?,
+        ResourceKind::Stream => {
+            let kinesis = aws_sdk_kinesis::Client::new(config);
+            kinesis
+                .delete_stream()
+                .stream_name(id)
+                .enforce_consumer_deletion(true)
+                .send()
+                .await
+                .map_err(|e| chain(&e))?;
+        }
+        ResourceKind::Role => delete_role(&aws_sdk_iam::Client::new(config), id).await?,
+        ResourceKind::Bucket => empty_and_delete_bucket(&s3_client(config), id).await?,
+    }
+    Ok(())
+}
+
+/// Deletes a delivery stream and waits until it is gone: Firehose may still write an object while it shuts down,
+/// and the bucket is emptied after it.
+async fn delete_delivery_stream(firehose: &aws_sdk_firehose::Client, name: &str) -> Result<()> {
+    firehose
+        .delete_delivery_stream()
+        .delivery_stream_name(name)
+        .allow_force_delete(true)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+    wait_for(Duration::from_secs(180), || async {
+        firehose
+            .describe_delivery_stream()
+            .delivery_stream_name(name)
+            .send()
+            .await
+            .is_err_and(|e| {
+                e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+            })
+    })
+    .await
+    .context("the delivery stream is still being deleted")
 }
 
 async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {

@@ -167,6 +167,27 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     let produce_started = Instant::now();
     let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
 
+    let produced = wait_for_pipeline(options, &supervisor, &deployed, invocation, produce_started, started).await?;
+
+    let mut summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
+    supervisor.shutdown();
+    if let (Some(window), Some(heatmap)) = (&summary.latest_window, artifacts.get("heatmap")) {
+        summary.heatmap = draw_heatmap(&options.state, window, heatmap)?;
+    }
+    Ok(summary)
+}
+
+/// Watches the pipeline until the producer has answered and every record it sent is consumed and delivered (and the
+/// last tumbling window has had time to close), or until the run's deadline; a progress line meanwhile. The
+/// producer's answer and how long it took.
+async fn wait_for_pipeline(
+    options: &LabOptions,
+    supervisor: &Supervisor,
+    deployed: &Deployed,
+    invocation: tokio::task::JoinHandle<Outcome>,
+    produce_started: Instant,
+    started: Instant,
+) -> Result<Option<(Value, f64)>> {
     let mut produced: Option<(Value, f64)> = None;
     let mut invocation = Some(invocation);
     let mut settled_since: Option<Instant> = None;
@@ -183,7 +204,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
                 other => anyhow::bail!("the producer failed: {:?}", other.error()),
             }
         }
-        let (consumed, lag) = mapping_progress(&supervisor, CONSUMER);
+        let (consumed, lag) = mapping_progress(supervisor, CONSUMER);
         let delivered: u64 = supervisor
             .delivery_stats()
             .iter()
@@ -217,27 +238,26 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     eprintln!();
+    Ok(produced)
+}
 
-    let mut summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
-    supervisor.shutdown();
-    if let (Some(window), Some(heatmap)) = (&summary.latest_window, artifacts.get("heatmap")) {
-        let result = options.state.join("latest-window.json");
-        let picture = options.state.join("heatmap.svg");
-        std::fs::write(&result, serde_json::to_string_pretty(&window["result"])?)?;
-        let drawn = std::process::Command::new(heatmap)
-            .arg(&result)
-            .arg(&picture)
-            .output()?;
-        if drawn.status.success() {
-            summary.heatmap = Some(picture.display().to_string());
-        } else {
-            eprintln!(
-                "lab: the heat map could not be drawn: {}",
-                String::from_utf8_lossy(&drawn.stderr)
-            );
-        }
+/// The latest window's heat map, drawn by step 5's `heatmap` into `<state>/heatmap.svg`; its path when drawn.
+fn draw_heatmap(state: &Path, window: &Value, heatmap: &Path) -> Result<Option<String>> {
+    let result = state.join("latest-window.json");
+    let picture = state.join("heatmap.svg");
+    std::fs::write(&result, serde_json::to_string_pretty(&window["result"])?)?;
+    let drawn = std::process::Command::new(heatmap)
+        .arg(&result)
+        .arg(&picture)
+        .output()?;
+    if drawn.status.success() {
+        return Ok(Some(picture.display().to_string()));
     }
-    Ok(summary)
+    eprintln!(
+        "lab: the heat map could not be drawn: {}",
+        String::from_utf8_lossy(&drawn.stderr)
+    );
+    Ok(None)
 }
 
 /// Records done and the iterator lag of a function's mapping.

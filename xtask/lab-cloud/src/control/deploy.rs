@@ -510,48 +510,11 @@ async fn ensure_role(
     policy: &Value,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, Change)> {
-    let iam_tags = |tags: &BTreeMap<String, String>| {
-        tags.iter()
-            .map(|(key, value)| aws_sdk_iam::types::Tag::builder().key(key).value(value).build())
-            .collect::<Result<Vec<_>, _>>()
-    };
-    let mut action = Action::Unchanged;
-    let arn = match iam.get_role().role_name(name).send().await {
+    let (arn, mut action) = match iam.get_role().role_name(name).send().await {
         Ok(output) => {
             let role = output.role.context("no role")?;
-            let present: HashMap<String, String> = role
-                .tags
-                .unwrap_or_default()
-                .into_iter()
-                .map(|tag| (tag.key, tag.value))
-                .collect();
-            let missing = missing_tags(tags, &present);
-            if !missing.is_empty() {
-                iam.tag_role()
-                    .role_name(name)
-                    .set_tags(Some(iam_tags(&missing)?))
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("tagging role {name}: {}", error_chain(&e)))?;
-                action = Action::Updated;
-            }
-            // A role made before its trust policy changed (by an older deploy, say) is brought in line.
-            if role
-                .assume_role_policy_document
-                .as_deref()
-                .and_then(policy_value)
-                .as_ref()
-                != Some(trust)
-            {
-                iam.update_assume_role_policy()
-                    .role_name(name)
-                    .policy_document(trust.to_string())
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("updating the trust policy of {name}: {}", error_chain(&e)))?;
-                action = Action::Updated;
-            }
-            role.arn
+            let updated = align_role(iam, &role, trust, tags).await?;
+            (role.arn, if updated { Action::Updated } else { Action::Unchanged })
         }
         Err(_) => {
             let created = iam
@@ -560,13 +523,9 @@ async fn ensure_role(
                 .assume_role_policy_document(trust.to_string())
                 .set_tags(Some(iam_tags(tags)?))
                 .send()
-                .await;
-            action = Action::Created;
-            created
-                .map_err(|e| anyhow::anyhow!("creating role {name}: {}", error_chain(&e)))?
-                .role
-                .context("no role")?
-                .arn
+                .await
+                .map_err(|e| anyhow::anyhow!("creating role {name}: {}", error_chain(&e)))?;
+            (created.role.context("no role")?.arn, Action::Created)
         }
     };
     let current = iam
@@ -589,14 +548,54 @@ async fn ensure_role(
             action = Action::Updated;
         }
     }
-    Ok((
-        arn,
-        Change {
-            kind: ResourceKind::Role,
-            name: name.to_owned(),
-            action,
-        },
-    ))
+    let change = Change {
+        kind: ResourceKind::Role,
+        name: name.to_owned(),
+        action,
+    };
+    Ok((arn, change))
+}
+
+fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>> {
+    Ok(tags
+        .iter()
+        .map(|(key, value)| aws_sdk_iam::types::Tag::builder().key(key).value(value).build())
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Brings an existing role's tags and trust policy in line; whether anything changed. A role made before its trust
+/// policy changed (by an older deploy, say) gets the current one.
+async fn align_role(
+    iam: &aws_sdk_iam::Client,
+    role: &aws_sdk_iam::types::Role,
+    trust: &Value,
+    tags: &BTreeMap<String, String>,
+) -> Result<bool> {
+    let name = role.role_name();
+    let present: HashMap<String, String> = role
+        .tags()
+        .iter()
+        .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+        .collect();
+    let missing = missing_tags(tags, &present);
+    if !missing.is_empty() {
+        iam.tag_role()
+            .role_name(name)
+            .set_tags(Some(iam_tags(&missing)?))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("tagging role {name}: {}", error_chain(&e)))?;
+    }
+    let trusted = role.assume_role_policy_document().and_then(policy_value);
+    if trusted.as_ref() != Some(trust) {
+        iam.update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("updating the trust policy of {name}: {}", error_chain(&e)))?;
+    }
+    Ok(!missing.is_empty() || trusted.as_ref() != Some(trust))
 }
 
 /// A function's code: an executable the local Lambda host runs, or a zip archive for AWS.
@@ -971,6 +970,22 @@ async fn ensure_mapping(
             action: Action::Updated,
         });
     }
+    create_mapping(lambda, function, stream_arn, spec, tags).await?;
+    Ok(Change {
+        kind: ResourceKind::Mapping,
+        name,
+        action: Action::Created,
+    })
+}
+
+async fn create_mapping(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    stream_arn: &str,
+    spec: &MappingSpec,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    let name = format!("{function} <- {}", stream_arn.rsplit('/').next().unwrap_or(stream_arn));
     // Lambda checks the function's role can read the stream when the mapping is made: right after the role's policy
     // was put, IAM may not show it yet (see `Propagation`).
     retry_while_propagating(
@@ -1001,11 +1016,7 @@ async fn ensure_mapping(
     )
     .await
     .map_err(|e| anyhow::anyhow!("mapping {function}: {}", error_chain(&e)))?;
-    Ok(Change {
-        kind: ResourceKind::Mapping,
-        name,
-        action: Action::Created,
-    })
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //!   and [`runtime::supervisor`], which starts them for what the control plane holds.
 //! - [`gateway`]: the Kinesis front door: AWS's shard limits.
 //! - [`stages`]: the one table of what each stage deploys, and the one [`stages::ResourceKind`].
-//! - [`control`]: a learner's resources — [`control::deploy`] (idempotent, by the table),
+//! - [`control`]: a learner's resources — [`control::deploy`] (idempotent, by the table, with
+//!   [`control::iam`], [`control::function`], [`control::mapping`], [`control::bucket`]),
 //!   [`control::tools`] (the steps' own tools and their environment contract), [`control::inventory`] (discover),
 //!   [`control::plan`] (and costs), [`control::destroy`], [`control::status`], [`control::invoker`].
 //! - [`commands`]: the `lab-cloud` binary's commands (serve, invoke, lab, plan/deploy/status/run-producer/destroy,

@@ -135,6 +135,15 @@ impl Naming {
     }
 }
 
+/// The tags of `wanted` that `present` lacks (or holds with another value).
+pub fn missing_tags(wanted: &BTreeMap<String, String>, present: &HashMap<String, String>) -> BTreeMap<String, String> {
+    wanted
+        .iter()
+        .filter(|(key, value)| present.get(*key) != Some(*value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::control::deploy::EMPTY_ZIP;
+use crate::control::function::EMPTY_ZIP;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::supervisor::{Folders, Supervisor};
 

@@ -249,7 +249,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     let (account, _) = lab_cloud::aws::account(&config).await.unwrap();
     assert_eq!(
         trust_policy(&config, &naming.role("firehose")).await,
-        deploy::firehose_trust_policy(&account)
+        lab_cloud::control::iam::firehose_trust_policy(&account)
     );
 
     // Lambda makes a log group per function at its first invocation (moto's functions never run: made here).
@@ -327,7 +327,7 @@ async fn trust_policy(config: &aws_config::SdkConfig, role: &str) -> serde_json:
         .unwrap()
         .role
         .unwrap();
-    deploy::policy_value(role.assume_role_policy_document().unwrap()).unwrap()
+    lab_cloud::control::iam::policy_value(role.assume_role_policy_document().unwrap()).unwrap()
 }
 
 #[tokio::test]
@@ -353,7 +353,7 @@ async fn the_deploys_firehose_trust_policy_is_the_one_step_4s_own_tool_makes() {
     );
     assert_eq!(
         trust_policy(&config, &naming.role("firehose")).await,
-        deploy::firehose_trust_policy(&account)
+        lab_cloud::control::iam::firehose_trust_policy(&account)
     );
     let found = inventory::discover(&config, &naming).await.unwrap();
     assert!(destroy::destroy(&config, &naming, &found).await.unwrap().is_empty());

@@ -1,9 +1,13 @@
 //! A learner's resources: deploying them, and finding, pricing, checking and removing what was deployed.
 
+pub mod bucket;
 pub mod deploy;
 pub mod destroy;
+pub mod function;
+pub mod iam;
 pub mod inventory;
 pub mod invoker;
+pub mod mapping;
 pub mod plan;
 pub mod status;
 pub mod tools;

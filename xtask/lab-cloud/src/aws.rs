@@ -16,6 +16,25 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// An AWS SDK error turned into an `anyhow::Error` that says what was being done and every cause on one line — the
+/// SDK's own `Display` says little ("service error").
+pub trait ErrorContext<T> {
+    /// `what: error: cause: ...`
+    fn context_chain(self, what: impl std::fmt::Display) -> Result<T>;
+    /// `error: cause: ...`, when the caller says what was being done.
+    fn chained(self) -> Result<T>;
+}
+
+impl<T, E: std::error::Error> ErrorContext<T> for std::result::Result<T, E> {
+    fn context_chain(self, what: impl std::fmt::Display) -> Result<T> {
+        self.map_err(|error| anyhow::anyhow!("{what}: {}", error_chain(&error)))
+    }
+
+    fn chained(self) -> Result<T> {
+        self.map_err(|error| anyhow::anyhow!(error_chain(&error)))
+    }
+}
+
 pub fn region_of(config: &SdkConfig) -> String {
     config
         .region()

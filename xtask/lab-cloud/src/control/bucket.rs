@@ -6,7 +6,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::collections::{BTreeMap, HashMap};
 
 use super::deploy::{Action, Change};
-use crate::aws::{error_chain, s3_client};
+use crate::aws::{ErrorContext, error_chain, s3_client};
 use crate::naming::missing_tags;
 use crate::stages::ResourceKind;
 
@@ -61,7 +61,7 @@ pub(crate) async fn ensure_bucket(
             )
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("tagging bucket {bucket}: {}", error_chain(&e)))?;
+            .context_chain(format!("tagging bucket {bucket}"))?;
         if action == Action::Unchanged {
             action = Action::Updated;
         }

@@ -19,7 +19,7 @@ use super::function::{Code, FunctionSettings, ensure_function};
 use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust_policy};
 use super::mapping::{MappingSpec, ensure_mapping};
 use super::tools;
-use crate::aws::{error_chain, region_of};
+use crate::aws::{ErrorContext, region_of};
 use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming, missing_tags};
 use crate::stages::{self, CONSUMER, FIREHOSE_ROLE, FunctionStage, ResourceKind, STAGES, Setting};
 
@@ -187,7 +187,7 @@ async fn stream_stage(config: &SdkConfig, artifacts: &Artifacts, naming: &Naming
             .set_tags(Some(missing.clone().into_iter().collect()))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("tagging the stream: {}", error_chain(&e)))?;
+            .context_chain("tagging the stream")?;
     }
     let action = match (existed, missing.is_empty()) {
         (false, _) => Action::Created,
@@ -348,7 +348,7 @@ async fn tag_delivery_stream(
         .delivery_stream_name(name)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("reading the delivery stream's tags: {}", error_chain(&e)))?
+        .context_chain("reading the delivery stream's tags")?
         .tags
         .into_iter()
         .map(|tag| (tag.key, tag.value.unwrap_or_default()))
@@ -365,7 +365,7 @@ async fn tag_delivery_stream(
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("tagging the delivery stream: {}", error_chain(&e)))?;
+            .context_chain("tagging the delivery stream")?;
     }
     Ok(match (existed, missing.is_empty()) {
         (false, _) => Action::Created,

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
 use std::time::Duration;
 
-use crate::aws::{error_chain, s3_client, wait_for};
+use crate::aws::{ErrorContext, s3_client, wait_for};
 use crate::control::inventory::{Found, discover};
 use crate::naming::Naming;
 use crate::stages::ResourceKind;
@@ -39,33 +39,18 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
 /// Deletes one resource, as its kind is deleted.
 async fn delete(config: &SdkConfig, resource: &Found) -> Result<()> {
     let id = resource.id.as_str();
-    let chain = |e: &dyn std::error::Error| anyhow::anyhow!(error_chain(e));
     match resource.kind {
         ResourceKind::Mapping => {
             let lambda = aws_sdk_lambda::Client::new(config);
-            lambda
-                .delete_event_source_mapping()
-                .uuid(id)
-                .send()
-                .await
-                .map_err(|e| chain(&e))?;
+            lambda.delete_event_source_mapping().uuid(id).send().await.chained()?;
         }
         ResourceKind::Function => {
             let lambda = aws_sdk_lambda::Client::new(config);
-            lambda
-                .delete_function()
-                .function_name(id)
-                .send()
-                .await
-                .map_err(|e| chain(&e))?;
+            lambda.delete_function().function_name(id).send().await.chained()?;
         }
         ResourceKind::LogGroup => {
             let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-            logs.delete_log_group()
-                .log_group_name(id)
-                .send()
-                .await
-                .map_err(|e| chain(&e))?;
+            logs.delete_log_group().log_group_name(id).send().await.chained()?;
         }
         ResourceKind::DeliveryStream => delete_delivery_stream(&aws_sdk_firehose::Client::new(config), id).await?,
         ResourceKind::Stream => {
@@ -76,7 +61,7 @@ async fn delete(config: &SdkConfig, resource: &Found) -> Result<()> {
                 .enforce_consumer_deletion(true)
                 .send()
                 .await
-                .map_err(|e| chain(&e))?;
+                .chained()?;
         }
         ResourceKind::Role => delete_role(&aws_sdk_iam::Client::new(config), id).await?,
         ResourceKind::Bucket => empty_and_delete_bucket(&s3_client(config), id).await?,
@@ -93,7 +78,7 @@ async fn delete_delivery_stream(firehose: &aws_sdk_firehose::Client, name: &str)
         .allow_force_delete(true)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+        .chained()?;
     wait_for(Duration::from_secs(180), || async {
         firehose
             .describe_delivery_stream()
@@ -124,11 +109,7 @@ async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {
             iam.detach_role_policy().role_name(name).policy_arn(arn).send().await?;
         }
     }
-    iam.delete_role()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+    iam.delete_role().role_name(name).send().await.chained()?;
     Ok(())
 }
 
@@ -141,7 +122,7 @@ async fn empty_and_delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Resul
             .bucket(bucket)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("listing {bucket}: {}", error_chain(&e)))?;
+            .context_chain(format!("listing {bucket}"))?;
         let mut identifiers = vec![];
         for version in listing.versions.unwrap_or_default() {
             identifiers.push((version.key, version.version_id));
@@ -168,7 +149,7 @@ async fn empty_and_delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Resul
             .delete(Delete::builder().set_objects(Some(objects)).quiet(true).build()?)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("emptying {bucket}: {}", error_chain(&e)))?;
+            .context_chain(format!("emptying {bucket}"))?;
         // DeleteObjects answers 200 and lists the keys it could not delete; listing them again would loop forever.
         if let Some(error) = deleted.errors().first() {
             bail!(
@@ -179,10 +160,6 @@ async fn empty_and_delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Resul
             );
         }
     }
-    s3.delete_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
+    s3.delete_bucket().bucket(bucket).send().await.chained()?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::deploy::{Action, Change, Settings};
-use crate::aws::{Propagation, error_chain, retry_while_propagating};
+use crate::aws::{ErrorContext, Propagation, retry_while_propagating};
 use crate::naming::missing_tags;
 use crate::stages::ResourceKind;
 
@@ -137,7 +137,7 @@ async fn update_function(
             .architectures(code.architecture())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("updating the code of {name}: {}", error_chain(&e)))?;
+            .context_chain(format!("updating the code of {name}"))?;
         wait_until_ready(lambda, name).await?;
         updated = true;
     }
@@ -153,7 +153,7 @@ async fn update_function(
             .environment(environment(spec))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("updating function {name}: {}", error_chain(&e)))?;
+            .context_chain(format!("updating function {name}"))?;
         wait_until_ready(lambda, name).await?;
         updated = true;
     }
@@ -192,7 +192,7 @@ async fn tag_function(
         .resource(arn)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("reading the tags of {name}: {}", error_chain(&e)))?
+        .context_chain(format!("reading the tags of {name}"))?
         .tags
         .unwrap_or_default();
     let missing = missing_tags(tags, &present);
@@ -205,7 +205,7 @@ async fn tag_function(
         .set_tags(Some(missing.into_iter().collect()))
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("tagging {name}: {}", error_chain(&e)))?;
+        .context_chain(format!("tagging {name}"))?;
     Ok(true)
 }
 
@@ -237,7 +237,7 @@ async fn create_function(lambda: &aws_sdk_lambda::Client, spec: &FunctionSetting
         },
     )
     .await
-    .map_err(|e| anyhow::anyhow!("creating function {name}: {}", error_chain(&e)))?;
+    .context_chain(format!("creating function {name}"))?;
     wait_until_ready(lambda, name).await
 }
 

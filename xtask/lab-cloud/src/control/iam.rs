@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 use super::deploy::{Action, Change};
-use crate::aws::error_chain;
+use crate::aws::ErrorContext;
 use crate::naming::{TAG_VALUE, missing_tags};
 use crate::stages::ResourceKind;
 
@@ -79,7 +79,7 @@ pub(crate) async fn ensure_role(
                 .set_tags(Some(iam_tags(tags)?))
                 .send()
                 .await
-                .map_err(|e| anyhow::anyhow!("creating role {name}: {}", error_chain(&e)))?;
+                .context_chain(format!("creating role {name}"))?;
             (created.role.context("no role")?.arn, Action::Created)
         }
     };
@@ -98,7 +98,7 @@ pub(crate) async fn ensure_role(
             .policy_document(policy.to_string())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("attaching the policy of {name}: {}", error_chain(&e)))?;
+            .context_chain(format!("attaching the policy of {name}"))?;
         if action == Action::Unchanged {
             action = Action::Updated;
         }
@@ -139,7 +139,7 @@ async fn align_role(
             .set_tags(Some(iam_tags(&missing)?))
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("tagging role {name}: {}", error_chain(&e)))?;
+            .context_chain(format!("tagging role {name}"))?;
     }
     let trusted = role.assume_role_policy_document().and_then(policy_value);
     if trusted.as_ref() != Some(trust) {
@@ -148,7 +148,7 @@ async fn align_role(
             .policy_document(trust.to_string())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("updating the trust policy of {name}: {}", error_chain(&e)))?;
+            .context_chain(format!("updating the trust policy of {name}"))?;
     }
     Ok(!missing.is_empty() || trusted.as_ref() != Some(trust))
 }

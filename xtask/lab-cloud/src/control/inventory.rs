@@ -6,7 +6,7 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-use crate::aws::{error_chain, region_of, s3_client};
+use crate::aws::{ErrorContext, region_of, s3_client};
 use crate::naming::Naming;
 use crate::stages::ResourceKind;
 
@@ -87,7 +87,7 @@ async fn stream_names(kinesis: &aws_sdk_kinesis::Client) -> Result<Vec<String>> 
             .set_exclusive_start_stream_name(names.last().cloned())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("listing streams: {}", error_chain(&e)))?;
+            .context_chain("listing streams")?;
         let more = page.has_more_streams && !page.stream_names.is_empty();
         names.extend(page.stream_names);
         if !more {
@@ -114,7 +114,7 @@ async fn discover_functions(config: &SdkConfig, naming: &Naming) -> Result<Funct
         .send()
         .try_collect()
         .await
-        .map_err(|e| anyhow::anyhow!("listing functions: {}", error_chain(&e)))?;
+        .context_chain("listing functions")?;
     let mut function_roles = HashSet::new();
     let mut function_arns = HashSet::new();
     for function in functions {
@@ -164,7 +164,7 @@ async fn discover_mappings(config: &SdkConfig, naming: &Naming, function_arns: &
         .send()
         .try_collect()
         .await
-        .map_err(|e| anyhow::anyhow!("listing event source mappings: {}", error_chain(&e)))?;
+        .context_chain("listing event source mappings")?;
     for mapping in mappings {
         let function_arn = mapping.function_arn().unwrap_or_default();
         let function = function_arn.rsplit(':').next().unwrap_or_default();
@@ -200,7 +200,7 @@ async fn discover_delivery_streams(config: &SdkConfig, naming: &Naming) -> Resul
             .set_exclusive_start_delivery_stream_name(start.clone())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("listing delivery streams: {}", error_chain(&e)))?;
+            .context_chain("listing delivery streams")?;
         start = page.delivery_stream_names.last().cloned();
         delivery_streams.extend(page.delivery_stream_names);
         if !page.has_more_delivery_streams || start.is_none() {
@@ -253,7 +253,7 @@ async fn discover_roles(config: &SdkConfig, naming: &Naming, function_roles: &Ha
         .send()
         .try_collect()
         .await
-        .map_err(|e| anyhow::anyhow!("listing roles: {}", error_chain(&e)))?;
+        .context_chain("listing roles")?;
     for role in roles {
         let name = role.role_name;
         let owned = by_name(&name)
@@ -284,7 +284,7 @@ async fn discover_buckets(config: &SdkConfig, naming: &Naming) -> Result<Vec<Fou
         .bucket_region(region_of(config))
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("listing buckets: {}", error_chain(&e)))?
+        .context_chain("listing buckets")?
         .buckets
         .unwrap_or_default();
     for bucket in buckets {
@@ -323,7 +323,7 @@ async fn discover_log_groups(config: &SdkConfig, naming: &Naming) -> Result<Vec<
         .send()
         .try_collect()
         .await
-        .map_err(|e| anyhow::anyhow!("listing log groups: {}", error_chain(&e)))?;
+        .context_chain("listing log groups")?;
     Ok(groups
         .into_iter()
         .filter_map(|group| group.log_group_name)

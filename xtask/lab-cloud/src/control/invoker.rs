@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::aws::error_chain;
+use crate::aws::ErrorContext;
 use crate::runtime::lambda_host::{LambdaHost, Outcome, function_spec};
 use crate::stages::PRODUCER_TIMEOUT_SECONDS;
 
@@ -34,7 +34,7 @@ impl Invoker {
                     .payload(Blob::new(serde_json::to_vec(payload)?))
                     .send()
                     .await
-                    .map_err(|e| anyhow::anyhow!("invoking {function}: {}", error_chain(&e)))?;
+                    .context_chain(format!("invoking {function}"))?;
                 let body: Value = output
                     .payload
                     .as_ref()

@@ -11,7 +11,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::collections::BTreeMap;
 
 use super::deploy::{Action, Change};
-use crate::aws::{Propagation, error_chain, retry_while_propagating};
+use crate::aws::{ErrorContext, Propagation, retry_while_propagating};
 use crate::stages::{Mapping, ResourceKind};
 
 /// Lambda's answer to CreateEventSourceMapping while the role's new policy is not yet visible to it: "Cannot access
@@ -131,7 +131,7 @@ pub(crate) async fn ensure_mapping(
             .set_destination_config(spec.destination_config())
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("updating the mapping of {function}: {}", error_chain(&e)))?;
+            .context_chain(format!("updating the mapping of {function}"))?;
         return Ok(Change {
             kind: ResourceKind::Mapping,
             name,
@@ -183,7 +183,7 @@ async fn create_mapping(
         },
     )
     .await
-    .map_err(|e| anyhow::anyhow!("mapping {function}: {}", error_chain(&e)))?;
+    .context_chain(format!("mapping {function}"))?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::aws::{error_chain, s3_client};
+use crate::aws::{ErrorContext, s3_client};
 use crate::control::inventory::{Found, discover};
 use crate::control::plan::IDLE_COST_PER_HOUR;
 use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming};
@@ -47,11 +47,7 @@ pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
     for bucket in resources.iter().filter(|r| r.kind == ResourceKind::Bucket) {
         let mut pages = s3.list_objects_v2().bucket(&bucket.name).into_paginator().send();
         while let Some(page) = pages.next().await {
-            for object in page
-                .map_err(|e| anyhow::anyhow!(error_chain(&e)))?
-                .contents
-                .unwrap_or_default()
-            {
+            for object in page.chained()?.contents.unwrap_or_default() {
                 let key = object.key.unwrap_or_default();
                 let top = key.split_once('/').map_or(key.as_str(), |(top, _)| top);
                 let entry: &mut (u64, u64) = objects.entry(format!("{top}/")).or_default();

@@ -15,7 +15,7 @@ use crate::control::invoker::{Batches, Invoker, producer_request};
 use crate::control::mapping::MappingSpec;
 use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming};
 use crate::readback::{objects, positions, stream_ids};
-use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
+use crate::stages::{self, ANALYTICS, CONSUMER, PRODUCER};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::time::{Instant, SystemTime};
@@ -273,7 +273,7 @@ async fn check_consumer(
         ..
     } = deployment;
     let consumer = naming.function(CONSUMER);
-    let expected = MappingSpec::consumer(bucket);
+    let expected = expected_mapping(CONSUMER, bucket, patience.window_seconds);
     check_mapping(lambda, report, 3, &consumer, stream_arn, &expected).await?;
     let batches = wait_for_batches(invoker, &consumer, since, patience.first_poll).await;
     let what = match invoker {
@@ -393,7 +393,7 @@ async fn check_analysis(
     } = deployment;
     let s3 = s3_client(config);
     let analytics = naming.function(ANALYTICS);
-    let expected = MappingSpec::analytics(patience.window_seconds);
+    let expected = expected_mapping(ANALYTICS, bucket, patience.window_seconds);
     check_mapping(lambda, report, 5, &analytics, stream_arn, &expected).await?;
     let started = Instant::now();
     let results = loop {
@@ -426,6 +426,12 @@ async fn check_analysis(
         format!("{results} new results"),
     );
     Ok(())
+}
+
+/// The settings the deploy gives a function's mapping, by the table of stages.
+fn expected_mapping(function: &str, bucket: &str, window_seconds: i32) -> MappingSpec {
+    let mapping = stages::function(function).mapping.expect("a mapped function");
+    MappingSpec::of(mapping, bucket, window_seconds)
 }
 
 /// Waits up to `limit` for the function's batches to be processed; what they show then.

@@ -2,7 +2,8 @@
 //! control plane: the same calls a learner's deploy makes in AWS, aimed at moto by `AWS_ENDPOINT_URL` alone.
 //! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
 
-use lab_cloud::control::deploy::{self, Action, Artifacts, Settings};
+use lab_cloud::control::change::Action;
+use lab_cloud::control::deploy::{self, Artifacts, Settings};
 use lab_cloud::control::{destroy, inventory, plan, status};
 use lab_cloud::naming::Naming;
 use lab_cloud::stages::{ANALYTICS, CONSUMER, PRODUCER, ResourceKind};

@@ -5,7 +5,7 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::collections::{BTreeMap, HashMap};
 
-use super::deploy::{Action, Change};
+use super::change::{Action, Change};
 use crate::aws::{ErrorContext, error_chain, s3_client};
 use crate::naming::missing_tags;
 use crate::stages::ResourceKind;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::bucket::ensure_bucket;
+use super::change::{Action, Change};
 use super::function::{Code, FunctionSettings, ensure_function};
 use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust_policy};
 use super::mapping::{MappingSpec, ensure_mapping};
@@ -54,22 +55,6 @@ pub struct Settings {
     pub analytics_window_seconds: i32,
     /// Where the local cloud keeps each function's executable (`<functions>/<name>/bootstrap`).
     pub functions_dir: PathBuf,
-}
-
-/// What a deploy did to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Created,
-    Updated,
-    Unchanged,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub kind: ResourceKind,
-    pub name: String,
-    pub action: Action,
 }
 
 /// What the deploy made, for the run that follows.
@@ -262,7 +247,10 @@ async fn function_stage(
         tags: &tags,
     };
     let lambda = aws_sdk_lambda::Client::new(config);
-    let mut changes = vec![role_change, ensure_function(&lambda, settings, &spec, &code).await?];
+    let mut changes = vec![
+        role_change,
+        ensure_function(&lambda, &settings.functions_dir, &spec, &code).await?,
+    ];
     if let Some(mapping) = function.mapping {
         let spec = MappingSpec::of(mapping, bucket, settings.analytics_window_seconds);
         changes.push(ensure_mapping(&lambda, &name, &deployed.stream_arn, &spec, &tags).await?);

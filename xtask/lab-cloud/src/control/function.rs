@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::deploy::{Action, Change, Settings};
+use super::change::{Action, Change};
 use crate::aws::{ErrorContext, Propagation, retry_while_propagating};
 use crate::naming::missing_tags;
 use crate::stages::ResourceKind;
@@ -61,7 +61,7 @@ const MEMORY_MB: i32 = 128;
 
 pub(crate) async fn ensure_function(
     lambda: &aws_sdk_lambda::Client,
-    settings: &Settings,
+    functions_dir: &Path,
     spec: &FunctionSettings<'_>,
     code: &Code<'_>,
 ) -> Result<Change> {
@@ -69,7 +69,7 @@ pub(crate) async fn ensure_function(
     // Locally the Lambda API holds an empty zip and the code is the executable the host runs: a new executable is
     // a code update, as a new zip is in AWS.
     let new_local_code = match code {
-        Code::Local(binary) => install_local_code(&settings.functions_dir.join(name), binary)?,
+        Code::Local(binary) => install_local_code(&functions_dir.join(name), binary)?,
         Code::Zip { .. } => false,
     };
     let action = match lambda.get_function().function_name(name).send().await {

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use super::deploy::{Action, Change};
+use super::change::{Action, Change};
 use crate::aws::ErrorContext;
 use crate::naming::{TAG_VALUE, missing_tags};
 use crate::stages::ResourceKind;

@@ -10,7 +10,7 @@ use aws_sdk_lambda::types::{
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::collections::BTreeMap;
 
-use super::deploy::{Action, Change};
+use super::change::{Action, Change};
 use crate::aws::{ErrorContext, Propagation, retry_while_propagating};
 use crate::stages::{Mapping, ResourceKind};
 

@@ -1,6 +1,7 @@
 //! A learner's resources: deploying them, and finding, pricing, checking and removing what was deployed.
 
 pub mod bucket;
+pub mod change;
 pub mod deploy;
 pub mod destroy;
 pub mod function;

@@ -451,7 +451,7 @@ impl Producer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Request {
-    /// New records each second: 1 to 500, one `PutRecords` call's worth.
+    /// New records each second: 1 to `MAX_RECORDS_PER_SECOND` (sent in batches of at most 500).
     pub records_per_second: u64,
     /// Stop after this many records (at least 1).
     pub max_records: u64,
@@ -479,6 +479,9 @@ impl Default for Request {
 }
 // ANCHOR_END: request
 
+/// The most records a second a request may ask for: ten shards' write capacity. More would need more than one
+/// invocation's worth of calls a second (or more producers).
+pub const MAX_RECORDS_PER_SECOND: u64 = 10_000;
 /// The most vehicles a request may ask for.
 pub const MAX_VEHICLES: u32 = 100_000;
 /// The largest share of glitches a request may ask for: beyond it, a glitch would often follow a glitch, and the
@@ -488,9 +491,9 @@ pub const MAX_GLITCH_RATE: f64 = 0.1;
 impl Request {
     /// Refuses a request the producer cannot honour.
     pub fn validate(&self) -> Result<(), Error> {
-        if !(1..=MAX_RECORDS_PER_CALL as u64).contains(&self.records_per_second) {
+        if !(1..=MAX_RECORDS_PER_SECOND).contains(&self.records_per_second) {
             return Err(format!(
-                "records_per_second must be 1 to {MAX_RECORDS_PER_CALL}, not {}",
+                "records_per_second must be 1 to {MAX_RECORDS_PER_SECOND}, not {}",
                 self.records_per_second
             )
             .into());

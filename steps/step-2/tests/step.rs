@@ -730,7 +730,7 @@ async fn handler_refuses_a_bad_request() {
     let producer = quick_producer(client, 5);
     for bad in [
         json!({"records_per_second": 0}),
-        json!({"records_per_second": 501}),
+        json!({"records_per_second": 10_001}),
         json!({"max_records": 0}),
         json!({"max_seconds": 0}),
         json!({"max_seconds": 901}),

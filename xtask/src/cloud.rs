@@ -291,6 +291,11 @@ pub fn start(detached: bool) -> Result<Cloud> {
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
+    // The emulator is a server, not an AWS client: botocore inside it reads AWS_PROFILE and the like, and a profile
+    // it cannot find (a learner's, or the empty one clients get here) turns every request into an HTTP 500.
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("AWS_")) {
+        command.env_remove(key);
+    }
     if detached {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
     }

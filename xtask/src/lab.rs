@@ -68,6 +68,8 @@ pub struct LabArgs {
     pub json: bool,
     pub firehose_interval: u32,
     pub window: u32,
+    pub records_per_second: Option<u64>,
+    pub no_limits: bool,
 }
 
 pub fn lab(args: LabArgs) -> Result<bool> {
@@ -83,8 +85,8 @@ pub fn lab(args: LabArgs) -> Result<bool> {
     let lab = contract::Lab {
         binaries: named(binaries),
         records: args.records,
-        // lab-cloud's own default: the emulator answers large PutRecords slowly (see `contract::Lab`).
-        records_per_second: 200,
+        records_per_second: args.records_per_second,
+        no_limits: args.no_limits,
         firehose_interval: args.firehose_interval,
         window: args.window,
         json: args.json,

@@ -55,6 +55,12 @@ enum Command {
         /// The analysis' tumbling window, in seconds.
         #[arg(long, default_value_t = 5)]
         window: u32,
+        /// The producer's rate [default: 95% of the stream's write capacity, 1,000 records/s per shard].
+        #[arg(long)]
+        records_per_second: Option<u64>,
+        /// Turn off the local cloud's shard limits (AWS's 1,000 records/s per shard and the rest), as moto is alone.
+        #[arg(long)]
+        no_limits: bool,
     },
     /// Invoke a step's Lambda function once, locally, with an event from a JSON file; prints its answer.
     Invoke {
@@ -218,12 +224,16 @@ fn run(command: Command) -> Result<bool> {
             json,
             firehose_interval,
             window,
+            records_per_second,
+            no_limits,
         } => lab::lab(lab::LabArgs {
             records,
             mine,
             json,
             firehose_interval,
             window,
+            records_per_second,
+            no_limits,
         }),
         Command::Invoke {
             step,

@@ -91,10 +91,12 @@ pub struct Lab {
     pub binaries: Vec<Named>,
     #[arg(long, default_value_t = 5000)]
     pub records: u64,
-    /// The producer's rate. The emulator answers a 500-record PutRecords more slowly than AWS, and the producer's
-    /// SDK timeouts are AWS-sized, so the local run writes in smaller batches.
-    #[arg(long, default_value_t = 200)]
-    pub records_per_second: u64,
+    /// The producer's rate [default: 95% of the stream's write capacity, 1,000 records/s per shard].
+    #[arg(long)]
+    pub records_per_second: Option<u64>,
+    /// No shard limits at the Kinesis front door: the emulator's own behaviour, which refuses nothing.
+    #[arg(long)]
+    pub no_limits: bool,
     /// Firehose's buffering interval, in seconds.
     #[arg(long, default_value_t = 5)]
     pub firehose_interval: u32,
@@ -238,7 +240,11 @@ impl LabCloud {
                 .word("lab")
                 .each("--bin", &lab.binaries)
                 .value("--records", lab.records.to_string())
-                .value("--records-per-second", lab.records_per_second.to_string())
+                .optional(
+                    "--records-per-second",
+                    lab.records_per_second.map(|rate| rate.to_string()),
+                )
+                .switch("--no-limits", lab.no_limits)
                 .value("--firehose-interval", lab.firehose_interval.to_string())
                 .value("--window", lab.window.to_string())
                 .switch("--json", lab.json),
@@ -312,7 +318,8 @@ mod tests {
             Command::Lab(Lab {
                 binaries: vec![named("producer", "/b/producer"), named("heatmap", "/b/with=sign")],
                 records: 12,
-                records_per_second: 3,
+                records_per_second: Some(3),
+                no_limits: true,
                 firehose_interval: 9,
                 window: 4_000_000_000,
                 json: true,

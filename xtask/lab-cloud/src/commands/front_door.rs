@@ -22,11 +22,11 @@ pub struct FrontDoor {
     pub environment: Vec<(String, String)>,
 }
 
-pub async fn open(config: &SdkConfig) -> Result<FrontDoor> {
+pub async fn open(config: &SdkConfig, limits: Limits) -> Result<FrontDoor> {
     let emulator = config
         .endpoint_url()
         .context("AWS_ENDPOINT_URL is not set: the local cloud's data plane runs through `cargo xtask`")?;
-    let gateway = Gateway::start(emulator, Limits::default()).await?;
+    let gateway = Gateway::start(emulator, limits).await?;
     let endpoint = gateway.endpoint();
     let environment = cloud_environment()
         .into_iter()

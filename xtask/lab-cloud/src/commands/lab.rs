@@ -18,6 +18,7 @@ use super::shutdown_signal;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::invoker::producer_request;
+use crate::gateway::Limits;
 use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::event_source::Pacing;
@@ -28,7 +29,8 @@ use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 #[derive(Debug, Clone)]
 pub struct LabOptions {
     pub records: u64,
-    pub records_per_second: u64,
+    /// The producer's rate; `None`: 95% of the stream's write capacity.
+    pub records_per_second: Option<u64>,
     pub state: PathBuf,
     pub cloud_environment: Vec<(String, String)>,
     /// The data plane's configuration (pollers, Firehose pump), through the Kinesis front door; the run's own
@@ -91,7 +93,12 @@ fn progress(line: &str, elapsed: Duration) {
 /// `lab-cloud lab`: deploys, runs and checks the pipeline, prints the summary (and with `--json`, it as JSON). A run
 /// passes when the producer made every record it was asked for and none of them was lost.
 pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) -> Result<ExitCode> {
-    let door = front_door::open(config).await?;
+    let limits = if args.no_limits {
+        Limits::none()
+    } else {
+        Limits::default()
+    };
+    let door = front_door::open(config, limits).await?;
     let options = LabOptions {
         records: args.records,
         records_per_second: args.records_per_second,
@@ -119,7 +126,7 @@ pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) 
     };
     print_summary(&summary, state);
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        println!("{}", serde_json::to_string(&json_summary(&summary)?)?);
     }
     let producer_done = summary.producer_stopped.as_deref() == Some("max_records");
     Ok(if summary.lost == 0 && summary.produced > 0 && producer_done {
@@ -127,6 +134,19 @@ pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) 
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The summary as one JSON line: the latest window's result without its per-vehicle tables (the state carried to the
+/// next window and every vehicle's figures, thousands of entries), which stay in the result's file in S3.
+fn json_summary(summary: &Summary) -> Result<Value> {
+    let mut json = serde_json::to_value(summary)?;
+    if let Some(Value::Object(result)) = json.pointer_mut("/latest_window/result") {
+        result.remove("carry");
+        if let Some(vehicles) = result.remove("vehicles").and_then(|v| v.as_object().map(|v| v.len())) {
+            result.insert("vehicles".to_owned(), json!(vehicles));
+        }
+    }
+    Ok(json)
 }
 
 pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions) -> Result<Summary> {
@@ -162,12 +182,25 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         &options.cloud_environment,
     )
     .await?;
-    let request = producer_request(options.records, options.records_per_second);
+    let rate = match options.records_per_second {
+        Some(rate) => rate,
+        None => steady_rate(config, &deployed.stream_arn).await?,
+    };
+    let request = producer_request(options.records, rate);
     let host = supervisor.host();
     let produce_started = Instant::now();
     let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
 
-    let produced = wait_for_pipeline(options, &supervisor, &deployed, invocation, produce_started, started).await?;
+    let produced = wait_for_pipeline(
+        options,
+        rate,
+        &supervisor,
+        &deployed,
+        invocation,
+        produce_started,
+        started,
+    )
+    .await?;
 
     let mut summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
     supervisor.shutdown();
@@ -177,11 +210,37 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     Ok(summary)
 }
 
+/// What AWS lets a stream take, per open shard: 1,000 records a second
+/// (<https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>).
+pub const SHARD_RECORDS_PER_SECOND: u64 = 1_000;
+
+/// The producer's default rate: 95% of the stream's write capacity, so that the run is close to what the stream
+/// takes without a steady stream of refusals (the front door holds each shard to AWS's limits).
+async fn steady_rate(config: &SdkConfig, stream_arn: &str) -> Result<u64> {
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .context("describing the stream for its shard count")?;
+    let shards = summary
+        .stream_description_summary()
+        .map_or(1, |description| description.open_shard_count().max(1)) as u64;
+    let rate = shards * SHARD_RECORDS_PER_SECOND * 95 / 100;
+    eprintln!(
+        "lab: the producer writes {rate} records/s, 95% of the stream's {} ({shards} shards)",
+        shards * SHARD_RECORDS_PER_SECOND
+    );
+    Ok(rate)
+}
+
 /// Watches the pipeline until the producer has answered and every record it sent is consumed and delivered (and the
 /// last tumbling window has had time to close), or until the run's deadline; a progress line meanwhile. The
 /// producer's answer and how long it took.
 async fn wait_for_pipeline(
     options: &LabOptions,
+    rate: u64,
     supervisor: &Supervisor,
     deployed: &Deployed,
     invocation: tokio::task::JoinHandle<Outcome>,
@@ -191,7 +250,7 @@ async fn wait_for_pipeline(
     let mut produced: Option<(Value, f64)> = None;
     let mut invocation = Some(invocation);
     let mut settled_since: Option<Instant> = None;
-    let deadline = Duration::from_secs(options.records / options.records_per_second.max(1) + 120)
+    let deadline = Duration::from_secs(options.records / rate.max(1) + 120)
         + Duration::from_secs(options.settings.firehose_interval_seconds as u64 * 2);
     loop {
         if let Some(handle) = invocation.as_ref()

@@ -14,7 +14,7 @@ use crate::runtime::event_source::Pacing;
 use crate::runtime::supervisor::Supervisor;
 
 pub async fn run(config: SdkConfig, state: &Path) -> Result<ExitCode> {
-    let door = front_door::open(&config).await?;
+    let door = front_door::open(&config, crate::gateway::Limits::default()).await?;
     let endpoint_file = front_door::endpoint_file(state);
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());

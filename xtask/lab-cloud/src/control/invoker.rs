@@ -102,7 +102,8 @@ impl Invoker {
 /// The producer's request (step 2's `Request`): `records` at `per_second`, with time to spare but within the
 /// function's timeout (so it stops by itself, having made them all, rather than at its deadline).
 pub fn producer_request(records: u64, per_second: u64) -> Value {
-    let per_second = per_second.clamp(1, 500);
+    // Step 2 takes 1 to 10,000 records a second (`MAX_RECORDS_PER_SECOND`).
+    let per_second = per_second.clamp(1, 10_000);
     let longest = PRODUCER_TIMEOUT_SECONDS as u64 - 20;
     json!({
         "records_per_second": per_second,

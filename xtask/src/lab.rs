@@ -14,17 +14,31 @@ use crate::deploy::named;
 use crate::steps::{self, Step};
 use lab_contract::{self as contract, LabCloud};
 
-/// Builds a package's binaries; returns them by name.
-fn build_binaries(package: &str) -> Result<BTreeMap<String, PathBuf>> {
-    let output = cargo()
-        .args(["build", "--package", package, "--bins", "--message-format=json"])
+/// Builds the binaries of `packages` in one cargo call (so that both cores stay busy to the end, instead of each
+/// package's last crates compiling alone); returns them by package, then by name.
+fn build_binaries(packages: &[&str]) -> Result<BTreeMap<String, BTreeMap<String, PathBuf>>> {
+    let mut command = cargo();
+    command.args(["build", "--bins", "--message-format=json"]);
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    let output = command
         .stderr(Stdio::inherit())
         .output()
         .context("running cargo build")?;
     if !output.status.success() {
-        bail!("{package} does not build; `cargo xtask check` on its step shows why");
+        // Name the package that fails (the learner's step, usually), as a build of it alone would.
+        if let [_, _, ..] = packages {
+            for package in packages {
+                build_binaries(&[package])?;
+            }
+        }
+        bail!(
+            "{} does not build; `cargo xtask check` on its step shows why",
+            packages.join(", ")
+        );
     }
-    let mut binaries = BTreeMap::new();
+    let mut binaries: BTreeMap<String, BTreeMap<String, PathBuf>> = BTreeMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -32,33 +46,46 @@ fn build_binaries(package: &str) -> Result<BTreeMap<String, PathBuf>> {
         if message["reason"] == "compiler-artifact"
             && let Some(executable) = message["executable"].as_str()
         {
+            // A path package's id ends `<folder>#<name>@<version>`, or `<folder>#<version>` when the folder's name is
+            // the package's (steps/step-1, xtask/lab-cloud).
+            let id = message["package_id"].as_str().unwrap_or_default();
+            let named = |package: &&&str| id.contains(&format!("#{package}@")) || id.contains(&format!("/{package}#"));
+            let Some(package) = packages.iter().find(named) else {
+                continue;
+            };
             let name = message["target"]["name"].as_str().unwrap_or_default().to_owned();
-            binaries.insert(name, PathBuf::from(executable));
+            binaries
+                .entry((*package).to_owned())
+                .or_default()
+                .insert(name, PathBuf::from(executable));
         }
     }
     Ok(binaries)
 }
 
-/// Builds the binaries of `steps` and copies them where the run reads them, so that building another package
-/// (which may write an executable of the same name) cannot swap them under the run.
+/// Builds the binaries of `steps` (with lab-cloud's, in the same call) and copies the steps' where the run reads
+/// them, so that building another package (which may write an executable of the same name) cannot swap them under
+/// the run.
 pub fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
     std::fs::create_dir_all(staging)?;
+    let packages: Vec<&str> = steps.iter().map(|step| step.package(!mine)).collect();
+    eprintln!("lab: building {}", packages.join(", "));
+    let built = build_binaries(&[packages.as_slice(), &["lab-cloud"]].concat())?;
     let mut staged = BTreeMap::new();
-    for step in steps {
-        let package = step.package(!mine);
-        eprintln!("lab: building {package}");
-        for (name, path) in build_binaries(package)? {
-            let target = staging.join(&name);
-            std::fs::copy(&path, &target).with_context(|| format!("copying {}", path.display()))?;
-            staged.insert(name, target);
+    for package in &packages {
+        for (name, path) in built.get(*package).into_iter().flatten() {
+            let target = staging.join(name);
+            std::fs::copy(path, &target).with_context(|| format!("copying {}", path.display()))?;
+            staged.insert(name.clone(), target);
         }
     }
     Ok(staged)
 }
 
 pub fn lab_cloud_binary() -> Result<PathBuf> {
-    build_binaries("lab-cloud")?
+    build_binaries(&["lab-cloud"])?
         .remove("lab-cloud")
+        .and_then(|mut binaries| binaries.remove("lab-cloud"))
         .context("lab-cloud has a binary named lab-cloud")
 }
 
@@ -77,8 +104,12 @@ pub fn lab(args: LabArgs) -> Result<bool> {
     // A fresh run: the previous one's functions, logs and failures are not this run's.
     let _ = std::fs::remove_dir_all(&state);
     let steps = steps::load()?;
-    let binaries = stage_binaries(&steps, args.mine, &state.join("bin"))?;
-    let lab_cloud = lab_cloud_binary()?;
+    // On a fresh clone the emulator is installed (pip, ~30 s) while cargo builds, not after it.
+    let installing = std::thread::spawn(cloud::install);
+    let built =
+        stage_binaries(&steps, args.mine, &state.join("bin")).and_then(|binaries| Ok((binaries, lab_cloud_binary()?)));
+    installing.join().expect("the emulator's installer does not panic")?;
+    let (binaries, lab_cloud) = built?;
 
     // A private emulator, so the run starts from nothing and a cloud kept up with `cloud up` is left alone.
     let session = cloud::Session::private()?;

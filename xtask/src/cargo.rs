@@ -53,9 +53,8 @@ pub fn cargo() -> Command {
     command
 }
 
-/// Builds the tests of `package` (with `env` added to cargo's environment); `Err` holds the compiler's errors,
-/// rendered as the compiler shows them.
-pub fn build_tests(package: &str, env: &[(String, String)]) -> Result<Result<(), Vec<String>>> {
+/// Builds the tests of `package`; `Err` holds the compiler's errors, rendered as the compiler shows them.
+pub fn build_tests(package: &str) -> Result<Result<(), Vec<String>>> {
     // Machine-readable diagnostics, so the errors can be shown plainly (in colour on a terminal).
     let format = if std::io::stdout().is_terminal() {
         "--message-format=json-diagnostic-rendered-ansi"
@@ -64,7 +63,6 @@ pub fn build_tests(package: &str, env: &[(String, String)]) -> Result<Result<(),
     };
     let build = cargo()
         .args(["test", "--package", package, "--no-run", format])
-        .envs(env.iter().map(|(key, value)| (key, value)))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -80,7 +78,7 @@ pub fn build_tests(package: &str, env: &[(String, String)]) -> Result<Result<(),
     Ok(Err(errors))
 }
 
-/// Runs the (built) tests of `package`, with `env` added to cargo's and the tests' environment.
+/// Runs the (built) tests of `package`, with `env` added to the tests' environment.
 pub fn run_tests(package: &str, env: &[(String, String)]) -> Result<Verdict> {
     let mut command = cargo();
     // The verdict shows each failure's message; a backtrace would only bury it.
@@ -108,7 +106,7 @@ pub fn run_tests(package: &str, env: &[(String, String)]) -> Result<Verdict> {
 
 /// Builds, then runs, the tests of `package`.
 pub fn test_package(package: &str, env: &[(String, String)]) -> Result<Verdict> {
-    match build_tests(package, env)? {
+    match build_tests(package)? {
         Ok(()) => run_tests(package, env),
         Err(errors) => Ok(Verdict::DoesNotCompile { errors }),
     }

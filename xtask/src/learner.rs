@@ -13,7 +13,7 @@ pub fn test_step(step: &Step, solution: bool) -> Result<Verdict> {
     let package = step.package(solution);
     // The first check on a fresh clone installs the emulator (pip, ~30 s) while cargo builds, not after it.
     let installing = step.needs_cloud.then(|| std::thread::spawn(cloud::install));
-    let built = build_tests(package, &[])?;
+    let built = build_tests(package)?;
     if let Some(installing) = installing {
         installing.join().expect("the emulator's installer does not panic")?;
     }

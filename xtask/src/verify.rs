@@ -1,6 +1,5 @@
 //! `cargo xtask verify`: the maintainers' (and CI's) proof that the workshop holds together. Every solution passes
-//! its step's tests, every starter compiles and fails them at its `todo!()`s, the code is formatted and lint-free
-//! (clippy runs inside the test builds),
+//! its step's tests, every starter compiles and fails them at its `todo!()`s, the code is formatted and lint-free,
 //! the tidy tests pass and the book builds with no broken link. It ends with one line,
 //! `verify: N passed, M failed`, and fails if anything did.
 
@@ -91,22 +90,22 @@ pub fn verify() -> Result<bool> {
         cargo_quietly(&["fmt", "--all", "--", "--check"]),
     );
 
-    // Lints while building: clippy's driver stands in for rustc on the workspace's own crates, so every test build
-    // below is also `cargo clippy -D warnings` of what it builds, and the dependencies are compiled once (a separate
-    // `cargo clippy` would compile the whole SDK a second time, in check mode). A lint reads as a compile error.
-    let lints = match clippy_while_building() {
-        Ok(lints) => lints,
-        Err(why) => {
-            tally.record("clippy", Instant::now(), Err(format!("{why:#}")));
-            vec![]
-        }
-    };
+    let started = Instant::now();
+    let clippy = [
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    tally.record("cargo clippy -D warnings", started, cargo_quietly(&clippy));
 
     // One emulator of verify's own for every test that needs it, stopped when verify ends. Not a cloud left up by
     // `cloud up`: its data plane would pump the tests' delivery streams and run their mappings alongside them.
     let session = cloud::Session::private()?;
-    let mut env = session.cloud.env();
-    env.extend(lints.iter().cloned());
+    let env = session.cloud.env();
 
     // The machinery's own tests: tidy rules, the testkit, and the local cloud against the emulator.
     for (name, package) in [
@@ -162,19 +161,6 @@ pub fn verify() -> Result<bool> {
     }
     drop(session);
 
-    // The benchmarks are the one kind of target the test builds leave out: built (in the dev profile) and linted.
-    let started = Instant::now();
-    let benches = cargo()
-        .args(["test", "--workspace", "--benches", "--no-run", "--quiet"])
-        .envs(lints.iter().map(|(key, value)| (key, value)))
-        .output()
-        .map_err(|error| format!("cannot run cargo: {error}"))
-        .and_then(|output| match output.status.success() {
-            true => Ok("build, lint-free".to_owned()),
-            false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
-        });
-    tally.record("benchmarks", started, benches);
-
     let started = Instant::now();
     let outcome = book::build().map_err(|error| format!("{error:#}")).and_then(|()| {
         let broken = book::broken_links(&book::html_dir()).map_err(|error| format!("{error:#}"))?;
@@ -207,26 +193,4 @@ pub fn verify() -> Result<bool> {
 
     println!("verify: {} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)
-}
-
-/// What `cargo clippy -- -D warnings` sets for cargo, for builds that also lint: clippy's driver as the rustc of
-/// the workspace's members (dependencies are built by rustc as usual) and the lint levels it reads.
-fn clippy_while_building() -> Result<Vec<(String, String)>> {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let output = std::process::Command::new(rustc)
-        .args(["--print", "sysroot"])
-        .output()?;
-    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let driver = std::path::Path::new(&sysroot).join("bin/clippy-driver");
-    if !driver.exists() {
-        anyhow::bail!("clippy is not installed for this toolchain: `rustup component add clippy`");
-    }
-    Ok(vec![
-        ("RUSTC_WORKSPACE_WRAPPER".to_owned(), driver.display().to_string()),
-        // cargo-clippy's own encoding of `-- -D warnings`.
-        (
-            "CLIPPY_ARGS".to_owned(),
-            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__".to_owned(),
-        ),
-    ])
 }

@@ -167,12 +167,13 @@ pub fn venv_bin() -> PathBuf {
 }
 
 /// The local cloud kept up for later commands (`cloud up`): the running one, or a new one with its data plane.
-pub fn up(lab_cloud: impl FnOnce() -> Result<PathBuf>) -> Result<Cloud> {
+/// `no_limits`: the data plane's Kinesis front door enforces no shard limit (moto's own behaviour).
+pub fn up(lab_cloud: impl FnOnce() -> Result<PathBuf>, no_limits: bool) -> Result<Cloud> {
     if let Some(cloud) = running() {
         return Ok(cloud);
     }
     let mut cloud = start(true)?;
-    if let Err(error) = lab_cloud().and_then(|binary| start_data_plane(&mut cloud, &binary)) {
+    if let Err(error) = lab_cloud().and_then(|binary| start_data_plane(&mut cloud, &binary, no_limits)) {
         stop(&cloud);
         return Err(error);
     }
@@ -230,7 +231,7 @@ fn runs(pid: u32, what: &str) -> bool {
 /// Starts `lab-cloud serve` for a cloud kept up: it runs the event source mappings and Firehose delivery streams
 /// that anyone (a learner's own code, the AWS CLI) registers in the emulator, with the functions' code under
 /// `.lab/cloud/functions/<name>/bootstrap`. Recorded with the cloud, stopped with it.
-pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path) -> Result<()> {
+pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, no_limits: bool) -> Result<()> {
     let state = state_dir().join("cloud");
     std::fs::create_dir_all(&state)?;
     let log = std::fs::File::create(state.join("lab-cloud.log"))?;
@@ -242,9 +243,13 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path) -> Resul
         // The data plane itself talks to the emulator (its front door forwards there).
         .envs(cloud.env())
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", cloud.port))
-        .arg("--state")
-        .arg(&state)
-        .arg("serve")
+        .args(
+            lab_contract::LabCloud {
+                state: state.clone(),
+                command: lab_contract::Command::Serve(lab_contract::Serve { no_limits }),
+            }
+            .to_args(),
+        )
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);

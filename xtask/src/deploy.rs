@@ -37,7 +37,7 @@ fn lab_cloud(target: &Target, command: contract::Command) -> Result<Command> {
         .to_args(),
     );
     if !target.aws {
-        let cloud = cloud::up(|| Ok(binary.clone()))?;
+        let cloud = cloud::up(|| Ok(binary.clone()), false)?;
         process.envs(cloud.env());
     }
     Ok(process)

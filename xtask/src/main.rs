@@ -198,7 +198,11 @@ impl From<TargetArgs> for deploy::Target {
 #[derive(Subcommand)]
 enum CloudAction {
     /// Start the local cloud and keep it running; prints the environment to point your own tools at it.
-    Up,
+    Up {
+        /// Turn off the Kinesis front door's shard limits (AWS's 1,000 records/s per shard and the rest).
+        #[arg(long)]
+        no_limits: bool,
+    },
     /// Stop the local cloud started by `cloud up`.
     Down,
     /// Say whether the local cloud is running, and where.
@@ -316,8 +320,8 @@ fn run(command: Command) -> Result<bool> {
 
 fn cloud_command(action: CloudAction) -> Result<bool> {
     match action {
-        CloudAction::Up => {
-            let cloud = cloud::up(lab::lab_cloud_binary)?;
+        CloudAction::Up { no_limits } => {
+            let cloud = cloud::up(lab::lab_cloud_binary, no_limits)?;
             println!(
                 "The local cloud is up at {} (pid {}; its Lambda host, event source mappings and Firehose: pid {}).",
                 cloud.endpoint(),

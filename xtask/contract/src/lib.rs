@@ -27,7 +27,7 @@ pub struct LabCloud {
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run event source mappings and Firehose pumps for what the emulator holds, until stopped.
-    Serve,
+    Serve(Serve),
     /// Invoke a deployed function (`--function`) or an executable (`--binary`) once.
     Invoke(Invoke),
     /// Deploy every stage, run the pipeline, check it, print a summary.
@@ -82,6 +82,13 @@ pub struct Invoke {
     pub timeout: u64,
     #[arg(long)]
     pub event: PathBuf,
+}
+
+#[derive(Args, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Serve {
+    /// No shard limits at the Kinesis front door: the emulator's own behaviour, which refuses nothing.
+    #[arg(long)]
+    pub no_limits: bool,
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -229,7 +236,7 @@ impl LabCloud {
         let mut argv = Argv::default();
         argv.value("--state", &self.state);
         match &self.command {
-            Command::Serve => argv.word("serve"),
+            Command::Serve(serve) => argv.word("serve").switch("--no-limits", serve.no_limits),
             Command::Invoke(invoke) => argv
                 .word("invoke")
                 .optional("--function", invoke.function.as_deref())
@@ -302,7 +309,7 @@ mod tests {
     /// One value of every command, with every flag away from its default (and a few at it).
     fn one_of_each() -> Vec<Command> {
         vec![
-            Command::Serve,
+            Command::Serve(Serve { no_limits: true }),
             Command::Invoke(Invoke {
                 function: Some("kinesis-lab-ada-produceKinesisEvents".into()),
                 binary: None,

@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
     let LabCloud { state, command } = LabCloud::parse();
     let config = aws_config::load_from_env().await;
     let outcome = match command {
-        Command::Serve => serve::run(config, &state).await,
+        Command::Serve(args) => serve::run(config, &state, args).await,
         Command::Invoke(args) => invoke::run(&config, &state, args).await,
         Command::Lab(args) => lab::command(&config, &state, args).await,
         Command::Plan(args) => deployment::plan(&config, args).await,

@@ -167,7 +167,9 @@ pub const STAGES: [Stage; 5] = [
         step: "step-5",
         tool: None,
         bucket: false,
-        // The analysis reads the stream like the consumer, logs as itself, and writes its window results.
+        // The analysis reads the stream like the consumer, logs as itself, writes its window results, and reads the
+        // previous window's result for its shard back (each vehicle's last reading carries into the next window:
+        // Lambda gives a new window an empty state).
         function: Some(FunctionStage {
             binary: "analytics",
             name: ANALYTICS,
@@ -175,11 +177,18 @@ pub const STAGES: [Stage; 5] = [
             policy: "consumer",
             timeout_seconds: 60,
             mapping: Some(Mapping::Analytics),
-            iam_additions: &[Statement {
-                sid: "WriteWindowResults",
-                actions: &["s3:PutObject"],
-                resource: Setting::AnalyticsObjects,
-            }],
+            iam_additions: &[
+                Statement {
+                    sid: "WriteAndReadWindowResults",
+                    actions: &["s3:PutObject", "s3:GetObject"],
+                    resource: Setting::AnalyticsObjects,
+                },
+                Statement {
+                    sid: "FindThePreviousWindow",
+                    actions: &["s3:ListBucket"],
+                    resource: Setting::BucketArn,
+                },
+            ],
             environment: &[
                 ("ANALYTICS_BUCKET", Setting::Bucket),
                 ("ANALYTICS_PREFIX", Setting::AnalyticsPrefix),

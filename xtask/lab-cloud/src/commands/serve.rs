@@ -10,11 +10,17 @@ use std::time::Duration;
 use super::front_door;
 use super::shutdown_signal;
 use super::target::folders;
+use crate::gateway::Limits;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::supervisor::Supervisor;
 
-pub async fn run(config: SdkConfig, state: &Path) -> Result<ExitCode> {
-    let door = front_door::open(&config, crate::gateway::Limits::default()).await?;
+pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> Result<ExitCode> {
+    let limits = if args.no_limits {
+        Limits::none()
+    } else {
+        Limits::default()
+    };
+    let door = front_door::open(&config, limits).await?;
     let endpoint_file = front_door::endpoint_file(state);
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,6 +60,8 @@ pub struct Summary {
     pub latest_window: Option<Value>,
     /// The heat map of the latest window, drawn by step 5's `heatmap`.
     pub heatmap: Option<String>,
+    /// The fleet's injected glitches against the analysis' anomalies (`None`: the steps have no tools for it).
+    pub glitches: Option<GlitchCheck>,
     pub produce_records_per_s: f64,
     pub invoke_latency_ms_p50: f64,
     pub invoke_latency_ms_p99: f64,
@@ -186,7 +188,10 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         Some(rate) => rate,
         None => steady_rate(config, &deployed.stream_arn).await?,
     };
-    let request = producer_request(options.records, rate);
+    let mut request = producer_request(options.records, rate);
+    // The fleet the glitch check recomputes: its seed and glitch rate, said rather than left to defaults.
+    request["seed"] = json!(FLEET_SEED);
+    request["glitch_rate"] = json!(FLEET_GLITCH_RATE);
     let host = supervisor.host();
     let produce_started = Instant::now();
     let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
@@ -206,6 +211,9 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     supervisor.shutdown();
     if let (Some(window), Some(heatmap)) = (&summary.latest_window, artifacts.get("heatmap")) {
         summary.heatmap = draw_heatmap(&options.state, window, heatmap)?;
+    }
+    if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {
+        summary.glitches = Some(check_glitches(config, &deployed, &options.state, glitches, merge).await?);
     }
     Ok(summary)
 }
@@ -317,6 +325,108 @@ fn draw_heatmap(state: &Path, window: &Value, heatmap: &Path) -> Result<Option<S
         String::from_utf8_lossy(&drawn.stderr)
     );
     Ok(None)
+}
+
+/// The fleet the lab's producer simulates: step 2's defaults, said explicitly because the glitch check recomputes it.
+const FLEET_SEED: u64 = 1;
+const FLEET_GLITCH_RATE: f64 = 0.01;
+
+/// Every reading the fleet sent hundreds of km off (recomputed from the fleet, not read from the data: a receiver
+/// never labels its mistakes) against what the analysis flagged, over the whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GlitchCheck {
+    pub injected: u64,
+    pub flagged: u64,
+    /// Injected but not flagged.
+    pub missed: u64,
+    /// Flagged but not injected.
+    pub false_positives: u64,
+}
+
+/// Runs step 2's `glitches` over what Firehose delivered and step 5's `merge-window` over every window result, and
+/// compares the two sets of reading ids.
+async fn check_glitches(
+    config: &SdkConfig,
+    deployed: &Deployed,
+    state: &Path,
+    glitches: &Path,
+    merge: &Path,
+) -> Result<GlitchCheck> {
+    let s3 = s3_client(config);
+    let delivered = state.join("delivered.ndjson");
+    let bodies: Vec<String> = objects(&s3, &deployed.bucket, &deployed.firehose_prefix)
+        .await?
+        .into_iter()
+        .map(|(_, body)| body)
+        .collect();
+    std::fs::write(&delivered, bodies.concat())?;
+    let listed = run_tool(
+        std::process::Command::new(glitches)
+            .args([
+                "--seed",
+                &FLEET_SEED.to_string(),
+                "--glitch-rate",
+                &FLEET_GLITCH_RATE.to_string(),
+            ])
+            .arg(&delivered),
+    )?;
+    let injected: HashSet<String> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+
+    let folder = state.join("windows");
+    std::fs::create_dir_all(&folder)?;
+    let mut results = vec![];
+    for (index, (_, body)) in objects(&s3, &deployed.bucket, &deployed.analytics_prefix)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let path = folder.join(format!("{index:05}.json"));
+        std::fs::write(&path, body)?;
+        results.push(path);
+    }
+    let merged: Value = serde_json::from_str(&run_tool(std::process::Command::new(merge).args(&results))?)?;
+    let mut flagged = HashSet::new();
+    let mut withdrawn = HashSet::new();
+    for window in merged.as_array().into_iter().flatten() {
+        let ids = |field: &str| -> Vec<String> {
+            window[field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let anomalies = window["anomalies"].as_array().into_iter().flatten();
+        flagged.extend(anomalies.filter_map(|anomaly| anomaly["id"].as_str().map(str::to_owned)));
+        withdrawn.extend(ids("withdrawn"));
+    }
+    let flagged: HashSet<String> = flagged.difference(&withdrawn).cloned().collect();
+    Ok(GlitchCheck {
+        injected: injected.len() as u64,
+        flagged: flagged.len() as u64,
+        missed: injected.difference(&flagged).count() as u64,
+        false_positives: flagged.difference(&injected).count() as u64,
+    })
+}
+
+/// A step tool's standard output; its error output in the error when it fails.
+fn run_tool(command: &mut std::process::Command) -> Result<String> {
+    let output = command
+        .output()
+        .with_context(|| format!("running {:?}", command.get_program()))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{:?} failed: {}",
+            command.get_program(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Records done and the iterator lag of a function's mapping.
@@ -461,6 +571,12 @@ fn print_summary(summary: &Summary, state: &Path) {
         "  lost            {:>8}  (records in the stream missing from S3)",
         summary.lost
     );
+    if let Some(check) = &summary.glitches {
+        println!(
+            "  glitches        {:>8}  injected; {} flagged by the analysis, {} missed, {} false positives",
+            check.injected, check.flagged, check.missed, check.false_positives
+        );
+    }
     if let Some(window) = &summary.latest_window {
         let result = &window["result"];
         println!(

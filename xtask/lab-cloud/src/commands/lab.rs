@@ -289,7 +289,10 @@ async fn wait_for_pipeline(
         if let Some(sent) = sent {
             let consumer_done = !deployed.functions.contains(&CONSUMER.to_owned()) || consumed >= sent;
             let firehose_done = supervisor.delivery_stats().is_empty() || delivered >= sent;
-            if consumer_done && firehose_done {
+            // The analysis too must have read every record: a window it has not reached yet is never closed.
+            let analysed = mapping_progress(supervisor, ANALYTICS).0;
+            let analysis_done = !deployed.functions.contains(&ANALYTICS.to_owned()) || analysed >= sent;
+            if consumer_done && firehose_done && analysis_done {
                 // Let the last tumbling window close (its end, then the final invocation).
                 let settle = Duration::from_secs(options.settings.analytics_window_seconds.max(0) as u64 + 2);
                 let since = *settled_since.get_or_insert_with(Instant::now);

@@ -690,22 +690,13 @@ async fn every_other_request_passes_through_untouched() {
 /// function: its attempt (`LambdaFunction._invoke_lambda`) creates the function's log group before it fails.
 async fn moto_pushed_to_lambda(endpoint: &str) -> bool {
     let config = sdk_config(endpoint).await;
-    let name = lab_testkit::unique_name("pushed");
     let kinesis = aws_sdk_kinesis::Client::new(&config);
-    kinesis
-        .create_stream()
-        .stream_name(&name)
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    let stream_arn = kinesis
-        .describe_stream_summary()
-        .stream_name(&name)
-        .send()
-        .await
-        .unwrap();
-    let stream_arn = stream_arn.stream_description_summary.unwrap().stream_arn;
+    let stream_arn = lab_cloud::testing::one_shard_stream(&config, "pushed").await.unwrap();
+    let name = stream_arn
+        .rsplit_once('/')
+        .expect("a stream ARN ends /<name>")
+        .1
+        .to_owned();
     let trust = r#"{"Version":"2012-10-17","Statement":[]}"#;
     let iam = aws_sdk_iam::Client::new(&config);
     let role = iam
@@ -724,7 +715,7 @@ async fn moto_pushed_to_lambda(endpoint: &str) -> bool {
         .role(role.role.unwrap().arn)
         .code(
             aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(empty_zip().into())
+                .zip_file(lab_cloud::control::function::EMPTY_ZIP.to_vec().into())
                 .build(),
         )
         .send()
@@ -753,13 +744,6 @@ async fn moto_pushed_to_lambda(endpoint: &str) -> bool {
         .send()
         .await;
     !groups.unwrap().log_groups.unwrap_or_default().is_empty()
-}
-
-/// An empty zip archive (its end-of-central-directory record alone): code the local host never runs.
-fn empty_zip() -> Vec<u8> {
-    let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
-    zip.extend([0; 18]);
-    zip
 }
 
 #[tokio::test]

@@ -209,11 +209,12 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
 
     let mut summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
     supervisor.shutdown();
-    if let (Some(window), Some(heatmap)) = (&summary.latest_window, artifacts.get("heatmap")) {
-        summary.heatmap = draw_heatmap(&options.state, window, heatmap)?;
-    }
     if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {
-        summary.glitches = Some(check_glitches(config, &deployed, &options.state, glitches, merge).await?);
+        let (check, windows) = check_glitches(config, &deployed, &options.state, glitches, merge).await?;
+        summary.glitches = Some(check);
+        if let (Some(window), Some(heatmap)) = (stream_window_to_draw(&windows), artifacts.get("heatmap")) {
+            summary.heatmap = draw_heatmap(&options.state, window, heatmap)?;
+        }
     }
     Ok(summary)
 }
@@ -311,11 +312,19 @@ async fn wait_for_pipeline(
     Ok(produced)
 }
 
-/// The latest window's heat map, drawn by step 5's `heatmap` into `<state>/heatmap.svg`; its path when drawn.
+/// The stream-wide window to draw: the latest one that every shard's result is in (the run's last window is
+/// usually cut short by its end, and holds one shard only).
+fn stream_window_to_draw(windows: &[Value]) -> Option<&Value> {
+    let shards = |window: &Value| window["shards"].as_array().map_or(0, Vec::len);
+    let most = windows.iter().map(shards).max()?;
+    windows.iter().rev().find(|window| shards(window) == most)
+}
+
+/// A merged window's heat map, drawn by step 5's `heatmap` into `<state>/heatmap.svg`; its path when drawn.
 fn draw_heatmap(state: &Path, window: &Value, heatmap: &Path) -> Result<Option<String>> {
-    let result = state.join("latest-window.json");
+    let result = state.join("stream-window.json");
     let picture = state.join("heatmap.svg");
-    std::fs::write(&result, serde_json::to_string_pretty(&window["result"])?)?;
+    std::fs::write(&result, serde_json::to_string_pretty(window)?)?;
     let drawn = std::process::Command::new(heatmap)
         .arg(&result)
         .arg(&picture)
@@ -347,14 +356,14 @@ pub struct GlitchCheck {
 }
 
 /// Runs step 2's `glitches` over what Firehose delivered and step 5's `merge-window` over every window result, and
-/// compares the two sets of reading ids.
+/// compares the two sets of reading ids; returns the comparison and the stream's windows `merge-window` printed.
 async fn check_glitches(
     config: &SdkConfig,
     deployed: &Deployed,
     state: &Path,
     glitches: &Path,
     merge: &Path,
-) -> Result<GlitchCheck> {
+) -> Result<(GlitchCheck, Vec<Value>)> {
     let s3 = s3_client(config);
     let delivered = state.join("delivered.ndjson");
     let bodies: Vec<String> = objects(&s3, &deployed.bucket, &deployed.firehose_prefix)
@@ -409,12 +418,17 @@ async fn check_glitches(
         withdrawn.extend(ids("withdrawn"));
     }
     let flagged: HashSet<String> = flagged.difference(&withdrawn).cloned().collect();
-    Ok(GlitchCheck {
+    let check = GlitchCheck {
         injected: injected.len() as u64,
         flagged: flagged.len() as u64,
         missed: injected.difference(&flagged).count() as u64,
         false_positives: flagged.difference(&injected).count() as u64,
-    })
+    };
+    let windows = match merged {
+        Value::Array(windows) => windows,
+        _ => vec![],
+    };
+    Ok((check, windows))
 }
 
 /// A step tool's standard output; its error output in the error when it fails.

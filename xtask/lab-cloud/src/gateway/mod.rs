@@ -65,6 +65,20 @@ pub struct Gateway {
     server: Option<JoinHandle<()>>,
 }
 
+/// The gateway's traffic and limits, readable while the gateway runs and after it stopped.
+#[derive(Clone)]
+pub struct TrafficMeter(Arc<Shared>);
+
+impl TrafficMeter {
+    pub fn traffic(&self) -> BTreeMap<ShardKey, ShardTraffic> {
+        self.0.ledger.traffic()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        self.0.ledger.limits()
+    }
+}
+
 /// What every request handler shares.
 struct Shared {
     upstream: Upstream,
@@ -129,6 +143,11 @@ impl Gateway {
     /// Every shard's traffic since the gateway started (a copy of a few counters per shard, under one lock).
     pub fn traffic(&self) -> BTreeMap<ShardKey, ShardTraffic> {
         self.shared.ledger.traffic()
+    }
+
+    /// A handle on the gateway's counters that a task can keep (the dashboard samples it every half second).
+    pub fn meter(&self) -> TrafficMeter {
+        TrafficMeter(self.shared.clone())
     }
 
     /// Stops accepting requests and waits (up to 5 s) for those in flight.

@@ -104,6 +104,10 @@ pub struct DeliveryStats {
     pub bytes: AtomicU64,
     /// Milliseconds from a record's arrival in the stream to its object being written.
     pub arrival_to_s3_ms: Mutex<Vec<f64>>,
+    /// The buffer as it is now: its bytes, and when its first record came in (epoch ms; 0 when it is empty).
+    pub buffer: Mutex<(u64, i64)>,
+    /// The key of the latest object written.
+    pub latest_key: Mutex<Option<String>>,
 }
 
 /// Evaluates a Firehose S3 prefix at `time`: `!{timestamp:<Java date pattern>}` and `!{firehose:random-string}`;
@@ -233,6 +237,10 @@ impl Pump {
                 buffered_bytes = 0;
                 first_buffered = None;
             }
+            let opened = first_buffered.map_or(0, |at| {
+                Utc::now().timestamp_millis() - i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX)
+            });
+            *self.stats.buffer.lock().expect("not poisoned") = (buffered_bytes as u64, opened);
         }
     }
 
@@ -277,6 +285,7 @@ impl Pump {
         self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.stats.objects.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(size as u64, Ordering::Relaxed);
+        *self.stats.latest_key.lock().expect("not poisoned") = Some(key);
         let mut latencies = self.stats.arrival_to_s3_ms.lock().expect("not poisoned");
         latencies.extend(
             records

@@ -12,6 +12,7 @@ mod deploy;
 mod files;
 mod lab;
 mod learner;
+mod mutants;
 mod starter;
 mod steps;
 #[cfg(test)]
@@ -169,6 +170,14 @@ enum Command {
     /// Regenerate xtask/workspace-hack with cargo-hakari, so that every build resolves one feature set of each
     /// shared crate (maintainers, after adding or changing a dependency).
     WorkspaceHack,
+    /// Mutation testing of one step's solution, or every step's (maintainers, after changing a step's tests or
+    /// solution): cargo-mutants in a scratch copy, the local cloud up; prints caught / missed / unviable per step.
+    Mutants {
+        step: Option<String>,
+        /// Passed to cargo-mutants, e.g. `-- --file src/heatmap.rs` or `-- --re Tally`.
+        #[arg(last = true)]
+        cargo_mutants: Vec<String>,
+    },
     /// Prove the repository holds together (maintainers and CI): formatting, lints, tidy tests, every solution
     /// passes, every starter compiles and fails at its todo!()s, the book builds with no broken link.
     Verify,
@@ -314,6 +323,7 @@ fn run(command: Command) -> Result<bool> {
             Ok(true)
         }
         Command::WorkspaceHack => workspace_hack::run().map(|()| true),
+        Command::Mutants { step, cargo_mutants } => mutants::mutants(step.as_deref(), &cargo_mutants),
         Command::Verify => verify::verify(),
     }
 }

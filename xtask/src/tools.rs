@@ -1,4 +1,4 @@
-//! The maintainers' and learners' tools that come from crates.io (mdBook, cargo-hakari): pinned, and installed
+//! The maintainers' and learners' tools that come from crates.io (mdBook, cargo-hakari, cargo-mutants): pinned, and installed
 //! into `.lab/tools` on first use, so a fresh machine needs nothing but Rust.
 
 use anyhow::{Result, bail};
@@ -34,6 +34,15 @@ pub const CARGO_HAKARI: Tool = Tool {
     version: "0.9.39",
     version_prefix: "cargo-hakari ",
     install_note: "about two minutes, once",
+};
+
+/// Mutation testing (`cargo xtask mutants`): the release the steps' figures in CONTRIBUTING were measured with.
+pub const CARGO_MUTANTS: Tool = Tool {
+    krate: "cargo-mutants",
+    binary: "cargo-mutants",
+    version: "27.1.0",
+    version_prefix: "cargo-mutants ",
+    install_note: "about three minutes, once",
 };
 
 fn version_of(program: &Path, prefix: &str) -> Option<String> {

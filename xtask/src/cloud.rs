@@ -169,11 +169,20 @@ pub fn venv_bin() -> PathBuf {
 /// The local cloud kept up for later commands (`cloud up`): the running one, or a new one with its data plane.
 /// `no_limits`: the data plane's Kinesis front door enforces no shard limit (moto's own behaviour).
 pub fn up(lab_cloud: impl FnOnce() -> Result<PathBuf>, no_limits: bool) -> Result<Cloud> {
+    let serve = lab_contract::Serve {
+        no_limits,
+        ..lab_contract::Serve::default()
+    };
+    up_with(lab_cloud, serve)
+}
+
+/// [`up`] with `lab-cloud serve`'s every setting (shard limits, faults injected on purpose and their seed).
+pub fn up_with(lab_cloud: impl FnOnce() -> Result<PathBuf>, serve: lab_contract::Serve) -> Result<Cloud> {
     if let Some(cloud) = running() {
         return Ok(cloud);
     }
     let mut cloud = start(true)?;
-    if let Err(error) = lab_cloud().and_then(|binary| start_data_plane(&mut cloud, &binary, no_limits)) {
+    if let Err(error) = lab_cloud().and_then(|binary| start_data_plane(&mut cloud, &binary, serve)) {
         stop(&cloud);
         return Err(error);
     }
@@ -231,7 +240,7 @@ fn runs(pid: u32, what: &str) -> bool {
 /// Starts `lab-cloud serve` for a cloud kept up: it runs the event source mappings and Firehose delivery streams
 /// that anyone (a learner's own code, the AWS CLI) registers in the emulator, with the functions' code under
 /// `.lab/cloud/functions/<name>/bootstrap`. Recorded with the cloud, stopped with it.
-pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, no_limits: bool) -> Result<()> {
+pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: lab_contract::Serve) -> Result<()> {
     let state = state_dir().join("cloud");
     std::fs::create_dir_all(&state)?;
     let log = std::fs::File::create(state.join("lab-cloud.log"))?;
@@ -246,7 +255,7 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, no_limit
         .args(
             lab_contract::LabCloud {
                 state: state.clone(),
-                command: lab_contract::Command::Serve(lab_contract::Serve { no_limits }),
+                command: lab_contract::Command::Serve(serve),
             }
             .to_args(),
         )

@@ -97,6 +97,8 @@ pub struct LabArgs {
     pub window: u32,
     pub records_per_second: Option<u64>,
     pub no_limits: bool,
+    pub scenario: contract::Scenario,
+    pub faults: contract::FaultArgs,
 }
 
 pub fn lab(args: LabArgs) -> Result<bool> {
@@ -121,6 +123,8 @@ pub fn lab(args: LabArgs) -> Result<bool> {
         firehose_interval: args.firehose_interval,
         window: args.window,
         json: args.json,
+        scenario: args.scenario,
+        faults: args.faults,
     };
     let command = LabCloud {
         state,

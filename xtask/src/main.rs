@@ -62,6 +62,11 @@ enum Command {
         /// Turn off the local cloud's shard limits (AWS's 1,000 records/s per shard and the rest), as moto is alone.
         #[arg(long)]
         no_limits: bool,
+        /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison or flaky.
+        #[arg(long, default_value_t = lab_contract::Scenario::Steady)]
+        scenario: lab_contract::Scenario,
+        #[command(flatten)]
+        faults: lab_contract::FaultArgs,
     },
     /// Invoke a step's Lambda function once, locally, with an event from a JSON file; prints its answer.
     Invoke {
@@ -211,6 +216,8 @@ enum CloudAction {
         /// Turn off the Kinesis front door's shard limits (AWS's 1,000 records/s per shard and the rest).
         #[arg(long)]
         no_limits: bool,
+        #[command(flatten)]
+        faults: lab_contract::FaultArgs,
     },
     /// Stop the local cloud started by `cloud up`.
     Down,
@@ -239,6 +246,8 @@ fn run(command: Command) -> Result<bool> {
             window,
             records_per_second,
             no_limits,
+            scenario,
+            faults,
         } => lab::lab(lab::LabArgs {
             records,
             mine,
@@ -247,6 +256,8 @@ fn run(command: Command) -> Result<bool> {
             window,
             records_per_second,
             no_limits,
+            scenario,
+            faults,
         }),
         Command::Invoke {
             step,
@@ -330,8 +341,8 @@ fn run(command: Command) -> Result<bool> {
 
 fn cloud_command(action: CloudAction) -> Result<bool> {
     match action {
-        CloudAction::Up { no_limits } => {
-            let cloud = cloud::up(lab::lab_cloud_binary, no_limits)?;
+        CloudAction::Up { no_limits, faults } => {
+            let cloud = cloud::up_with(lab::lab_cloud_binary, lab_contract::Serve { no_limits, faults })?;
             println!(
                 "The local cloud is up at {} (pid {}; its Lambda host, event source mappings and Firehose: pid {}).",
                 cloud.endpoint(),

@@ -5,6 +5,8 @@
 //! on the other, and the round-trip tests below hold the rendering and the parsing to each other.
 
 use clap::{Args, Parser, Subcommand};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -89,6 +91,193 @@ pub struct Serve {
     /// No shard limits at the Kinesis front door: the emulator's own behaviour, which refuses nothing.
     #[arg(long)]
     pub no_limits: bool,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults injected on purpose, and the seed that makes them the same run after run.
+#[derive(Args, Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaultArgs {
+    /// Faults to inject, as KIND=RATE,... (put-internal, put-5xx, function-error, function-timeout, s3-error).
+    #[arg(long)]
+    pub faults: Option<Faults>,
+    /// The seed the faults are drawn from: the same seed, the same faults.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// How long Firehose keeps retrying a failed S3 write before the data is dropped (AWS: the source's retention,
+    /// 24 h by default), in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub s3_retry_seconds: u64,
+}
+
+/// A fault the local cloud can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    /// One record of a successful `PutRecords` refused with `InternalFailure` (not stored).
+    PutInternal,
+    /// A whole `PutRecords` or `PutRecord` call answered HTTP 500 `InternalFailure` or 503 `ServiceUnavailable`.
+    Put5xx,
+    /// A mapped function's invocation ending in an `Unhandled` error.
+    FunctionError,
+    /// A mapped function's invocation timing out.
+    FunctionTimeout,
+    /// One of Firehose's S3 writes failing (and retried).
+    S3Error,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::PutInternal,
+        FaultKind::Put5xx,
+        FaultKind::FunctionError,
+        FaultKind::FunctionTimeout,
+        FaultKind::S3Error,
+    ];
+
+    /// Its name in a fault spec.
+    pub fn key(self) -> &'static str {
+        match self {
+            FaultKind::PutInternal => "put-internal",
+            FaultKind::Put5xx => "put-5xx",
+            FaultKind::FunctionError => "function-error",
+            FaultKind::FunctionTimeout => "function-timeout",
+            FaultKind::S3Error => "s3-error",
+        }
+    }
+
+    fn keys() -> String {
+        FaultKind::ALL.map(FaultKind::key).join(", ")
+    }
+}
+
+/// What share of the chances each fault takes: `put-internal=0.01,put-5xx=0.02`. Rates are kept to the millionth,
+/// so that a spec renders back exactly (and the type can be compared).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Faults {
+    millionths: BTreeMap<FaultKind, u32>,
+}
+
+impl Faults {
+    /// The rate of `kind`, 0 to 1 (0 when the spec does not name it).
+    pub fn rate(&self, kind: FaultKind) -> f64 {
+        f64::from(self.millionths.get(&kind).copied().unwrap_or(0)) / 1e6
+    }
+
+    /// Sets `kind`'s rate; `rate` must be 0 to 1.
+    pub fn with(mut self, kind: FaultKind, rate: f64) -> Faults {
+        assert!((0.0..=1.0).contains(&rate), "a fault rate is 0 to 1, not {rate}");
+        self.millionths.insert(kind, (rate * 1e6).round() as u32);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.millionths.values().all(|&rate| rate == 0)
+    }
+}
+
+impl FromStr for Faults {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Faults, String> {
+        let accepted = || {
+            format!(
+                "expected KIND=RATE,... with KIND one of {} and RATE 0 to 1",
+                FaultKind::keys()
+            )
+        };
+        let mut faults = Faults::default();
+        for part in text.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+            let (key, rate) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} has no rate: {}", accepted()))?;
+            let kind = FaultKind::ALL
+                .into_iter()
+                .find(|kind| kind.key() == key.trim())
+                .ok_or_else(|| format!("unknown fault {:?}: {}", key.trim(), accepted()))?;
+            // `contains` is false for NaN.
+            let rate: f64 = rate.trim().parse().map_err(|_| format!("{part:?}: {}", accepted()))?;
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{part:?}: the rate is outside 0 to 1; {}", accepted()));
+            }
+            faults = faults.with(kind, rate);
+        }
+        Ok(faults)
+    }
+}
+
+impl fmt::Display for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .millionths
+            .iter()
+            .map(|(kind, &rate)| format!("{}={}", kind.key(), f64::from(rate) / 1e6))
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// `{"put-internal": 0.01, ...}`, as the lab's summary shows it.
+impl Serialize for Faults {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.millionths.len()))?;
+        for &kind in self.millionths.keys() {
+            map.serialize_entry(kind.key(), &self.rate(kind))?;
+        }
+        map.end()
+    }
+}
+
+/// What the lab's run provokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scenario {
+    /// The producer at 95% of the stream's write capacity.
+    #[default]
+    Steady,
+    /// Every record under one partition key (the original lab's "geolocation"): one shard hot, the others idle.
+    HotKey,
+    /// The producer asks for twice the stream's capacity.
+    Burst,
+    /// A few malformed records among the good ones.
+    Poison,
+    /// Every fault at a modest rate.
+    Flaky,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Steady,
+        Scenario::HotKey,
+        Scenario::Burst,
+        Scenario::Poison,
+        Scenario::Flaky,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Steady => "steady",
+            Scenario::HotKey => "hot-key",
+            Scenario::Burst => "burst",
+            Scenario::Poison => "poison",
+            Scenario::Flaky => "flaky",
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Scenario, String> {
+        Scenario::ALL.into_iter().find(|s| s.name() == text).ok_or_else(|| {
+            let names = Scenario::ALL.map(Scenario::name).join(", ");
+            format!("unknown scenario {text:?}: the scenarios are {names}")
+        })
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -112,6 +301,11 @@ pub struct Lab {
     pub window: u32,
     #[arg(long)]
     pub json: bool,
+    /// What the run provokes: steady, hot-key, burst, poison or flaky.
+    #[arg(long, default_value_t = Scenario::Steady)]
+    pub scenario: Scenario,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 /// Where a learner's deployment is: the local cloud (the endpoint xtask set), or an AWS account (`--aws`).
@@ -228,6 +422,12 @@ impl Argv {
         self.optional("--learner", target.learner.as_deref())
             .switch("--aws", target.aws)
     }
+
+    fn faults(&mut self, faults: &FaultArgs) -> &mut Self {
+        self.optional("--faults", faults.faults.as_ref().map(|f| f.to_string()))
+            .value("--seed", faults.seed.to_string())
+            .value("--s3-retry-seconds", faults.s3_retry_seconds.to_string())
+    }
 }
 
 impl LabCloud {
@@ -236,7 +436,10 @@ impl LabCloud {
         let mut argv = Argv::default();
         argv.value("--state", &self.state);
         match &self.command {
-            Command::Serve(serve) => argv.word("serve").switch("--no-limits", serve.no_limits),
+            Command::Serve(serve) => argv
+                .word("serve")
+                .switch("--no-limits", serve.no_limits)
+                .faults(&serve.faults),
             Command::Invoke(invoke) => argv
                 .word("invoke")
                 .optional("--function", invoke.function.as_deref())
@@ -254,7 +457,9 @@ impl LabCloud {
                 .switch("--no-limits", lab.no_limits)
                 .value("--firehose-interval", lab.firehose_interval.to_string())
                 .value("--window", lab.window.to_string())
-                .switch("--json", lab.json),
+                .switch("--json", lab.json)
+                .value("--scenario", lab.scenario.to_string())
+                .faults(&lab.faults),
             Command::Plan(plan) => argv
                 .word("plan")
                 .target(&plan.target)
@@ -309,7 +514,18 @@ mod tests {
     /// One value of every command, with every flag away from its default (and a few at it).
     fn one_of_each() -> Vec<Command> {
         vec![
-            Command::Serve(Serve { no_limits: true }),
+            Command::Serve(Serve {
+                no_limits: true,
+                faults: FaultArgs::default(),
+            }),
+            Command::Serve(Serve {
+                no_limits: false,
+                faults: FaultArgs {
+                    faults: Some("s3-error=1,put-5xx=0.000001".parse().unwrap()),
+                    seed: u64::MAX,
+                    s3_retry_seconds: 2,
+                },
+            }),
             Command::Invoke(Invoke {
                 function: Some("kinesis-lab-ada-produceKinesisEvents".into()),
                 binary: None,
@@ -330,6 +546,16 @@ mod tests {
                 firehose_interval: 9,
                 window: 4_000_000_000,
                 json: true,
+                scenario: Scenario::HotKey,
+                faults: FaultArgs {
+                    faults: Some(
+                        "put-internal=0.01,put-5xx=0.02,function-error=0.05,function-timeout=0.01,s3-error=0.02"
+                            .parse()
+                            .unwrap(),
+                    ),
+                    seed: 7,
+                    s3_retry_seconds: 30,
+                },
             }),
             Command::Plan(Plan {
                 target: learner("ada", true),
@@ -407,6 +633,57 @@ mod tests {
                 "`{}` has no round-trip case",
                 command.get_name()
             );
+        }
+    }
+
+    #[test]
+    fn a_fault_spec_renders_back_to_itself() {
+        let spec = "put-internal=0.01,put-5xx=0.02,function-error=0.05,function-timeout=0.01,s3-error=0.02";
+        let faults: Faults = spec.parse().unwrap();
+        assert_eq!(faults.to_string(), spec);
+        assert_eq!(faults.rate(FaultKind::Put5xx), 0.02);
+        assert_eq!(
+            " s3-error = 1 ,".parse::<Faults>().unwrap().rate(FaultKind::S3Error),
+            1.0
+        );
+        assert!("".parse::<Faults>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_fault_spec_is_one_line_naming_the_accepted_keys() {
+        for bad in [
+            "put-internal=2",
+            "disk-full=0.1",
+            "put-5xx",
+            "s3-error=-0.1",
+            "s3-error=NaN",
+            "put-5xx=lots",
+        ] {
+            let error = bad.parse::<Faults>().unwrap_err();
+            assert!(!error.contains('\n'), "{error}");
+            assert!(
+                error.contains("put-internal, put-5xx, function-error, function-timeout, s3-error"),
+                "{bad}: {error}"
+            );
+        }
+        let error = LabCloud::try_parse_from(["lab-cloud", "--state", "s", "serve", "--faults", "disk-full=1"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.lines().next().unwrap().contains("unknown fault \"disk-full\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_scenario_is_one_line_naming_the_scenarios() {
+        let error = "hot".parse::<Scenario>().unwrap_err();
+        assert_eq!(
+            error,
+            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky"
+        );
+        for scenario in Scenario::ALL {
+            assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
         }
     }
 

@@ -535,6 +535,7 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
         functions: dir.join("functions"),
         logs: dir.join("logs"),
         failures: dir.join("failures"),
+        checkpoints: dir.join("checkpoints"),
     };
     // Only this test's delivery stream: other tests share the emulator, and each may have its own.
     let mut supervisor = Supervisor::new(cloud.config.clone(), env, folders, Pacing::default())

@@ -70,6 +70,7 @@ impl LocalFunction {
             functions: state.join("functions"),
             logs: state.join("logs"),
             failures: state.join("failures"),
+            checkpoints: state.join("checkpoints"),
         };
         std::fs::create_dir_all(folders.functions.join(&name))?;
         std::fs::copy(binary, folders.functions.join(&name).join("bootstrap"))

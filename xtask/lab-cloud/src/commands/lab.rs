@@ -165,6 +165,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         functions: options.settings.functions_dir.clone(),
         logs: options.state.join("logs"),
         failures: options.state.join("failures"),
+        checkpoints: options.state.join("checkpoints"),
     };
     let mut supervisor = Supervisor::new(
         options.data_plane.clone().unwrap_or_else(|| config.clone()),

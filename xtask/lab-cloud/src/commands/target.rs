@@ -84,5 +84,6 @@ pub fn folders(state: &Path) -> Folders {
         functions: state.join("functions"),
         logs: state.join("logs"),
         failures: state.join("failures"),
+        checkpoints: state.join("checkpoints"),
     }
 }

@@ -4,9 +4,18 @@
 //! A shard serves 5 `GetRecords` calls per second shared by all its readers (Kinesis "Quotas and limits",
 //! <https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>); the lab's stream has three (two
 //! mappings and Firehose), so a poller that called faster would be refused by the local cloud's gateway as by AWS.
+//!
+//! Where a reader resumes: [`ShardCheckpoint`], the last sequence number it finished on a shard, in a file. Lambda
+//! keeps a checkpoint per shard for each event source mapping and resumes after it when its pollers restart (the
+//! mapping updated, a poller moved to another host), and Firehose does the same for a Kinesis source; the local
+//! data plane keeps its checkpoints under `.lab/` so that a restart of `lab-cloud serve` resumes instead of
+//! delivering the stream again from where it first started.
 
+use anyhow::{Context, Result};
 use aws_sdk_kinesis::error::SdkError;
 use aws_sdk_kinesis::operation::get_records::GetRecordsError;
+use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// After this many throttles in a row the pause stops growing: 2^4 = 16 poll intervals.
@@ -52,9 +61,77 @@ pub fn is_read_throttle<R>(error: &SdkError<GetRecordsError, R>) -> bool {
         .is_some_and(GetRecordsError::is_provisioned_throughput_exceeded_exception)
 }
 
+/// The last sequence number a reader finished on one shard, kept in one file (`<folder>/<shard>.json`).
+///
+/// `owner` says which resource the checkpoint belongs to (a stream ARN, a delivery stream's creation time): a
+/// checkpoint left by an earlier resource of the same name, in an emulator since restarted, would name a sequence
+/// number of another stream (moto's count from 1 again), and is ignored.
+#[derive(Debug, Clone)]
+pub struct ShardCheckpoint {
+    path: PathBuf,
+    owner: String,
+}
+
+impl ShardCheckpoint {
+    pub fn new(folder: PathBuf, shard_id: &str, owner: impl Into<String>) -> ShardCheckpoint {
+        ShardCheckpoint {
+            path: folder.join(format!("{shard_id}.json")),
+            owner: owner.into(),
+        }
+    }
+
+    /// The sequence number to resume after, if this owner left one.
+    pub fn load(&self) -> Option<String> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let saved: Value = serde_json::from_str(&text).ok()?;
+        if saved["owner"].as_str() != Some(self.owner.as_str()) {
+            return None;
+        }
+        saved["sequenceNumber"].as_str().map(str::to_owned)
+    }
+
+    /// Records that everything up to `sequence_number` is done. Written to a temporary file and renamed over the
+    /// old one, so that a reader killed halfway leaves the previous checkpoint, never half a file.
+    pub fn save(&self, sequence_number: &str) -> Result<()> {
+        let folder = self.path.parent().context("a checkpoint file has a folder")?;
+        std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+        let text = json!({ "owner": self.owner, "sequenceNumber": sequence_number }).to_string();
+        let temporary = self.path.with_extension(format!(
+            "json.{}-{}.tmp",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::write(&temporary, text).with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::rename(&temporary, &self.path).with_context(|| format!("renaming to {}", self.path.display()))
+    }
+
+    /// Like [`save`](Self::save), reporting a failure on stderr: a lost checkpoint means records delivered again
+    /// after a restart, not a reason to stop delivering.
+    pub fn save_or_warn(&self, sequence_number: &str) {
+        if let Err(error) = self.save(sequence_number) {
+            eprintln!("checkpoint {}: {error:#}", self.path.display());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checkpoint_is_read_back_by_its_owner_only() {
+        let folder = std::env::temp_dir().join(format!("checkpoint-test-{}", uuid::Uuid::new_v4()));
+        let checkpoint = ShardCheckpoint::new(folder.clone(), "shardId-000000000000", "stream-a");
+        assert_eq!(checkpoint.load(), None, "nothing saved yet");
+        checkpoint.save("41").unwrap();
+        checkpoint.save("42").unwrap();
+        assert_eq!(checkpoint.load().as_deref(), Some("42"), "the latest save wins");
+        let stranger = ShardCheckpoint::new(folder.clone(), "shardId-000000000000", "stream-b");
+        assert_eq!(stranger.load(), None, "another resource's checkpoint is not used");
+        let files: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().collect();
+        assert_eq!(files.len(), 1, "no temporary file left behind: {files:?}");
+        std::fs::remove_dir_all(folder).unwrap();
+    }
 
     #[test]
     fn a_throttled_reader_waits_longer_each_time_and_recovers_after_a_served_call() {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aws::{error_chain, s3_client};
 use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
+use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
 
@@ -23,6 +24,9 @@ pub struct Folders {
     pub logs: PathBuf,
     /// `<failures>/<mapping>/<shard>/*.json`: batches given up by event source mappings.
     pub failures: PathBuf,
+    /// `<checkpoints>/mappings/<mapping>/<shard>.json` and `<checkpoints>/firehose/<delivery stream>/<shard>.json`:
+    /// the last sequence number each poller and pump finished, where a restarted data plane resumes.
+    pub checkpoints: PathBuf,
 }
 
 struct RunningPump {
@@ -63,6 +67,14 @@ impl Supervisor {
             pumps: HashMap::new(),
             only_delivery_streams: None,
         }
+    }
+
+    /// Injects `faults` into what it runs: the functions' invocations (all but the `spared` functions') and the
+    /// Firehose pumps' S3 writes.
+    pub fn with_faults(mut self, faults: Arc<FaultPlan>, spared: &[&str]) -> Self {
+        let spared = spared.iter().map(|name| (*name).to_owned()).collect();
+        self.host = Arc::new(LambdaHost::with_faults(faults, spared));
+        self
     }
 
     /// Pumps only the named delivery streams. Several supervisors sharing one emulator (tests) would otherwise all

@@ -112,6 +112,7 @@ impl Fixture {
             functions: self.state.join("functions"),
             logs: self.state.join("logs"),
             failures: self.state.join("failures"),
+            checkpoints: self.state.join("checkpoints"),
         };
         let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
         let pacing = Pacing {

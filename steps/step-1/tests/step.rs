@@ -250,6 +250,37 @@ fn test_stream(capacity: Capacity) -> StreamDefinition {
     }
 }
 
+/// Every stream's name. ListStreams returns one page (100 names in AWS, 10 in the local cloud) and `HasMoreStreams`;
+/// the next page starts after the last name returned (`ExclusiveStartStreamName`), which AWS and the local cloud both
+/// accept: <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_ListStreams.html>. Reading one page would
+/// miss a stream on a cloud that already holds others.
+async fn all_stream_names(kinesis: &aws_sdk_kinesis::Client) -> Vec<String> {
+    let mut names: Vec<String> = vec![];
+    loop {
+        let page = kinesis
+            .list_streams()
+            .set_exclusive_start_stream_name(names.last().cloned())
+            .send()
+            .await
+            .expect("ListStreams");
+        let more = page.has_more_streams && !page.stream_names.is_empty();
+        names.extend(page.stream_names);
+        if !more {
+            return names;
+        }
+    }
+}
+
+/// Tests share one local cloud for the whole run (and `cloud up` keeps it for longer): each removes its streams.
+async fn delete_stream(kinesis: &aws_sdk_kinesis::Client, name: &str) {
+    kinesis
+        .delete_stream()
+        .stream_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("DeleteStream {name}: {:?}", error.into_service_error()));
+}
+
 #[tokio::test]
 async fn ensure_stream_creates_an_active_stream() {
     let config = lab_testkit::local_aws().await;
@@ -295,6 +326,14 @@ async fn ensure_stream_creates_an_active_stream() {
         Some(StreamMode::OnDemand),
         "Capacity::OnDemand makes an on-demand stream"
     );
+    // A new stream keeps its data 24 hours whatever was asked; ensure_stream must raise it to the definition's.
+    assert_eq!(
+        summary.retention_period_hours, 48,
+        "the stream keeps its records as long as the definition says (retention_hours: 48)"
+    );
+
+    delete_stream(&kinesis, &definition.name).await;
+    delete_stream(&kinesis, &on_demand.name).await;
 }
 
 #[tokio::test]
@@ -316,10 +355,41 @@ async fn ensure_stream_twice_changes_nothing() {
     );
     assert_eq!(second.open_shard_count, 2);
 
-    let named: Vec<String> = kinesis.list_streams().send().await.unwrap().stream_names;
+    let named = all_stream_names(&kinesis).await;
     assert_eq!(
         named.iter().filter(|name| **name == definition.name).count(),
         1,
         "exactly one stream of that name"
     );
+
+    delete_stream(&kinesis, &definition.name).await;
+}
+
+#[tokio::test]
+async fn ensure_stream_brings_an_existing_streams_retention_in_line() {
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+
+    let longer = StreamDefinition {
+        retention_hours: 72,
+        ..test_stream(Capacity::Provisioned { shards: 1 })
+    };
+    let first = ensure_stream(&kinesis, &longer)
+        .await
+        .expect("ensure_stream creates the stream");
+    assert_eq!(first.retention_period_hours, 72);
+    let shorter = StreamDefinition {
+        retention_hours: 24,
+        ..longer.clone()
+    };
+    let second = ensure_stream(&kinesis, &shorter)
+        .await
+        .expect("ensure_stream on the existing stream");
+    assert_eq!(
+        second.retention_period_hours, 24,
+        "an existing stream's retention is brought down to the definition's"
+    );
+    assert_eq!(first.stream_creation_timestamp, second.stream_creation_timestamp);
+
+    delete_stream(&kinesis, &longer.name).await;
 }

@@ -5,6 +5,11 @@
 //! deadline (epoch milliseconds), the function ARN and a trace id; `POST .../response` and `.../error` end the
 //! invocation; `POST /runtime/init/error` ends the environment. An invocation that outlives the function's timeout
 //! is a `Task timed out` error and its environment is killed, as Lambda does.
+//!
+//! With faults asked for ([`LambdaHost::with_faults`]), an invocation may also fail on purpose: `function-error`
+//! ends it with an `Unhandled` error before the function sees the event; `function-timeout` lets the function run
+//! (its side effects happen, as when a real function overruns after doing its work), then reports `Task timed
+//! out` and stops the environment, without waiting out the function's whole timeout.
 
 use anyhow::{Context, Result, anyhow};
 use axum::Router;
@@ -20,6 +25,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::runtime::faults::FaultPlan;
+use lab_contract::FaultKind;
 
 /// What the host needs to know to run a function: what `GetFunctionConfiguration` says, plus where its binary is.
 #[derive(Debug, Clone)]
@@ -99,9 +107,17 @@ impl Drop for Environment {
 
 /// Runs functions. Environments are kept warm between invocations and reused, one invocation at a time each;
 /// concurrent invocations of a function get environments of their own, as on Lambda.
-#[derive(Default)]
 pub struct LambdaHost {
     idle: Mutex<HashMap<String, Vec<Environment>>>,
+    faults: Arc<FaultPlan>,
+    /// Functions no fault is injected into (the lab's producer: the faults are for what the mappings invoke).
+    spared: Vec<String>,
+}
+
+impl Default for LambdaHost {
+    fn default() -> Self {
+        LambdaHost::with_faults(FaultPlan::none(), Vec::new())
+    }
 }
 
 fn epoch_ms(time: SystemTime) -> u64 {
@@ -115,8 +131,39 @@ impl LambdaHost {
         LambdaHost::default()
     }
 
+    /// A host that injects `faults` (function-error, function-timeout) into every function but the `spared` ones.
+    pub fn with_faults(faults: Arc<FaultPlan>, spared: Vec<String>) -> LambdaHost {
+        LambdaHost {
+            idle: Mutex::default(),
+            faults,
+            spared,
+        }
+    }
+
     /// Invokes `function` with `payload` (JSON) and waits for the outcome.
     pub async fn invoke(&self, function: &FunctionSpec, payload: &Value) -> Outcome {
+        if self.spared.contains(&function.name) {
+            return self.run(function, payload).await;
+        }
+        if self.faults.strikes(FaultKind::FunctionError) {
+            // What Lambda reports for an error the runtime did not handle (`X-Amz-Function-Error: Unhandled`).
+            return Outcome::FunctionError {
+                error_type: "Unhandled".to_owned(),
+                message: "injected by the local cloud (--faults function-error)".to_owned(),
+            };
+        }
+        if self.faults.strikes(FaultKind::FunctionTimeout) {
+            let _ = self.run(function, payload).await;
+            // The environment that timed out is not reused: the next invocation starts a fresh one.
+            self.idle.lock().expect("not poisoned").remove(&function.name);
+            return Outcome::TimedOut {
+                after: function.timeout,
+            };
+        }
+        self.run(function, payload).await
+    }
+
+    async fn run(&self, function: &FunctionSpec, payload: &Value) -> Outcome {
         let mut environment = match self.take_idle(&function.name) {
             Some(environment) => environment,
             None => match start_environment(function).await {

@@ -1,7 +1,8 @@
 //! What AWS runs and moto does not: the Lambda host, event source mappings, the Firehose pump, and the supervisor
-//! that starts them for what the control plane holds.
+//! that starts them for what the control plane holds; and the faults injected into them on purpose.
 
 pub mod event_source;
+pub mod faults;
 pub mod firehose;
 pub mod lambda_host;
 pub mod read_pacing;

@@ -7,6 +7,10 @@
 //!
 //! In a time-window event, the answer's state counts the window's records (`{"count": "<n>"}`).
 //!
+//! A producer's request (`max_records`) is answered as step 2's producer reports: when `max_records` is above the
+//! request's `stall_above`, as an invocation that stopped on a timed-out call after making `stall_above` records (a
+//! tenth of them given up); else as one that made them all.
+//!
 //! Every invocation appends one JSON line to `$RECORD_FILE`: the sequence numbers and the data it received, the
 //! request id, deadline and function ARN of its context, and the window, state and final flag it was given. It
 //! reads the event as plain JSON, so that it sees exactly what the local cloud sent.
@@ -23,9 +27,27 @@ fn append(path: &str, line: &str) -> std::io::Result<()> {
     )
 }
 
+/// A report as step 2's producer gives it, for a request of `max_records`.
+fn producer_report(request: &Value) -> Value {
+    let wanted = request["max_records"].as_u64().unwrap_or(0);
+    let stall_above = request["stall_above"].as_u64().unwrap_or(u64::MAX);
+    if wanted > stall_above {
+        let failed = stall_above / 10;
+        return json!({"sent": stall_above - failed, "retried": 0, "failed": failed, "calls": 1,
+            "errors": {"Timeout": failed}, "error": "PutRecords failed: request has timed out",
+            "stopped": "error", "elapsed_ms": 1});
+    }
+    json!({"sent": wanted, "retried": 0, "failed": 0, "calls": 1, "errors": {}, "error": null,
+        "stopped": "max_records", "elapsed_ms": 1})
+}
+
 async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let record_file = std::env::var("RECORD_FILE")?;
     let payload = &event.payload;
+    if payload.get("max_records").is_some() {
+        append(&record_file, &payload.to_string())?;
+        return Ok(producer_report(payload));
+    }
     let records = payload["Records"].as_array().cloned().unwrap_or_default();
     let mut sequences = vec![];
     let mut data = vec![];

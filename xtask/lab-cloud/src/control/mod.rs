@@ -10,5 +10,6 @@ pub mod inventory;
 pub mod invoker;
 pub mod mapping;
 pub mod plan;
+pub mod producing;
 pub mod status;
 pub mod tools;

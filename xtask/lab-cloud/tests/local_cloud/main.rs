@@ -5,4 +5,5 @@ mod event_source;
 mod firehose;
 mod gateway;
 mod lambda_host;
+mod producing;
 mod sandbox;

@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
 
     // Region, credentials and endpoint from the standard chain (AWS_ENDPOINT_URL points it at the local cloud).
     let config = aws_config::load_from_env().await;
-    let producer = Producer::new(kinesis_client(&config), Stream::from_env()?);
+    let producer = Producer::new(kinesis_client(&config), Stream::from_env()?)
+        .with_partition_key(std::env::var("PARTITION_KEY").ok());
     lambda_runtime::run(service_fn(|event| handler(&producer, event))).await
 }

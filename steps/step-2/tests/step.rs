@@ -509,6 +509,7 @@ fn quick_producer(client: Client, attempts: u32) -> Producer {
             base: Duration::from_millis(1),
             cap: Duration::from_millis(5),
         },
+        partition_key: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //!   shapes as pure functions), [`runtime::firehose`] (delivery from a stream into S3), [`runtime::read_pacing`],
 //!   and [`runtime::supervisor`], which starts them for what the control plane holds.
 //! - [`gateway`]: the Kinesis front door: AWS's shard limits.
+//! - [`dashboard`]: the data plane watched live in a browser (on 127.0.0.1): the page and `/api/metrics`.
 //! - [`stages`]: the one table of what each stage deploys, and the one [`stages::ResourceKind`].
 //! - [`control`]: a learner's resources — [`control::deploy`] (idempotent, by the table, with
 //!   [`control::iam`], [`control::function`], [`control::mapping`], [`control::bucket`]),
@@ -33,6 +34,7 @@
 pub mod aws;
 pub mod commands;
 pub mod control;
+pub mod dashboard;
 pub mod gateway;
 pub mod naming;
 pub mod readback;

@@ -1,0 +1,248 @@
+//! The dashboard: the data plane watched live in a browser, on 127.0.0.1 only. `GET /` is the page (HTML, script and
+//! style compiled in from `xtask/lab-cloud/dashboard/`, nothing from the internet), `GET /api/metrics` the figures as
+//! JSON ([`metrics::Snapshot`]), which the page asks for twice a second; `GET /api/land` the world's outline for the
+//! analysis' map.
+//!
+//! Whoever runs the data plane gives the dashboard its handles as they come: the front door's
+//! [`crate::gateway::TrafficMeter`], the supervisor's statistics ([`Feed::watch_supervisor`]), where the analysis
+//! writes its windows ([`Feed::watch_analysis`]), what the run is (scenario, faults: [`Feed::set_context`]) and at
+//! the end its summary ([`Feed::finish`]). A task samples the counters every half second; the page reads the latest
+//! sample. The handles stay after the data plane has stopped, so the last figures are still there with `--hold`.
+
+pub mod analysis;
+pub mod metrics;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Response, StatusCode, header};
+use axum::routing::get;
+use serde_json::Value;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::gateway::{Limits, TrafficMeter};
+use crate::runtime::supervisor::Supervisor;
+use analysis::Windows;
+use metrics::{Sampler, Snapshot, Sources};
+
+const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
+const APP_JS: &str = include_str!("../../dashboard/app.js");
+const STYLE_CSS: &str = include_str!("../../dashboard/style.css");
+
+/// How often the counters are sampled; the page asks as often.
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
+/// How often the analysis' results are looked for in S3 (a window is seconds long).
+const ANALYSIS_EVERY: Duration = Duration::from_secs(2);
+
+/// What the dashboard knows, shared by the server, the sampler and the dashboard's owner.
+struct Board {
+    limits: Limits,
+    sources: Mutex<Sources>,
+    sampler: Mutex<Sampler>,
+    context: Mutex<Value>,
+    summary: Mutex<Option<Value>>,
+    analysis: tokio::sync::Mutex<Option<Windows>>,
+    latest_window: Mutex<Option<Value>>,
+    /// The latest snapshot, as the JSON `/api/metrics` answers.
+    latest: Mutex<Arc<String>>,
+}
+
+/// A cheap handle on a running dashboard, for the code that runs the data plane.
+#[derive(Clone)]
+pub struct Feed(Arc<Board>);
+
+impl std::fmt::Debug for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Feed")
+    }
+}
+
+impl Feed {
+    pub fn watch_gateway(&self, meter: TrafficMeter) {
+        self.0.sources.lock().expect("not poisoned").meter = Some(meter);
+    }
+
+    /// Takes the supervisor's mappings and pumps as they are now (call it after each `sync`).
+    pub fn watch_supervisor(&self, supervisor: &Supervisor) {
+        let mut sources = self.0.sources.lock().expect("not poisoned");
+        sources.mappings = supervisor.all_stats();
+        sources.deliveries = supervisor.delivery_stats();
+    }
+
+    /// Where the analysis writes its window results: `s3://bucket/prefix`.
+    pub async fn watch_analysis(&self, s3: aws_sdk_s3::Client, bucket: &str, prefix: &str) {
+        *self.0.analysis.lock().await = Some(Windows::new(s3, bucket, prefix));
+    }
+
+    /// What the run is (the scenario and faults in effect): shown as it is given.
+    pub fn set_context(&self, context: Value) {
+        *self.0.context.lock().expect("not poisoned") = context;
+    }
+
+    /// The run is over: its summary, shown beside the last figures (which stop changing).
+    pub async fn finish(&self, summary: Value) {
+        self.refresh_analysis().await;
+        *self.0.summary.lock().expect("not poisoned") = Some(summary);
+        self.sample();
+    }
+
+    /// Samples every counter now and keeps the snapshot for `/api/metrics`.
+    pub fn sample(&self) -> Snapshot {
+        let sources = self.0.sources.lock().expect("not poisoned").clone();
+        let mut snapshot = self
+            .0
+            .sampler
+            .lock()
+            .expect("not poisoned")
+            .sample(&sources, &self.0.limits);
+        snapshot.context = self.0.context.lock().expect("not poisoned").clone();
+        snapshot.analysis = self.0.latest_window.lock().expect("not poisoned").clone();
+        snapshot.summary = self.0.summary.lock().expect("not poisoned").clone();
+        if snapshot.summary.is_some() {
+            "done".clone_into(&mut snapshot.phase);
+        }
+        let json = serde_json::to_string(&snapshot).expect("a snapshot is JSON");
+        *self.0.latest.lock().expect("not poisoned") = Arc::new(json);
+        snapshot
+    }
+
+    async fn refresh_analysis(&self) {
+        let mut analysis = self.0.analysis.lock().await;
+        let Some(windows) = analysis.as_mut() else { return };
+        if let Err(error) = windows.refresh().await {
+            eprintln!("dashboard: reading the analysis' windows: {error:#}");
+        }
+        *self.0.latest_window.lock().expect("not poisoned") = windows.latest();
+    }
+}
+
+/// A running dashboard; dropping it stops it.
+pub struct Dashboard {
+    local_addr: SocketAddr,
+    feed: Feed,
+    stop: Option<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Dashboard {
+    /// Serves the dashboard on 127.0.0.1:`port` (0: a free port). `limits` are the shards' when no front door is
+    /// watched.
+    pub async fn start(port: u16, limits: Limits) -> Result<Dashboard> {
+        let listen: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
+        let listener = match tokio::net::TcpListener::bind(listen).await {
+            Ok(listener) => listener,
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => bail!(
+                "the dashboard's port {port} on 127.0.0.1 is taken; --dashboard-port picks another (0: any free \
+                 one), --no-dashboard turns it off"
+            ),
+            Err(error) => return Err(error).with_context(|| format!("the dashboard could not listen on {listen}")),
+        };
+        let local_addr = listener.local_addr()?;
+        let feed = Feed(Arc::new(Board {
+            limits,
+            sources: Mutex::default(),
+            sampler: Mutex::default(),
+            context: Mutex::new(Value::Null),
+            summary: Mutex::default(),
+            analysis: tokio::sync::Mutex::default(),
+            latest_window: Mutex::default(),
+            latest: Mutex::new(Arc::new(String::new())),
+        }));
+        feed.sample();
+        let router = Router::new()
+            .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
+            .route(
+                "/app.js",
+                get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+            )
+            .route(
+                "/style.css",
+                get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
+            )
+            .route("/api/metrics", get(metrics_json))
+            .route("/api/land", get(land_json))
+            .with_state(feed.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serving.await {
+                eprintln!("dashboard: the server stopped: {error}");
+            }
+        });
+        let sampler = feed.clone();
+        let sampling = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SAMPLE_EVERY).await;
+                sampler.sample();
+            }
+        });
+        let reader = feed.clone();
+        let reading = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ANALYSIS_EVERY).await;
+                reader.refresh_analysis().await;
+            }
+        });
+        Ok(Dashboard {
+            local_addr,
+            feed,
+            stop: Some(stop),
+            tasks: vec![server, sampling, reading],
+        })
+    }
+
+    /// `http://127.0.0.1:<port>/`
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.local_addr)
+    }
+
+    pub fn feed(&self) -> Feed {
+        self.feed.clone()
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        for task in &self.tasks[1..] {
+            task.abort();
+        }
+    }
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body))
+        .expect("a valid response")
+}
+
+fn json(body: String) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body))
+        .expect("a valid response")
+}
+
+async fn metrics_json(State(feed): State<Feed>) -> Response<Body> {
+    let latest = feed.0.latest.lock().expect("not poisoned").clone();
+    json(latest.as_ref().clone())
+}
+
+async fn land_json() -> Response<Body> {
+    static LAND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let land = LAND.get_or_init(|| serde_json::json!({ "path": analysis::land_path() }).to_string());
+    json(land.clone())
+}

@@ -7,7 +7,9 @@ use aws_config::SdkConfig;
 use std::path::{Path, PathBuf};
 
 use super::target::cloud_environment;
-use crate::gateway::{Gateway, Limits};
+use crate::gateway::{Gateway, GatewayOptions, Limits};
+use crate::runtime::faults::FaultPlan;
+use std::sync::Arc;
 
 /// The file in the state folder where `serve` writes its front door's endpoint, for xtask to hand to clients.
 pub fn endpoint_file(state: &Path) -> PathBuf {
@@ -22,11 +24,17 @@ pub struct FrontDoor {
     pub environment: Vec<(String, String)>,
 }
 
-pub async fn open(config: &SdkConfig, limits: Limits) -> Result<FrontDoor> {
+/// The front door with `limits`, injecting `faults` into writes (put-internal, put-5xx).
+pub async fn open(config: &SdkConfig, limits: Limits, faults: Arc<FaultPlan>) -> Result<FrontDoor> {
     let emulator = config
         .endpoint_url()
         .context("AWS_ENDPOINT_URL is not set: the local cloud's data plane runs through `cargo xtask`")?;
-    let gateway = Gateway::start(emulator, limits).await?;
+    let options = GatewayOptions {
+        limits,
+        faults,
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(emulator, options).await?;
     let endpoint = gateway.endpoint();
     let environment = cloud_environment()
         .into_iter()

@@ -6,10 +6,11 @@ use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -18,13 +19,18 @@ use super::shutdown_signal;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::invoker::producer_request;
-use crate::gateway::Limits;
+use crate::gateway::{Limits, ShardKey, ShardTraffic};
 use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::event_source::Pacing;
+use crate::runtime::faults::FaultPlan;
 use crate::runtime::lambda_host::{Outcome, function_spec};
 use crate::runtime::supervisor::{Folders, Supervisor};
 use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
+use lab_contract::{Faults, Scenario};
+
+mod scenario;
+use scenario::Poison;
 
 #[derive(Debug, Clone)]
 pub struct LabOptions {
@@ -38,13 +44,24 @@ pub struct LabOptions {
     /// reads. `None`: the same as the run's.
     pub data_plane: Option<SdkConfig>,
     pub settings: Settings,
+    pub scenario: Scenario,
+    /// Faults the data plane injects (the front door's are given to it when it is opened).
+    pub faults: Arc<FaultPlan>,
 }
 
 /// The run's outcome; with `--json` it is the last line printed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
-    /// Distinct records in the stream (read back from it).
+    pub scenario: String,
+    /// The faults injected on purpose (`--faults`, or the `flaky` scenario's), and their seed.
+    pub faults: Faults,
+    pub seed: u64,
+    /// Records the producer was asked for.
+    pub requested: u64,
+    /// Distinct valid records in the stream (read back from it).
     pub produced: u64,
+    /// Records asked for that never reached the stream (the producer gave them up, or dropped them unsaid).
+    pub never_stored: u64,
     /// Why the producer stopped (`max_records` when it made them all).
     pub producer_stopped: Option<String>,
     pub consumed: u64,
@@ -68,6 +85,46 @@ pub struct Summary {
     pub s3_latency_ms_p50: f64,
     pub s3_latency_ms_p99: f64,
     pub wall_seconds: f64,
+    /// Write entries the front door refused with `ProvisionedThroughputExceededException`, every shard together.
+    pub throttled: u64,
+    /// Records the producer sent again after a refusal (its own count).
+    pub retried: u64,
+    /// Records given up, by who gave them up and why.
+    pub given_up: GivenUp,
+    /// How long the producer ran, in seconds.
+    pub produce_seconds: f64,
+    /// The stream's name (the front door's counts are picked by it).
+    #[serde(skip)]
+    pub stream: String,
+    /// `GetRecords` calls refused for the shard's read allowance (pollers and the Firehose pump).
+    pub read_throttled: u64,
+    /// Each shard's writes over the producer's run.
+    pub shards: Vec<ShardFigures>,
+    /// Faults injected, by kind.
+    pub faults_injected: BTreeMap<String, u64>,
+    /// The `poison` scenario's malformed records: how many were written, and where they ended up.
+    pub poison: Option<Poison>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GivenUp {
+    /// The producer's failed records, by the error that made them fail last (its report's `errors`).
+    pub producer: BTreeMap<String, u64>,
+    /// Records of the batches the consumer's mapping gave up, by condition (`RetryAttemptsExhausted`, ...).
+    pub consumer: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ShardFigures {
+    pub shard_id: String,
+    /// Records the shard accepted.
+    pub records: u64,
+    /// `records` over the producer's run.
+    pub records_per_s: f64,
+    /// Write entries it refused.
+    pub throttled: u64,
+    /// Reads it refused.
+    pub read_throttled: u64,
 }
 
 pub fn percentile(values: &[f64], p: f64) -> f64 {
@@ -94,13 +151,17 @@ fn progress(line: &str, elapsed: Duration) {
 
 /// `lab-cloud lab`: deploys, runs and checks the pipeline, prints the summary (and with `--json`, it as JSON). A run
 /// passes when the producer made every record it was asked for and none of them was lost.
-pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) -> Result<ExitCode> {
+pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::Lab) -> Result<ExitCode> {
     let limits = if args.no_limits {
         Limits::none()
     } else {
         Limits::default()
     };
-    let door = front_door::open(config, limits).await?;
+    if args.scenario == Scenario::Flaky && args.faults.faults.is_none() {
+        args.faults.faults = Some(FLAKY.parse().map_err(anyhow::Error::msg)?);
+    }
+    let faults = FaultPlan::from_args(&args.faults);
+    let door = front_door::open(config, limits, faults.clone()).await?;
     let options = LabOptions {
         records: args.records,
         records_per_second: args.records_per_second,
@@ -114,6 +175,8 @@ pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) 
             analytics_window_seconds: i32::try_from(args.window).context("--window is too long")?,
             functions_dir: state.join("functions"),
         },
+        scenario: args.scenario,
+        faults,
     };
     let artifacts = Artifacts {
         binaries: args.binaries.into_iter().map(|file| (file.name, file.path)).collect(),
@@ -126,16 +189,38 @@ pub async fn command(config: &SdkConfig, state: &Path, args: lab_contract::Lab) 
             return Ok(ExitCode::from(130));
         }
     };
+    let mut summary = summary;
+    add_traffic(&mut summary, &door.gateway.traffic());
     print_summary(&summary, state);
     if args.json {
         println!("{}", serde_json::to_string(&json_summary(&summary)?)?);
     }
     let producer_done = summary.producer_stopped.as_deref() == Some("max_records");
-    Ok(if summary.lost == 0 && summary.produced > 0 && producer_done {
+    let nothing_lost = summary.lost == 0 && summary.never_stored == 0;
+    Ok(if nothing_lost && summary.produced > 0 && producer_done {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The `flaky` scenario's faults, when `--faults` does not say otherwise: each at a modest rate.
+pub const FLAKY: &str = "put-internal=0.01,put-5xx=0.02,function-error=0.02,function-timeout=0.01,s3-error=0.05";
+
+/// The front door's per-shard counts of the run's stream into the summary.
+fn add_traffic(summary: &mut Summary, traffic: &BTreeMap<ShardKey, ShardTraffic>) {
+    let seconds = summary.produce_seconds.max(f64::EPSILON);
+    for (shard, counts) in traffic.iter().filter(|(shard, _)| shard.stream == summary.stream) {
+        summary.throttled += counts.writes_throttled;
+        summary.read_throttled += counts.read_throttles;
+        summary.shards.push(ShardFigures {
+            shard_id: shard.shard_id.clone(),
+            records: counts.records_accepted,
+            records_per_s: (counts.records_accepted as f64 / seconds * 10.0).round() / 10.0,
+            throttled: counts.writes_throttled,
+            read_throttled: counts.read_throttles,
+        });
+    }
 }
 
 /// The summary as one JSON line: the latest window's result without its per-vehicle tables (the state carried to the
@@ -172,12 +257,14 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         options.cloud_environment.clone(),
         folders.clone(),
         Pacing::default(),
-    );
+    )
+    // The faults are for what the pipeline runs, not for the producer the lab invokes itself.
+    .with_faults(options.faults.clone(), &[PRODUCER]);
     supervisor.sync().await?;
 
     // The producer, invoked once like a Lambda function, through the local Lambda host.
     let lambda = aws_sdk_lambda::Client::new(config);
-    let producer = function_spec(
+    let mut producer = function_spec(
         &lambda,
         PRODUCER,
         &folders.functions,
@@ -185,9 +272,15 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         &options.cloud_environment,
     )
     .await?;
+    if options.scenario == Scenario::HotKey {
+        // Step 2's producer keys every record with PARTITION_KEY when it is set: one key, one shard.
+        producer
+            .environment
+            .push(("PARTITION_KEY".to_owned(), HOT_KEY.to_owned()));
+    }
     let rate = match options.records_per_second {
         Some(rate) => rate,
-        None => steady_rate(config, &deployed.stream_arn).await?,
+        None => scenario_rate(config, &deployed.stream_arn, options.scenario).await?,
     };
     let mut request = producer_request(options.records, rate);
     // The fleet the glitch check recomputes: its seed and glitch rate, said rather than left to defaults.
@@ -196,6 +289,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     let host = supervisor.host();
     let produce_started = Instant::now();
     let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
+    let poison = (options.scenario == Scenario::Poison).then(|| scenario::write_poison(config, &deployed.stream_arn));
 
     let produced = wait_for_pipeline(
         options,
@@ -208,7 +302,26 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     )
     .await?;
 
-    let mut summary = summarise(config, &supervisor, &deployed, produced, &folders, started).await?;
+    let poison = match poison {
+        Some(writing) => Some(writing.await??),
+        None => None,
+    };
+    let mut summary = summarise(
+        config,
+        &supervisor,
+        &deployed,
+        produced,
+        &folders,
+        started,
+        poison.as_ref(),
+    )
+    .await?;
+    summary.requested = options.records;
+    summary.never_stored = options.records.saturating_sub(summary.produced);
+    summary.scenario = options.scenario.to_string();
+    summary.faults = options.faults.faults().clone();
+    summary.seed = options.faults.seed();
+    summary.faults_injected = options.faults.injected();
     supervisor.shutdown();
     if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {
         let (check, windows) = check_glitches(config, &deployed, &options.state, glitches, merge).await?;
@@ -224,9 +337,13 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
 /// (<https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>).
 pub const SHARD_RECORDS_PER_SECOND: u64 = 1_000;
 
-/// The producer's default rate: 95% of the stream's write capacity, so that the run is close to what the stream
-/// takes without a steady stream of refusals (the front door holds each shard to AWS's limits).
-async fn steady_rate(config: &SdkConfig, stream_arn: &str) -> Result<u64> {
+/// The one partition key of the `hot-key` scenario: the original lab's producer keyed every record with it.
+pub const HOT_KEY: &str = "geolocation";
+
+/// The producer's rate for a scenario: 95% of the stream's write capacity (so that the run is close to what the
+/// stream takes without a steady stream of refusals: the front door holds each shard to AWS's limits), or twice
+/// the capacity for `burst`.
+async fn scenario_rate(config: &SdkConfig, stream_arn: &str, scenario: Scenario) -> Result<u64> {
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let summary = kinesis
         .describe_stream_summary()
@@ -237,11 +354,12 @@ async fn steady_rate(config: &SdkConfig, stream_arn: &str) -> Result<u64> {
     let shards = summary
         .stream_description_summary()
         .map_or(1, |description| description.open_shard_count().max(1)) as u64;
-    let rate = shards * SHARD_RECORDS_PER_SECOND * 95 / 100;
-    eprintln!(
-        "lab: the producer writes {rate} records/s, 95% of the stream's {} ({shards} shards)",
-        shards * SHARD_RECORDS_PER_SECOND
-    );
+    let capacity = shards * SHARD_RECORDS_PER_SECOND;
+    let (rate, share) = match scenario {
+        Scenario::Burst => (capacity * 2, "twice"),
+        _ => (capacity * 95 / 100, "95% of"),
+    };
+    eprintln!("lab: the producer asks for {rate} records/s, {share} the stream's {capacity} ({shards} shards)");
     Ok(rate)
 }
 
@@ -469,13 +587,31 @@ async fn summarise(
     produced: Option<(Value, f64)>,
     folders: &Folders,
     started: Instant,
+    poison: Option<&scenario::Written>,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
     let (report, seconds) = produced.unwrap_or((Value::Null, 0.0));
 
-    // What was produced, read back from the stream itself (not taken from the producer's word).
-    let in_stream = stream_ids(config, &deployed.stream_arn, None, usize::MAX).await?;
+    // What was produced, read back from the stream itself (not taken from the producer's word); the malformed
+    // records the lab wrote itself are not the producer's.
+    let mut in_stream = stream_ids(config, &deployed.stream_arn, None, usize::MAX).await?;
+    if let Some(poison) = poison {
+        in_stream.retain(|id| !poison.ids.contains(id));
+    }
     summary.produced = in_stream.len() as u64;
+    summary.stream = deployed
+        .stream_arn
+        .rsplit_once(":stream/")
+        .map_or("", |(_, name)| name)
+        .to_owned();
+    summary.produce_seconds = seconds;
+    summary.retried = report["retried"].as_u64().unwrap_or(0);
+    if let Some(errors) = report["errors"].as_object() {
+        summary.given_up.producer = errors
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+            .collect();
+    }
     summary.producer_stopped = report["stopped"].as_str().map(str::to_owned);
     summary.produce_records_per_s = if seconds > 0.0 {
         report["sent"].as_f64().unwrap_or(0.0) / seconds
@@ -497,6 +633,8 @@ async fn summarise(
         }
     }
     summary.failure_reasons = failure_reasons(&folders.failures);
+    summary.given_up.consumer = scenario::given_up_by_condition(&walk(&folders.failures));
+    summary.poison = poison.map(|written| written.found(&walk(&folders.failures)));
 
     // What Firehose delivered: every object under the prefix, read back, every line parsed.
     let s3 = s3_client(config);
@@ -505,7 +643,8 @@ async fn summarise(
         let _ = key;
         summary.s3_objects += 1;
         summary.s3_bytes += body.len() as u64;
-        for id in positions(&body).filter_map(Result::ok) {
+        let poisoned = |id: &String| poison.is_some_and(|p| p.ids.contains(id));
+        for id in positions(&body).filter_map(Result::ok).filter(|id| !poisoned(id)) {
             *delivered.entry(id).or_default() += 1;
         }
     }

@@ -12,6 +12,7 @@ use super::shutdown_signal;
 use super::target::folders;
 use crate::gateway::Limits;
 use crate::runtime::event_source::Pacing;
+use crate::runtime::faults::FaultPlan;
 use crate::runtime::supervisor::Supervisor;
 
 pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> Result<ExitCode> {
@@ -20,11 +21,21 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     } else {
         Limits::default()
     };
-    let door = front_door::open(&config, limits).await?;
+    let faults = FaultPlan::from_args(&args.faults);
+    if !faults.faults().is_empty() {
+        eprintln!(
+            "lab-cloud: injecting faults {} (seed {})",
+            faults.faults(),
+            faults.seed()
+        );
+    }
+    let door = front_door::open(&config, limits, faults.clone()).await?;
     let endpoint_file = front_door::endpoint_file(state);
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());
-    let mut supervisor = Supervisor::new(door.config, door.environment, folders(state), Pacing::default());
+    // Serve's host runs only what the mappings invoke: nothing is spared the faults.
+    let mut supervisor =
+        Supervisor::new(door.config, door.environment, folders(state), Pacing::default()).with_faults(faults, &[]);
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
         if let Err(error) = supervisor.sync().await {

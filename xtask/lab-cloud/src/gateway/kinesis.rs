@@ -9,11 +9,23 @@ use axum::body::Body;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, request};
 use bytes::Bytes;
+use lab_contract::FaultKind;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 const THROTTLED: &str = "ProvisionedThroughputExceededException";
+/// The per-record error of a `PutRecords` entry Kinesis failed to store for a reason of its own (API reference:
+/// "ErrorCode ... ProvisionedThroughputExceededException or InternalFailure").
+const INTERNAL_FAILURE: &str = "InternalFailure";
+
+/// Why an entry of a `PutRecords` call was not sent on to the emulator.
+#[derive(Clone, Copy, PartialEq)]
+enum Refusal {
+    Throttled,
+    /// `--faults put-internal=...`.
+    InternalFailure,
+}
 
 /// PutRecords' own request limits (API reference): the emulator answers a request beyond them with its error, so
 /// the gateway forwards such a request untouched and counts nothing.
@@ -126,14 +138,26 @@ impl Shared {
         let Some((entries, shards)) = self.route(&call, &stream, &records).await else {
             return self.forward(call).await;
         };
-        let admitted: Vec<bool> = entries
+        if let Some(fault) = self.whole_call_fault() {
+            return fault;
+        }
+        // An entry struck by `put-internal` is refused before it is counted against its shard.
+        let refusals: Vec<Option<Refusal>> = entries
             .iter()
-            .map(|e| self.ledger.admit_write(&e.shard, e.bytes))
+            .map(|e| {
+                if self.faults.strikes(FaultKind::PutInternal) {
+                    Some(Refusal::InternalFailure)
+                } else if self.ledger.admit_write(&e.shard, e.bytes) {
+                    None
+                } else {
+                    Some(Refusal::Throttled)
+                }
+            })
             .collect();
         let forwarded: Vec<Value> = records
             .iter()
-            .zip(&admitted)
-            .filter(|(_, ok)| **ok)
+            .zip(&refusals)
+            .filter(|(_, refused)| refused.is_none())
             .map(|(record, _)| record.clone())
             .collect();
 
@@ -155,7 +179,7 @@ impl Shared {
                 _ => return buffered_response(answer),
             },
         };
-        let merged = self.merge_put_records(&stream, &shards, &entries, &admitted, stored);
+        let merged = self.merge_put_records(&stream, &shards, &entries, &refusals, stored);
         match answer {
             // Nothing refused: the emulator's own answer, as it sent it.
             Some(answer) if everything => buffered_response(answer),
@@ -176,17 +200,26 @@ impl Shared {
         stream: &StreamRef,
         shards: &StreamShards,
         entries: &[Entry],
-        admitted: &[bool],
+        refusals: &[Option<Refusal>],
         mut stored: Value,
     ) -> Value {
         let mut results = stored["Records"].as_array().cloned().unwrap_or_default().into_iter();
         let mut failed = stored["FailedRecordCount"].as_u64().unwrap_or(0);
         let mut merged = Vec::with_capacity(entries.len());
-        for (entry, &ok) in entries.iter().zip(admitted) {
-            if !ok {
-                failed += 1;
-                merged.push(json!({ "ErrorCode": THROTTLED, "ErrorMessage": throttle_message(&entry.shard, shards) }));
-                continue;
+        for (entry, refusal) in entries.iter().zip(refusals) {
+            match refusal {
+                Some(Refusal::Throttled) => {
+                    failed += 1;
+                    let message = throttle_message(&entry.shard, shards);
+                    merged.push(json!({ "ErrorCode": THROTTLED, "ErrorMessage": message }));
+                    continue;
+                }
+                Some(Refusal::InternalFailure) => {
+                    failed += 1;
+                    merged.push(json!({ "ErrorCode": INTERNAL_FAILURE, "ErrorMessage": "Internal service failure." }));
+                    continue;
+                }
+                None => {}
             }
             let result = results
                 .next()
@@ -223,6 +256,9 @@ impl Shared {
         let Some((entries, shards)) = self.route(&call, &stream, record).await else {
             return self.forward(call).await;
         };
+        if let Some(fault) = self.whole_call_fault() {
+            return fault;
+        }
         let entry = &entries[0];
         if !self.ledger.admit_write(&entry.shard, entry.bytes) {
             return throttled(&throttle_message(&entry.shard, &shards));
@@ -326,6 +362,23 @@ impl Shared {
             self.streams.forget(&stream);
         }
         self.forward(call).await
+    }
+
+    /// `--faults put-5xx=...`: the whole write call fails before anything is stored, with HTTP 500
+    /// `InternalFailure` or 503 `ServiceUnavailable` (by the chance's number), the two server errors the Kinesis
+    /// API reference lists for every operation
+    /// (<https://docs.aws.amazon.com/kinesis/latest/APIReference/CommonErrors.html>); the SDKs retry both.
+    fn whole_call_fault(&self) -> Option<Response<Body>> {
+        let chance = self.faults.strike(FaultKind::Put5xx)?;
+        let (status, error_type) = if chance % 2 == 0 {
+            (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_FAILURE)
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+        };
+        let message = "injected by the local cloud (--faults put-5xx)";
+        let mut response = error_response(error_type, message);
+        *response.status_mut() = status;
+        Some(response)
     }
 
     async fn forward(&self, call: Call) -> Response<Body> {

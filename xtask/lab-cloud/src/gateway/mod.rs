@@ -9,6 +9,10 @@
 //! - `PutRecord`: HTTP 400 `ProvisionedThroughputExceededException` when its shard is full.
 //! - `GetRecords`: calls and bytes per shard, whoever reads, and one call's maximum records and bytes.
 //!
+//! With faults asked for ([`GatewayOptions::faults`]), writes also meet what AWS does now and then: `put-internal`
+//! refuses single `PutRecords` entries with `InternalFailure` (not stored), `put-5xx` answers a whole `PutRecords`
+//! or `PutRecord` call with HTTP 500 `InternalFailure` or 503 `ServiceUnavailable`, which the SDKs retry.
+//!
 //! Kinesis is spoken in AWS JSON 1.1 (`X-Amz-Target: Kinesis_20131202.<Operation>`), which is what the Rust SDK
 //! (aws-sdk-kinesis 1.130: `AwsJsonRpcProtocol::aws_json_1_1`) and botocore (`"protocol": "json"`) send. moto has no
 //! CBOR codec, so a CBOR Kinesis request (smithy RPC v2, or the Java SDK's `x-amz-cbor-1.1`) is refused with a
@@ -21,6 +25,7 @@ mod upstream;
 
 pub use limits::{Clock, Limits, ManualClock, ShardKey, ShardTraffic, SystemClock};
 
+use crate::runtime::faults::FaultPlan;
 use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::body::Body;
@@ -45,6 +50,8 @@ pub struct GatewayOptions {
     pub listen: SocketAddr,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
+    /// Faults injected into writes on purpose (none by default).
+    pub faults: Arc<FaultPlan>,
 }
 
 impl Default for GatewayOptions {
@@ -53,6 +60,7 @@ impl Default for GatewayOptions {
             listen: (Ipv4Addr::LOCALHOST, 0).into(),
             limits: Limits::default(),
             clock: Arc::new(SystemClock::default()),
+            faults: FaultPlan::none(),
         }
     }
 }
@@ -84,6 +92,7 @@ struct Shared {
     upstream: Upstream,
     ledger: Ledger,
     streams: ShardCache,
+    faults: Arc<FaultPlan>,
 }
 
 impl Gateway {
@@ -108,6 +117,7 @@ impl Gateway {
             upstream: Upstream::new(upstream)?,
             ledger: Ledger::new(options.limits, options.clock),
             streams: ShardCache::default(),
+            faults: options.faults,
         });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await

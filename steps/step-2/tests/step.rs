@@ -363,6 +363,25 @@ fn batches_hold_at_most_5_mib_counting_partition_keys() {
 }
 
 #[test]
+fn batches_fill_a_call_up_to_exactly_5_mib() {
+    // Five records of exactly 1 MiB each (data and key): 5 MiB, which is the limit, not over it: one call.
+    let mib = |i: usize| {
+        let key = format!("mib-{i}");
+        Entry::new(key.clone(), vec![b'x'; MAX_RECORD_BYTES - key.len()]).unwrap()
+    };
+    let entries: Vec<Entry> = (0..6).map(mib).collect();
+    let batches = batches(entries.clone());
+    assert_same_entries(&batches, &entries);
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        [5, 1],
+        "a call may hold exactly 5 MiB (5 records of 1 MiB); only a sixth goes over"
+    );
+    assert_eq!(bytes(&batches[0]), MAX_BYTES_PER_CALL);
+}
+
+#[test]
 fn batches_send_a_record_of_almost_1_mib() {
     let small = Entry::new("small", "{}\n").unwrap();
     let big = |i: usize| {
@@ -634,6 +653,31 @@ async fn send_retries_throttled_entries_then_gives_up_at_stop_time() {
     assert_eq!(tally.errors, BTreeMap::from([(THROTTLED.to_owned(), 25)]));
 }
 
+#[tokio::test]
+async fn send_gives_up_rather_than_wait_past_stop_time() {
+    // Every entry refused; the next attempt would come after a backoff of up to a year, far past stop_at (a second
+    // away). The entries are failed at once: sleeping would overrun the invocation (and Lambda's deadline).
+    let (client, seen) = fake_kinesis(|_, _| Some(THROTTLED));
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let producer = Producer {
+        retry: RetryPolicy {
+            attempts: 5,
+            base: year,
+            cap: year,
+        },
+        ..quick_producer(client, 5)
+    };
+    let stop_at = Instant::now() + Duration::from_secs(1);
+    let sent = tokio::time::timeout(Duration::from_secs(30), producer.send(keyed_entries(10), stop_at)).await;
+    let tally = sent.expect("send waited past stop_at instead of giving up");
+    assert_eq!(
+        seen.lock().unwrap().calls.len(),
+        1,
+        "no resend that would end past stop_at"
+    );
+    assert_eq!((tally.sent, tally.retried, tally.failed), (0, 0, 10));
+}
+
 /// A `PutRecords` answer accepting every entry of `call`.
 fn accept_all(call: &Call) -> Reply {
     let results: Vec<Value> = (0..keys_of(call).len())
@@ -819,6 +863,46 @@ async fn handler_stops_at_max_records_or_max_seconds() {
     let response = handler(&producer, event).await.expect("the handler answers");
     assert_eq!(response.stopped, StopReason::MaxSeconds);
     assert_eq!(response.tally.sent, 20, "one second at 20 records a second");
+}
+
+#[tokio::test]
+async fn run_reports_the_sum_of_every_batchs_tally() {
+    // 700 records in one second: two calls' worth (500, 200). Every entry is throttled once; the vehicles whose
+    // number ends in 7 are refused every time (InternalFailure), in both batches.
+    let (client, seen) = fake_kinesis(|key, try_| {
+        if key.ends_with('7') {
+            Some(INTERNAL)
+        } else {
+            (try_ == 1).then_some(THROTTLED)
+        }
+    });
+    let producer = quick_producer(client, 3);
+    let asked = request(json!({"records_per_second": 700, "max_records": 700, "max_seconds": 60, "vehicles": 700}));
+    let response = producer.run(&asked, Duration::from_secs(60)).await;
+
+    let seen = seen.lock().unwrap();
+    let sent: usize = seen.accepted.values().sum();
+    let resent = seen.calls.iter().map(Vec::len).sum::<usize>() - 700;
+    let failed = 700 - sent;
+    let failed_in = |batch: &[String]| batch.iter().filter(|key| key.ends_with('7')).count();
+    assert!(
+        failed_in(&seen.calls[0]) > 0 && failed_in(seen.calls.last().unwrap()) > 0,
+        "both batches have failures"
+    );
+    assert_eq!(
+        response.tally,
+        Tally {
+            sent: sent as u64,
+            retried: resent as u64,
+            failed: failed as u64,
+            calls: seen.calls.len() as u64,
+            errors: BTreeMap::from([(INTERNAL.to_owned(), failed as u64)]),
+            error: None,
+        },
+        "the report adds up every batch's tally: sent, retried, failed, calls and errors"
+    );
+    assert_eq!(seen.calls.len(), 6, "three attempts for each of the two batches");
+    assert_eq!(response.stopped, StopReason::MaxRecords);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,11 @@
-//! The book in a real browser: Debian's Chromium, headless, driven by ChromeDriver over WebDriver (plain HTTP
-//! on 127.0.0.1). Every chapter page is served over HTTP, loaded, and must log no console error; every picture
-//! on it must have rendered (decoded, with a size); the introduction is saved as a screenshot.
+//! The book and the lab's dashboard in a real browser: Debian's Chromium, headless, driven by ChromeDriver over
+//! WebDriver (plain HTTP on 127.0.0.1).
+//!
+//! - The book ([`check`]): every chapter page is served over HTTP, loaded, and must log no console error; every
+//!   picture on it must have rendered (decoded, with a size); the introduction is saved as a screenshot.
+//! - The dashboard ([`dashboard_check`]): a short real lab with `--hold`, its page watched until the run is over; it
+//!   fails on a console error, a figure that never leaves zero, or a map that did not render, and on last figures that
+//!   disagree with the lab's summary. Screenshots mid-run and at the end.
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
@@ -165,9 +170,97 @@ fn chapter_pages(html: &Path) -> Result<Vec<String>> {
     Ok(pages)
 }
 
+/// A headless Chromium session through a ChromeDriver of its own; both end when it is dropped.
+struct Browser {
+    port: u16,
+    id: String,
+    profile: PathBuf,
+    _driver: Started,
+}
+
+impl Browser {
+    fn open() -> Result<Browser> {
+        ensure_browser()?;
+        let port = crate::cloud::free_port()?;
+        let driver = Started(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting chromedriver")?,
+        );
+        wait_for_port(port)?;
+        let profile = std::env::temp_dir().join(format!("kinesis-lab-chromium-{}-{port}", std::process::id()));
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    // Headless as root in a sandbox, and quiet: this machine's network is closed, and background
+                    // connections would only fail noisily.
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                             "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]
+                },
+                "goog:loggingPrefs": { "browser": "ALL" }
+            }}
+        });
+        let session = webdriver(port, "POST", "/session", Some(&capabilities))?;
+        let id = session["sessionId"].as_str().context("a WebDriver session")?.to_owned();
+        Ok(Browser {
+            port,
+            id,
+            profile,
+            _driver: driver,
+        })
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
+        webdriver(self.port, method, &format!("/session/{}{path}", self.id), body)
+    }
+
+    fn go(&self, url: &str) -> Result<()> {
+        self.call("POST", "/url", Some(&json!({ "url": url }))).map(|_| ())
+    }
+
+    /// Runs `script` (a function body) in the page and returns what it returns.
+    fn run(&self, script: &str) -> Result<Value> {
+        self.call("POST", "/execute/sync", Some(&json!({ "script": script, "args": [] })))
+    }
+
+    /// The console's errors since the last call.
+    fn console_errors(&self) -> Result<Vec<String>> {
+        let log = self.call("POST", "/se/log", Some(&json!({ "type": "browser" })))?;
+        Ok(log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect())
+    }
+
+    fn screenshot(&self, path: &Path) -> Result<()> {
+        let png = self.call("GET", "/screenshot", None)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().context("a screenshot")?)
+            .context("the screenshot's base64")?;
+        std::fs::create_dir_all(path.parent().context("a folder")?)?;
+        std::fs::write(path, bytes)?;
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = webdriver(self.port, "DELETE", &format!("/session/{}", self.id), None);
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
 /// Loads every chapter in headless Chromium; fails on a console error or a picture that did not render.
 pub fn check(html: &Path, screenshot: &Path) -> Result<Report> {
-    ensure_browser()?;
     let http_port = crate::cloud::free_port()?;
     // A static server for the built book: the browser loads pages over HTTP, as `book --serve` does.
     let python = ["python3", "python"]
@@ -183,62 +276,20 @@ pub fn check(html: &Path, screenshot: &Path) -> Result<Report> {
             .spawn()
             .context("starting the book's HTTP server")?,
     );
-    let driver_port = crate::cloud::free_port()?;
-    let _driver = Started(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting chromedriver")?,
-    );
+    let browser = Browser::open()?;
     wait_for_port(http_port)?;
-    wait_for_port(driver_port)?;
-
-    let profile = std::env::temp_dir().join(format!("kinesis-lab-chromium-{}", std::process::id()));
-    let capabilities = json!({
-        "capabilities": { "alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                // Headless as root in a sandbox, and quiet: this machine's network is closed, and background
-                // connections would only fail noisily.
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]
-            },
-            "goog:loggingPrefs": { "browser": "ALL" }
-        }}
-    });
-    let session = webdriver(driver_port, "POST", "/session", Some(&capabilities))?;
-    let id = session["sessionId"].as_str().context("a WebDriver session")?.to_owned();
-    let outcome = visit_all(driver_port, &id, http_port, html, screenshot);
-    let _ = webdriver(driver_port, "DELETE", &format!("/session/{id}"), None);
-    let _ = std::fs::remove_dir_all(&profile);
-    outcome
+    visit_all(&browser, http_port, html, screenshot)
 }
 
-fn visit_all(driver: u16, id: &str, http_port: u16, html: &Path, screenshot: &Path) -> Result<Report> {
+fn visit_all(browser: &Browser, http_port: u16, html: &Path, screenshot: &Path) -> Result<Report> {
     let mut problems = vec![];
     let mut pictures = 0;
     let pages = chapter_pages(html)?;
     for page in &pages {
-        let url = format!("http://127.0.0.1:{http_port}/{page}");
-        webdriver(
-            driver,
-            "POST",
-            &format!("/session/{id}/url"),
-            Some(&json!({ "url": url })),
-        )?;
+        browser.go(&format!("http://127.0.0.1:{http_port}/{page}"))?;
         // Every picture: loaded, decoded, with a size (an SVG that fails to parse has none).
-        let images = webdriver(
-            driver,
-            "POST",
-            &format!("/session/{id}/execute/sync"),
-            Some(&json!({
-                "script": "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);",
-                "args": []
-            })),
+        let images = browser.run(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0]);",
         )?;
         for image in images.as_array().into_iter().flatten() {
             pictures += 1;
@@ -246,27 +297,15 @@ fn visit_all(driver: u16, id: &str, http_port: u16, html: &Path, screenshot: &Pa
                 problems.push(format!("{page}: the picture {} did not render", image[0]));
             }
         }
-        let title = webdriver(driver, "GET", &format!("/session/{id}/title"), None)?;
+        let title = browser.call("GET", "/title", None)?;
         if title.as_str().is_none_or(|t| t.is_empty()) {
             problems.push(format!("{page}: no title; the page did not load"));
         }
-        let log = webdriver(
-            driver,
-            "POST",
-            &format!("/session/{id}/se/log"),
-            Some(&json!({ "type": "browser" })),
-        )?;
-        for entry in log.as_array().into_iter().flatten() {
-            if entry["level"] == "SEVERE" {
-                problems.push(format!("{page}: console error: {}", entry["message"]));
-            }
+        for error in browser.console_errors()? {
+            problems.push(format!("{page}: console error: {error}"));
         }
         if page == &pages[0] {
-            let png = webdriver(driver, "GET", &format!("/session/{id}/screenshot"), None)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(png.as_str().context("a screenshot")?)
-                .context("the screenshot's base64")?;
-            std::fs::write(screenshot, bytes)?;
+            browser.screenshot(screenshot)?;
         }
     }
     if !problems.is_empty() {
@@ -277,4 +316,258 @@ fn visit_all(driver: u16, id: &str, http_port: u16, html: &Path, screenshot: &Pa
         pictures,
         screenshot: screenshot.to_owned(),
     })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The lab's dashboard.
+
+/// What the dashboard check runs and where it saves its screenshots.
+pub struct DashboardCheck {
+    pub records: u64,
+    /// `--scenario` for the lab (`None`: its default).
+    pub scenario: Option<String>,
+    /// `<folder>/dashboard-<name>-live.png` and `-end.png`.
+    pub screenshots: PathBuf,
+    pub name: String,
+}
+
+/// What the check saw.
+pub struct DashboardReport {
+    pub live: PathBuf,
+    pub end: PathBuf,
+    /// `/api/metrics` once the run was over, and the lab's JSON summary.
+    pub metrics: Value,
+    pub summary: Value,
+    pub seconds: f64,
+}
+
+/// Figures that must leave zero during a run: the page's `data-figure` ids.
+const MUST_MOVE: [&str; 5] = [
+    "totals.produced",
+    "totals.records_per_s",
+    "totals.consumed",
+    "totals.delivered",
+    "totals.windows_closed",
+];
+
+/// The page as the check reads it: its phase, every figure's number, whether the land and the cells are drawn.
+const READ_PAGE: &str = r#"
+const figures = {};
+document.querySelectorAll('[data-figure]').forEach(e => { figures[e.dataset.figure] = Number(e.dataset.value || 0); });
+const land = document.querySelector('#map #land');
+const box = land ? land.getBBox() : null;
+return {
+  phase: document.getElementById('status').dataset.phase || '',
+  status: document.getElementById('status').textContent,
+  figures,
+  land: !!(box && box.width > 100 && box.height > 50),
+  cells: document.querySelectorAll('#map rect.cell').length,
+};
+"#;
+
+/// A group of processes we started (the lab's), stopped by its id when dropped: Ctrl-C first, as a learner would.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-INT", "--", &group]).status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if self.0.try_wait().is_ok_and(|status| status.is_some()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cargo xtask lab --hold` (this executable), watches its dashboard in Chromium until the run is over, and
+/// compares the last figures with the lab's JSON summary.
+pub fn dashboard_check(check: &DashboardCheck) -> Result<DashboardReport> {
+    let started = Instant::now();
+    let port = crate::cloud::free_port()?;
+    let log_path = check.screenshots.join(format!("dashboard-{}-lab.log", check.name));
+    std::fs::create_dir_all(&check.screenshots)?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(["lab", "--records", &check.records.to_string(), "--hold", "--json"]);
+    command.args(["--dashboard-port", &port.to_string()]);
+    if let Some(scenario) = &check.scenario {
+        command.args(["--scenario", scenario]);
+    }
+    // Its own process group, so that stopping it stops the lab-cloud and the emulator it started, and nothing else.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let lab = Group(
+        command
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log_path)?)
+            .spawn()
+            .context("starting cargo xtask lab")?,
+    );
+    let mut lab = lab;
+    let summary = read_summary_line(&mut lab.0);
+    wait_for_dashboard(&mut lab.0, port, &log_path)?;
+    let browser = Browser::open()?;
+    browser.go(&format!("http://127.0.0.1:{port}/"))?;
+    let live = check.screenshots.join(format!("dashboard-{}-live.png", check.name));
+    let end = check.screenshots.join(format!("dashboard-{}-end.png", check.name));
+    let last = watch(&browser, &live, &log_path)?;
+    browser.screenshot(&end)?;
+    let metrics: Value = serde_json::from_str(&http_get(port, "/api/metrics")?)?;
+    let summary = summary
+        .recv_timeout(Duration::from_secs(30))
+        .context("the lab printed no JSON summary")?;
+    let mut problems = vec![];
+    if !last.1 {
+        problems.push("the map's land outline did not render".to_owned());
+    }
+    if last.2 == 0 {
+        problems.push("the map has no cell: the analysis' window never showed".to_owned());
+    }
+    problems.extend(disagreements(&metrics, &summary));
+    if !problems.is_empty() {
+        bail!("the dashboard check failed:\n  {}", problems.join("\n  "));
+    }
+    Ok(DashboardReport {
+        live,
+        end,
+        metrics,
+        summary,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The last line of the lab's standard output that is a JSON object (its `--json` summary), read on a thread.
+fn read_summary_line(lab: &mut Child) -> std::sync::mpsc::Receiver<Value> {
+    let (send, receive) = std::sync::mpsc::channel();
+    let stdout = lab.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(&line) {
+                let _ = send.send(value);
+            }
+        }
+    });
+    receive
+}
+
+/// Waits until the dashboard answers (the lab builds the steps first: minutes on a cold build).
+fn wait_for_dashboard(lab: &mut Child, port: u16, log: &Path) -> Result<()> {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = lab.try_wait()? {
+            bail!(
+                "the lab ended ({status}) before its dashboard answered; its output: {}",
+                log.display()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            bail!(
+                "no dashboard on 127.0.0.1:{port} after 15 minutes; the lab's output: {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+/// Reads the page twice a second until the run is over: fails on a console error, or on a figure of
+/// [`MUST_MOVE`] still at zero when it is over. Saves `live` while records flow (at the first moment the map also
+/// shows a window, if there is one; at the end if records never were seen flowing). What it read last: the figures, land drawn, cells.
+fn watch(browser: &Browser, live: &Path, log: &Path) -> Result<(Value, bool, u64)> {
+    let started = Instant::now();
+    let mut peaks: std::collections::BTreeMap<&str, f64> = MUST_MOVE.iter().map(|id| (*id, 0.0)).collect();
+    let mut live_taken = false;
+    let mut live_has_map = false;
+    loop {
+        let errors = browser.console_errors()?;
+        if !errors.is_empty() {
+            bail!("the dashboard logged console errors:\n  {}", errors.join("\n  "));
+        }
+        let page = browser.run(READ_PAGE)?;
+        for (id, peak) in &mut peaks {
+            *peak = peak.max(page["figures"][*id].as_f64().unwrap_or(0.0));
+        }
+        let flowing = page["figures"]["totals.records_per_s"].as_f64().unwrap_or(0.0) > 0.0;
+        let cells = page["cells"].as_u64().unwrap_or(0);
+        let done = page["phase"] == "done";
+        // The live picture: records flowing, and once a window has closed, that moment (the better picture).
+        if !done && flowing && (!live_taken || (cells > 0 && !live_has_map)) {
+            browser.screenshot(live)?;
+            live_taken = true;
+            live_has_map = cells > 0;
+        }
+        if done {
+            if !live_taken {
+                browser.screenshot(live)?;
+            }
+            let still: Vec<&str> = peaks.iter().filter(|(_, p)| **p == 0.0).map(|(id, _)| *id).collect();
+            if !still.is_empty() {
+                bail!("these figures never left zero: {}", still.join(", "));
+            }
+            return Ok((page["figures"].clone(), page["land"] == json!(true), cells));
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!(
+                "the run was not over after 10 minutes (the page says: {}); the lab's output: {}",
+                page["status"],
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Where the last figures and the lab's summary disagree: produced, consumed, delivered, throttled, given up.
+fn disagreements(metrics: &Value, summary: &Value) -> Vec<String> {
+    let consumers = || {
+        let mappings = metrics["mappings"].as_array().into_iter().flatten();
+        mappings.filter(|m| m["tumbling_window_s"].is_null())
+    };
+    let given_up: u64 = consumers().map(|m| m["records_given_up"].as_u64().unwrap_or(0)).sum();
+    let pairs = [
+        ("produced", &metrics["totals"]["produced"], &summary["produced"]),
+        ("consumed", &metrics["totals"]["consumed"], &summary["consumed"]),
+        ("delivered", &metrics["totals"]["delivered"], &summary["delivered"]),
+        ("throttled", &metrics["totals"]["throttled"], &summary["throttled"]),
+        ("given up", &json!(given_up), &summary["failed"]),
+    ];
+    let mut problems = vec![];
+    for (name, shown, said) in pairs {
+        // A summary without the figure (an older lab) has nothing to disagree with.
+        if !said.is_null() && shown != said {
+            problems.push(format!(
+                "{name}: the dashboard shows {shown}, the lab's summary says {said}"
+            ));
+        }
+    }
+    problems
+}
+
+/// One `GET` on 127.0.0.1, its body (the dashboard closes the connection after answering).
+fn http_get(port: u16, path: &str) -> Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").context("an HTTP answer")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("GET {path}: {}", head.lines().next().unwrap_or_default());
+    }
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        String::from_utf8_lossy(&dechunk(body.as_bytes())).into_owned()
+    } else {
+        body.to_owned()
+    };
+    Ok(body)
 }

@@ -247,6 +247,7 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: l
     // `lab-cloud serve` writes its Kinesis front door's endpoint here once it listens.
     let endpoint_file = state.join("gateway-endpoint");
     let _ = std::fs::remove_file(&endpoint_file);
+    let _ = std::fs::remove_file(state.join(DASHBOARD_URL_FILE));
     let mut command = Command::new(lab_cloud);
     command
         // The data plane itself talks to the emulator (its front door forwards there).
@@ -285,6 +286,15 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: l
     cloud.gateway_port = Some(gateway_port);
     std::fs::write(state_file(), serde_json::to_string(cloud)?)?;
     Ok(())
+}
+
+/// Where `lab-cloud serve` writes its dashboard's address once it listens.
+const DASHBOARD_URL_FILE: &str = "dashboard-url";
+
+/// The dashboard of the cloud kept up, when it has one.
+pub fn dashboard_url() -> Option<String> {
+    let url = std::fs::read_to_string(state_dir().join("cloud").join(DASHBOARD_URL_FILE)).ok()?;
+    Some(url.trim().to_owned()).filter(|url| !url.is_empty())
 }
 
 /// A port nothing listens on, on 127.0.0.1.

@@ -99,6 +99,8 @@ pub struct LabArgs {
     pub no_limits: bool,
     pub scenario: contract::Scenario,
     pub faults: contract::FaultArgs,
+    pub dashboard: contract::DashboardArgs,
+    pub hold: bool,
 }
 
 pub fn lab(args: LabArgs) -> Result<bool> {
@@ -125,6 +127,8 @@ pub fn lab(args: LabArgs) -> Result<bool> {
         json: args.json,
         scenario: args.scenario,
         faults: args.faults,
+        dashboard: args.dashboard,
+        hold: args.hold,
     };
     let command = LabCloud {
         state,

@@ -67,6 +67,20 @@ enum Command {
         scenario: lab_contract::Scenario,
         #[command(flatten)]
         faults: lab_contract::FaultArgs,
+        #[command(flatten)]
+        dashboard: lab_contract::DashboardArgs,
+        /// Keep the dashboard up after the summary, until Ctrl-C.
+        #[arg(long)]
+        hold: bool,
+    },
+    /// Run a short lab and watch its dashboard in headless Chromium: live figures, no console error, the map drawn,
+    /// the last figures equal to the summary; screenshots in .lab/screenshots/.
+    DashboardCheck {
+        #[arg(long, default_value_t = 2000)]
+        records: u64,
+        /// The lab's scenario (steady, hot-key, burst, poison, flaky) [default: the lab's].
+        #[arg(long)]
+        scenario: Option<String>,
     },
     /// Invoke a step's Lambda function once, locally, with an event from a JSON file; prints its answer.
     Invoke {
@@ -218,6 +232,8 @@ enum CloudAction {
         no_limits: bool,
         #[command(flatten)]
         faults: lab_contract::FaultArgs,
+        #[command(flatten)]
+        dashboard: lab_contract::DashboardArgs,
     },
     /// Stop the local cloud started by `cloud up`.
     Down,
@@ -248,6 +264,8 @@ fn run(command: Command) -> Result<bool> {
             no_limits,
             scenario,
             faults,
+            dashboard,
+            hold,
         } => lab::lab(lab::LabArgs {
             records,
             mine,
@@ -258,7 +276,10 @@ fn run(command: Command) -> Result<bool> {
             no_limits,
             scenario,
             faults,
+            dashboard,
+            hold,
         }),
+        Command::DashboardCheck { records, scenario } => dashboard_check(records, scenario),
         Command::Invoke {
             step,
             event,
@@ -339,10 +360,48 @@ fn run(command: Command) -> Result<bool> {
     }
 }
 
+/// `dashboard-check`: the lab's dashboard in headless Chromium, then its last figures beside the lab's summary.
+fn dashboard_check(records: u64, scenario: Option<String>) -> Result<bool> {
+    let check = browser::DashboardCheck {
+        records,
+        name: scenario.clone().unwrap_or_else(|| "check".to_owned()),
+        scenario,
+        screenshots: cloud::state_dir().join("screenshots"),
+    };
+    let report = browser::dashboard_check(&check)?;
+    let totals = &report.metrics["totals"];
+    println!(
+        "The dashboard showed the run live in headless Chromium, with no console error and the map drawn \
+         ({:.0} s); its last figures equal the lab's summary: produced {}, consumed {}, delivered {}, throttled {}, \
+         given up {}.",
+        report.seconds,
+        totals["produced"],
+        totals["consumed"],
+        totals["delivered"],
+        totals["throttled"],
+        report.summary["failed"]
+    );
+    println!(
+        "Screenshots: {} (mid-run) and {} (the end)",
+        learner::relative(&report.live).display(),
+        learner::relative(&report.end).display()
+    );
+    Ok(true)
+}
+
 fn cloud_command(action: CloudAction) -> Result<bool> {
     match action {
-        CloudAction::Up { no_limits, faults } => {
-            let cloud = cloud::up_with(lab::lab_cloud_binary, lab_contract::Serve { no_limits, faults })?;
+        CloudAction::Up {
+            no_limits,
+            faults,
+            dashboard,
+        } => {
+            let serve = lab_contract::Serve {
+                no_limits,
+                faults,
+                dashboard,
+            };
+            let cloud = cloud::up_with(lab::lab_cloud_binary, serve)?;
             println!(
                 "The local cloud is up at {} (pid {}; its Lambda host, event source mappings and Firehose: pid {}).",
                 cloud.endpoint(),
@@ -357,6 +416,9 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
             );
             for (key, value) in cloud.env() {
                 println!("export {key}={value}");
+            }
+            if let Some(url) = cloud::dashboard_url() {
+                println!("Dashboard: {url}");
             }
             println!("Stop it with `cargo xtask cloud down`.");
         }

@@ -93,6 +93,19 @@ pub struct Serve {
     pub no_limits: bool,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// The dashboard: the data plane watched live in a browser, on 127.0.0.1 (`GET /`, `GET /api/metrics`).
+#[derive(Args, Debug, Clone, PartialEq, Eq, Default)]
+pub struct DashboardArgs {
+    /// The dashboard's port on 127.0.0.1 [default: a free one, printed].
+    #[arg(long, conflicts_with = "no_dashboard")]
+    pub dashboard_port: Option<u16>,
+    /// No dashboard.
+    #[arg(long)]
+    pub no_dashboard: bool,
 }
 
 /// Faults injected on purpose, and the seed that makes them the same run after run.
@@ -306,6 +319,11 @@ pub struct Lab {
     pub scenario: Scenario,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+    /// Keep the dashboard up after the summary, until Ctrl-C.
+    #[arg(long)]
+    pub hold: bool,
 }
 
 /// Where a learner's deployment is: the local cloud (the endpoint xtask set), or an AWS account (`--aws`).
@@ -423,6 +441,14 @@ impl Argv {
             .switch("--aws", target.aws)
     }
 
+    fn dashboard(&mut self, dashboard: &DashboardArgs) -> &mut Self {
+        self.optional(
+            "--dashboard-port",
+            dashboard.dashboard_port.map(|port| port.to_string()),
+        )
+        .switch("--no-dashboard", dashboard.no_dashboard)
+    }
+
     fn faults(&mut self, faults: &FaultArgs) -> &mut Self {
         self.optional("--faults", faults.faults.as_ref().map(|f| f.to_string()))
             .value("--seed", faults.seed.to_string())
@@ -439,7 +465,8 @@ impl LabCloud {
             Command::Serve(serve) => argv
                 .word("serve")
                 .switch("--no-limits", serve.no_limits)
-                .faults(&serve.faults),
+                .faults(&serve.faults)
+                .dashboard(&serve.dashboard),
             Command::Invoke(invoke) => argv
                 .word("invoke")
                 .optional("--function", invoke.function.as_deref())
@@ -459,7 +486,9 @@ impl LabCloud {
                 .value("--window", lab.window.to_string())
                 .switch("--json", lab.json)
                 .value("--scenario", lab.scenario.to_string())
-                .faults(&lab.faults),
+                .faults(&lab.faults)
+                .dashboard(&lab.dashboard)
+                .switch("--hold", lab.hold),
             Command::Plan(plan) => argv
                 .word("plan")
                 .target(&plan.target)
@@ -517,6 +546,10 @@ mod tests {
             Command::Serve(Serve {
                 no_limits: true,
                 faults: FaultArgs::default(),
+                dashboard: DashboardArgs {
+                    dashboard_port: Some(8080),
+                    no_dashboard: false,
+                },
             }),
             Command::Serve(Serve {
                 no_limits: false,
@@ -524,6 +557,10 @@ mod tests {
                     faults: Some("s3-error=1,put-5xx=0.000001".parse().unwrap()),
                     seed: u64::MAX,
                     s3_retry_seconds: 2,
+                },
+                dashboard: DashboardArgs {
+                    dashboard_port: None,
+                    no_dashboard: true,
                 },
             }),
             Command::Invoke(Invoke {
@@ -556,6 +593,11 @@ mod tests {
                     seed: 7,
                     s3_retry_seconds: 30,
                 },
+                dashboard: DashboardArgs {
+                    dashboard_port: Some(0),
+                    no_dashboard: false,
+                },
+                hold: true,
             }),
             Command::Plan(Plan {
                 target: learner("ada", true),
@@ -685,6 +727,21 @@ mod tests {
         for scenario in Scenario::ALL {
             assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
         }
+    }
+
+    #[test]
+    fn a_dashboard_port_and_no_dashboard_are_refused_together() {
+        let both = [
+            "lab-cloud",
+            "--state",
+            "s",
+            "serve",
+            "--dashboard-port",
+            "1",
+            "--no-dashboard",
+        ];
+        let error = LabCloud::try_parse_from(both).unwrap_err().to_string();
+        assert!(error.contains("cannot be used with"), "{error}");
     }
 
     #[test]

@@ -9,11 +9,19 @@
 //! timestamp expression, AWS's default `YYYY/MM/dd/HH/` is appended) and
 //! `<delivery stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`, the time being the arrival of the object's oldest
 //! record, in UTC. Only uncompressed delivery is supported here.
+//!
+//! Firehose checkpoints what it has delivered from each shard of its source and continues from there, so that a
+//! record reaches S3 once (barring a failure between the write and the checkpoint: Firehose promises at least once).
+//! The local pump does the same: once an object is written, each of its shards' last sequence number is saved
+//! (`<checkpoints>/firehose/<delivery stream>/<shard>.json`), and a pump started again (a new `lab-cloud serve`, or
+//! the delivery stream updated) reads each shard after its checkpoint, not from the delivery stream's creation.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_firehose::types::{CompressionFormat, DeliveryStreamDescription, ProcessorType};
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,7 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::aws::error_chain;
-use crate::runtime::read_pacing::{ReadPacer, is_read_throttle};
+use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
 
 /// What the pump needs to know of a delivery stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +116,13 @@ pub struct DeliveryStats {
     pub buffer: Mutex<(u64, i64)>,
     /// The key of the latest object written.
     pub latest_key: Mutex<Option<String>>,
+    /// The keys of the objects this pump wrote, oldest first (the latest [`WRITTEN_KEYS_KEPT`]): what it wrote, told
+    /// apart from what another data plane on the same emulator wrote under the same names.
+    pub written_keys: Mutex<Vec<String>>,
 }
+
+/// How many keys [`DeliveryStats::written_keys`] keeps.
+pub const WRITTEN_KEYS_KEPT: usize = 10_000;
 
 /// Evaluates a Firehose S3 prefix at `time`: `!{timestamp:<Java date pattern>}` and `!{firehose:random-string}`;
 /// without a timestamp expression, AWS appends `YYYY/MM/dd/HH/`.
@@ -178,6 +192,8 @@ pub struct Pump {
     pub poll_interval: Duration,
     pub stats: Arc<DeliveryStats>,
     pub stop: Arc<AtomicBool>,
+    /// This delivery stream's checkpoints, one file per shard.
+    pub checkpoints: PathBuf,
 }
 
 impl Pump {
@@ -192,11 +208,12 @@ impl Pump {
             .context("ListShards")?
             .shards
             .unwrap_or_default();
-        let (sender, mut receiver) = mpsc::channel::<Vec<Record>>(64);
+        let (sender, mut receiver) = mpsc::channel::<(String, Vec<Record>)>(64);
         for shard in shards {
             let reader = ShardReader {
                 kinesis: self.kinesis.clone(),
                 stream_name: self.settings.stream_name().to_owned(),
+                checkpoint: self.checkpoint(&shard.shard_id),
                 shard_id: shard.shard_id,
                 start_at: self.settings.start_at,
                 poll_interval: self.poll_interval,
@@ -208,6 +225,8 @@ impl Pump {
         drop(sender);
 
         let mut buffer: Vec<Record> = vec![];
+        // Each shard's last record in the buffer: its checkpoint once the buffer is written.
+        let mut buffered_through: BTreeMap<String, String> = BTreeMap::new();
         let mut buffered_bytes = 0usize;
         let mut first_buffered: Option<Instant> = None;
         loop {
@@ -217,7 +236,10 @@ impl Pump {
             };
             let received = tokio::time::timeout(wait, receiver.recv()).await;
             match received {
-                Ok(Some(records)) => {
+                Ok(Some((shard_id, records))) => {
+                    if let Some(last) = records.last() {
+                        buffered_through.insert(shard_id, last.sequence_number.clone());
+                    }
                     if first_buffered.is_none() && !records.is_empty() {
                         first_buffered = Some(Instant::now());
                     }
@@ -226,14 +248,14 @@ impl Pump {
                 }
                 // Every reader has stopped.
                 Ok(None) => {
-                    self.flush(&mut buffer).await;
+                    self.flush(&mut buffer, &mut buffered_through).await;
                     return Ok(());
                 }
                 Err(_elapsed) => {}
             }
             let interval_over = first_buffered.is_some_and(|at| at.elapsed() >= self.settings.buffer_interval);
             if !buffer.is_empty() && (buffered_bytes >= self.settings.buffer_bytes || interval_over) {
-                self.flush(&mut buffer).await;
+                self.flush(&mut buffer, &mut buffered_through).await;
                 buffered_bytes = 0;
                 first_buffered = None;
             }
@@ -244,8 +266,16 @@ impl Pump {
         }
     }
 
-    /// Writes the buffer as one object (retrying while S3 refuses, as Firehose does for up to a day).
-    async fn flush(&self, buffer: &mut Vec<Record>) {
+    /// A shard's checkpoint, owned by this delivery stream (its source and creation time: a delivery stream made
+    /// again under the same name starts afresh).
+    fn checkpoint(&self, shard_id: &str) -> ShardCheckpoint {
+        let owner = format!("{} created {}", self.settings.stream_arn, self.settings.start_at);
+        ShardCheckpoint::new(self.checkpoints.clone(), shard_id, owner)
+    }
+
+    /// Writes the buffer as one object (retrying while S3 refuses, as Firehose does for up to a day), then
+    /// checkpoints each shard at its last record in the object.
+    async fn flush(&self, buffer: &mut Vec<Record>, buffered_through: &mut BTreeMap<String, String>) {
         if buffer.is_empty() {
             return;
         }
@@ -281,10 +311,20 @@ impl Pump {
                 }
             }
         }
+        // Only now: a pump stopped before the write reads these records again, after the previous checkpoint.
+        for (shard_id, sequence_number) in std::mem::take(buffered_through) {
+            self.checkpoint(&shard_id).save_or_warn(&sequence_number);
+        }
         let now = Utc::now().timestamp_millis() as f64;
         self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.stats.objects.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(size as u64, Ordering::Relaxed);
+        let mut written = self.stats.written_keys.lock().expect("not poisoned");
+        if written.len() >= WRITTEN_KEYS_KEPT {
+            written.drain(..WRITTEN_KEYS_KEPT / 2);
+        }
+        written.push(key.clone());
+        drop(written);
         *self.stats.latest_key.lock().expect("not poisoned") = Some(key);
         let mut latencies = self.stats.arrival_to_s3_ms.lock().expect("not poisoned");
         latencies.extend(
@@ -299,29 +339,39 @@ struct ShardReader {
     kinesis: aws_sdk_kinesis::Client,
     stream_name: String,
     shard_id: String,
+    checkpoint: ShardCheckpoint,
     start_at: f64,
     poll_interval: Duration,
     stop: Arc<AtomicBool>,
 }
 
 impl ShardReader {
-    async fn run(self, sender: mpsc::Sender<Vec<Record>>) {
-        let iterator = self
+    /// The shard's first iterator: after its checkpoint, or else at the delivery stream's creation.
+    async fn first_iterator(&self) -> Option<String> {
+        let request = self
             .kinesis
             .get_shard_iterator()
             .stream_name(&self.stream_name)
-            .shard_id(&self.shard_id)
-            .shard_iterator_type(ShardIteratorType::AtTimestamp)
-            .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(self.start_at))
-            .send()
-            .await;
-        let mut iterator = match iterator {
+            .shard_id(&self.shard_id);
+        let request = match self.checkpoint.load() {
+            Some(sequence_number) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(sequence_number),
+            None => request
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(self.start_at)),
+        };
+        match request.send().await {
             Ok(output) => output.shard_iterator,
             Err(error) => {
                 eprintln!("firehose: reading {} failed: {}", self.shard_id, error_chain(&error));
-                return;
+                None
             }
-        };
+        }
+    }
+
+    async fn run(self, sender: mpsc::Sender<(String, Vec<Record>)>) {
+        let mut iterator = self.first_iterator().await;
         // One call per poll interval (Firehose, like Lambda, polls each shard about once a second), longer after a
         // read throttle.
         let mut pacer = ReadPacer::new(self.poll_interval);
@@ -341,7 +391,8 @@ impl ShardReader {
                 Ok(output) => {
                     pacer.called(false);
                     iterator = output.next_shard_iterator;
-                    if !output.records.is_empty() && sender.send(output.records).await.is_err() {
+                    if !output.records.is_empty() && sender.send((self.shard_id.clone(), output.records)).await.is_err()
+                    {
                         return;
                     }
                 }

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::task::JoinHandle;
 
 use crate::aws::{error_chain, s3_client};
 use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
@@ -29,10 +31,14 @@ pub struct Folders {
     pub checkpoints: PathBuf,
 }
 
+/// How long a replaced pump or poller may take to finish what it is doing before its successor starts anyway.
+const HANDOVER_TIMEOUT: Duration = Duration::from_secs(30);
+
 struct RunningPump {
     settings: DeliverySettings,
     stop: Arc<AtomicBool>,
     stats: Arc<DeliveryStats>,
+    task: JoinHandle<()>,
 }
 
 struct RunningMapping {
@@ -159,13 +165,23 @@ impl Supervisor {
             start_name = page.delivery_stream_names.last().cloned();
         }
 
-        self.pumps.retain(|key, pump| {
-            let keep = wanted.contains_key(key);
-            if !keep {
-                pump.stop.store(true, Ordering::Relaxed);
+        let gone: Vec<String> = self
+            .pumps
+            .keys()
+            .filter(|key| !wanted.contains_key(*key))
+            .cloned()
+            .collect();
+        let mut replaced = vec![];
+        for key in gone {
+            let pump = self.pumps.remove(&key).expect("listed");
+            pump.stop.store(true, Ordering::Relaxed);
+            if wanted.values().any(|settings| settings.name == pump.settings.name) {
+                replaced.push(pump.task);
             }
-            keep
-        });
+        }
+        // An updated delivery stream's new pump resumes at the old one's checkpoints: the old one first writes
+        // what it holds and checkpoints it, or the new one would read those records again.
+        wait_for_handover(replaced, "firehose pump").await;
         let s3 = s3_client(&self.config);
         for (key, settings) in wanted {
             if self.pumps.contains_key(&key) {
@@ -180,14 +196,23 @@ impl Supervisor {
                 poll_interval: self.pacing.poll_interval,
                 stats: stats.clone(),
                 stop: stop.clone(),
+                checkpoints: self.folders.checkpoints.join("firehose").join(&settings.name),
             };
             let name = settings.name.clone();
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 if let Err(error) = pump.run().await {
                     eprintln!("firehose {name}: the pump stopped: {error:#}");
                 }
             });
-            self.pumps.insert(key, RunningPump { settings, stop, stats });
+            self.pumps.insert(
+                key,
+                RunningPump {
+                    settings,
+                    stop,
+                    stats,
+                    task,
+                },
+            );
         }
         Ok(())
     }
@@ -299,6 +324,19 @@ impl Supervisor {
             pump.stop.store(true, Ordering::Relaxed);
         }
         self.host.shutdown();
+    }
+}
+
+/// Waits (up to [`HANDOVER_TIMEOUT`]) for stopped tasks to end, so that their successors start from their last
+/// checkpoints.
+async fn wait_for_handover(tasks: Vec<JoinHandle<()>>, what: &str) {
+    for task in tasks {
+        if tokio::time::timeout(HANDOVER_TIMEOUT, task).await.is_err() {
+            eprintln!(
+                "lab-cloud: a stopped {what} is still busy after {} s; its successor starts anyway (some records may be delivered twice)",
+                HANDOVER_TIMEOUT.as_secs()
+            );
+        }
     }
 }
 

@@ -181,7 +181,7 @@ fn records(count: usize, padding: usize) -> Vec<String> {
 #[tokio::test]
 async fn objects_appear_after_the_interval_as_ndjson_with_aws_keys() {
     let fixture = fixture(5, 2).await;
-    let _supervisor = fixture.supervisor().await;
+    let supervisor = fixture.supervisor().await;
     let sent = records(60, 0);
     let first_put = Instant::now();
     fixture.put(&sent).await;
@@ -195,7 +195,14 @@ async fn objects_appear_after_the_interval_as_ndjson_with_aws_keys() {
         "nothing is written before the buffering interval ends"
     );
 
-    let objects = fixture.wait_for_lines(sent.len(), Duration::from_secs(20)).await;
+    let keys = wait_for_delivered(&supervisor, sent.len() as u64, Duration::from_secs(20)).await;
+    // Only this data plane's objects: `cargo xtask cloud up`'s, if it runs, pumps this delivery stream too.
+    let objects: Vec<(String, String)> = fixture
+        .objects()
+        .await
+        .into_iter()
+        .filter(|(key, _)| keys.contains(key))
+        .collect();
     assert!(!objects.is_empty(), "the interval ended and the buffer was written");
     let mut received: Vec<String> = vec![];
     for (key, body) in &objects {
@@ -244,4 +251,70 @@ async fn a_full_buffer_is_written_before_the_interval() {
         largest >= 1024 * 1024,
         "an object holds at least the 1 MiB that triggered it: {largest}"
     );
+}
+
+/// Waits (at most `limit`) until the supervisor's pumps have counted `records` as written (a pump checkpoints an
+/// object's shards before it counts the object's records), and returns the keys of the objects they wrote.
+async fn wait_for_delivered(supervisor: &Supervisor, records: u64, limit: Duration) -> Vec<String> {
+    let started = Instant::now();
+    let delivered = || -> u64 {
+        supervisor
+            .delivery_stats()
+            .iter()
+            .map(|(_, stats)| stats.records.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    };
+    while delivered() < records && started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    supervisor
+        .delivery_stats()
+        .iter()
+        .flat_map(|(_, stats)| stats.written_keys.lock().unwrap().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_data_plane_resumes_after_the_checkpoints_and_writes_each_record_once() {
+    let fixture = fixture(5, 1).await;
+    let sent: Vec<String> = records(60, 0);
+    let (before, after) = sent.split_at(30);
+
+    let first = fixture.supervisor().await;
+    fixture.put(before).await;
+    let mut keys = wait_for_delivered(&first, before.len() as u64, Duration::from_secs(20)).await;
+    drop(first);
+    let checkpoints = fixture
+        .state
+        .join("checkpoints")
+        .join("firehose")
+        .join(&fixture.delivery);
+    let shards = std::fs::read_dir(&checkpoints).map_or(0, |entries| entries.count());
+    assert_eq!(
+        shards,
+        2,
+        "a checkpoint for each shard of the source, in {}",
+        checkpoints.display()
+    );
+
+    // A new data plane on the same folders, as after restarting `cargo xtask cloud up`.
+    let second = fixture.supervisor().await;
+    fixture.put(after).await;
+    wait_for_delivered(&second, after.len() as u64, Duration::from_secs(20)).await;
+    // Long enough for a pump reading from the delivery stream's creation to have written the first half again.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    keys.extend(wait_for_delivered(&second, 0, Duration::ZERO).await);
+
+    // Only the objects these two data planes wrote: `cargo xtask cloud up`'s own data plane, if it runs, pumps
+    // every delivery stream of the emulator too, as a second Firehose would.
+    let objects = fixture.objects().await;
+    let mut received: Vec<String> = objects
+        .iter()
+        .filter(|(key, _)| keys.contains(key))
+        .flat_map(|(_, body)| body.lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    received.sort();
+    let mut expected = sent.clone();
+    expected.sort();
+    assert_eq!(received, expected, "every record in S3 exactly once across the restart");
 }

@@ -1,5 +1,6 @@
 //! `lab-cloud serve`: the data plane of a cloud kept up, in step with the control plane every second until stopped,
-//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder).
+//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder), and
+//! the dashboard (its address written there too).
 
 use anyhow::Result;
 use aws_config::SdkConfig;
@@ -10,6 +11,8 @@ use std::time::Duration;
 use super::front_door;
 use super::shutdown_signal;
 use super::target::folders;
+use crate::aws::s3_client;
+use crate::dashboard;
 use crate::gateway::Limits;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
@@ -30,16 +33,27 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
         );
     }
     let door = front_door::open(&config, limits, faults.clone()).await?;
+    let context = dashboard::fault_context(&args.faults);
+    let dashboard = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
+    // Written before the endpoint, which `cargo xtask cloud up` waits for: then it finds this too, and prints it.
+    let dashboard_file = state.join("dashboard-url");
+    if let Some(dashboard) = &dashboard {
+        std::fs::write(&dashboard_file, dashboard.url())?;
+    }
     let endpoint_file = front_door::endpoint_file(state);
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());
     // Serve's host runs only what the mappings invoke: nothing is spared the faults.
     let mut supervisor =
         Supervisor::new(door.config, door.environment, folders(state), Pacing::default()).with_faults(faults, &[]);
+    let s3 = s3_client(&config);
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
         if let Err(error) = supervisor.sync().await {
             eprintln!("lab-cloud: {error:#}");
+        }
+        if let Some(dashboard) = &dashboard {
+            dashboard.feed().follow(&supervisor, &s3).await;
         }
         tokio::select! {
             () = &mut stop => break,
@@ -48,6 +62,7 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     }
     supervisor.shutdown();
     let _ = std::fs::remove_file(endpoint_file);
+    let _ = std::fs::remove_file(dashboard_file);
     door.gateway.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

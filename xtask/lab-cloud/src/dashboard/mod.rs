@@ -74,6 +74,41 @@ impl Feed {
         sources.deliveries = supervisor.delivery_stats();
     }
 
+    /// For a cloud kept up, after each `sync`: the supervisor's mappings and pumps, and the analysis' bucket once
+    /// there is one (under the workshop's prefix).
+    pub async fn follow(&self, supervisor: &Supervisor, s3: &aws_sdk_s3::Client) {
+        self.watch_supervisor(supervisor);
+        if !self.watches_analysis().await {
+            self.find_analysis(s3, crate::naming::ANALYTICS_PREFIX).await;
+        }
+    }
+
+    /// Whether it knows where the analysis writes.
+    pub async fn watches_analysis(&self) -> bool {
+        self.0.analysis.lock().await.is_some()
+    }
+
+    /// For a cloud kept up, where nobody says which bucket the analysis writes to: the first bucket holding
+    /// objects under `prefix`, once there is one.
+    pub async fn find_analysis(&self, s3: &aws_sdk_s3::Client, prefix: &str) {
+        let Ok(buckets) = s3.list_buckets().send().await else {
+            return;
+        };
+        for bucket in buckets.buckets().iter().filter_map(|b| b.name()) {
+            let listed = s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .max_keys(1)
+                .send()
+                .await;
+            if listed.is_ok_and(|listed| listed.key_count().unwrap_or(0) > 0) {
+                self.watch_analysis(s3.clone(), bucket, prefix).await;
+                return;
+            }
+        }
+    }
+
     /// Where the analysis writes its window results: `s3://bucket/prefix`.
     pub async fn watch_analysis(&self, s3: aws_sdk_s3::Client, bucket: &str, prefix: &str) {
         *self.0.analysis.lock().await = Some(Windows::new(s3, bucket, prefix));
@@ -119,6 +154,33 @@ impl Feed {
         }
         *self.0.latest_window.lock().expect("not poisoned") = windows.latest();
     }
+}
+
+/// The run's context as the page shows it: the faults injected on purpose and their seed (and, for the lab, the
+/// scenario, which the lab adds).
+pub fn fault_context(faults: &lab_contract::FaultArgs) -> Value {
+    serde_json::json!({
+        "faults": faults.faults.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string),
+        "seed": faults.seed,
+    })
+}
+
+/// Starts the dashboard the flags ask for (none with `--no-dashboard`; a free port without `--dashboard-port`),
+/// watching `meter`, and says where it is on standard error, before anything else runs.
+pub async fn start_for(
+    args: &lab_contract::DashboardArgs,
+    meter: TrafficMeter,
+    context: Value,
+) -> Result<Option<Dashboard>> {
+    if args.no_dashboard {
+        return Ok(None);
+    }
+    let dashboard = Dashboard::start(args.dashboard_port.unwrap_or(0), meter.limits().clone()).await?;
+    let feed = dashboard.feed();
+    feed.watch_gateway(meter);
+    feed.set_context(context);
+    eprintln!("Dashboard: {}", dashboard.url());
+    Ok(Some(dashboard))
 }
 
 /// A running dashboard; dropping it stops it.

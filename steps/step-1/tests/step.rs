@@ -241,6 +241,48 @@ async fn iam_accepts_every_policy() {
     }
 }
 
+/// Runs one of the step's tools; its standard output, or a panic with what it printed on failure (on the starter:
+/// the `todo!()` it reached).
+fn run_tool(mut command: std::process::Command) -> String {
+    let output = command.output().expect("the tool starts");
+    let program = std::path::Path::new(command.get_program())
+        .file_name()
+        .unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "the {} tool failed ({}):\n{}",
+        program.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim_end()
+    );
+    String::from_utf8(output.stdout).expect("the tool prints UTF-8")
+}
+
+#[test]
+fn policies_tool_prints_every_policy_for_the_names_it_is_given() {
+    // What the deploy attaches to the roles: `policies --json ACCOUNT REGION BUCKET`, names from the environment.
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_policies"));
+    command
+        .args(["--json", "111122223333", "eu-west-1", "kinesis-lab-telemetry"])
+        .env("STREAM_NAME", "TelemetricStream")
+        .env("PRODUCER_FUNCTION", "alice-producer")
+        .env("CONSUMER_FUNCTION", "alice-consumer");
+    let printed: Value = serde_json::from_str(&run_tool(command)).expect("--json prints one JSON object");
+    let resources = resources();
+    let expected = [
+        ("producer", producer_policy(&resources, "alice-producer")),
+        ("consumer", consumer_policy(&resources, "alice-consumer")),
+        ("firehose", firehose_policy(&resources)),
+    ];
+    for (role, document) in expected {
+        let document: Value = serde_json::from_str(&document.to_json()).unwrap();
+        assert_eq!(
+            printed[role], document,
+            "the {role} role's document, for the account, region, bucket and names given"
+        );
+    }
+}
+
 fn test_stream(capacity: Capacity) -> StreamDefinition {
     StreamDefinition {
         name: lab_testkit::unique_name("TelemetricStream"),
@@ -392,4 +434,29 @@ async fn ensure_stream_brings_an_existing_streams_retention_in_line() {
     assert_eq!(first.stream_creation_timestamp, second.stream_creation_timestamp);
 
     delete_stream(&kinesis, &longer.name).await;
+}
+
+#[tokio::test]
+async fn ensure_stream_tool_creates_the_stream_named_in_its_environment() {
+    // The deploy's first stage runs this tool with the cloud's AWS_* variables (this test's own) and STREAM_NAME.
+    let config = lab_testkit::local_aws().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&config);
+    let name = lab_testkit::unique_name("TelemetricStream");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ensure-stream"));
+    command.env("STREAM_NAME", &name);
+    let printed = run_tool(command);
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .expect("the tool made the stream")
+        .stream_description_summary
+        .expect("a summary");
+    assert_eq!(summary.stream_status, StreamStatus::Active);
+    assert!(
+        printed.contains(&summary.stream_arn),
+        "the tool says which stream it made: {printed}"
+    );
+    delete_stream(&kinesis, &name).await;
 }

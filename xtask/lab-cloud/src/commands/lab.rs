@@ -96,6 +96,8 @@ pub struct Summary {
     /// The stream's name (the front door's counts are picked by it).
     #[serde(skip)]
     pub stream: String,
+    #[serde(skip)]
+    pub shard_ids: Vec<String>,
     /// `GetRecords` calls refused for the shard's read allowance (pollers and the Firehose pump).
     pub read_throttled: u64,
     /// Each shard's writes over the producer's run.
@@ -123,6 +125,8 @@ pub struct ShardFigures {
     pub records_per_s: f64,
     /// Write entries it refused.
     pub throttled: u64,
+    /// `GetRecords` calls it served.
+    pub reads: u64,
     /// Reads it refused.
     pub read_throttled: u64,
 }
@@ -210,14 +214,24 @@ pub const FLAKY: &str = "put-internal=0.01,put-5xx=0.02,function-error=0.02,func
 /// The front door's per-shard counts of the run's stream into the summary.
 fn add_traffic(summary: &mut Summary, traffic: &BTreeMap<ShardKey, ShardTraffic>) {
     let seconds = summary.produce_seconds.max(f64::EPSILON);
+    // Every shard of the stream, those the front door never counted (an idle shard) too.
+    let mut shards: BTreeMap<String, ShardTraffic> = summary
+        .shard_ids
+        .iter()
+        .map(|id| (id.clone(), ShardTraffic::default()))
+        .collect();
     for (shard, counts) in traffic.iter().filter(|(shard, _)| shard.stream == summary.stream) {
+        shards.insert(shard.shard_id.clone(), counts.clone());
+    }
+    for (shard_id, counts) in shards {
         summary.throttled += counts.writes_throttled;
         summary.read_throttled += counts.read_throttles;
         summary.shards.push(ShardFigures {
-            shard_id: shard.shard_id.clone(),
+            shard_id,
             records: counts.records_accepted,
             records_per_s: (counts.records_accepted as f64 / seconds * 10.0).round() / 10.0,
             throttled: counts.writes_throttled,
+            reads: counts.read_calls,
             read_throttled: counts.read_throttles,
         });
     }
@@ -324,7 +338,8 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     summary.faults_injected = options.faults.injected();
     supervisor.shutdown();
     if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {
-        let (check, windows) = check_glitches(config, &deployed, &options.state, glitches, merge).await?;
+        let (check, windows) =
+            check_glitches(config, &deployed, &options.state, [glitches, merge], poison.as_ref()).await?;
         summary.glitches = Some(check);
         if let (Some(window), Some(heatmap)) = (stream_window_to_draw(&windows), artifacts.get("heatmap")) {
             summary.heatmap = draw_heatmap(&options.state, window, heatmap)?;
@@ -480,8 +495,8 @@ async fn check_glitches(
     config: &SdkConfig,
     deployed: &Deployed,
     state: &Path,
-    glitches: &Path,
-    merge: &Path,
+    [glitches, merge]: [&Path; 2],
+    poison: Option<&scenario::Written>,
 ) -> Result<(GlitchCheck, Vec<Value>)> {
     let s3 = s3_client(config);
     let delivered = state.join("delivered.ndjson");
@@ -490,7 +505,14 @@ async fn check_glitches(
         .into_iter()
         .map(|(_, body)| body)
         .collect();
-    std::fs::write(&delivered, bodies.concat())?;
+    // Firehose delivers the `poison` scenario's malformed records too; the fleet's glitches are in the readings.
+    let readings: String = bodies
+        .concat()
+        .lines()
+        .filter(|line| positions(line).all(|id| id.is_ok_and(|id| poison.is_none_or(|p| !p.ids.contains(&id)))))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&delivered, readings)?;
     let listed = run_tool(
         std::process::Command::new(glitches)
             .args([
@@ -604,6 +626,15 @@ async fn summarise(
         .rsplit_once(":stream/")
         .map_or("", |(_, name)| name)
         .to_owned();
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let listed = kinesis.list_shards().stream_arn(&deployed.stream_arn).send().await;
+    summary.shard_ids = listed
+        .context("listing the stream's shards")?
+        .shards
+        .unwrap_or_default()
+        .into_iter()
+        .map(|shard| shard.shard_id)
+        .collect();
     summary.produce_seconds = seconds;
     summary.retried = report["retried"].as_u64().unwrap_or(0);
     if let Some(errors) = report["errors"].as_object() {
@@ -673,6 +704,42 @@ async fn summarise(
     Ok(summary)
 }
 
+/// Throttling, retries, give-ups, each shard's writes, the faults injected and the poison's fate.
+fn print_pressure(summary: &Summary) {
+    let counts = |map: &BTreeMap<String, u64>| {
+        let parts: Vec<String> = map.iter().map(|(why, n)| format!("{n} {why}")).collect();
+        if parts.is_empty() {
+            "none".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    };
+    println!(
+        "  throttled       {:>8}  write entries refused; {} records sent again by the producer; {} reads refused",
+        summary.throttled, summary.retried, summary.read_throttled
+    );
+    println!(
+        "  given up        producer: {}; consumer: {}",
+        counts(&summary.given_up.producer),
+        counts(&summary.given_up.consumer)
+    );
+    for shard in &summary.shards {
+        println!(
+            "  {:<20} {:>8} records ({:.0}/s), {} writes and {} reads refused",
+            shard.shard_id, shard.records, shard.records_per_s, shard.throttled, shard.read_throttled
+        );
+    }
+    if !summary.faults_injected.is_empty() {
+        println!("  faults injected {}", counts(&summary.faults_injected));
+    }
+    if let Some(poison) = &summary.poison {
+        println!(
+            "  poison          {:>8}  malformed records written; {} found at the on-failure destination, {} valid records given up with them",
+            poison.written, poison.at_on_failure_destination, poison.valid_given_up
+        );
+    }
+}
+
 /// Why batches were given up, from the on-failure records (`condition: errorMessage`).
 fn failure_reasons(folder: &std::path::Path) -> Vec<String> {
     let mut reasons = vec![];
@@ -705,7 +772,16 @@ fn walk(folder: &std::path::Path) -> Vec<PathBuf> {
 }
 
 fn print_summary(summary: &Summary, state: &Path) {
-    println!("The pipeline ran in {:.1} s.", summary.wall_seconds);
+    println!(
+        "The pipeline ran in {:.1} s (scenario {}{}).",
+        summary.wall_seconds,
+        summary.scenario,
+        if summary.faults.is_empty() {
+            String::new()
+        } else {
+            format!(", faults {} with seed {}", summary.faults, summary.seed)
+        }
+    );
     println!(
         "  produced        {:>8}  ({:.0} records/s; the producer stopped: {})",
         summary.produced,
@@ -725,9 +801,10 @@ fn print_summary(summary: &Summary, state: &Path) {
         summary.delivered, summary.s3_objects, summary.s3_bytes, summary.s3_latency_ms_p50, summary.s3_latency_ms_p99
     );
     println!(
-        "  lost            {:>8}  (records in the stream missing from S3)",
-        summary.lost
+        "  lost            {:>8}  (records in the stream missing from S3; {} asked for never stored)",
+        summary.lost, summary.never_stored
     );
+    print_pressure(summary);
     if let Some(check) = &summary.glitches {
         println!(
             "  glitches        {:>8}  injected; {} flagged by the analysis, {} missed, {} false positives",

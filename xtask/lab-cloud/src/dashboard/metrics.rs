@@ -233,7 +233,9 @@ fn snapshot(sources: &Sources, now: &Reading, before: Option<&Reading>, limits: 
         .shards
         .iter()
         .map(|(key, t)| {
-            let then = before.and_then(|b| b.shards.get(key));
+            // A shard the earlier reading did not have yet had written nothing then.
+            let then = before.map(|b| b.shards.get(key).cloned().unwrap_or_default());
+            let then = then.as_ref();
             ShardFigures {
                 stream: key.stream.clone(),
                 shard_id: key.shard_id.clone(),
@@ -275,7 +277,7 @@ fn mapping_figures(sources: &Sources, now: &Reading, before: Option<&Reading>, s
         .iter()
         .map(|(settings, stats)| {
             let counts = now.mappings.get(&settings.uuid).copied().unwrap_or_default();
-            let then = before.and_then(|b| b.mappings.get(&settings.uuid));
+            let then = before.map(|b| b.mappings.get(&settings.uuid).copied().unwrap_or_default());
             MappingFigures {
                 uuid: settings.uuid.clone(),
                 function: settings.function_name.clone(),
@@ -325,7 +327,7 @@ fn delivery_figures(sources: &Sources, now: &Reading, before: Option<&Reading>, 
                 latest_key: stats.latest_key.lock().expect("not poisoned").clone(),
                 records_per_s: rate(
                     records,
-                    before.and_then(|b| b.deliveries.get(&settings.name).copied()),
+                    before.map(|b| b.deliveries.get(&settings.name).copied().unwrap_or(0)),
                     seconds,
                 ),
             }

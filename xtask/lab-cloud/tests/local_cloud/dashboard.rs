@@ -1,0 +1,139 @@
+//! The dashboard against the real SDK and the local emulator: records written through a Kinesis front door of the
+//! test's own (on a clock that never moves, so that one window holds every write and the shard's limit refuses a
+//! known number), then the page and `/api/metrics` read over HTTP as a browser would.
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use lab_cloud::dashboard::Dashboard;
+use lab_cloud::gateway::{Gateway, GatewayOptions, Limits, ManualClock};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One `GET` on the dashboard: the status line and the body.
+async fn get(url: &str, path: &str) -> (String, String) {
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+async fn metrics(url: &str) -> Value {
+    let (status, body) = get(url, "/api/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    serde_json::from_str(&body).unwrap_or_else(|error| panic!("/api/metrics is not JSON ({error}): {body}"))
+}
+
+/// 1,500 records at one shard within one second: AWS takes 1,000 and refuses 500
+/// (<https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>), and the dashboard says so.
+#[tokio::test]
+async fn the_dashboard_shows_a_shards_writes_and_refusals_against_its_limit() {
+    let config = lab_testkit::local_aws().await;
+    let emulator = config.endpoint_url().unwrap().to_owned();
+    let options = GatewayOptions {
+        clock: Arc::new(ManualClock::default()),
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    let stream_arn = lab_cloud::testing::one_shard_stream(&config, "dashboard")
+        .await
+        .unwrap();
+    let stream = stream_arn.rsplit('/').next().unwrap().to_owned();
+    let dashboard = Dashboard::start(0, Limits::default()).await.unwrap();
+    assert!(dashboard.url().starts_with("http://127.0.0.1:"), "{}", dashboard.url());
+    let feed = dashboard.feed();
+    feed.watch_gateway(gateway.meter());
+    feed.set_context(serde_json::json!({ "scenario": "test" }));
+    feed.sample();
+
+    let through_door = config.to_builder().endpoint_url(gateway.endpoint()).build();
+    let kinesis = aws_sdk_kinesis::Client::new(&through_door);
+    let (mut accepted, mut refused) = (0, 0);
+    for batch in 0..3 {
+        let entries = (0..500).map(|i| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(format!("key-{batch}-{i}"))
+                .data(Blob::new(format!("{{\"n\":{i}}}")))
+                .build()
+                .unwrap()
+        });
+        let answer = kinesis
+            .put_records()
+            .stream_arn(&stream_arn)
+            .set_records(Some(entries.collect()))
+            .send()
+            .await
+            .unwrap();
+        refused += answer.failed_record_count().unwrap_or(0) as u64;
+        accepted += answer.records().iter().filter(|r| r.error_code().is_none()).count() as u64;
+    }
+    assert_eq!((accepted, refused), (1000, 500));
+    // A rate compares two readings at least a second apart.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    feed.sample();
+
+    let metrics = metrics(&dashboard.url()).await;
+    let shard = metrics["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|shard| shard["stream"] == stream.as_str())
+        .unwrap_or_else(|| panic!("no shard of {stream} in {metrics}"));
+    assert_eq!(shard["records_accepted"], 1000, "{shard}");
+    assert_eq!(shard["writes_throttled"], 500, "{shard}");
+    let rate = shard["records_per_s"].as_f64().unwrap();
+    assert!(rate > 0.0 && rate <= 1000.0, "{shard}");
+    assert_eq!(metrics["totals"]["produced"], 1000);
+    assert_eq!(metrics["totals"]["throttled"], 500);
+    assert_eq!(metrics["limits"]["write_records_per_s"], 1000);
+    assert_eq!(metrics["limits"]["write_bytes_per_s"], 1024 * 1024);
+    assert_eq!(metrics["context"]["scenario"], "test");
+    assert_eq!(metrics["phase"], "running");
+
+    feed.finish(serde_json::json!({ "produced": 1000 })).await;
+    let metrics = self::metrics(&dashboard.url()).await;
+    assert_eq!(metrics["phase"], "done");
+    assert_eq!(metrics["summary"]["produced"], 1000);
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_page_its_script_and_the_land_come_from_the_dashboard_itself() {
+    let dashboard = Dashboard::start(0, Limits::default()).await.unwrap();
+    let url = dashboard.url();
+    let (status, page) = get(&url, "/").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(page.contains("<script src=\"/app.js\">"), "{page}");
+    // Self-contained: nothing is fetched from another host.
+    for asset in ["/", "/app.js", "/style.css"] {
+        let (status, body) = get(&url, asset).await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{asset}");
+        // (The SVG namespace is a name, not an address: nothing is fetched from it.)
+        let body = body.replace("http://www.w3.org/2000/svg", "");
+        assert!(
+            !body.contains("https://") && !body.contains("http://"),
+            "{asset} names another host"
+        );
+    }
+    let (_, land) = get(&url, "/api/land").await;
+    let land: Value = serde_json::from_str(&land).unwrap();
+    assert!(land["path"].as_str().unwrap().starts_with('M'));
+    let (status, _) = get(&url, "/nothing-here").await;
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    // A second dashboard on the same port is refused with a line that names the flags.
+    let port: u16 = url.trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap();
+    let error = Dashboard::start(port, Limits::default())
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("--dashboard-port") && error.contains("--no-dashboard"),
+        "{error}"
+    );
+}

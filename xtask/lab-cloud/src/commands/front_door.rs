@@ -3,7 +3,7 @@
 //! plane's clients (functions, pollers, Firehose pump, producer) through it.
 
 use anyhow::{Context, Result};
-use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use std::path::{Path, PathBuf};
 
 use super::target::cloud_environment;
@@ -43,8 +43,19 @@ pub async fn open(config: &SdkConfig, limits: Limits, faults: Arc<FaultPlan>) ->
             _ => (key, value),
         })
         .collect();
+    // Not `config.to_builder().endpoint_url(..)`: a client built from that config still takes its endpoint from
+    // AWS_ENDPOINT_URL (the emulator's), which the SDK reads again for each service when the endpoint was not set
+    // in code; the data plane's pollers and pumps then went around the front door. A loader told the endpoint
+    // ignores the environment's ("configured endpoint URLs" are ignored once one is set programmatically).
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&endpoint);
+    if let Some(region) = config.region() {
+        loader = loader.region(region.clone());
+    }
+    if let Some(credentials) = config.credentials_provider() {
+        loader = loader.credentials_provider(credentials);
+    }
     Ok(FrontDoor {
-        config: config.to_builder().endpoint_url(&endpoint).build(),
+        config: loader.load().await,
         environment,
         gateway,
     })

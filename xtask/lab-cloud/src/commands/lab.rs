@@ -748,7 +748,8 @@ fn failure_reasons(folder: &std::path::Path) -> Vec<String> {
             && let Ok(record) = serde_json::from_str::<Value>(&text)
         {
             let condition = record["requestContext"]["condition"].as_str().unwrap_or("?");
-            let message = record["responseContext"]["errorMessage"].as_str().unwrap_or("");
+            // The error is in the local copy's diagnostics: AWS's record carries only `functionError`.
+            let message = record["lab"]["errorMessage"].as_str().unwrap_or("");
             reasons.push(format!("{condition} {message} ({})", path.display()));
         }
     }

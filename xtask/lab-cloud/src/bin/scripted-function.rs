@@ -5,7 +5,10 @@
 //! - `crash...`: the whole invocation returns an error;
 //! - `sleep:<ms>`: sleeps that long first.
 //!
-//! In a time-window event, the answer's state counts the window's records (`{"count": "<n>"}`).
+//! In a time-window event, the answer's state counts the window's records (`{"count": "<n>"}`), and:
+//! - `no-state`: the answer has no `state`;
+//! - `big-state:<bytes>`: the answer's state carries that many bytes more;
+//! - `final-fails-once`: the window's final invocation fails the first time (the state remembers it).
 //!
 //! A producer's request (`max_records`) is answered as step 2's producer reports: when `max_records` is above the
 //! request's `stall_above`, as an invocation that stopped on a timed-out call after making `stall_above` records (a
@@ -71,6 +74,8 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         "window": payload.get("window"),
         "state": payload.get("state"),
         "is_final": payload.get("isFinalInvokeForWindow"),
+        "terminated_early": payload.get("isWindowTerminatedEarly"),
+        "invoke_identity_arn": records.first().map(|record| record["invokeIdentityArn"].clone()),
     });
     append(&record_file, &line.to_string())?;
 
@@ -96,7 +101,22 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         .as_str()
         .and_then(|count| count.parse::<usize>().ok())
         .unwrap_or(0);
-    Ok(json!({ "batchItemFailures": failures, "state": { "count": (count + records.len()).to_string() } }))
+    let mut state = json!({ "count": (count + records.len()).to_string() });
+    if data.iter().any(|text| text == "final-fails-once") || payload["state"]["final_fails"] == "once" {
+        state["final_fails"] = json!("once");
+        let marker = format!("final:{}", payload["window"]["start"]);
+        if payload["isFinalInvokeForWindow"] == true && !seen.lines().any(|line| line == marker) {
+            append(&seen_file, &marker)?;
+            return Err("scripted failure of a final invocation".into());
+        }
+    }
+    if let Some(bytes) = data.iter().find_map(|text| text.strip_prefix("big-state:")) {
+        state["pad"] = json!("x".repeat(bytes.parse().unwrap_or(0)));
+    }
+    if data.iter().any(|text| text == "no-state") {
+        return Ok(json!({ "batchItemFailures": failures }));
+    }
+    Ok(json!({ "batchItemFailures": failures, "state": state }))
 }
 
 #[tokio::main]

@@ -15,7 +15,21 @@
 //! - with `TumblingWindowInSeconds`, records are grouped into windows aligned to multiples of the window's size by
 //!   their arrival time; each invocation carries the window and the state the function returned last in it, and
 //!   when the window is over (a later record arrives, or its time passes) the function gets a final invocation
-//!   with no records and `isFinalInvokeForWindow: true`.
+//!   with no records and `isFinalInvokeForWindow: true`;
+//! - each shard's checkpoint (the last sequence number done) is kept in a file, so that pollers started again (a
+//!   new data plane, an updated mapping) resume after it instead of at the mapping's starting position.
+//!
+//! Tumbling windows, as "Stateful processing" documents them
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html>): "when using tumbling windows,
+//! your Lambda function response must contain a state property. If the response does not contain a state property,
+//! Lambda considers this a failed invocation" (retried like a function error, never bisected: the function did
+//! not fail); "Your state can be a maximum of 1 MB per shard. If it exceeds that size, Lambda terminates the window
+//! early" (a final invocation with `isWindowTerminatedEarly: true`, after which the same window goes on with a
+//! fresh state); and at the window's end "if the invocation is unsuccessful, your Lambda function suspends further
+//! processing until a successful invocation": the final invocation is retried, holding the shard, until it
+//! succeeds or the mapping's `MaximumRetryAttempts` give it up (its records then go to the on-failure
+//! destination). A window's records are checkpointed when its final invocation is done ("Upon successful
+//! invocation, your function checkpoints the sequence number"), so a restart mid-window delivers them again.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
@@ -31,7 +45,11 @@ use std::time::{Duration, Instant};
 
 use crate::aws::error_chain;
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
-use crate::runtime::read_pacing::{ReadPacer, is_read_throttle};
+use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
+
+/// The largest state a tumbling window carries; a larger one ends the window early ("a maximum of 1 MB per
+/// shard", taken as 1 MiB of serialised JSON).
+pub const MAX_WINDOW_STATE_BYTES: usize = 1024 * 1024;
 
 /// Where a new mapping starts reading.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +77,9 @@ pub struct MappingSettings {
     pub on_failure_destination: Option<String>,
     /// `TumblingWindowInSeconds`: state carried between invocations of one window, one shard.
     pub tumbling_window: Option<Duration>,
+    /// `ParallelizationFactor` (1 to 10): concurrent batches per shard. The local cloud runs one; the supervisor
+    /// refuses a mapping that asks for more.
+    pub parallelization_factor: u32,
     pub enabled: bool,
 }
 
@@ -109,6 +130,7 @@ impl MappingSettings {
                 .and_then(|d| d.on_failure.as_ref())
                 .and_then(|f| f.destination.clone()),
             tumbling_window: seconds(configuration.tumbling_window_in_seconds).filter(|w| !w.is_zero()),
+            parallelization_factor: configuration.parallelization_factor.unwrap_or(1).max(1) as u32,
             enabled: configuration.state.as_deref().is_none_or(|state| state == "Enabled"),
         })
     }
@@ -150,7 +172,8 @@ pub struct MappingStats {
     pub records_done: AtomicU64,
     /// Records reported in `batchItemFailures` (each report counts; a record may be reported on every retry).
     pub records_reported_failed: AtomicU64,
-    /// Records given up on (sent to the on-failure destination).
+    /// Records given up on (sent to the on-failure destination; a window whose final invocation was given up
+    /// counts its records here too).
     pub records_given_up: AtomicU64,
     /// Milliseconds from a record's arrival in the stream to the invocation that carried it (first delivery).
     pub arrival_to_invoke_ms: Mutex<Vec<f64>>,
@@ -158,14 +181,110 @@ pub struct MappingStats {
     pub iterator_age_ms: AtomicU64,
     /// Tumbling windows closed with a final invocation.
     pub windows_closed: AtomicU64,
+    /// Tumbling windows ended early because their state passed [`MAX_WINDOW_STATE_BYTES`].
+    pub windows_terminated_early: AtomicU64,
+    /// Tumbling-window answers without a `state` (each a failed invocation).
+    pub responses_without_state: AtomicU64,
 }
 
-/// The tumbling window a shard is in: its bounds (epoch ms) and the state the function last returned.
+/// The tumbling window a shard is in: its bounds (epoch ms), the state the function last returned, and the
+/// records done in it so far (since it opened, or since it was ended early).
 #[derive(Debug, Clone)]
 pub struct OpenWindow {
     pub start_ms: i64,
     pub end_ms: i64,
     pub state: Value,
+    pub first: Option<Record>,
+    pub last: Option<Record>,
+    pub records: usize,
+}
+
+impl OpenWindow {
+    fn new(start_ms: i64, end_ms: i64) -> OpenWindow {
+        OpenWindow {
+            start_ms,
+            end_ms,
+            state: json!({}),
+            first: None,
+            last: None,
+            records: 0,
+        }
+    }
+
+    fn span(&self) -> Span<'_> {
+        Span {
+            first: self.first.as_ref(),
+            last: self.last.as_ref(),
+            size: self.records,
+        }
+    }
+}
+
+/// The records an on-failure record describes: the first, the last, how many.
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a> {
+    pub first: Option<&'a Record>,
+    pub last: Option<&'a Record>,
+    pub size: usize,
+}
+
+impl<'a> Span<'a> {
+    pub fn of(batch: &'a [Record]) -> Span<'a> {
+        Span {
+            first: batch.first(),
+            last: batch.last(),
+            size: batch.len(),
+        }
+    }
+}
+
+/// Why an invocation counts as failed, for the `.lab/` copy of an on-failure record (AWS's record has no room
+/// for it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnosis {
+    /// `Response`, `FunctionError`, `TimedOut` or `Crashed`.
+    pub outcome: &'static str,
+    pub error_type: Option<String>,
+    pub error_message: String,
+    /// Whether Lambda reports it as a function error (`responseContext.functionError`).
+    pub function_error: bool,
+}
+
+impl Diagnosis {
+    /// Why Lambda counts `outcome` as a failed invocation, if it does: the function's error, or, in a tumbling
+    /// window, an answer without a `state` object.
+    pub fn of(outcome: &Outcome, in_window: bool) -> Option<Diagnosis> {
+        let kind = match outcome {
+            Outcome::Response(body) => {
+                let has_state = body.get("state").is_some_and(Value::is_object);
+                return (in_window && !has_state).then(|| Diagnosis {
+                    outcome: "Response",
+                    error_type: None,
+                    error_message: "a tumbling-window response without `state` is a failed invocation".to_owned(),
+                    function_error: false,
+                });
+            }
+            Outcome::FunctionError { .. } => "FunctionError",
+            Outcome::TimedOut { .. } => "TimedOut",
+            Outcome::Crashed { .. } => "Crashed",
+        };
+        let (error_type, message) = outcome.error().unwrap_or_default();
+        Some(Diagnosis {
+            outcome: kind,
+            error_type: Some(error_type),
+            error_message: message,
+            function_error: true,
+        })
+    }
+
+    fn reported(sequence_number: &str) -> Diagnosis {
+        Diagnosis {
+            outcome: "Response",
+            error_type: None,
+            error_message: format!("batchItemFailures reported {sequence_number}"),
+            function_error: false,
+        }
+    }
 }
 
 /// Where given-up batches are written (besides the on-failure destination).
@@ -179,12 +298,16 @@ pub struct ShardPoller {
     pub settings: MappingSettings,
     pub shard_id: String,
     pub function: FunctionSpec,
+    /// The function's execution role, the events' `invokeIdentityArn`.
+    pub invoke_identity_arn: String,
     pub kinesis: aws_sdk_kinesis::Client,
     pub host: Arc<LambdaHost>,
     pub destinations: Destinations,
     pub pacing: Pacing,
     pub stats: Arc<MappingStats>,
     pub stop: Arc<AtomicBool>,
+    /// This mapping's checkpoint of this shard.
+    pub checkpoint: ShardCheckpoint,
 }
 
 impl ShardPoller {
@@ -196,7 +319,9 @@ impl ShardPoller {
         let mut first_buffered: Option<Instant> = None;
         let mut window: Option<OpenWindow> = None;
         let mut pacer = ReadPacer::new(self.pacing.poll_interval);
-        while !self.stop.load(Ordering::Relaxed) {
+        // When the latest GetRecords that reached the tip of the shard was sent (epoch ms).
+        let mut caught_up_at_ms = 0i64;
+        while !self.stopped() {
             let Some(current) = iterator.take() else {
                 // The shard is closed (resharded): deliver what is left, and stop.
                 while !buffer.is_empty() {
@@ -215,32 +340,41 @@ impl ShardPoller {
             }
             tokio::time::sleep(pause).await;
             iterator = if pacer.until_next_call().is_zero() {
-                self.read(current, &mut pacer, &mut buffer, &mut first_buffered).await
+                let sent_ms = Utc::now().timestamp_millis();
+                let (next, caught_up) = self.read(current, &mut pacer, &mut buffer, &mut first_buffered).await;
+                if caught_up {
+                    caught_up_at_ms = sent_ms;
+                }
+                next
             } else {
                 Some(current)
             };
             self.deliver_ready(&mut buffer, &mut first_buffered, &mut window).await;
-            // A window ends when its time is over, records or not: Lambda then makes the final invocation.
-            if buffer.is_empty()
-                && window
-                    .as_ref()
-                    .is_some_and(|open| Utc::now().timestamp_millis() >= open.end_ms)
-            {
+            // A window ends when its time is over, records or not: Lambda then makes the final invocation. Over
+            // means a read sent after its end reached the tip of the shard (a record put just before the end may
+            // otherwise come in after its window was closed, and open it again with a fresh state).
+            if buffer.is_empty() && window.as_ref().is_some_and(|open| caught_up_at_ms >= open.end_ms) {
                 self.close_window(window.take().expect("checked")).await;
             }
         }
         Ok(())
     }
 
+    /// Whether the supervisor has stopped this poller. A stopped poller abandons its batch unfinished and not
+    /// checkpointed: its successor delivers it again, as Lambda does when a mapping's pollers move.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
     /// One `GetRecords` call into the buffer; the iterator to read from next (the same one after a failure: a read
-    /// throttle or a passing fault is retried, as Lambda does).
+    /// throttle or a passing fault is retried, as Lambda does), and whether it reached the tip of the shard.
     async fn read(
         &self,
         current: String,
         pacer: &mut ReadPacer,
         buffer: &mut Vec<Record>,
         first_buffered: &mut Option<Instant>,
-    ) -> Option<String> {
+    ) -> (Option<String>, bool) {
         let request = self.kinesis.get_records().shard_iterator(&current).limit(10_000);
         let output = match request.send().await {
             Ok(output) => output,
@@ -254,19 +388,17 @@ impl ShardPoller {
                         self.settings.uuid
                     );
                 }
-                return Some(current);
+                return (Some(current), false);
             }
         };
         pacer.called(false);
-        self.stats.iterator_age_ms.store(
-            output.millis_behind_latest.unwrap_or(0).max(0) as u64,
-            Ordering::Relaxed,
-        );
+        let behind = output.millis_behind_latest.unwrap_or(0).max(0) as u64;
+        self.stats.iterator_age_ms.store(behind, Ordering::Relaxed);
         if !output.records.is_empty() && first_buffered.is_none() {
             *first_buffered = Some(Instant::now());
         }
         buffer.extend(output.records);
-        output.next_shard_iterator
+        (output.next_shard_iterator, behind == 0)
     }
 
     /// Delivers every full batch, and what is left once the batching window is over.
@@ -290,17 +422,36 @@ impl ShardPoller {
         }
     }
 
+    /// The first iterator: after the shard's checkpoint when there is one (Lambda resumes a mapping where it left
+    /// off), else at the mapping's starting position.
     async fn first_iterator(&self) -> Result<Option<String>> {
         // By name: moto 5.2.5 loses the stream of an iterator asked for by ARN (GetRecords then fails).
-        let request = self
-            .kinesis
-            .get_shard_iterator()
-            .stream_name(self.settings.stream_name())
-            .shard_id(&self.shard_id);
+        let request = || {
+            self.kinesis
+                .get_shard_iterator()
+                .stream_name(self.settings.stream_name())
+                .shard_id(&self.shard_id)
+        };
+        if let Some(sequence_number) = self.checkpoint.load() {
+            let resumed = request()
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(&sequence_number)
+                .send()
+                .await;
+            match resumed {
+                Ok(output) => return Ok(output.shard_iterator),
+                Err(error) => eprintln!(
+                    "event source mapping {}: cannot resume {} after {sequence_number} ({}); starting at the mapping's starting position",
+                    self.settings.uuid,
+                    self.shard_id,
+                    error_chain(&error)
+                ),
+            }
+        }
         let request = match self.settings.starting_position {
-            StartingPosition::TrimHorizon => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
-            StartingPosition::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
-            StartingPosition::AtTimestamp(seconds) => request
+            StartingPosition::TrimHorizon => request().shard_iterator_type(ShardIteratorType::TrimHorizon),
+            StartingPosition::Latest => request().shard_iterator_type(ShardIteratorType::Latest),
+            StartingPosition::AtTimestamp(seconds) => request()
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
                 .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(seconds)),
         };
@@ -327,29 +478,112 @@ impl ShardPoller {
             if window.as_ref().is_some_and(|open| open.start_ms != start_ms) {
                 self.close_window(window.take().expect("checked")).await;
             }
-            let open = window.get_or_insert_with(|| OpenWindow {
-                start_ms,
-                end_ms: start_ms + size_ms,
-                state: json!({}),
-            });
+            let open = window.get_or_insert_with(|| OpenWindow::new(start_ms, start_ms + size_ms));
             self.deliver(group, Some(open)).await;
         }
     }
 
-    /// The final invocation of a window: no records, the window's state, `isFinalInvokeForWindow: true`.
+    /// Closes a window with its final invocation.
     async fn close_window(&self, open: OpenWindow) {
-        let mut event = kinesis_event(&self.settings, &self.shard_id, &[]);
-        add_window(&mut event, &self.settings, &self.shard_id, &open, true);
-        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-        let outcome = self.host.invoke(&self.function, &event).await;
-        if let Some((error_type, message)) = outcome.error() {
-            self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
-            eprintln!(
-                "event source mapping {}: the final invocation of a window failed: {error_type}: {message}",
-                self.settings.uuid
-            );
+        if self.finish_window(&open, false).await {
+            self.stats.windows_closed.fetch_add(1, Ordering::Relaxed);
         }
-        self.stats.windows_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ends a window whose state outgrew [`MAX_WINDOW_STATE_BYTES`]: a final invocation with
+    /// `isWindowTerminatedEarly: true`, then the same window goes on with a fresh state.
+    async fn end_window_early(&self, open: &mut OpenWindow) {
+        if self.finish_window(open, true).await {
+            self.stats.windows_terminated_early.fetch_add(1, Ordering::Relaxed);
+            *open = OpenWindow::new(open.start_ms, open.end_ms);
+        }
+    }
+
+    /// The final invocation of a window: no records, the window's state, `isFinalInvokeForWindow: true`. Lambda
+    /// holds the shard until it succeeds: a failure is retried under the mapping's retry policy, and given up
+    /// (the window's records to the on-failure destination) after `MaximumRetryAttempts`. Then the window's
+    /// records are checkpointed. `false` when the poller was stopped first.
+    async fn finish_window(&self, open: &OpenWindow, early: bool) -> bool {
+        let mut attempts = 0u32;
+        loop {
+            if self.stopped() {
+                return false;
+            }
+            let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, &[]);
+            add_window(&mut event, &self.settings, &self.shard_id, open, true, early);
+            let (_, diagnosis) = self.invoke(&event, true).await;
+            let Some(diagnosis) = diagnosis else { break };
+            attempts += 1;
+            eprintln!(
+                "event source mapping {}: the final invocation of window {} on {} failed (attempt {attempts}): {}",
+                self.settings.uuid,
+                iso_seconds(open.start_ms),
+                self.shard_id,
+                diagnosis.error_message
+            );
+            if self.stopped() {
+                return false;
+            }
+            if self.settings.max_retry_attempts.is_some_and(|max| attempts > max) {
+                let condition = "RetryAttemptsExhausted";
+                self.give_up(open.span(), condition, &event, Some(&diagnosis), attempts)
+                    .await;
+                break;
+            }
+            tokio::time::sleep(self.pacing.retry_delay).await;
+        }
+        if let Some(last) = &open.last {
+            self.checkpoint.save_or_warn(&last.sequence_number);
+        }
+        true
+    }
+
+    /// One invocation, counted; how it ended, and why it failed if it did.
+    async fn invoke(&self, event: &Value, in_window: bool) -> (Outcome, Option<Diagnosis>) {
+        self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.host.invoke(&self.function, event).await;
+        let diagnosis = Diagnosis::of(&outcome, in_window);
+        if outcome.is_error() {
+            self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
+        } else if diagnosis.is_some() {
+            self.stats.responses_without_state.fetch_add(1, Ordering::Relaxed);
+        }
+        (outcome, diagnosis)
+    }
+
+    /// The shard moves past these records. Without a window they are checkpointed now; in a window they are
+    /// noted, and checkpointed when the window's final invocation is done.
+    fn moved_past(&self, records: &[Record], window: Option<&mut OpenWindow>) {
+        let Some(last) = records.last() else { return };
+        match window {
+            Some(open) => {
+                if open.first.is_none() {
+                    open.first = records.first().cloned();
+                }
+                open.last = Some(last.clone());
+                open.records += records.len();
+            }
+            None => self.checkpoint.save_or_warn(&last.sequence_number),
+        }
+    }
+
+    /// Gives up the records older than `MaximumRecordAgeInSeconds` (the first ones: a shard's records arrive in
+    /// order); the rest, to deliver.
+    async fn give_up_expired(&self, batch: Vec<Record>, attempts: u32, window: Option<&mut OpenWindow>) -> Vec<Record> {
+        let Some(max_age) = self.settings.max_record_age else {
+            return batch;
+        };
+        let (expired, fresh): (Vec<Record>, Vec<Record>) = batch.into_iter().partition(|record| age(record) > max_age);
+        if !expired.is_empty() {
+            let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, &expired);
+            if let Some(open) = window.as_deref() {
+                add_window(&mut event, &self.settings, &self.shard_id, open, false, false);
+            }
+            self.give_up(Span::of(&expired), "RecordAgeExceeded", &event, None, attempts)
+                .await;
+            self.moved_past(&expired, window);
+        }
+        fresh
     }
 
     /// Delivers one batch: invokes the function until the batch is done or given up, in the shard's order.
@@ -358,21 +592,16 @@ impl ShardPoller {
         let mut queue = VecDeque::from([(records, 0u32)]);
         while let Some((mut batch, mut attempts)) = queue.pop_front() {
             loop {
-                if let Some(max_age) = self.settings.max_record_age {
-                    let (expired, fresh): (Vec<Record>, Vec<Record>) =
-                        batch.into_iter().partition(|record| age(record) > max_age);
-                    if !expired.is_empty() {
-                        self.give_up(&expired, "RecordAgeExceeded", None, attempts).await;
-                    }
-                    batch = fresh;
+                if self.stopped() {
+                    return;
                 }
+                batch = self.give_up_expired(batch, attempts, window.as_deref_mut()).await;
                 if batch.is_empty() {
                     break;
                 }
-
-                let mut event = kinesis_event(&self.settings, &self.shard_id, &batch);
+                let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, &batch);
                 if let Some(open) = window.as_deref() {
-                    add_window(&mut event, &self.settings, &self.shard_id, open, false);
+                    add_window(&mut event, &self.settings, &self.shard_id, open, false, false);
                 }
                 if first_delivery {
                     let now = Utc::now().timestamp_millis() as f64;
@@ -380,40 +609,28 @@ impl ShardPoller {
                     latencies.extend(batch.iter().map(|record| (now - arrival_ms(record)).max(0.0)));
                     first_delivery = false;
                 }
-                self.stats.invocations.fetch_add(1, Ordering::Relaxed);
-                let outcome = self.host.invoke(&self.function, &event).await;
-                if outcome.is_error() {
-                    self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
-                }
-                // The function's answer carries the window's state forward.
-                if let (Outcome::Response(body), Some(open)) = (&outcome, window.as_deref_mut())
-                    && let Some(state) = body.get("state").filter(|state| state.is_object())
-                {
-                    open.state = state.clone();
-                }
-
-                let failed_from = match &outcome {
-                    Outcome::Response(body) if self.settings.report_batch_item_failures => {
-                        let failed = first_reported_failure(body, &batch);
-                        let reported = body["batchItemFailures"].as_array().map_or(0, Vec::len);
-                        self.stats
-                            .records_reported_failed
-                            .fetch_add(reported as u64, Ordering::Relaxed);
-                        failed
-                    }
-                    Outcome::Response(_) => None,
-                    _ => Some(0),
-                };
+                let (failed_from, diagnosis) = self.attempt(&event, &batch, window.as_deref_mut()).await;
                 let Some(index) = failed_from else {
                     self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.moved_past(&batch, window.as_deref_mut());
+                    if let Some(open) = window.as_deref_mut()
+                        && state_bytes(&open.state) > MAX_WINDOW_STATE_BYTES
+                    {
+                        self.end_window_early(open).await;
+                    }
                     break;
                 };
                 // The checkpoint moves past the records before the first failure; the retry starts there.
                 self.stats.records_done.fetch_add(index as u64, Ordering::Relaxed);
+                self.moved_past(&batch[..index], window.as_deref_mut());
                 batch.drain(..index);
+                let diagnosis = diagnosis.expect("a failure has a diagnosis");
+                if self.stopped() {
+                    return;
+                }
 
                 // Splitting isolates a bad record; it does not use up the batch's retries.
-                if outcome.is_error() && self.settings.bisect_on_error && batch.len() > 1 {
+                if diagnosis.function_error && self.settings.bisect_on_error && batch.len() > 1 {
                     let second = batch.split_off(batch.len() / 2);
                     queue.push_front((second, attempts));
                     queue.push_front((batch, attempts));
@@ -421,8 +638,10 @@ impl ShardPoller {
                 }
                 attempts += 1;
                 if self.settings.max_retry_attempts.is_some_and(|max| attempts > max) {
-                    self.give_up(&batch, "RetryAttemptsExhausted", Some(&outcome), attempts)
+                    let condition = "RetryAttemptsExhausted";
+                    self.give_up(Span::of(&batch), condition, &event, Some(&diagnosis), attempts)
                         .await;
+                    self.moved_past(&batch, window.as_deref_mut());
                     break;
                 }
                 tokio::time::sleep(self.pacing.retry_delay).await;
@@ -430,21 +649,61 @@ impl ShardPoller {
         }
     }
 
-    /// Gives up a batch: the invocation record (as AWS writes it) to the on-failure destination, and to
-    /// `.lab/failures/<mapping>/` where the learner can read it; the shard moves on.
-    async fn give_up(&self, batch: &[Record], condition: &str, outcome: Option<&Outcome>, attempts: u32) {
+    /// One invocation with a batch: the index the retry starts at (`None`: the batch is done) and why. A valid
+    /// answer carries the window's state forward, reported failures or not.
+    async fn attempt(
+        &self,
+        event: &Value,
+        batch: &[Record],
+        window: Option<&mut OpenWindow>,
+    ) -> (Option<usize>, Option<Diagnosis>) {
+        let (outcome, diagnosis) = self.invoke(event, window.is_some()).await;
+        if diagnosis.is_some() {
+            return (Some(0), diagnosis);
+        }
+        let Outcome::Response(body) = &outcome else {
+            unreachable!("only a response has no diagnosis")
+        };
+        if let Some(open) = window {
+            open.state = body["state"].clone();
+        }
+        if !self.settings.report_batch_item_failures {
+            return (None, None);
+        }
+        let reported = body["batchItemFailures"].as_array().map_or(0, Vec::len);
+        self.stats
+            .records_reported_failed
+            .fetch_add(reported as u64, Ordering::Relaxed);
+        let failed = first_reported_failure(body, batch);
+        let diagnosis = failed.map(|index| Diagnosis::reported(&batch[index].sequence_number));
+        (failed, diagnosis)
+    }
+
+    /// Gives up records: AWS's invocation record to the on-failure destination (an S3 destination also gets the
+    /// invocation's event, as a JSON string), and the same with this local cloud's diagnosis to
+    /// `.lab/failures/<mapping>/<shard>/`, where the learner can read it; the shard moves on.
+    async fn give_up(
+        &self,
+        span: Span<'_>,
+        condition: &str,
+        event: &Value,
+        diagnosis: Option<&Diagnosis>,
+        attempts: u32,
+    ) {
         self.stats
             .records_given_up
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let record = failure_record(
+            .fetch_add(span.size as u64, Ordering::Relaxed);
+        let function_error = diagnosis.is_some_and(|d| d.function_error);
+        let mut record = failure_record(
             &self.settings,
-            &self.function,
+            &self.function.arn,
             &self.shard_id,
-            batch,
+            span,
             condition,
-            outcome,
+            function_error,
             attempts,
         );
+        record["payload"] = json!(event.to_string());
         let now = Utc::now();
         let name = format!("{}-{}", now.format("%Y-%m-%dT%H.%M.%S"), uuid::Uuid::new_v4());
         let folder = self
@@ -452,7 +711,9 @@ impl ShardPoller {
             .failures_dir
             .join(&self.settings.uuid)
             .join(&self.shard_id);
-        let text = serde_json::to_string_pretty(&record).expect("JSON");
+        let mut copy = record.clone();
+        copy["lab"] = lab_diagnostics(diagnosis, attempts);
+        let text = serde_json::to_string_pretty(&copy).expect("JSON");
         if std::fs::create_dir_all(&folder).is_ok() {
             let _ = std::fs::write(folder.join(format!("{name}.json")), &text);
         }
@@ -470,13 +731,8 @@ impl ShardPoller {
                 self.shard_id,
                 now.format("%Y/%m/%d")
             );
-            let put = s3
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .body(text.into_bytes().into())
-                .send()
-                .await;
+            let body = serde_json::to_vec(&record).expect("JSON");
+            let put = s3.put_object().bucket(bucket).key(key).body(body.into()).send().await;
             if let Err(error) = put {
                 eprintln!(
                     "event source mapping {}: writing the on-failure record failed: {}",
@@ -521,8 +777,10 @@ pub fn first_reported_failure(response: &Value, batch: &[Record]) -> Option<usiz
     lowest
 }
 
-/// The event Lambda sends for a batch of Kinesis records.
-pub fn kinesis_event(settings: &MappingSettings, shard_id: &str, batch: &[Record]) -> Value {
+/// The event Lambda sends for a batch of Kinesis records. `invokeIdentityArn` is the function's execution role
+/// (AWS's example event: `"invokeIdentityArn": "arn:aws:iam::123456789012:role/lambda-role"`,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>).
+pub fn kinesis_event(settings: &MappingSettings, shard_id: &str, invoke_identity_arn: &str, batch: &[Record]) -> Value {
     let records: Vec<Value> = batch
         .iter()
         .map(|record| {
@@ -538,7 +796,7 @@ pub fn kinesis_event(settings: &MappingSettings, shard_id: &str, batch: &[Record
                 "eventVersion": "1.0",
                 "eventID": format!("{shard_id}:{}", record.sequence_number),
                 "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": format!("arn:aws:iam::{}:role/{}-role", account(settings), settings.function_name),
+                "invokeIdentityArn": invoke_identity_arn,
                 "awsRegion": settings.region(),
                 "eventSourceARN": settings.stream_arn,
             })
@@ -547,14 +805,27 @@ pub fn kinesis_event(settings: &MappingSettings, shard_id: &str, batch: &[Record
     json!({ "Records": records })
 }
 
-/// Adds what a time-window event has on top of the records: the window, the state, the shard, the final flag.
-fn add_window(event: &mut Value, settings: &MappingSettings, shard_id: &str, open: &OpenWindow, is_final: bool) {
+/// Adds what a time-window event has on top of the records: the window, the state, the shard, the final flag and
+/// whether the window ends early (its state too large).
+fn add_window(
+    event: &mut Value,
+    settings: &MappingSettings,
+    shard_id: &str,
+    open: &OpenWindow,
+    is_final: bool,
+    terminated_early: bool,
+) {
     event["window"] = json!({ "start": iso_seconds(open.start_ms), "end": iso_seconds(open.end_ms) });
     event["state"] = open.state.clone();
     event["shardId"] = json!(shard_id);
     event["eventSourceARN"] = json!(settings.stream_arn);
     event["isFinalInvokeForWindow"] = json!(is_final);
-    event["isWindowTerminatedEarly"] = json!(false);
+    event["isWindowTerminatedEarly"] = json!(terminated_early);
+}
+
+/// A state's size as the function sent it: serialised JSON.
+fn state_bytes(state: &Value) -> usize {
+    serde_json::to_vec(state).map_or(0, |bytes| bytes.len())
 }
 
 fn iso_seconds(ms: i64) -> String {
@@ -563,32 +834,30 @@ fn iso_seconds(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn account(settings: &MappingSettings) -> &str {
-    settings.stream_arn.split(':').nth(4).unwrap_or("000000000000")
-}
-
-/// The invocation record Lambda sends to an on-failure destination for a stream batch.
-fn failure_record(
+/// The invocation record Lambda sends to an on-failure destination for a stream batch, as "Retain discarded batch
+/// records for a Kinesis Data Streams event source"
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html>) shows it: `requestContext`,
+/// `responseContext` (`statusCode`, `executedVersion`, and `functionError` when the function failed: nothing
+/// more, the error's text is not in it), `version`, `timestamp` and `KinesisBatchInfo`. An S3 destination also
+/// gets `payload`, the invocation's event as a JSON string ("Lambda also sends the entire invocation record along
+/// with the metadata"); the caller adds it.
+pub fn failure_record(
     settings: &MappingSettings,
-    function: &FunctionSpec,
+    function_arn: &str,
     shard_id: &str,
-    batch: &[Record],
+    span: Span<'_>,
     condition: &str,
-    outcome: Option<&Outcome>,
+    function_error: bool,
     attempts: u32,
 ) -> Value {
-    let first = batch.first();
-    let last = batch.last();
     let mut response = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
-    if let Some((error_type, message)) = outcome.and_then(Outcome::error) {
+    if function_error {
         response["functionError"] = json!("Unhandled");
-        response["errorType"] = json!(error_type);
-        response["errorMessage"] = json!(message);
     }
     json!({
         "requestContext": {
             "requestId": uuid::Uuid::new_v4().to_string(),
-            "functionArn": function.arn,
+            "functionArn": function_arn,
             "condition": condition,
             "approximateInvokeCount": attempts,
         },
@@ -597,14 +866,156 @@ fn failure_record(
         "timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         "KinesisBatchInfo": {
             "shardId": shard_id,
-            "startSequenceNumber": first.map(|r| r.sequence_number.as_str()),
-            "endSequenceNumber": last.map(|r| r.sequence_number.as_str()),
-            "approximateArrivalOfFirstRecord": first.map(|r| iso(arrival_ms(r))),
-            "approximateArrivalOfLastRecord": last.map(|r| iso(arrival_ms(r))),
-            "batchSize": batch.len(),
+            "startSequenceNumber": span.first.map(|r| r.sequence_number.as_str()),
+            "endSequenceNumber": span.last.map(|r| r.sequence_number.as_str()),
+            "approximateArrivalOfFirstRecord": span.first.map(|r| iso(arrival_ms(r))),
+            "approximateArrivalOfLastRecord": span.last.map(|r| iso(arrival_ms(r))),
+            "batchSize": span.size,
             "streamArn": settings.stream_arn,
         },
-        // The records themselves, so a learner can see what was given up (S3 destinations carry the payload).
-        "payload": kinesis_event(settings, shard_id, batch),
     })
+}
+
+/// What the `.lab/failures/` copy of an on-failure record adds under `lab`: how the last attempt ended, its error,
+/// and the number of invocations.
+fn lab_diagnostics(diagnosis: Option<&Diagnosis>, attempts: u32) -> Value {
+    match diagnosis {
+        Some(diagnosis) => json!({
+            "outcome": diagnosis.outcome,
+            "errorType": diagnosis.error_type,
+            "errorMessage": diagnosis.error_message,
+            "attempts": attempts,
+        }),
+        None => json!({ "outcome": "NotInvoked", "attempts": attempts }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> MappingSettings {
+        MappingSettings {
+            uuid: "mapping".to_owned(),
+            function_name: "consumer".to_owned(),
+            stream_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/telemetry".to_owned(),
+            batch_size: 10,
+            starting_position: StartingPosition::TrimHorizon,
+            batching_window: Duration::ZERO,
+            bisect_on_error: false,
+            max_retry_attempts: Some(1),
+            max_record_age: None,
+            report_batch_item_failures: false,
+            on_failure_destination: None,
+            tumbling_window: None,
+            parallelization_factor: 1,
+            enabled: true,
+        }
+    }
+
+    fn record(sequence_number: &str) -> Record {
+        Record::builder()
+            .sequence_number(sequence_number)
+            .partition_key("key")
+            .data(aws_sdk_kinesis::primitives::Blob::new("x"))
+            .approximate_arrival_timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs(1_764_633_600))
+            .build()
+            .unwrap()
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        value.as_object().unwrap().keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn the_on_failure_record_has_awss_fields_and_no_others() {
+        let batch = [record("1"), record("2")];
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:consumer";
+        let record = failure_record(
+            &settings(),
+            arn,
+            "shardId-000000000000",
+            Span::of(&batch),
+            "RetryAttemptsExhausted",
+            true,
+            2,
+        );
+        let mut top = keys(&record);
+        top.sort();
+        assert_eq!(
+            top,
+            [
+                "KinesisBatchInfo",
+                "requestContext",
+                "responseContext",
+                "timestamp",
+                "version"
+            ]
+        );
+        assert_eq!(
+            record["responseContext"],
+            json!({ "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" }),
+            "statusCode, executedVersion and functionError only"
+        );
+        let mut context = keys(&record["requestContext"]);
+        context.sort();
+        assert_eq!(
+            context,
+            ["approximateInvokeCount", "condition", "functionArn", "requestId"]
+        );
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+        let info = &record["KinesisBatchInfo"];
+        let mut fields = keys(info);
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "approximateArrivalOfFirstRecord",
+                "approximateArrivalOfLastRecord",
+                "batchSize",
+                "endSequenceNumber",
+                "shardId",
+                "startSequenceNumber",
+                "streamArn"
+            ]
+        );
+        assert_eq!(info["startSequenceNumber"], "1");
+        assert_eq!(info["endSequenceNumber"], "2");
+        assert_eq!(info["approximateArrivalOfFirstRecord"], "2025-12-02T00:00:00.000Z");
+        assert_eq!(info["batchSize"], 2);
+    }
+
+    #[test]
+    fn without_a_function_error_the_response_context_has_no_function_error() {
+        let batch = [record("7")];
+        let record = failure_record(
+            &settings(),
+            "arn",
+            "shard",
+            Span::of(&batch),
+            "RecordAgeExceeded",
+            false,
+            0,
+        );
+        assert_eq!(
+            record["responseContext"],
+            json!({ "statusCode": 200, "executedVersion": "$LATEST" })
+        );
+    }
+
+    #[test]
+    fn a_window_answer_without_state_is_a_failure_but_not_a_function_error() {
+        let no_state = Outcome::Response(json!({ "batchItemFailures": [] }));
+        let diagnosis = Diagnosis::of(&no_state, true).expect("a failed invocation");
+        assert!(!diagnosis.function_error);
+        assert_eq!(
+            Diagnosis::of(&no_state, false),
+            None,
+            "outside a window, no state is needed"
+        );
+        let null_state = Outcome::Response(json!({ "state": null }));
+        assert!(Diagnosis::of(&null_state, true).is_some(), "a null state is no state");
+        let with_state = Outcome::Response(json!({ "state": {} }));
+        assert_eq!(Diagnosis::of(&with_state, true), None);
+    }
 }

@@ -16,6 +16,7 @@ use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, 
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
+use crate::runtime::read_pacing::ShardCheckpoint;
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
 #[derive(Debug, Clone)]
@@ -45,6 +46,7 @@ struct RunningMapping {
     settings: MappingSettings,
     stop: Arc<AtomicBool>,
     stats: Arc<MappingStats>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 pub struct Supervisor {
@@ -57,6 +59,8 @@ pub struct Supervisor {
     pumps: HashMap<String, RunningPump>,
     /// When set, only delivery streams with these names are pumped (tests sharing one emulator use it).
     only_delivery_streams: Option<Vec<String>>,
+    /// Mappings not run, by UUID, and why (each said once on stderr, the supervisor's log).
+    refused: HashMap<String, String>,
 }
 
 impl Supervisor {
@@ -72,6 +76,7 @@ impl Supervisor {
             mappings: HashMap::new(),
             pumps: HashMap::new(),
             only_delivery_streams: None,
+            refused: HashMap::new(),
         }
     }
 
@@ -97,6 +102,11 @@ impl Supervisor {
     /// The statistics of a running mapping.
     pub fn stats(&self, uuid: &str) -> Option<Arc<MappingStats>> {
         self.mappings.get(uuid).map(|mapping| mapping.stats.clone())
+    }
+
+    /// Why a mapping is not run, if the supervisor refused it (`ParallelizationFactor` above 1).
+    pub fn refusal(&self, uuid: &str) -> Option<String> {
+        self.refused.get(uuid).cloned()
     }
 
     pub fn all_stats(&self) -> Vec<(MappingSettings, Arc<MappingStats>)> {
@@ -217,8 +227,8 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Starts pollers for new (or changed) enabled Kinesis mappings; stops those of deleted or disabled ones.
-    async fn sync_mappings(&mut self) -> Result<()> {
+    /// The enabled Kinesis mappings the control plane holds, by UUID.
+    async fn wanted_mappings(&self) -> Result<HashMap<String, MappingSettings>> {
         let lambda = aws_sdk_lambda::Client::new(&self.config);
         let mut wanted: HashMap<String, MappingSettings> = HashMap::new();
         let mut pages = lambda.list_event_source_mappings().into_paginator().send();
@@ -235,18 +245,31 @@ impl Supervisor {
                 }
             }
         }
+        Ok(wanted)
+    }
 
+    /// Starts pollers for new (or changed) enabled Kinesis mappings; stops those of deleted or disabled ones. A
+    /// changed mapping's pollers are stopped and new ones started, which resume at the old ones' checkpoints.
+    async fn sync_mappings(&mut self) -> Result<()> {
+        let wanted = self.wanted_mappings().await?;
         let gone: Vec<String> = self
             .mappings
             .iter()
             .filter(|(uuid, running)| wanted.get(*uuid) != Some(&running.settings))
             .map(|(uuid, _)| uuid.clone())
             .collect();
+        let mut replaced = vec![];
         for uuid in gone {
             if let Some(running) = self.mappings.remove(&uuid) {
                 running.stop.store(true, Ordering::Relaxed);
+                if wanted.contains_key(&uuid) {
+                    replaced.extend(running.tasks);
+                }
             }
         }
+        // The old pollers finish (or abandon) their batch before the new ones read the checkpoints.
+        wait_for_handover(replaced, "event source mapping poller").await;
+        self.refused.retain(|uuid, _| wanted.contains_key(uuid));
         for (uuid, settings) in wanted {
             // A function with no local code here was deployed by someone else: not ours to run.
             if !self
@@ -258,16 +281,39 @@ impl Supervisor {
             {
                 continue;
             }
-            if !self.mappings.contains_key(&uuid) {
-                match self.start(settings.clone()).await {
-                    Ok(running) => {
-                        self.mappings.insert(uuid, running);
-                    }
-                    Err(error) => eprintln!("event source mapping {uuid}: not started: {error:#}"),
+            if self.refuse(&settings) || self.mappings.contains_key(&uuid) {
+                continue;
+            }
+            match self.start(settings.clone()).await {
+                Ok(running) => {
+                    self.mappings.insert(uuid, running);
                 }
+                Err(error) => eprintln!("event source mapping {uuid}: not started: {error:#}"),
             }
         }
         Ok(())
+    }
+
+    /// Refuses a mapping the local cloud cannot run as AWS would, saying why once. `ParallelizationFactor` lets
+    /// Lambda process up to 10 batches of a shard at once, in order per partition key
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>, "Polling and batching streams"); these
+    /// pollers run one batch per shard at a time, so a mapping asking for more would silently run slower and in a
+    /// stricter order than on AWS. Refusing it says so.
+    fn refuse(&mut self, settings: &MappingSettings) -> bool {
+        if settings.parallelization_factor <= 1 {
+            self.refused.remove(&settings.uuid);
+            return false;
+        }
+        let why = format!(
+            "ParallelizationFactor {} is not supported by the local cloud (it runs one batch per shard at a time); \
+             update the mapping with ParallelizationFactor 1 to run it locally",
+            settings.parallelization_factor
+        );
+        if self.refused.get(&settings.uuid) != Some(&why) {
+            eprintln!("event source mapping {}: refused: {why}", settings.uuid);
+            self.refused.insert(settings.uuid.clone(), why);
+        }
+        true
     }
 
     async fn start(&self, settings: MappingSettings) -> Result<RunningMapping> {
@@ -281,6 +327,16 @@ impl Supervisor {
             &self.cloud_environment,
         )
         .await?;
+        // The events' invokeIdentityArn: the function's execution role.
+        let role = lambda
+            .get_function()
+            .function_name(&settings.function_name)
+            .send()
+            .await
+            .context("GetFunction")?
+            .configuration
+            .and_then(|configuration| configuration.role)
+            .with_context(|| format!("function {} has no execution role", settings.function_name))?;
         let shards = kinesis
             .list_shards()
             .stream_arn(&settings.stream_arn)
@@ -293,11 +349,19 @@ impl Supervisor {
             failures_dir: self.folders.failures.clone(),
             s3: Some(s3_client(&self.config)),
         };
+        let mut tasks = vec![];
         for shard in shards.shards.unwrap_or_default() {
+            let checkpoint = ShardCheckpoint::new(
+                self.folders.checkpoints.join("mappings").join(&settings.uuid),
+                &shard.shard_id,
+                settings.stream_arn.clone(),
+            );
             let poller = ShardPoller {
                 settings: settings.clone(),
                 shard_id: shard.shard_id,
                 function: function.clone(),
+                invoke_identity_arn: role.clone(),
+                checkpoint,
                 kinesis: kinesis.clone(),
                 host: self.host.clone(),
                 destinations: destinations.clone(),
@@ -306,13 +370,18 @@ impl Supervisor {
                 stop: stop.clone(),
             };
             let uuid = settings.uuid.clone();
-            tokio::spawn(async move {
+            tasks.push(tokio::spawn(async move {
                 if let Err(error) = poller.run().await {
                     eprintln!("event source mapping {uuid}: a shard poller stopped: {error:#}");
                 }
-            });
+            }));
         }
-        Ok(RunningMapping { settings, stop, stats })
+        Ok(RunningMapping {
+            settings,
+            stop,
+            stats,
+            tasks,
+        })
     }
 
     /// Stops every poller and every function process.

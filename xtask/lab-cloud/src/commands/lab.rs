@@ -19,6 +19,7 @@ use super::shutdown_signal;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::invoker::producer_request;
+use crate::dashboard::{self, Dashboard, Feed};
 use crate::gateway::{Limits, ShardKey, ShardTraffic};
 use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_ids};
@@ -47,6 +48,8 @@ pub struct LabOptions {
     pub scenario: Scenario,
     /// Faults the data plane injects (the front door's are given to it when it is opened).
     pub faults: Arc<FaultPlan>,
+    /// The dashboard, told what the run deploys (`None`: `--no-dashboard`).
+    pub dashboard: Option<Feed>,
 }
 
 /// The run's outcome; with `--json` it is the last line printed.
@@ -166,6 +169,9 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
     }
     let faults = FaultPlan::from_args(&args.faults);
     let door = front_door::open(config, limits, faults.clone()).await?;
+    let mut context = dashboard::fault_context(&args.faults);
+    context["scenario"] = json!(args.scenario.to_string());
+    let board = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
     let options = LabOptions {
         records: args.records,
         records_per_second: args.records_per_second,
@@ -181,6 +187,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         },
         scenario: args.scenario,
         faults,
+        dashboard: board.as_ref().map(Dashboard::feed),
     };
     let artifacts = Artifacts {
         binaries: args.binaries.into_iter().map(|file| (file.name, file.path)).collect(),
@@ -195,9 +202,16 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
     };
     let mut summary = summary;
     add_traffic(&mut summary, &door.gateway.traffic());
+    if let Some(board) = &board {
+        board.feed().finish(json_summary(&summary)?).await;
+    }
     print_summary(&summary, state);
     if args.json {
         println!("{}", serde_json::to_string(&json_summary(&summary)?)?);
+    }
+    if let Some(board) = board.as_ref().filter(|_| args.hold) {
+        eprintln!("lab: the dashboard stays up at {} until Ctrl-C (--hold)", board.url());
+        shutdown_signal().await;
     }
     let producer_done = summary.producer_stopped.as_deref() == Some("max_records");
     let nothing_lost = summary.lost == 0 && summary.never_stored == 0;
@@ -275,6 +289,11 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     // The faults are for what the pipeline runs, not for the producer the lab invokes itself.
     .with_faults(options.faults.clone(), &[PRODUCER]);
     supervisor.sync().await?;
+    if let Some(feed) = &options.dashboard {
+        feed.watch_supervisor(&supervisor);
+        feed.watch_analysis(s3_client(config), &deployed.bucket, &deployed.analytics_prefix)
+            .await;
+    }
 
     // The producer, invoked once like a Lambda function, through the local Lambda host.
     let lambda = aws_sdk_lambda::Client::new(config);

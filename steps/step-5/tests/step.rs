@@ -981,6 +981,80 @@ fn heat_map_of_a_merged_or_empty_window() {
     }
 }
 
+/// Runs the `heatmap` binary in `folder` with `args`: its standard output, or its error (on the starter: the `todo!()`
+/// it reached).
+fn run_heatmap(folder: &std::path::Path, args: &[&std::path::Path]) -> Result<String, String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_heatmap"))
+        .args(args)
+        .current_dir(folder)
+        .output()
+        .expect("the heatmap binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).trim_end().to_owned();
+    assert!(
+        !stderr.contains("not yet implemented"),
+        "the heatmap binary reached a todo!():\n{stderr}"
+    );
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(stderr)
+    }
+}
+
+#[test]
+fn heatmap_binary_draws_shard_results_or_one_merged_window() {
+    let folder = std::env::temp_dir().join(unique_name("heatmap-binary"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let result: WindowResult = serde_json::from_str(RESULT).expect("the fixture is a WindowResult");
+    let other_shard = WindowResult {
+        shard_id: "shardId-000000000001".to_owned(),
+        ..result.clone()
+    };
+    let write = |name: &str, json: Vec<u8>| {
+        let path = folder.join(name);
+        std::fs::write(&path, json).unwrap();
+        path
+    };
+    let shard_0 = write("shard-0.json", serde_json::to_vec(&result).unwrap());
+    let shard_1 = write("shard-1.json", serde_json::to_vec(&other_shard).unwrap());
+    let merged = write(
+        "window.json",
+        serde_json::to_vec(&merge(&[result.clone(), other_shard]).unwrap()).unwrap(),
+    );
+    let out = folder.join("stream.svg");
+    let drawn_cells = |path: &std::path::Path| {
+        let svg = std::fs::read_to_string(path).expect("the binary wrote the picture");
+        let document = roxmltree::Document::parse(&svg).expect("the picture is XML");
+        let counts: u64 = svg_cells(&document).values().map(|(count, _, _)| count).sum();
+        (counts, svg.contains("2 shards"))
+    };
+
+    // Two shards' results of one window: merged, drawn into the file named last.
+    let printed = run_heatmap(&folder, &[&shard_0, &shard_1, &out]).expect("two shards' results are drawn");
+    assert!(
+        printed.contains("stream.svg"),
+        "it says where the picture is: {printed}"
+    );
+    assert_eq!(drawn_cells(&out), (2 * result.count, true), "both shards' readings");
+
+    // One merged window, and no output named: heatmap.svg in the current folder.
+    run_heatmap(&folder, &[&merged]).expect("a merged window is drawn");
+    assert_eq!(drawn_cells(&folder.join("heatmap.svg")), (2 * result.count, true));
+
+    // What it cannot draw as one picture, it refuses, naming what it takes.
+    let (merged, shard_0) = (merged.as_path(), shard_0.as_path());
+    for mixed in [[merged, shard_0], [merged, merged]] {
+        let refused = run_heatmap(&folder, &mixed).expect_err("a merged window with anything else is refused");
+        assert!(
+            refused.contains("give one merged window, or shard results of one window"),
+            "{refused}"
+        );
+    }
+    let refused = run_heatmap(&folder, &[&out]).expect_err("no input at all");
+    assert!(refused.contains("usage: heatmap"), "{refused}");
+    std::fs::remove_dir_all(&folder).ok();
+}
+
 /// The whole loop: records put into a stream, windowed by the local cloud's event source mapping
 /// (`TumblingWindowInSeconds`), given to this crate's own `analytics` binary, results landing in S3.
 #[tokio::test]

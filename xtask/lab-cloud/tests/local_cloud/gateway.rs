@@ -7,6 +7,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, PutRecordsResultEntry, ShardIteratorType};
 use lab_cloud::gateway::{Gateway, GatewayOptions, Limits, ManualClock, ShardKey};
+use lab_cloud::runtime::faults::{FaultPlan, unit};
+use lab_contract::FaultKind;
 use md5::{Digest, Md5};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -150,11 +152,16 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
 }
 
 async fn cloud(limits: Limits) -> Cloud {
+    cloud_with_faults(limits, FaultPlan::none()).await
+}
+
+async fn cloud_with_faults(limits: Limits, faults: Arc<FaultPlan>) -> Cloud {
     let emulator = Lease::take();
     let clock = Arc::new(ManualClock::default());
     let options = GatewayOptions {
         limits,
         clock: clock.clone(),
+        faults,
         ..GatewayOptions::default()
     };
     let gateway = Gateway::start_with(&emulator.endpoint(), options).await.unwrap();
@@ -312,6 +319,119 @@ fn throttled(result: &PutRecordsResultEntry) -> bool {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Writes
+
+fn faults(spec: &str, seed: u64) -> Arc<FaultPlan> {
+    Arc::new(FaultPlan::new(spec.parse().unwrap(), seed, Duration::from_secs(1)))
+}
+
+/// A seed whose first chance of `kind` at `rate` strikes and whose second does not.
+fn seed_striking_once(kind: FaultKind, rate: f64) -> u64 {
+    (0..)
+        .find(|&seed| unit(seed, kind, 0) < rate && unit(seed, kind, 1) >= rate)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn put_internal_refuses_the_seeds_entries_in_place_and_stores_none_of_them() {
+    let (seed, rate) = (5, 0.3);
+    let cloud = cloud_with_faults(Limits::default(), faults(&format!("put-internal={rate}"), seed)).await;
+    let stream = two_shard_stream(&cloud, "put-internal").await;
+    let entries = (0..100)
+        .map(|n| entry(&stream.cold_key, format!("r{n}").into_bytes()))
+        .collect();
+
+    let (failed, results) = put(&cloud, &stream, entries).await;
+
+    let struck: Vec<usize> = (0..100)
+        .filter(|&n| unit(seed, FaultKind::PutInternal, n as u64) < rate)
+        .collect();
+    assert!(!struck.is_empty() && struck.len() < 100);
+    assert_eq!(failed as usize, struck.len());
+    for (index, result) in results.iter().enumerate() {
+        if struck.contains(&index) {
+            assert_eq!(result.error_code.as_deref(), Some("InternalFailure"), "entry {index}");
+            assert_eq!(result.error_message.as_deref(), Some("Internal service failure."));
+        } else {
+            assert_eq!(result.error_code, None, "entry {index}");
+        }
+    }
+    let stored = cloud.stored(&stream, &stream.cold_shard).await;
+    let expected: Vec<Vec<u8>> = (0..100)
+        .filter(|n| !struck.contains(n))
+        .map(|n| format!("r{n}").into_bytes())
+        .collect();
+    assert_eq!(
+        stored, expected,
+        "the refused entries were not stored, the others in order"
+    );
+    let traffic = cloud.traffic(&stream, &stream.cold_shard);
+    assert_eq!(traffic.records_accepted as usize, 100 - struck.len());
+    assert_eq!(traffic.writes_throttled, 0, "a fault is not a throttle");
+}
+
+#[tokio::test]
+async fn put_5xx_fails_the_whole_call_and_stores_nothing() {
+    let seed = seed_striking_once(FaultKind::Put5xx, 0.5);
+    let cloud = cloud_with_faults(Limits::default(), faults("put-5xx=0.5", seed)).await;
+    let stream = two_shard_stream(&cloud, "put-5xx").await;
+    let call = || {
+        cloud
+            .kinesis()
+            .put_records()
+            .stream_name(&stream.name)
+            .records(entry(&stream.cold_key, b"once".to_vec()))
+            .send()
+    };
+
+    let error = call().await.unwrap_err();
+
+    // Chance 0 is even: a 500 InternalFailure (an odd one is a 503 ServiceUnavailable).
+    assert_eq!(error.raw_response().map(|raw| raw.status().as_u16()), Some(500));
+    assert_eq!(
+        aws_sdk_kinesis::error::ProvideErrorMetadata::code(&error.into_service_error()),
+        Some("InternalFailure")
+    );
+    assert!(cloud.stored(&stream, &stream.cold_shard).await.is_empty());
+    assert_eq!(
+        call().await.unwrap().failed_record_count,
+        Some(0),
+        "the next chance does not strike"
+    );
+    assert_eq!(cloud.stored(&stream, &stream.cold_shard).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_sdk_retries_a_put_5xx_and_the_record_is_stored_once() {
+    let seed = seed_striking_once(FaultKind::Put5xx, 0.5);
+    let plan = faults("put-5xx=0.5", seed);
+    let cloud = cloud_with_faults(Limits::default(), plan.clone()).await;
+    let stream = two_shard_stream(&cloud, "put-5xx-retried").await;
+    let retrying = cloud
+        .config
+        .to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .build();
+
+    let written = aws_sdk_kinesis::Client::new(&retrying)
+        .put_record()
+        .stream_name(&stream.name)
+        .partition_key(&stream.cold_key)
+        .data(Blob::new("retried"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(written.shard_id, stream.cold_shard);
+    assert_eq!(
+        plan.injected_of(FaultKind::Put5xx),
+        1,
+        "the first attempt met the fault"
+    );
+    assert_eq!(
+        cloud.stored(&stream, &stream.cold_shard).await,
+        vec![b"retried".to_vec()]
+    );
+}
 
 #[tokio::test]
 async fn a_hot_key_is_throttled_per_record_and_the_other_shard_is_not() {

@@ -3,6 +3,7 @@
 
 mod dashboard;
 mod event_source;
+mod faults;
 mod firehose;
 mod gateway;
 mod lambda_host;

@@ -19,6 +19,7 @@ use super::shutdown_signal;
 use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::invoker::producer_request;
+use crate::control::producing;
 use crate::dashboard::{self, Dashboard, Feed};
 use crate::gateway::{Limits, ShardKey, ShardTraffic};
 use crate::naming::Naming;
@@ -67,6 +68,12 @@ pub struct Summary {
     pub never_stored: u64,
     /// Why the producer stopped (`max_records` when it made them all).
     pub producer_stopped: Option<String>,
+    /// How often the lab invoked the producer: more than once when it stopped on a transient failure.
+    pub producer_invocations: u64,
+    /// Why each invocation but the last stopped (see `control::producing`).
+    pub producer_restarts: Vec<String>,
+    /// Why the run failed, in words; `None` when it passed.
+    pub failure: Option<String>,
     pub consumed: u64,
     pub failed: u64,
     pub failure_reasons: Vec<String>,
@@ -202,6 +209,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
     };
     let mut summary = summary;
     add_traffic(&mut summary, &door.gateway.traffic());
+    summary.failure = failure(&summary);
     if let Some(board) = &board {
         board.feed().finish(json_summary(&summary)?).await;
     }
@@ -213,13 +221,38 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         eprintln!("lab: the dashboard stays up at {} until Ctrl-C (--hold)", board.url());
         shutdown_signal().await;
     }
-    let producer_done = summary.producer_stopped.as_deref() == Some("max_records");
-    let nothing_lost = summary.lost == 0 && summary.never_stored == 0;
-    Ok(if nothing_lost && summary.produced > 0 && producer_done {
+    Ok(if summary.failure.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Why a run failed, in the learner's words, or `None`: nothing stored, records lost or never stored, or a producer
+/// that did not finish.
+fn failure(summary: &Summary) -> Option<String> {
+    let mut reasons = vec![];
+    if summary.produced == 0 {
+        reasons.push("nothing reached the stream".to_owned());
+    }
+    if summary.producer_stopped.as_deref() != Some("max_records") {
+        let stopped = summary.producer_stopped.as_deref().unwrap_or("without answering");
+        let restarts = match summary.producer_restarts.len() {
+            0 => String::new(),
+            n => format!(" after {n} restarts"),
+        };
+        reasons.push(format!("the producer stopped: {stopped}{restarts} (its log says why)"));
+    }
+    if summary.never_stored > 0 {
+        reasons.push(format!(
+            "{} records asked for never reached the stream",
+            summary.never_stored
+        ));
+    }
+    if summary.lost > 0 {
+        reasons.push(format!("{} records in the stream never reached S3", summary.lost));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// The `flaky` scenario's faults, when `--faults` does not say otherwise: each at a modest rate.
@@ -321,7 +354,9 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     request["glitch_rate"] = json!(FLEET_GLITCH_RATE);
     let host = supervisor.host();
     let produce_started = Instant::now();
-    let invocation = tokio::spawn(async move { host.invoke(&producer, &request).await });
+    let max_seconds_for = move |records| producer_request(records, rate)["max_seconds"].as_u64().unwrap_or(60);
+    let invocation =
+        tokio::spawn(async move { producing::until_done(&host, &producer, &request, max_seconds_for).await });
     let poison = (options.scenario == Scenario::Poison).then(|| scenario::write_poison(config, &deployed.stream_arn));
 
     let produced = wait_for_pipeline(
@@ -663,6 +698,13 @@ async fn summarise(
             .collect();
     }
     summary.producer_stopped = report["stopped"].as_str().map(str::to_owned);
+    summary.producer_invocations = report["invocations"].as_u64().unwrap_or(0);
+    summary.producer_restarts = report["restarts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|reason| reason.as_str().map(str::to_owned))
+        .collect();
     summary.produce_records_per_s = if seconds > 0.0 {
         report["sent"].as_f64().unwrap_or(0.0) / seconds
     } else {
@@ -852,5 +894,11 @@ fn print_summary(summary: &Summary, state: &Path) {
     if let Some(heatmap) = &summary.heatmap {
         println!("  heat map        {heatmap}");
     }
+    for reason in &summary.producer_restarts {
+        println!("  producer        invoked again after: {reason}");
+    }
     println!("Function logs: {}", state.join("logs").display());
+    if let Some(failure) = &summary.failure {
+        println!("FAILED: {failure}");
+    }
 }

@@ -2,7 +2,7 @@
 //! against the solution. The tests that create a stream talk to the local cloud that `cargo xtask check` starts.
 
 use aws_sdk_kinesis::types::{StreamMode, StreamStatus};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use telemetric_stream::*;
 
@@ -459,4 +459,112 @@ async fn ensure_stream_tool_creates_the_stream_named_in_its_environment() {
         "the tool says which stream it made: {printed}"
     );
     delete_stream(&kinesis, &name).await;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the local cloud does not do as AWS does: a fake Kinesis behind the real SDK client
+
+/// A Kinesis client whose calls `fake` answers (the SDK's own retries off, so each call is one request).
+fn fake_client(fake: &lab_testkit::fake::FakeAws) -> aws_sdk_kinesis::Client {
+    use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-1 tests"))
+        .http_client(fake.clone())
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_kinesis::Client::from_conf(config)
+}
+
+/// What Kinesis answers about an ACTIVE stream of two shards kept 24 hours, for DescribeStream (the SDK's waiter)
+/// or DescribeStreamSummary.
+fn active_stream(call: &lab_testkit::fake::Call) -> lab_testkit::fake::Reply {
+    let about = json!({
+        "StreamName": "TelemetricStream",
+        "StreamARN": STREAM_ARN,
+        "StreamStatus": "ACTIVE",
+        "StreamModeDetails": {"StreamMode": "PROVISIONED"},
+        "RetentionPeriodHours": 24,
+        "StreamCreationTimestamp": 1_795_774_500.0,
+        "EnhancedMonitoring": [],
+        "OpenShardCount": 2,
+        "Shards": [],
+        "HasMoreShards": false,
+    });
+    match call.operation.as_str() {
+        "DescribeStream" => lab_testkit::fake::Reply::Output(json!({"StreamDescription": about})),
+        "DescribeStreamSummary" => lab_testkit::fake::Reply::Output(json!({"StreamDescriptionSummary": about})),
+        "AddTagsToStream" => lab_testkit::fake::Reply::Output(json!({})),
+        other => lab_testkit::fake::Reply::client_error("InvalidArgumentException", &format!("unexpected {other}")),
+    }
+}
+
+fn operations(fake: &lab_testkit::fake::FakeAws) -> Vec<String> {
+    fake.calls().into_iter().map(|call| call.operation).collect()
+}
+
+#[tokio::test]
+async fn ensure_stream_leaves_a_stream_already_in_line_alone() {
+    // AWS refuses to "change" the retention to what it already is: IncreaseStreamRetentionPeriod's hours must be
+    // more than the current ones, DecreaseStreamRetentionPeriod's less
+    // (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DecreaseStreamRetentionPeriod.html). The local
+    // cloud accepts it, so this fake answers as AWS does: a second deploy must not ask.
+    let fake = lab_testkit::fake::FakeAws::new(active_stream);
+    let summary = ensure_stream(&fake_client(&fake), &telemetric_stream())
+        .await
+        .expect("ensure_stream on a stream already as defined");
+    assert_eq!(summary.retention_period_hours, 24);
+    let asked = operations(&fake);
+    assert!(
+        !asked
+            .iter()
+            .any(|operation| operation.contains("Retention") || operation == "CreateStream"),
+        "nothing to create or change, so no CreateStream nor retention change: {asked:?}"
+    );
+}
+
+#[tokio::test]
+async fn ensure_stream_accepts_a_stream_created_between_its_describe_and_its_create() {
+    // Two deploys at once: both see no stream, one creates it, the other's CreateStream is ResourceInUseException.
+    let described = std::sync::atomic::AtomicBool::new(false);
+    let fake = lab_testkit::fake::FakeAws::new(move |call| match call.operation.as_str() {
+        "DescribeStreamSummary" if !described.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+            lab_testkit::fake::Reply::client_error("ResourceNotFoundException", "Stream TelemetricStream not found.")
+        }
+        "CreateStream" => lab_testkit::fake::Reply::client_error(
+            "ResourceInUseException",
+            "Stream TelemetricStream under account 111122223333 already exists.",
+        ),
+        _ => active_stream(call),
+    });
+    let summary = ensure_stream(&fake_client(&fake), &telemetric_stream())
+        .await
+        .expect("a stream someone else just created is the stream wanted");
+    assert_eq!(summary.stream_status, StreamStatus::Active);
+    assert!(operations(&fake).contains(&"CreateStream".to_owned()));
+}
+
+#[tokio::test]
+async fn ensure_stream_reports_a_create_that_fails() {
+    let described = std::sync::atomic::AtomicBool::new(false);
+    let fake = lab_testkit::fake::FakeAws::new(move |call| match call.operation.as_str() {
+        "DescribeStreamSummary" if !described.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+            lab_testkit::fake::Reply::client_error("ResourceNotFoundException", "Stream TelemetricStream not found.")
+        }
+        "CreateStream" => lab_testkit::fake::Reply::client_error(
+            "LimitExceededException",
+            "This request would exceed the shard limit for the account 111122223333 in us-east-1.",
+        ),
+        _ => active_stream(call),
+    });
+    let error = ensure_stream(&fake_client(&fake), &telemetric_stream())
+        .await
+        .expect_err("a CreateStream that fails is an error, not a stream");
+    assert!(error.to_string().contains("shard limit"), "the error says why: {error}");
+    assert_eq!(
+        operations(&fake).last().map(String::as_str),
+        Some("CreateStream"),
+        "nothing is tried after the failed create"
+    );
 }

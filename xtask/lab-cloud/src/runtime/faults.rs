@@ -46,9 +46,9 @@ impl FaultPlan {
         }
     }
 
-    /// No fault at all.
+    /// No fault at all; a failing S3 write is retried for a day, the retention of a Kinesis source by default.
     pub fn none() -> Arc<FaultPlan> {
-        Arc::new(FaultPlan::new(Faults::default(), 0, Duration::from_secs(30)))
+        Arc::new(FaultPlan::new(Faults::default(), 0, Duration::from_secs(24 * 60 * 60)))
     }
 
     /// From `--faults`, `--seed` and `--s3-retry-seconds`.

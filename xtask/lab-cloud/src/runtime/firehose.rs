@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::aws::error_chain;
+use crate::runtime::faults::FaultPlan;
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
 
 /// What the pump needs to know of a delivery stream.
@@ -119,6 +120,10 @@ pub struct DeliveryStats {
     /// The keys of the objects this pump wrote, oldest first (the latest [`WRITTEN_KEYS_KEPT`]): what it wrote, told
     /// apart from what another data plane on the same emulator wrote under the same names.
     pub written_keys: Mutex<Vec<String>>,
+    /// S3 writes that failed and were tried again (`--faults s3-error`, or S3 itself).
+    pub s3_retries: AtomicU64,
+    /// Records dropped because their object could not be written within the retry window.
+    pub records_dropped: AtomicU64,
 }
 
 /// How many keys [`DeliveryStats::written_keys`] keeps.
@@ -194,6 +199,8 @@ pub struct Pump {
     pub stop: Arc<AtomicBool>,
     /// This delivery stream's checkpoints, one file per shard.
     pub checkpoints: PathBuf,
+    /// `s3-error` strikes S3 writes; its retry window bounds every failing write.
+    pub faults: Arc<FaultPlan>,
 }
 
 impl Pump {
@@ -290,30 +297,18 @@ impl Pump {
         }
         let key = object_key(&self.settings, oldest);
         let size = body.len();
-        loop {
-            let put = self
-                .s3
-                .put_object()
-                .bucket(&self.settings.bucket)
-                .key(&key)
-                .body(body.clone().into())
-                .send()
-                .await;
-            match put {
-                Ok(_) => break,
-                Err(error) => {
-                    eprintln!(
-                        "firehose {}: writing {key} failed, retrying: {}",
-                        self.settings.name,
-                        error_chain(&error)
-                    );
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
+        let delivered = self.put_until_window_ends(&key, body).await;
+        if !delivered {
+            self.stats
+                .records_dropped
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
         }
         // Only now: a pump stopped before the write reads these records again, after the previous checkpoint.
         for (shard_id, sequence_number) in std::mem::take(buffered_through) {
             self.checkpoint(&shard_id).save_or_warn(&sequence_number);
+        }
+        if !delivered {
+            return;
         }
         let now = Utc::now().timestamp_millis() as f64;
         self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -332,6 +327,44 @@ impl Pump {
                 .iter()
                 .map(|r| (now - arrival(r).timestamp_millis() as f64).max(0.0)),
         );
+    }
+}
+
+impl Pump {
+    /// Writes one object, retrying (once a second) while S3 refuses, for at most the fault plan's retry window;
+    /// whether it was written. Firehose retries a failed S3 delivery for as long as its source keeps the data (24 h
+    /// for a Kinesis stream by default), then the data is lost: unlike a failed transformation, it is not written
+    /// under the error output prefix ("Amazon S3" in
+    /// <https://docs.aws.amazon.com/firehose/latest/dev/retry.html>).
+    async fn put_until_window_ends(&self, key: &str, body: Vec<u8>) -> bool {
+        let started = Instant::now();
+        loop {
+            let failure = if self.faults.strikes(lab_contract::FaultKind::S3Error) {
+                Some("InternalError: injected by the local cloud (--faults s3-error)".to_owned())
+            } else {
+                let put = self.s3.put_object().bucket(&self.settings.bucket).key(key);
+                put.body(body.clone().into())
+                    .send()
+                    .await
+                    .err()
+                    .map(|e| error_chain(&e))
+            };
+            let Some(failure) = failure else { return true };
+            if started.elapsed() >= self.faults.s3_retry_window {
+                eprintln!(
+                    "firehose {}: writing {key} failed for {:.0} s, the retry window; its records are dropped: {failure}",
+                    self.settings.name,
+                    started.elapsed().as_secs_f64()
+                );
+                return false;
+            }
+            eprintln!(
+                "firehose {}: writing {key} failed, retrying: {failure}",
+                self.settings.name
+            );
+            self.stats.s3_retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 }
 

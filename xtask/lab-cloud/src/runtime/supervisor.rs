@@ -61,6 +61,8 @@ pub struct Supervisor {
     only_delivery_streams: Option<Vec<String>>,
     /// Mappings not run, by UUID, and why (each said once on stderr, the supervisor's log).
     refused: HashMap<String, String>,
+    /// Faults injected on purpose (none unless [`Supervisor::with_faults`] says).
+    faults: Arc<FaultPlan>,
 }
 
 impl Supervisor {
@@ -77,6 +79,7 @@ impl Supervisor {
             pumps: HashMap::new(),
             only_delivery_streams: None,
             refused: HashMap::new(),
+            faults: FaultPlan::none(),
         }
     }
 
@@ -84,7 +87,8 @@ impl Supervisor {
     /// Firehose pumps' S3 writes.
     pub fn with_faults(mut self, faults: Arc<FaultPlan>, spared: &[&str]) -> Self {
         let spared = spared.iter().map(|name| (*name).to_owned()).collect();
-        self.host = Arc::new(LambdaHost::with_faults(faults, spared));
+        self.host = Arc::new(LambdaHost::with_faults(faults.clone(), spared));
+        self.faults = faults;
         self
     }
 
@@ -207,6 +211,7 @@ impl Supervisor {
                 stats: stats.clone(),
                 stop: stop.clone(),
                 checkpoints: self.folders.checkpoints.join("firehose").join(&settings.name),
+                faults: self.faults.clone(),
             };
             let name = settings.name.clone();
             let task = tokio::spawn(async move {

@@ -110,6 +110,10 @@ pub struct Summary {
     pub shard_ids: Vec<String>,
     /// `GetRecords` calls refused for the shard's read allowance (pollers and the Firehose pump).
     pub read_throttled: u64,
+    /// Firehose's S3 writes that failed and were tried again.
+    pub s3_retries: u64,
+    /// Records Firehose dropped: S3 refused their object for the whole retry window.
+    pub s3_dropped: u64,
     /// Each shard's writes over the producer's run.
     pub shards: Vec<ShardFigures>,
     /// Faults injected, by kind.
@@ -752,6 +756,10 @@ async fn summarise(
         .collect();
     summary.s3_latency_ms_p50 = percentile(&latencies, 50.0);
     summary.s3_latency_ms_p99 = percentile(&latencies, 99.0);
+    for (_, stats) in supervisor.delivery_stats() {
+        summary.s3_retries += stats.s3_retries.load(Ordering::Relaxed);
+        summary.s3_dropped += stats.records_dropped.load(Ordering::Relaxed);
+    }
 
     // The newest window result of the analysis.
     let mut windows = objects(&s3, &deployed.bucket, &deployed.analytics_prefix).await?;
@@ -792,6 +800,12 @@ fn print_pressure(summary: &Summary) {
     }
     if !summary.faults_injected.is_empty() {
         println!("  faults injected {}", counts(&summary.faults_injected));
+    }
+    if summary.s3_retries + summary.s3_dropped > 0 {
+        println!(
+            "  firehose        {:>8}  S3 writes retried; {} records dropped after the retry window",
+            summary.s3_retries, summary.s3_dropped
+        );
     }
     if let Some(poison) = &summary.poison {
         println!(

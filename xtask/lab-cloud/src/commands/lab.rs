@@ -358,7 +358,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     request["glitch_rate"] = json!(FLEET_GLITCH_RATE);
     let host = supervisor.host();
     let produce_started = Instant::now();
-    let max_seconds_for = move |records| producer_request(records, rate)["max_seconds"].as_u64().unwrap_or(60);
+    let max_seconds_for = |records, rate| producer_request(records, rate)["max_seconds"].as_u64().unwrap_or(60);
     let invocation =
         tokio::spawn(async move { producing::until_done(&host, &producer, &request, max_seconds_for).await });
     let poison = (options.scenario == Scenario::Poison).then(|| scenario::write_poison(config, &deployed.stream_arn));

@@ -5,9 +5,10 @@
 //! Python emulator sharing the learner's two cores with an IDE, a browser or a build, and there a `PutRecords` that
 //! AWS answers in milliseconds can take longer than the producer's 1.5 s (measured: with three busy processes beside
 //! it, a 20,000-record lab run stopped after 9,491 records on "operation timeout … after 1.5s"). So the lab does what
-//! the schedule would: it invokes the producer again for the records not yet made, and says so in the summary. Only a
-//! failure that says the cloud was slow or briefly unavailable is retried this way; any other (the stream missing,
-//! access denied, a bug) ends the run with its reason.
+//! the schedule would, and what a producer that meets timeouts should: it invokes the producer again for the records
+//! not yet made, at half the rate (the emulator's reads and writes compete for the same core), and says so in the
+//! summary. Only a failure that says the cloud was slow or briefly unavailable is retried this way; any other (the
+//! stream missing, access denied, a bug) ends the run with its reason.
 
 use serde_json::{Map, Value, json};
 
@@ -15,6 +16,9 @@ use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
 
 /// How often the lab invokes the producer again after a transient stop, at most.
 pub const MAX_RESTARTS: usize = 5;
+
+/// The lowest rate a restart slows the producer to.
+pub const SLOWEST_RECORDS_PER_SECOND: u64 = 100;
 
 /// What the producer reports as a whole-call failure's code when the cloud was slow or briefly unreachable, and the
 /// per-record codes Kinesis refuses entries with: a run whose every error is one of these may go on.
@@ -74,14 +78,15 @@ pub fn combine(reports: &[Value]) -> Value {
     })
 }
 
-/// Invokes the producer with `request` (whose `max_records` it must make), and again for the rest while it stops on
-/// a transient failure, at most [`MAX_RESTARTS`] times. The outcome is the last invocation's when it did not
-/// answer, else the reports [`combine`]d. `max_seconds_for(records)` gives the next invocation's `max_seconds`.
+/// Invokes the producer with `request` (whose `max_records` it must make), and again for the rest, at half the rate,
+/// while it stops on a transient failure, at most [`MAX_RESTARTS`] times. The outcome is the last invocation's when
+/// it did not answer, else the reports [`combine`]d. `max_seconds_for(records, rate)` gives the next invocation's
+/// `max_seconds`.
 pub async fn until_done(
     host: &LambdaHost,
     producer: &FunctionSpec,
     request: &Value,
-    max_seconds_for: impl Fn(u64) -> u64,
+    max_seconds_for: impl Fn(u64, u64) -> u64,
 ) -> Outcome {
     let wanted = request["max_records"].as_u64().unwrap_or(0);
     let mut reports: Vec<Value> = vec![];
@@ -98,12 +103,17 @@ pub async fn until_done(
         if left == 0 || reports.len() > MAX_RESTARTS {
             break;
         }
+        let rate = next["records_per_second"]
+            .as_u64()
+            .unwrap_or(SLOWEST_RECORDS_PER_SECOND);
+        let slower = (rate / 2).max(SLOWEST_RECORDS_PER_SECOND);
         eprintln!(
             "\nlab: the producer stopped on a transient failure ({reason}); invoking it again for the {left} records \
-             it has not made, as its next scheduled run would"
+             it has not made, at {slower} records/s instead of {rate}, as its next scheduled run would"
         );
         next["max_records"] = json!(left);
-        next["max_seconds"] = json!(max_seconds_for(left));
+        next["records_per_second"] = json!(slower);
+        next["max_seconds"] = json!(max_seconds_for(left, slower));
     }
     Outcome::Response(combine(&reports))
 }

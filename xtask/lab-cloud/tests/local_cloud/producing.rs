@@ -33,8 +33,8 @@ async fn a_producer_stopped_by_a_timed_out_call_is_invoked_again_for_the_records
     let (spec, record_file) = producer();
     let host = LambdaHost::new();
     // The first invocation makes 1,000 of 1,500 (100 of them given up on a timeout), the second the 500 left.
-    let request = json!({"max_records": 1_500, "records_per_second": 100, "max_seconds": 45, "stall_above": 1_000});
-    let outcome = until_done(&host, &spec, &request, |records| records / 100 + 30).await;
+    let request = json!({"max_records": 1_500, "records_per_second": 400, "max_seconds": 45, "stall_above": 1_000});
+    let outcome = until_done(&host, &spec, &request, |records, rate| records / rate + 30).await;
     host.shutdown();
     let Outcome::Response(report) = outcome else {
         panic!("the producer did not answer: {outcome:?}")
@@ -51,8 +51,9 @@ async fn a_producer_stopped_by_a_timed_out_call_is_invoked_again_for_the_records
         seen[1]["max_records"], 500,
         "the second invocation makes only what the first did not"
     );
-    assert_eq!(seen[1]["max_seconds"], 35);
-    assert_eq!(seen[1]["records_per_second"], 100, "the rest of the request is kept");
+    assert_eq!(seen[1]["records_per_second"], 200, "at half the rate");
+    assert_eq!(seen[1]["max_seconds"], 500 / 200 + 30);
+    assert_eq!(seen[1]["stall_above"], 1_000, "the rest of the request is kept");
 }
 
 #[tokio::test]
@@ -60,7 +61,7 @@ async fn a_producer_that_finished_is_invoked_once() {
     let (spec, record_file) = producer();
     let host = LambdaHost::new();
     let request = json!({"max_records": 500, "records_per_second": 100, "max_seconds": 35});
-    let outcome = until_done(&host, &spec, &request, |records| records / 100 + 30).await;
+    let outcome = until_done(&host, &spec, &request, |records, rate| records / rate + 30).await;
     host.shutdown();
     let Outcome::Response(report) = outcome else {
         panic!("the producer did not answer: {outcome:?}")

@@ -260,7 +260,7 @@ fn failure(summary: &Summary) -> Option<String> {
 }
 
 /// The `flaky` scenario's faults, when `--faults` does not say otherwise: each at a modest rate.
-pub const FLAKY: &str = "put-internal=0.01,put-5xx=0.02,function-error=0.02,function-timeout=0.01,s3-error=0.05";
+pub const FLAKY: &str = "put-internal=0.01,put-5xx=0.02,function-error=0.05,function-timeout=0.01,s3-error=0.2";
 
 /// The front door's per-shard counts of the run's stream into the summary.
 fn add_traffic(summary: &mut Summary, traffic: &BTreeMap<ShardKey, ShardTraffic>) {

@@ -611,8 +611,9 @@ impl ShardPoller {
                 }
                 let (failed_from, diagnosis) = self.attempt(&event, &batch, window.as_deref_mut()).await;
                 let Some(index) = failed_from else {
-                    self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    // Checkpointed first: a count that includes a record means its checkpoint is saved.
                     self.moved_past(&batch, window.as_deref_mut());
+                    self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     if let Some(open) = window.as_deref_mut()
                         && state_bytes(&open.state) > MAX_WINDOW_STATE_BYTES
                     {
@@ -621,8 +622,8 @@ impl ShardPoller {
                     break;
                 };
                 // The checkpoint moves past the records before the first failure; the retry starts there.
-                self.stats.records_done.fetch_add(index as u64, Ordering::Relaxed);
                 self.moved_past(&batch[..index], window.as_deref_mut());
+                self.stats.records_done.fetch_add(index as u64, Ordering::Relaxed);
                 batch.drain(..index);
                 let diagnosis = diagnosis.expect("a failure has a diagnosis");
                 if self.stopped() {

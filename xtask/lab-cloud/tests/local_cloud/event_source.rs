@@ -35,6 +35,7 @@ struct Mapping {
     max_retries: Option<i32>,
     on_failure_bucket: Option<String>,
     tumbling_window_seconds: Option<i32>,
+    parallelization_factor: Option<i32>,
 }
 
 async fn fixture(name: &str) -> Fixture {
@@ -74,6 +75,9 @@ impl Fixture {
             .maximum_retry_attempts(mapping.max_retries.unwrap_or(-1));
         if let Some(seconds) = mapping.tumbling_window_seconds {
             request = request.tumbling_window_in_seconds(seconds);
+        }
+        if let Some(factor) = mapping.parallelization_factor {
+            request = request.parallelization_factor(factor);
         }
         if mapping.report_failures {
             request = request.function_response_types(FunctionResponseType::ReportBatchItemFailures);
@@ -146,6 +150,108 @@ impl Fixture {
     fn failure_records(&self) -> Vec<Value> {
         self.function.failure_records()
     }
+
+    /// Waits until `done` holds for every invocation's whole line (at most 30 s), then returns the lines.
+    async fn wait_for_lines(&self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let lines = self.raw_invocations();
+            if done(&lines) || started.elapsed() > Duration::from_secs(30) {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The UUID of the test's one mapping.
+    async fn mapping_uuid(&self) -> String {
+        let listed = self
+            .lambda
+            .list_event_source_mappings()
+            .function_name(&self.function.name)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .event_source_mappings()
+            .first()
+            .unwrap()
+            .uuid()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The objects under `aws/lambda/` of an on-failure bucket, parsed.
+    async fn on_failure_objects(&self, bucket: &str) -> Vec<Value> {
+        let s3 = lab_testkit::local_s3(&self.config);
+        let listed = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix("aws/lambda/")
+            .send()
+            .await
+            .unwrap();
+        let mut objects = vec![];
+        for object in listed.contents() {
+            let body = s3
+                .get_object()
+                .bucket(bucket)
+                .key(object.key().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .body;
+            let bytes = body.collect().await.unwrap().into_bytes();
+            objects.push(serde_json::from_slice(&bytes).unwrap());
+        }
+        objects
+    }
+}
+
+/// How many times each sequence number reached the function.
+fn deliveries(invocations: &[(Vec<String>, Vec<String>)]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for (sequences, _) in invocations {
+        for sequence in sequences {
+            *counts.entry(sequence.clone()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// How many records the invocations carried in windows that have had their final invocation.
+fn closed_records(lines: &[Value]) -> usize {
+    let closed: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["is_final"] == true)
+        .map(|line| &line["window"])
+        .collect();
+    lines
+        .iter()
+        .filter(|line| closed.contains(&&line["window"]))
+        .map(|line| line["data"].as_array().map_or(0, Vec::len))
+        .sum()
+}
+
+/// Waits (at most 30 s) until the supervisor's mappings have finished `records` (counted once checkpointed).
+async fn wait_for_done(supervisor: &Supervisor, records: u64) {
+    let started = Instant::now();
+    let done = || -> u64 {
+        supervisor
+            .all_stats()
+            .iter()
+            .map(|(_, stats)| stats.records_done.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    };
+    while done() < records && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sorted_keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
 }
 
 fn delivered(invocations: &[(Vec<String>, Vec<String>)]) -> usize {
@@ -225,17 +331,64 @@ async fn bisect_splits_a_failing_batch_and_exhausted_retries_go_to_the_on_failur
     assert_eq!(info["startSequenceNumber"], sequences[1].as_str());
     assert_eq!(info["batchSize"], 1, "only the poison record is given up");
 
-    let objects = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("aws/lambda/")
-        .send()
-        .await
-        .unwrap();
+    // The copy under .lab/ adds the diagnosis AWS's record has no room for.
+    assert_eq!(failures[0]["lab"]["outcome"], "FunctionError");
+    let message = failures[0]["lab"]["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("scripted crash"),
+        "the function's error text: {message}"
+    );
+
+    let objects = fixture.on_failure_objects(&bucket).await;
     assert_eq!(
-        objects.key_count,
-        Some(1),
+        objects.len(),
+        1,
         "the invocation record also went to the S3 on-failure destination"
+    );
+    let record = &objects[0];
+    assert_eq!(
+        sorted_keys(record),
+        [
+            "KinesisBatchInfo",
+            "payload",
+            "requestContext",
+            "responseContext",
+            "timestamp",
+            "version"
+        ],
+        "AWS's fields and no others (no diagnosis) in what the destination receives"
+    );
+    assert_eq!(
+        record["responseContext"],
+        serde_json::json!({ "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" }),
+        "responseContext holds statusCode, executedVersion and functionError only"
+    );
+    assert_eq!(record["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(
+        record["requestContext"]["approximateInvokeCount"], 2,
+        "the first call and one retry"
+    );
+    assert_eq!(
+        sorted_keys(&record["KinesisBatchInfo"]),
+        [
+            "approximateArrivalOfFirstRecord",
+            "approximateArrivalOfLastRecord",
+            "batchSize",
+            "endSequenceNumber",
+            "shardId",
+            "startSequenceNumber",
+            "streamArn"
+        ]
+    );
+    assert_eq!(record["KinesisBatchInfo"]["streamArn"], fixture.stream_arn.as_str());
+    let payload = record["payload"]
+        .as_str()
+        .expect("the payload is the invocation event as a JSON string");
+    let event: Value = serde_json::from_str(payload).unwrap();
+    assert_eq!(
+        event["Records"][0]["kinesis"]["sequenceNumber"],
+        sequences[1].as_str(),
+        "the event that was given up: the poison record alone"
     );
 }
 
@@ -326,17 +479,12 @@ async fn a_tumbling_window_carries_state_and_ends_with_a_final_invocation() {
             ..Mapping::default()
         })
         .await;
-    let finals = |lines: &[Value]| lines.iter().filter(|line| line["is_final"] == true).count();
-
+    // The puts may take long enough (a busy machine) for their records to fall into several windows: wait until
+    // the windows holding them have all closed.
     fixture.put("key", &["ok-0", "ok-1", "ok-2", "ok-3", "ok-4"]).await;
-    let started = Instant::now();
-    while finals(&fixture.raw_invocations()) < 1 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    fixture.wait_for_lines(|lines| closed_records(lines) >= 5).await;
     fixture.put("key", &["ok-5", "ok-6", "ok-7"]).await;
-    while finals(&fixture.raw_invocations()) < 2 && started.elapsed() < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    fixture.wait_for_lines(|lines| closed_records(lines) >= 8).await;
 
     let lines = fixture.raw_invocations();
     let mut windows: Vec<(Value, usize, Value)> = vec![]; // (window, records seen, final state)
@@ -370,4 +518,307 @@ async fn a_tumbling_window_carries_state_and_ends_with_a_final_invocation() {
             "the final state of {window} counts its records"
         );
     }
+}
+
+// "Stateful processing" (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html): "If the
+// response does not contain a state property, Lambda considers this a failed invocation."
+#[tokio::test]
+async fn a_tumbling_window_answer_without_state_is_a_failed_invocation() {
+    let fixture = fixture("no-state").await;
+    let s3 = lab_testkit::local_s3(&fixture.config);
+    let bucket = lab_testkit::unique_name("no-state").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let sequences = fixture.put("key", &["ok-0", "no-state"]).await;
+    // A long window, so that it does not end (and make a final invocation) while the test runs.
+    let supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            max_retries: Some(1),
+            on_failure_bucket: Some(bucket.clone()),
+            tumbling_window_seconds: Some(900),
+            ..Mapping::default()
+        })
+        .await;
+    let invocations = fixture.wait_for(|invocations| invocations.len() >= 2).await;
+    let uuid = fixture.mapping_uuid().await;
+    let started = Instant::now();
+    while fixture.failure_records().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(invocations[0].0, sequences, "one batch of both records");
+    assert_eq!(invocations[1].0, sequences, "retried whole, as a failed invocation is");
+    let stats = supervisor.stats(&uuid).unwrap();
+    assert_eq!(
+        stats.responses_without_state.load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    let failures = fixture.failure_records();
+    assert_eq!(
+        failures.len(),
+        1,
+        "given up after MaximumRetryAttempts = 1: {failures:?}"
+    );
+    assert_eq!(failures[0]["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(
+        failures[0]["responseContext"],
+        serde_json::json!({ "statusCode": 200, "executedVersion": "$LATEST" }),
+        "the function returned normally: no functionError"
+    );
+    let message = failures[0]["lab"]["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("without `state`"),
+        "the local copy says why: {message}"
+    );
+    let payload: Value = serde_json::from_str(failures[0]["payload"].as_str().unwrap()).unwrap();
+    assert!(
+        payload["window"].is_object(),
+        "the given-up event is the window's invocation: {payload}"
+    );
+
+    // The shard moved on.
+    let after = fixture.put("key", &["ok-2"]).await;
+    let invocations = fixture.wait_for(|invocations| invocations.len() >= 3).await;
+    assert_eq!(
+        invocations[2].0, after,
+        "the next record is delivered after the given-up batch"
+    );
+}
+
+// "If the invocation is unsuccessful, your Lambda function suspends further processing until a successful
+// invocation" (services-kinesis-windows.html): the final invocation is retried, and nothing after it goes first.
+#[tokio::test]
+async fn a_failed_final_invocation_is_retried_before_the_shard_moves_on() {
+    let fixture = fixture("final").await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            tumbling_window_seconds: Some(1),
+            ..Mapping::default()
+        })
+        .await;
+    fixture.put("key", &["ok-0", "final-fails-once"]).await;
+    let window_of_first = |lines: &[Value]| {
+        lines
+            .iter()
+            .find(|line| {
+                line["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|data| data == "final-fails-once")
+            })
+            .map(|line| line["window"].clone())
+    };
+    let finals_of = |lines: &[Value], window: &Value| {
+        lines
+            .iter()
+            .filter(|line| line["is_final"] == true && line["window"] == *window)
+            .count()
+    };
+    fixture
+        .wait_for_lines(|lines| window_of_first(lines).is_some_and(|window| finals_of(lines, &window) >= 1))
+        .await;
+    // A record of a later window, there while the final invocation is being retried.
+    let later = fixture.put("key", &["ok-later"]).await;
+    let delivered_later = |lines: &[Value]| lines.iter().any(|line| line["sequences"][0] == later[0].as_str());
+    let lines = fixture
+        .wait_for_lines(|lines| {
+            delivered_later(lines) && window_of_first(lines).is_some_and(|window| finals_of(lines, &window) >= 2)
+        })
+        .await;
+    let window_of_first = window_of_first(&lines).unwrap();
+    let final_lines: Vec<(usize, &Value)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line["is_final"] == true && line["window"] == window_of_first)
+        .collect();
+    assert_eq!(
+        final_lines.len(),
+        2,
+        "the failed final invocation was made again: {lines:?}"
+    );
+    assert_eq!(
+        final_lines[0].1["state"], final_lines[1].1["state"],
+        "with the same state"
+    );
+    assert_eq!(
+        final_lines[1].1["state"]["final_fails"], "once",
+        "the window's own state, carried to its final invocation"
+    );
+    let later_at = lines
+        .iter()
+        .position(|line| line["sequences"][0] == later[0].as_str())
+        .unwrap();
+    assert!(
+        later_at > final_lines[1].0,
+        "the later window's records wait until the final invocation succeeded: {lines:?}"
+    );
+}
+
+// "Your state can be a maximum of 1 MB per shard. If it exceeds that size, Lambda terminates the window early."
+#[tokio::test]
+async fn a_state_over_1_mb_ends_the_window_early_and_the_window_goes_on_with_a_fresh_state() {
+    let fixture = fixture("big-state").await;
+    let sequences = fixture.put("key", &["ok-0", "big-state:1100000", "ok-2"]).await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 1,
+            tumbling_window_seconds: Some(900),
+            ..Mapping::default()
+        })
+        .await;
+    let lines = fixture
+        .wait_for_lines(|lines| lines.iter().any(|line| line["sequences"][0] == sequences[2].as_str()))
+        .await;
+    let summary: Vec<(Value, Value, Value, Value)> = lines
+        .iter()
+        .map(|line| {
+            (
+                line["sequences"][0].clone(),
+                line["is_final"].clone(),
+                line["terminated_early"].clone(),
+                line["state"]["count"].clone(),
+            )
+        })
+        .collect();
+    let (null, yes, no) = (Value::Null, Value::Bool(true), Value::Bool(false));
+    let at = |n: usize| Value::String(sequences[n].clone());
+    assert_eq!(
+        summary,
+        [
+            (at(0), no.clone(), no.clone(), null.clone()),
+            (at(1), no.clone(), no.clone(), "1".into()),
+            // The state grew past 1 MB: a final invocation with it, flagged as ending early...
+            (null.clone(), yes.clone(), yes.clone(), "2".into()),
+            // ...and the same window goes on, with a fresh state.
+            (at(2), no.clone(), no.clone(), null.clone()),
+        ],
+        "(record, final, terminated early, state's count) per invocation"
+    );
+    assert_eq!(lines[2]["window"], lines[3]["window"], "the same window");
+}
+
+// The events' invokeIdentityArn is the function's execution role (with-kinesis.html's example event).
+#[tokio::test]
+async fn the_events_invoke_identity_is_the_functions_execution_role() {
+    let fixture = fixture("identity").await;
+    fixture.put("key", &["ok-0"]).await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            ..Mapping::default()
+        })
+        .await;
+    let lines = fixture.wait_for_lines(|lines| !lines.is_empty()).await;
+    let function = fixture
+        .lambda
+        .get_function()
+        .function_name(&fixture.function.name)
+        .send()
+        .await
+        .unwrap();
+    let role = function.configuration().unwrap().role().unwrap();
+    assert!(role.contains(":role/"), "{role}");
+    assert_eq!(lines[0]["invoke_identity_arn"], role);
+}
+
+#[tokio::test]
+async fn a_mapping_with_parallelization_factor_above_1_is_refused_with_the_reason() {
+    let fixture = fixture("parallel").await;
+    fixture.put("key", &["ok-0"]).await;
+    let supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            parallelization_factor: Some(2),
+            ..Mapping::default()
+        })
+        .await;
+    let uuid = fixture.mapping_uuid().await;
+    let why = supervisor.refusal(&uuid).expect("the mapping is refused");
+    assert!(
+        why.contains("ParallelizationFactor 2") && why.contains("ParallelizationFactor 1"),
+        "the reason names the setting and what is accepted: {why}"
+    );
+    assert!(supervisor.stats(&uuid).is_none(), "no poller runs for it");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(fixture.invocations().is_empty(), "and nothing is delivered");
+}
+
+#[tokio::test]
+async fn a_new_data_plane_resumes_after_the_checkpoint_and_delivers_each_record_once() {
+    let fixture = fixture("restart").await;
+    let before = fixture.put("key", &["ok-0", "ok-1", "ok-2"]).await;
+    let supervisor = fixture
+        .map(Mapping {
+            batch_size: 2,
+            ..Mapping::default()
+        })
+        .await;
+    wait_for_done(&supervisor, before.len() as u64).await;
+    drop(supervisor);
+
+    // A new data plane on the same folders, as after restarting `cargo xtask cloud up`.
+    let _supervisor = fixture.function.supervisor(&fixture.config).await.unwrap();
+    let after = fixture.put("key", &["ok-3", "ok-4"]).await;
+    fixture
+        .wait_for(|invocations| deliveries(invocations).contains_key(&after[1]))
+        .await;
+    // Long enough for a poller starting again at TRIM_HORIZON to have delivered the first records again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let counts = deliveries(&fixture.invocations());
+    let expected: std::collections::BTreeMap<String, usize> = before
+        .iter()
+        .chain(&after)
+        .map(|sequence| (sequence.clone(), 1))
+        .collect();
+    assert_eq!(counts, expected, "every record reached the function exactly once");
+}
+
+#[tokio::test]
+async fn an_updated_mapping_resumes_after_its_checkpoint() {
+    let fixture = fixture("update").await;
+    let before = fixture.put("key", &["ok-0", "ok-1", "ok-2"]).await;
+    let mut supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            ..Mapping::default()
+        })
+        .await;
+    wait_for_done(&supervisor, before.len() as u64).await;
+
+    let uuid = fixture.mapping_uuid().await;
+    fixture
+        .lambda
+        .update_event_source_mapping()
+        .uuid(&uuid)
+        .batch_size(2)
+        .send()
+        .await
+        .unwrap();
+    supervisor.sync().await.unwrap();
+    let (settings, _) = supervisor.all_stats().into_iter().next().unwrap();
+    assert_eq!(
+        settings.batch_size, 2,
+        "the pollers were started again with the new settings"
+    );
+
+    let after = fixture.put("key", &["ok-3", "ok-4", "ok-5"]).await;
+    fixture
+        .wait_for(|invocations| deliveries(invocations).contains_key(&after[2]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let invocations = fixture.invocations();
+    let counts = deliveries(&invocations);
+    let expected: std::collections::BTreeMap<String, usize> = before
+        .iter()
+        .chain(&after)
+        .map(|sequence| (sequence.clone(), 1))
+        .collect();
+    assert_eq!(counts, expected, "every record reached the function exactly once");
+    assert!(
+        invocations.iter().skip(1).all(|(sequences, _)| sequences.len() <= 2),
+        "after the update, batches of the new BatchSize: {invocations:?}"
+    );
 }

@@ -62,8 +62,8 @@ fn output_dir(step: &Step) -> PathBuf {
     cloud::state_dir().join("mutants").join(&step.id)
 }
 
-/// The command for one step: `nice -n 19 cargo-mutants mutants --package <solution>` in copy mode, with the local
-/// cloud's environment (the tests talk to it) and the nested-cargo hygiene of `cargo::cargo()`.
+/// The command for one step: `nice -n 19 cargo-mutants mutants --package <solution>` in copy mode, with the
+/// emulator's environment (the tests talk to it) and the nested-cargo hygiene of `cargo::cargo()`.
 fn command(mutants: &Path, step: &Step, env: &[(String, String)], extra: &[String]) -> Command {
     let template = crate::cargo::cargo();
     let mut command = Command::new("nice");
@@ -72,6 +72,9 @@ fn command(mutants: &Path, step: &Step, env: &[(String, String)], extra: &[Strin
     command
         .args(["--package", &step.solution, "--output"])
         .arg(output_dir(step));
+    // Spelled out, not left to a default: nothing .gitignore names goes into the scratch copy (target/, and `.lab/`
+    // with the emulator's virtualenv and this command's own builds).
+    command.arg("--gitignore=true");
     command.args(extra);
     for (key, value) in template.get_envs() {
         match value {
@@ -92,6 +95,7 @@ fn command(mutants: &Path, step: &Step, env: &[(String, String)], extra: &[Strin
 /// Runs cargo-mutants over one step's solution and reads back its tally.
 fn run_step(mutants: &Path, step: &Step, env: &[(String, String)], extra: &[String]) -> Result<Tally> {
     println!("{}: cargo-mutants over {} ...", step.id, step.solution);
+    std::fs::create_dir_all(output_dir(step))?;
     let status = command(mutants, step, env, extra)
         .status()
         .context("running cargo-mutants")?;
@@ -118,7 +122,9 @@ pub fn mutants(step: Option<&str>, extra: &[String]) -> Result<bool> {
     };
     let mutants = CARGO_MUTANTS.path()?;
     cloud::install()?;
-    let session = cloud::Session::open()?;
+    // An emulator of this run's own, stopped at the end: the tests of hundreds of mutants create streams and
+    // delivery streams (moto's Firehose holds 50 at most), and a shared cloud also holds other people's resources.
+    let session = cloud::Session::private()?;
     let env = session.cloud.env();
     let mut tallies = vec![];
     for step in &steps {

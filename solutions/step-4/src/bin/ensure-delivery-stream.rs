@@ -205,3 +205,64 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(args: &[&str], environment: &[(&str, &str)]) -> Result<BTreeMap<&'static str, String>, String> {
+        let environment: BTreeMap<String, String> = environment
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        settings(args.iter().map(|arg| arg.to_string()), |name| {
+            environment.get(name).cloned()
+        })
+    }
+
+    #[test]
+    fn a_setting_comes_from_its_option_else_its_environment_variable() {
+        let values = given(
+            &["--stream", "a", "--bucket=b"],
+            &[("STREAM_NAME", "ignored"), ("PREFIX", "p/"), ("BUFFER_SIZE_MIB", " ")],
+        )
+        .unwrap();
+        let expected = BTreeMap::from([
+            ("--bucket", "b".to_owned()),
+            ("--prefix", "p/".to_owned()),
+            ("--stream", "a".to_owned()),
+        ]);
+        assert_eq!(values, expected, "the option wins; a blank variable is not set");
+        assert!(given(&[], &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bad_argument_is_refused_with_what_is_accepted() {
+        let unknown = given(&["--strem", "a"], &[]).unwrap_err();
+        assert!(
+            unknown.starts_with("unknown argument \"--strem\"\nusage: ensure-delivery-stream"),
+            "{unknown}"
+        );
+        assert_eq!(given(&["--bucket"], &[]).unwrap_err(), "--bucket needs a value");
+        let values = BTreeMap::from([
+            ("--buffer-mib", "two".to_owned()),
+            ("--buffer-seconds", " 5 ".to_owned()),
+        ]);
+        assert_eq!(number(&values, "--buffer-seconds", 60), Ok(5));
+        assert_eq!(number(&values, "--prefix", 60), Ok(60), "the default when not given");
+        assert_eq!(
+            number(&values, "--buffer-mib", 1),
+            Err("--buffer-mib: \"two\" is not a whole number".to_owned())
+        );
+    }
+
+    #[test]
+    fn usage_lists_every_option_with_its_variable() {
+        let usage = usage();
+        assert!(usage.starts_with("usage: ensure-delivery-stream [OPTION VALUE]...\n"));
+        for (option, variable, what) in OPTIONS {
+            let line = format!("  {option:<17} ${variable:<24} {what}\n");
+            assert!(usage.contains(&line), "{line:?} in {usage}");
+        }
+    }
+}

@@ -97,6 +97,9 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Write entries the front door refused with `ProvisionedThroughputExceededException`, every shard together.
     pub throttled: u64,
+    /// Records the stream took more than once: what its shards accepted beyond the distinct records produced (a
+    /// producer that sends accepted entries again).
+    pub duplicates_in_stream: u64,
     /// Records the producer sent again after a refusal (its own count).
     pub retried: u64,
     /// Records given up, by who gave them up and why.
@@ -274,6 +277,8 @@ fn add_traffic(summary: &mut Summary, traffic: &BTreeMap<ShardKey, ShardTraffic>
     for (shard, counts) in traffic.iter().filter(|(shard, _)| shard.stream == summary.stream) {
         shards.insert(shard.shard_id.clone(), counts.clone());
     }
+    let accepted: u64 = shards.values().map(|counts| counts.records_accepted).sum();
+    summary.duplicates_in_stream = accepted.saturating_sub(summary.produced);
     for (shard_id, counts) in shards {
         summary.throttled += counts.writes_throttled;
         summary.read_throttled += counts.read_throttles;
@@ -786,6 +791,10 @@ fn print_pressure(summary: &Summary) {
     println!(
         "  throttled       {:>8}  write entries refused; {} records sent again by the producer; {} reads refused",
         summary.throttled, summary.retried, summary.read_throttled
+    );
+    println!(
+        "  duplicates      {:>8}  in the stream (accepted more than once); {} in S3",
+        summary.duplicates_in_stream, summary.duplicates_in_s3
     );
     println!(
         "  given up        producer: {}; consumer: {}",

@@ -105,6 +105,8 @@ pub struct LabArgs {
 
 pub fn lab(args: LabArgs) -> Result<bool> {
     let state = cloud::state_dir().join("lab");
+    // Held until the run ends: a second run would delete this one's functions and binaries under it.
+    let _only_run = only_run(&cloud::state_dir().join("lab.lock"))?;
     // A fresh run: the previous one's functions, logs and failures are not this run's.
     let _ = std::fs::remove_dir_all(&state);
     let steps = steps::load()?;
@@ -142,6 +144,23 @@ pub fn lab(args: LabArgs) -> Result<bool> {
     Ok(status.success())
 }
 
+/// An exclusive lock on `path` (released when the file is dropped, or the process ends however it ends), or an error
+/// saying that another lab runs in this clone.
+fn only_run(path: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!(
+                "another `cargo xtask lab` is running in this clone (it holds {}); let it finish first",
+                path.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
 /// `invoke`: runs a step's Lambda once, through the local Lambda host, with the event in `event`.
 pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32) -> Result<bool> {
     let step = steps::find(id)?;
@@ -173,4 +192,24 @@ pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32) -
         .args(command.to_args())
         .status()?;
     Ok(status.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::only_run;
+
+    #[test]
+    fn a_second_lab_in_the_same_clone_is_refused_until_the_first_ends() {
+        let folder = std::env::temp_dir().join(format!("lab-lock-{}", std::process::id()));
+        let lock = folder.join("lab.lock");
+        let first = only_run(&lock).expect("the first run gets the lock");
+        let refused = only_run(&lock).expect_err("a second run while the first holds it");
+        assert!(
+            refused.to_string().contains("another `cargo xtask lab` is running"),
+            "{refused}"
+        );
+        drop(first);
+        only_run(&lock).expect("the lock is free once the first run ends");
+        let _ = std::fs::remove_dir_all(folder);
+    }
 }

@@ -133,8 +133,8 @@ impl Supervisor {
         self.sync_pumps().await
     }
 
-    /// Starts a pump for each delivery stream with a Kinesis source and an S3 destination; stops those deleted.
-    async fn sync_pumps(&mut self) -> Result<()> {
+    /// The delivery streams to pump (a Kinesis source, an S3 destination), by name and version.
+    async fn wanted_pumps(&self) -> Result<HashMap<String, DeliverySettings>> {
         let firehose = aws_sdk_firehose::Client::new(&self.config);
         let mut wanted: HashMap<String, DeliverySettings> = HashMap::new();
         let mut start_name: Option<String> = None;
@@ -178,7 +178,12 @@ impl Supervisor {
             }
             start_name = page.delivery_stream_names.last().cloned();
         }
+        Ok(wanted)
+    }
 
+    /// Starts a pump for each delivery stream with a Kinesis source and an S3 destination; stops those deleted.
+    async fn sync_pumps(&mut self) -> Result<()> {
+        let wanted = self.wanted_pumps().await?;
         let gone: Vec<String> = self
             .pumps
             .keys()

@@ -1055,6 +1055,34 @@ fn heatmap_binary_draws_shard_results_or_one_merged_window() {
     std::fs::remove_dir_all(&folder).ok();
 }
 
+#[test]
+fn heatmap_binary_answers_help_and_refuses_unknown_options() {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_heatmap"))
+            .args(args)
+            .current_dir(std::env::temp_dir())
+            .output()
+            .expect("the heatmap binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stdout, stderr)
+    };
+    for help in ["-h", "--help"] {
+        let (code, stdout, stderr) = run(&[help]);
+        assert_eq!(code, Some(0), "{help} is a question, not a mistake: {stderr}");
+        assert!(stdout.contains("usage: heatmap"), "{help} prints the usage: {stdout}");
+        assert!(!stderr.contains("reading"), "{help} is not read as a file: {stderr}");
+    }
+    let (code, _, stderr) = run(&["-x", "window.json"]);
+    assert_eq!(code, Some(2), "an unknown option is a usage error: {stderr}");
+    assert!(
+        stderr.contains("unknown option -x") && stderr.contains("usage: heatmap"),
+        "it names the option and what is accepted: {stderr}"
+    );
+    let (code, _, stderr) = run(&[]);
+    assert_eq!(code, Some(2), "no input is a usage error too: {stderr}");
+}
+
 /// The whole loop: records put into a stream, windowed by the local cloud's event source mapping
 /// (`TumblingWindowInSeconds`), given to this crate's own `analytics` binary, results landing in S3.
 #[tokio::test]

@@ -2,6 +2,7 @@
 //!
 //! ```console
 //! cargo run -p step-5 --bin heatmap -- <INPUT>... [OUT.svg]
+//! cargo run -p step-5 --bin heatmap -- --help
 //! ```
 //!
 //! Each INPUT is a JSON file (or `s3://BUCKET/KEY`, read with the usual AWS configuration: on the local cloud,
@@ -11,23 +12,70 @@
 
 use analytics::{StreamWindow, WindowResult, merge, read_source, write_svg};
 use lambda_runtime::Error;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 const USAGE: &str = "usage: heatmap <RESULT.json | WINDOW.json | s3://BUCKET/KEY>... [OUT.svg]";
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let mut sources: Vec<String> = std::env::args().skip(1).collect();
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Help,
+    Draw { sources: Vec<String>, output: PathBuf },
+}
+
+/// Reads the arguments: `-h`/`--help` anywhere asks for the usage; any other argument starting with `-` is refused
+/// (a file whose name starts with `-` can follow `--`); the last argument, when it ends in `.svg`, is the picture.
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut sources = vec![];
+    let mut options_done = false;
+    for arg in args {
+        match arg.as_str() {
+            "--" if !options_done => options_done = true,
+            "-h" | "--help" if !options_done => return Ok(Command::Help),
+            option if !options_done && option.starts_with('-') && option != "-" => {
+                return Err(format!("unknown option {option} (only -h/--help)"));
+            }
+            _ => sources.push(arg),
+        }
+    }
     let output = match sources.last() {
         Some(last) if last.ends_with(".svg") => PathBuf::from(sources.pop().expect("checked")),
         _ => PathBuf::from("heatmap.svg"),
     };
     if sources.is_empty() {
-        return Err(USAGE.into());
+        return Err("no input given".to_owned());
     }
+    Ok(Command::Draw { sources, output })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            println!("{USAGE}\n\nDraws one window of the stream as a heat map (OUT.svg: heatmap.svg by default).");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Draw { sources, output }) => match draw(&sources, &output).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("heatmap: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(error) => {
+            // 2, as for any command-line mistake, so a script can tell it from a failed drawing.
+            eprintln!("heatmap: {error}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads the sources, merges shard results into the stream's window, and writes the picture.
+async fn draw(sources: &[String], output: &Path) -> Result<(), Error> {
     let mut results = vec![];
     let mut window: Option<StreamWindow> = None;
-    for source in &sources {
+    for source in sources {
         let json = read_source(source).await?;
         if let Ok(result) = serde_json::from_slice::<WindowResult>(&json) {
             results.push(result);
@@ -42,7 +90,7 @@ async fn main() -> Result<(), Error> {
         (None, false) => merge(&results)?,
         _ => return Err("give one merged window, or shard results of one window".into()),
     };
-    write_svg(&window, &output).map_err(|error| format!("writing {}: {error}", output.display()))?;
+    write_svg(&window, output).map_err(|error| format!("writing {}: {error}", output.display()))?;
     println!(
         "{}: {} readings of {} vehicles in {} cells, {} anomalies, {} to {}",
         output.display(),

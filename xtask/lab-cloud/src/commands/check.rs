@@ -488,11 +488,40 @@ async fn check_mapping(
         state == "Enabled",
         state,
     );
-    report.record(
-        stage,
-        "the mapping has the settings of the chapter (item failures, bisect, finite retries and age)",
-        settings_match,
-        String::new(),
-    );
+    report.record(stage, &settings_line(expected), settings_match, String::new());
     Ok(())
+}
+
+/// The check's line for a mapping's settings, in the words of its chapter. The consumer reports item failures; the
+/// analysis reports none (a window's records are one state: it fails or succeeds whole), so its line does not
+/// speak of them.
+fn settings_line(expected: &MappingSpec) -> String {
+    let settings = match expected.tumbling_window {
+        None => format!(
+            "batches of up to {}, item failures reported, bisect, finite retries and age, failed batches to the bucket",
+            expected.batch_size
+        ),
+        Some(seconds) => format!(
+            "tumbling windows of {seconds} s, batches of up to {}, bisect, finite retries and age",
+            expected.batch_size
+        ),
+    };
+    format!("the mapping has the settings of the chapter ({settings})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mappings_settings_line_names_what_its_function_does() {
+        let consumer = settings_line(&MappingSpec::consumer("bucket"));
+        assert!(consumer.contains("item failures reported"), "{consumer}");
+        let analysis = settings_line(&MappingSpec::analytics(20));
+        assert!(
+            !analysis.contains("item failures"),
+            "the analysis reports no item failures: {analysis}"
+        );
+        assert!(analysis.contains("tumbling windows of 20 s"), "{analysis}");
+    }
 }

@@ -26,7 +26,7 @@ use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_ids};
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
-use crate::runtime::lambda_host::{Outcome, function_spec};
+use crate::runtime::lambda_host::{FunctionSpec, Outcome, function_spec};
 use crate::runtime::supervisor::{Folders, Supervisor};
 use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 use lab_contract::{Faults, Scenario};
@@ -337,30 +337,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
             .await;
     }
 
-    // The producer, invoked once like a Lambda function, through the local Lambda host.
-    let lambda = aws_sdk_lambda::Client::new(config);
-    let mut producer = function_spec(
-        &lambda,
-        PRODUCER,
-        &folders.functions,
-        &folders.logs,
-        &options.cloud_environment,
-    )
-    .await?;
-    if options.scenario == Scenario::HotKey {
-        // Step 2's producer keys every record with PARTITION_KEY when it is set: one key, one shard.
-        producer
-            .environment
-            .push(("PARTITION_KEY".to_owned(), HOT_KEY.to_owned()));
-    }
-    let rate = match options.records_per_second {
-        Some(rate) => rate,
-        None => scenario_rate(config, &deployed.stream_arn, options.scenario).await?,
-    };
-    let mut request = producer_request(options.records, rate);
-    // The fleet the glitch check recomputes: its seed and glitch rate, said rather than left to defaults.
-    request["seed"] = json!(FLEET_SEED);
-    request["glitch_rate"] = json!(FLEET_GLITCH_RATE);
+    let (producer, request, rate) = producer_and_request(config, options, &folders, &deployed).await?;
     let host = supervisor.host();
     let produce_started = Instant::now();
     let max_seconds_for = |records, rate| producer_request(records, rate)["max_seconds"].as_u64().unwrap_or(60);
@@ -393,12 +370,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         poison.as_ref(),
     )
     .await?;
-    summary.requested = options.records;
-    summary.never_stored = options.records.saturating_sub(summary.produced);
-    summary.scenario = options.scenario.to_string();
-    summary.faults = options.faults.faults().clone();
-    summary.seed = options.faults.seed();
-    summary.faults_injected = options.faults.injected();
+    add_scenario(&mut summary, options);
     supervisor.shutdown();
     if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {
         let (check, windows) =
@@ -409,6 +381,49 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         }
     }
     Ok(summary)
+}
+
+/// The producer as the run invokes it (through the local Lambda host, like a Lambda function), its request and rate.
+async fn producer_and_request(
+    config: &SdkConfig,
+    options: &LabOptions,
+    folders: &Folders,
+    deployed: &Deployed,
+) -> Result<(FunctionSpec, Value, u64)> {
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let mut producer = function_spec(
+        &lambda,
+        PRODUCER,
+        &folders.functions,
+        &folders.logs,
+        &options.cloud_environment,
+    )
+    .await?;
+    if options.scenario == Scenario::HotKey {
+        // Step 2's producer keys every record with PARTITION_KEY when it is set: one key, one shard.
+        producer
+            .environment
+            .push(("PARTITION_KEY".to_owned(), HOT_KEY.to_owned()));
+    }
+    let rate = match options.records_per_second {
+        Some(rate) => rate,
+        None => scenario_rate(config, &deployed.stream_arn, options.scenario).await?,
+    };
+    let mut request = producer_request(options.records, rate);
+    // The fleet the glitch check recomputes: its seed and glitch rate, said rather than left to defaults.
+    request["seed"] = json!(FLEET_SEED);
+    request["glitch_rate"] = json!(FLEET_GLITCH_RATE);
+    Ok((producer, request, rate))
+}
+
+/// What the run was asked to provoke, and the faults it injected.
+fn add_scenario(summary: &mut Summary, options: &LabOptions) {
+    summary.requested = options.records;
+    summary.never_stored = options.records.saturating_sub(summary.produced);
+    summary.scenario = options.scenario.to_string();
+    summary.faults = options.faults.faults().clone();
+    summary.seed = options.faults.seed();
+    summary.faults_injected = options.faults.injected();
 }
 
 /// What AWS lets a stream take, per open shard: 1,000 records a second
@@ -689,36 +704,8 @@ async fn summarise(
         .rsplit_once(":stream/")
         .map_or("", |(_, name)| name)
         .to_owned();
-    let kinesis = aws_sdk_kinesis::Client::new(config);
-    let listed = kinesis.list_shards().stream_arn(&deployed.stream_arn).send().await;
-    summary.shard_ids = listed
-        .context("listing the stream's shards")?
-        .shards
-        .unwrap_or_default()
-        .into_iter()
-        .map(|shard| shard.shard_id)
-        .collect();
-    summary.produce_seconds = seconds;
-    summary.retried = report["retried"].as_u64().unwrap_or(0);
-    if let Some(errors) = report["errors"].as_object() {
-        summary.given_up.producer = errors
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-            .collect();
-    }
-    summary.producer_stopped = report["stopped"].as_str().map(str::to_owned);
-    summary.producer_invocations = report["invocations"].as_u64().unwrap_or(0);
-    summary.producer_restarts = report["restarts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|reason| reason.as_str().map(str::to_owned))
-        .collect();
-    summary.produce_records_per_s = if seconds > 0.0 {
-        report["sent"].as_f64().unwrap_or(0.0) / seconds
-    } else {
-        0.0
-    };
+    summary.shard_ids = shard_ids(config, &deployed.stream_arn).await?;
+    add_producer_report(&mut summary, &report, seconds);
 
     for (settings, stats) in supervisor.all_stats() {
         if settings.function_name == CONSUMER {
@@ -754,17 +741,7 @@ async fn summarise(
     if !supervisor.delivery_stats().is_empty() {
         summary.lost = in_stream.iter().filter(|id| !delivered.contains_key(*id)).count() as u64;
     }
-    let latencies: Vec<f64> = supervisor
-        .delivery_stats()
-        .iter()
-        .flat_map(|(_, stats)| stats.arrival_to_s3_ms.lock().expect("not poisoned").clone())
-        .collect();
-    summary.s3_latency_ms_p50 = percentile(&latencies, 50.0);
-    summary.s3_latency_ms_p99 = percentile(&latencies, 99.0);
-    for (_, stats) in supervisor.delivery_stats() {
-        summary.s3_retries += stats.s3_retries.load(Ordering::Relaxed);
-        summary.s3_dropped += stats.records_dropped.load(Ordering::Relaxed);
-    }
+    add_delivery_stats(&mut summary, supervisor);
 
     // The newest window result of the analysis.
     let mut windows = objects(&s3, &deployed.bucket, &deployed.analytics_prefix).await?;
@@ -776,6 +753,58 @@ async fn summarise(
     });
     summary.wall_seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+async fn shard_ids(config: &SdkConfig, stream_arn: &str) -> Result<Vec<String>> {
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let listed = kinesis.list_shards().stream_arn(stream_arn).send().await;
+    Ok(listed
+        .context("listing the stream's shards")?
+        .shards
+        .unwrap_or_default()
+        .into_iter()
+        .map(|shard| shard.shard_id)
+        .collect())
+}
+
+/// What the producer said of its run (`report`, over `seconds`): its retries, give-ups, restarts and rate.
+fn add_producer_report(summary: &mut Summary, report: &Value, seconds: f64) {
+    summary.produce_seconds = seconds;
+    summary.retried = report["retried"].as_u64().unwrap_or(0);
+    if let Some(errors) = report["errors"].as_object() {
+        summary.given_up.producer = errors
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+            .collect();
+    }
+    summary.producer_stopped = report["stopped"].as_str().map(str::to_owned);
+    summary.producer_invocations = report["invocations"].as_u64().unwrap_or(0);
+    summary.producer_restarts = report["restarts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|reason| reason.as_str().map(str::to_owned))
+        .collect();
+    summary.produce_records_per_s = if seconds > 0.0 {
+        report["sent"].as_f64().unwrap_or(0.0) / seconds
+    } else {
+        0.0
+    };
+}
+
+/// Firehose's latencies, retried S3 writes and dropped records.
+fn add_delivery_stats(summary: &mut Summary, supervisor: &Supervisor) {
+    let latencies: Vec<f64> = supervisor
+        .delivery_stats()
+        .iter()
+        .flat_map(|(_, stats)| stats.arrival_to_s3_ms.lock().expect("not poisoned").clone())
+        .collect();
+    summary.s3_latency_ms_p50 = percentile(&latencies, 50.0);
+    summary.s3_latency_ms_p99 = percentile(&latencies, 99.0);
+    for (_, stats) in supervisor.delivery_stats() {
+        summary.s3_retries += stats.s3_retries.load(Ordering::Relaxed);
+        summary.s3_dropped += stats.records_dropped.load(Ordering::Relaxed);
+    }
 }
 
 /// Throttling, retries, give-ups, each shard's writes, the faults injected and the poison's fate.

@@ -22,6 +22,27 @@ struct Fixture {
 impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.state);
+        // The emulator holds at most 50 delivery streams (moto's quota, as AWS's default): each test removes its
+        // own, on a thread of its own since Drop cannot wait on the test's runtime.
+        let (delivery, stream) = (self.delivery.clone(), self.stream.clone());
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let config = lab_testkit::local_aws().await;
+                let firehose = aws_sdk_firehose::Client::new(&config);
+                let _ = firehose
+                    .delete_delivery_stream()
+                    .delivery_stream_name(delivery)
+                    .send()
+                    .await;
+                let kinesis = aws_sdk_kinesis::Client::new(&config);
+                let _ = kinesis.delete_stream().stream_name(stream).send().await;
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
@@ -317,4 +338,65 @@ async fn a_new_data_plane_resumes_after_the_checkpoints_and_writes_each_record_o
     let mut expected = sent.clone();
     expected.sort();
     assert_eq!(received, expected, "every record in S3 exactly once across the restart");
+}
+
+#[tokio::test]
+async fn an_updated_delivery_stream_resumes_after_the_old_pumps_checkpoints() {
+    let fixture = fixture(5, 1).await;
+    let sent: Vec<String> = records(40, 0);
+    let (before, after) = sent.split_at(20);
+    let mut supervisor = fixture.supervisor().await;
+    fixture.put(before).await;
+    let mut keys = wait_for_delivered(&supervisor, before.len() as u64, Duration::from_secs(20)).await;
+
+    // A new version of the delivery stream: the supervisor replaces its pump.
+    let firehose = aws_sdk_firehose::Client::new(&fixture.config);
+    let description = firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&fixture.delivery)
+        .send()
+        .await
+        .unwrap()
+        .delivery_stream_description
+        .unwrap();
+    let update = aws_sdk_firehose::types::ExtendedS3DestinationUpdate::builder()
+        .buffering_hints(BufferingHints::builder().size_in_mbs(5).interval_in_seconds(2).build())
+        // moto describes the delivery stream again only with the compression named (see CONTRIBUTING).
+        .compression_format(CompressionFormat::Uncompressed)
+        .build();
+    firehose
+        .update_destination()
+        .delivery_stream_name(&fixture.delivery)
+        .current_delivery_stream_version_id(&description.version_id)
+        .destination_id(&description.destinations[0].destination_id)
+        .extended_s3_destination_update(update)
+        .send()
+        .await
+        .unwrap();
+    supervisor.sync().await.unwrap();
+    let versions: Vec<String> = supervisor
+        .delivery_stats()
+        .iter()
+        .map(|(settings, _)| settings.version_id.clone())
+        .collect();
+    assert_eq!(versions.len(), 1, "one pump: {versions:?}");
+    assert_ne!(versions[0], description.version_id, "the pump of the new version");
+
+    fixture.put(after).await;
+    keys.extend(wait_for_delivered(&supervisor, after.len() as u64, Duration::from_secs(20)).await);
+    // Long enough for a pump reading from the delivery stream's creation to have written the first half again.
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    keys.extend(wait_for_delivered(&supervisor, 0, Duration::ZERO).await);
+
+    let mut received: Vec<String> = fixture
+        .objects()
+        .await
+        .iter()
+        .filter(|(key, _)| keys.contains(key))
+        .flat_map(|(_, body)| body.lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    received.sort();
+    let mut expected = sent.clone();
+    expected.sort();
+    assert_eq!(received, expected, "every record in S3 exactly once across the update");
 }

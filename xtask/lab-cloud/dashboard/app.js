@@ -185,15 +185,16 @@ function drawDeliveries(m) {
 
 // A line chart of the history: `series` is [{name, colour, values, dashed}], with an optional limit line.
 function lineChart(node, series, limit, unit) {
-  const W = 600, H = 180, L = 44, R = 8, T = 10, B = 20;
+  const W = 600, H = 150, L = 44, R = 8, T = 10, B = 20;
   const all = series.flatMap((s) => s.values).concat(limit ? [limit] : []);
   const max = Math.max(1, ...all) * 1.1;
   const x = (i) => L + (i / (HISTORY - 1)) * (W - L - R);
   const y = (v) => T + (1 - v / max) * (H - T - B);
   const parts = [svg("line", { x1: L, y1: y(0), x2: W - R, y2: y(0), stroke: "#ccc" })];
-  for (const tick of [0, max / 2, max / 1.1]) {
+  const top = max / 1.1;
+  for (const tick of top >= 4 ? [0, Math.round(top / 2), Math.round(top)] : [0, top]) {
     const label = svg("text", { x: L - 4, y: y(tick) + 3, "text-anchor": "end" });
-    label.textContent = n(Math.round(tick)) + (tick === 0 ? "" : "");
+    label.textContent = n(tick);
     parts.push(label);
   }
   if (limit) {

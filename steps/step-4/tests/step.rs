@@ -59,6 +59,23 @@ impl Cloud {
         summary.stream_description_summary.expect("a summary").stream_arn
     }
 
+    /// Deletes a test's delivery stream and the stream it reads: every test of a run shares one emulator, and the
+    /// local cloud's Firehose (moto's) holds at most 50 delivery streams.
+    async fn remove(&self, delivery_stream: &str, stream_arn: &str) {
+        self.firehose
+            .delete_delivery_stream()
+            .delivery_stream_name(delivery_stream)
+            .send()
+            .await
+            .expect("DeleteDeliveryStream");
+        self.kinesis
+            .delete_stream()
+            .stream_arn(stream_arn)
+            .send()
+            .await
+            .expect("DeleteStream");
+    }
+
     /// A bucket made directly with the SDK, holding `objects` (key, body): for the reader's tests.
     async fn bucket_with(&self, objects: &[(&str, &str)]) -> String {
         let bucket = lab_testkit::unique_name("delivered");
@@ -222,6 +239,7 @@ async fn ensure_delivery_stream_twice_changes_nothing() {
         .filter(|name| **name == definition.name)
         .count();
     assert_eq!(named, 1, "exactly one delivery stream of that name");
+    cloud.remove(&definition.name, &definition.source_stream_arn).await;
 }
 
 #[tokio::test]
@@ -332,6 +350,95 @@ async fn s3_destination_and_source_read_back_as_defined() {
             .contains("firehose.amazonaws.com"),
         "the role trusts Firehose"
     );
+    cloud.remove(&definition.name, &definition.source_stream_arn).await;
+}
+
+/// Runs step 4's `ensure-delivery-stream` tool with the cloud's AWS_* variables (this test's own): its standard
+/// output, or its error output (on the starter: the `todo!()` it reached).
+fn ensure_delivery_stream_tool(args: &[&str]) -> Result<String, String> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ensure-delivery-stream"))
+        .args(args)
+        .output()
+        .expect("the tool starts");
+    let stderr = String::from_utf8_lossy(&output.stderr).trim_end().to_owned();
+    assert!(
+        !stderr.contains("not yet implemented"),
+        "the ensure-delivery-stream tool reached a todo!():\n{stderr}"
+    );
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(stderr)
+    }
+}
+
+#[tokio::test]
+async fn ensure_delivery_stream_tool_sets_up_the_delivery_its_options_name() {
+    let cloud = Cloud::new().await;
+    let stream_arn = cloud.stream().await;
+    let stream_name = stream_arn
+        .rsplit('/')
+        .next()
+        .expect("a stream ARN ends in its name")
+        .to_owned();
+    let bucket = lab_testkit::unique_name("telemetry");
+    let role = lab_testkit::unique_name("TelemetricDeliveryRole");
+    let name = lab_testkit::unique_name("TelemetricDelivery");
+    let args = [
+        "--stream",
+        &stream_name,
+        "--bucket",
+        &bucket,
+        "--role",
+        &role,
+        "--delivery-stream",
+        &name,
+        "--prefix=lab/",
+        "--buffer-seconds",
+        "5",
+        "--buffer-mib",
+        "2",
+    ];
+    let printed = ensure_delivery_stream_tool(&args).expect("the tool sets up the delivery");
+    assert!(printed.contains(&format!("  reads   {stream_arn}")), "{printed}");
+    assert!(
+        printed.contains(&format!("  writes  arn:aws:s3:::{bucket}/lab/ every 5 s or 2 MiB")),
+        "{printed}"
+    );
+
+    let description = cloud
+        .firehose
+        .describe_delivery_stream()
+        .delivery_stream_name(&name)
+        .send()
+        .await
+        .expect("the tool made the delivery stream")
+        .delivery_stream_description
+        .expect("a description");
+    let s3 = description.destinations[0]
+        .extended_s3_destination_description
+        .clone()
+        .expect("an S3 destination");
+    assert_eq!(s3.bucket_arn, format!("arn:aws:s3:::{bucket}"));
+    assert!(s3.role_arn.ends_with(&format!("role/{role}")), "{}", s3.role_arn);
+    let hints = s3.buffering_hints.expect("buffering hints");
+    assert_eq!((hints.interval_in_seconds, hints.size_in_mbs), (Some(5), Some(2)));
+
+    // Run again: what exists is left as it is.
+    let again = ensure_delivery_stream_tool(&args).expect("a second run succeeds");
+    assert!(again.contains(&format!("{name} is ACTIVE")), "{again}");
+
+    let help = ensure_delivery_stream_tool(&["--help"]).expect("--help");
+    assert!(
+        help.contains("--buffer-seconds") && help.contains("$BUFFER_INTERVAL_SECONDS"),
+        "{help}"
+    );
+    let refused = ensure_delivery_stream_tool(&["--buffer-seconds", "soon"]).expect_err("not a number");
+    assert!(refused.contains("\"soon\" is not a whole number"), "{refused}");
+    let missing = lab_testkit::unique_name("NoSuchStream");
+    let refused = ensure_delivery_stream_tool(&["--stream", &missing]).expect_err("no such stream");
+    assert!(refused.contains("does not exist: make it first"), "{refused}");
+    cloud.remove(&name, &stream_arn).await;
 }
 
 #[tokio::test]
@@ -620,4 +727,5 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
             "{key} is NDJSON: each record followed by one newline"
         );
     }
+    cloud.remove(&definition.name, &definition.source_stream_arn).await;
 }

@@ -103,3 +103,49 @@ async fn draw(sources: &[String], output: &Path) -> Result<(), Error> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Result<Command, String> {
+        parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    fn draw(sources: &[&str], output: &str) -> Result<Command, String> {
+        Ok(Command::Draw {
+            sources: sources.iter().map(|source| source.to_string()).collect(),
+            output: PathBuf::from(output),
+        })
+    }
+
+    #[test]
+    fn options_end_at_a_double_dash_after_which_every_argument_is_an_input() {
+        assert_eq!(parsed(&["a.json", "--help"]), Ok(Command::Help));
+        assert_eq!(parsed(&["-h"]), Ok(Command::Help));
+        assert_eq!(
+            parsed(&["a.json", "b.json", "out.svg"]),
+            draw(&["a.json", "b.json"], "out.svg")
+        );
+        assert_eq!(
+            parsed(&["--", "--help"]),
+            draw(&["--help"], "heatmap.svg"),
+            "a file named --help"
+        );
+        assert_eq!(
+            parsed(&["--", "--", "-x.json"]),
+            draw(&["--", "-x.json"], "heatmap.svg")
+        );
+        assert_eq!(
+            parsed(&["-"]),
+            draw(&["-"], "heatmap.svg"),
+            "a lone dash is not an option"
+        );
+        assert_eq!(
+            parsed(&["-x", "a.json"]),
+            Err("unknown option -x (only -h/--help)".to_owned())
+        );
+        assert_eq!(parsed(&["out.svg"]), Err("no input given".to_owned()));
+        assert_eq!(parsed(&[]), Err("no input given".to_owned()));
+    }
+}

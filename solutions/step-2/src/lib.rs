@@ -26,11 +26,14 @@ pub mod fleet;
 pub use fleet::{CITIES, City, Fleet, Reading};
 
 // ANCHOR: limits
+// The byte limits are the defaults, which every stream accepts: the PutRecords reference gives 1 MiB a record and
+// 5 MiB a call. A stream whose MaxRecordSizeInKiB was raised (UpdateMaxRecordSize, up to 10 MiB) takes larger
+// records (https://docs.aws.amazon.com/streams/latest/dev/large-records.html); this producer's are far smaller.
 /// At most this many records in one `PutRecords` call.
 pub const MAX_RECORDS_PER_CALL: usize = 500;
-/// At most this many bytes in one `PutRecords` call, counting every record's data *and* partition key.
+/// At most this many bytes in one `PutRecords` call, counting every record's data *and* partition key (the default).
 pub const MAX_BYTES_PER_CALL: usize = 5 * 1024 * 1024;
-/// At most this many bytes in one record, data and partition key together.
+/// At most this many bytes in one record, data and partition key together (the default `MaxRecordSizeInKiB`, 1024).
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// A partition key is 1 to 256 characters.
 pub const MAX_KEY_CHARS: usize = 256;
@@ -85,7 +88,7 @@ impl Entry {
 pub enum EntryError {
     /// The partition key has this many characters; Kinesis takes 1 to 256.
     KeyLength(usize),
-    /// The record (data and key) has this many bytes; Kinesis takes 1 MiB at most.
+    /// The record (data and key) has this many bytes; Kinesis takes 1 MiB at most (by default).
     TooLarge(usize),
 }
 
@@ -108,14 +111,14 @@ impl fmt::Display for EntryError {
 impl std::error::Error for EntryError {}
 
 impl Reading {
-    // learner: the reading as one line of JSON, ending in a newline; choose the partition key
+    // learner: the reading as one JSON document, nothing after it (Firehose adds the newline); choose the key
     // ANCHOR: to_entry
-    /// The record for this reading: one line of JSON, so that the files Firehose writes are NDJSON, keyed by the
-    /// vehicle, so that one vehicle's readings stay in order on one shard (and the fleet spreads over all of them).
+    /// The record for this reading: its JSON and nothing else (step 4's Firehose appends the newline that makes its
+    /// files NDJSON; one here too would leave a blank line after every record), keyed by the vehicle, so that one
+    /// vehicle's readings stay in order on one shard (and the fleet spreads over all of them).
     pub fn to_entry(&self) -> Entry {
-        let mut line = serde_json::to_vec(self).expect("a reading always serialises");
-        line.push(b'\n');
-        Entry::new(self.vehicle.clone(), line).expect("a reading is far smaller than a record may be")
+        let json = serde_json::to_vec(self).expect("a reading always serialises");
+        Entry::new(self.vehicle.clone(), json).expect("a reading is far smaller than a record may be")
     }
     // ANCHOR_END: to_entry
 }

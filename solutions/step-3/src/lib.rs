@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 // ANCHOR: gps_record
 /// One reading, as the producer of step 2 writes it:
-/// `{"id":"…","vehicle":"vehicle-00042","timestamp":"2026-11-27T10:15:03.250Z","latitude":…,"longitude":…}` and a
-/// newline.
+/// `{"id":"…","vehicle":"vehicle-00042","timestamp":"2026-11-27T10:15:03.250Z","latitude":…,"longitude":…}`, nothing
+/// after it.
 ///
 /// Fields this type does not know are ignored, not rejected: a producer that starts sending, say, a `speed` must
 /// not turn every record into a failure (Lambda would retry them, and a retry never changes the data).
@@ -175,7 +175,7 @@ pub fn parse_record(data: &[u8]) -> Result<GpsRecord, RecordError> {
     if data.trim_ascii().is_empty() {
         return Err(RecordError::Empty);
     }
-    // serde_json skips whitespace around the value, so the producer's trailing '\n' needs no special case.
+    // serde_json skips whitespace around the value: a producer that ends its records with '\n' needs no special case.
     let record: GpsRecord = serde_json::from_slice(data)?;
     record.validate()
 }

@@ -47,7 +47,9 @@ pub struct Buffering {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryDefinition {
     pub name: String,
-    /// The Kinesis stream Firehose reads, from its oldest record on.
+    /// The Kinesis stream Firehose reads. It starts at the stream's LATEST position, when the delivery stream is
+    /// created: what the stream held before is not delivered
+    /// (https://docs.aws.amazon.com/firehose/latest/dev/writing-with-kinesis-streams.html).
     pub source_stream_arn: String,
     /// The role Firehose reads the stream and writes the bucket with.
     pub role_arn: String,
@@ -399,7 +401,9 @@ pub fn s3_destination(definition: &DeliveryDefinition) -> Result<ExtendedS3Desti
         .size_in_mbs(definition.buffering.size_mib)
         .interval_in_seconds(definition.buffering.interval_seconds)
         .build();
-    // A newline after every record: each object is then NDJSON, one JSON document a line.
+    // A newline after every record: each object is then NDJSON, one JSON document a line. This is the pipeline's one
+    // delimiter: the records in the stream are bare JSON documents (step 2's producer adds none), so that every
+    // reader of the stream parses them as they are, and whichever producer wrote a record, its line ends here.
     let newline = Processor::builder()
         .r#type(ProcessorType::AppendDelimiterToRecord)
         .build()

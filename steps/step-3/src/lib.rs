@@ -17,8 +17,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use uuid::Uuid;
 
 /// One reading, as the producer of step 2 writes it:
-/// `{"id":"…","vehicle":"vehicle-00042","timestamp":"2026-11-27T10:15:03.250Z","latitude":…,"longitude":…}` and a
-/// newline.
+/// `{"id":"…","vehicle":"vehicle-00042","timestamp":"2026-11-27T10:15:03.250Z","latitude":…,"longitude":…}`, nothing
+/// after it.
 ///
 /// Fields this type does not know are ignored, not rejected: a producer that starts sending, say, a `speed` must
 /// not turn every record into a failure (Lambda would retry them, and a retry never changes the data).

@@ -236,11 +236,15 @@ fn validate_wants_a_vehicle_and_an_rfc_3339_timestamp() {
 fn parse_record_reads_what_the_producer_writes() {
     let expected = gps(A, 48.8566, -2.3522);
     for data in [
-        // What the producer of step 2 sends: one JSON object, then a newline.
+        // What the producer of step 2 sends: one JSON object, nothing after it (Firehose adds the newline, in S3).
+        format!(
+            "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522}}"
+        ),
+        // A producer that ends its lines itself, whitespace around the object, a Windows line ending, pretty-printed
+        // JSON: all fine.
         format!(
             "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522}}\n"
         ),
-        // Whitespace around the object, a Windows line ending, pretty-printed JSON: all fine.
         format!(
             "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522}}\r\n  \t"
         ),
@@ -251,7 +255,7 @@ fn parse_record_reads_what_the_producer_writes() {
         format!(
             "{{\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566,\"longitude\":-2.3522,\"speed\":12.5}}\n"
         ),
-        // Fields in another order, and no newline at all.
+        // Fields in another order.
         format!(
             "{{\"longitude\":-2.3522,\"id\":\"{A}\",\"vehicle\":\"vehicle-00001\",\"timestamp\":\"2026-11-27T10:15:03.250Z\",\"latitude\":48.8566}}"
         ),

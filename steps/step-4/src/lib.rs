@@ -46,7 +46,9 @@ pub struct Buffering {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryDefinition {
     pub name: String,
-    /// The Kinesis stream Firehose reads, from its oldest record on.
+    /// The Kinesis stream Firehose reads. It starts at the stream's LATEST position, when the delivery stream is
+    /// created: what the stream held before is not delivered
+    /// (https://docs.aws.amazon.com/firehose/latest/dev/writing-with-kinesis-streams.html).
     pub source_stream_arn: String,
     /// The role Firehose reads the stream and writes the bucket with.
     pub role_arn: String,

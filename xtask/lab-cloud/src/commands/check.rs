@@ -341,39 +341,71 @@ async fn check_delivery(
         format!("{}, source {source}", delivery.delivery_stream_status.as_str()),
     );
     let s3 = s3_client(config);
-    let mut delivered = HashSet::new();
-    let mut bad_lines = vec![];
     let started = Instant::now();
-    loop {
-        delivered.clear();
-        bad_lines.clear();
-        for (key, body) in objects(&s3, bucket, FIREHOSE_PREFIX).await.unwrap_or_default() {
-            for position in positions(&body) {
-                match position {
-                    Ok(id) => {
-                        delivered.insert(id);
-                    }
-                    Err(line) => bad_lines.push(format!("{key}: {line}")),
-                }
-            }
-        }
-        if produced.iter().all(|id| delivered.contains(id)) || started.elapsed() > patience.delivery {
-            break;
+    let found = loop {
+        let found = Ndjson::read(&objects(&s3, bucket, FIREHOSE_PREFIX).await.unwrap_or_default());
+        if produced.iter().all(|id| found.delivered.contains(id)) || started.elapsed() > patience.delivery {
+            break found;
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
-    }
-    let missing = produced.iter().filter(|id| !delivered.contains(*id)).count();
+    };
+    let missing = produced.iter().filter(|id| !found.delivered.contains(*id)).count();
     report.record(
         4,
         "every record read back is in S3, one JSON object per line",
-        !produced.is_empty() && missing == 0 && bad_lines.is_empty(),
+        !produced.is_empty() && missing == 0 && found.is_clean(),
         format!(
-            "{} records found, {missing} missing, {} lines that are not a position",
-            delivered.len(),
-            bad_lines.len()
+            "{} records found, {missing} missing, {}",
+            found.delivered.len(),
+            found.findings()
         ),
     );
     Ok(true)
+}
+
+/// What the objects under Firehose's prefix hold, line by line.
+#[derive(Debug, Default)]
+struct Ndjson {
+    /// The ids of the positions found.
+    delivered: HashSet<String>,
+    /// "key: line" for each line that is not a position.
+    bad_lines: Vec<String>,
+    /// Empty lines between records: the newline added twice, by the producer and by AppendDelimiterToRecord.
+    blank_lines: usize,
+}
+
+impl Ndjson {
+    fn read(objects: &[(String, String)]) -> Ndjson {
+        let mut found = Ndjson::default();
+        for (key, body) in objects {
+            // `lines()` gives no empty line for the newline that ends the last record: only a doubled one counts.
+            found.blank_lines += body.lines().filter(|line| line.trim().is_empty()).count();
+            for position in positions(body) {
+                match position {
+                    Ok(id) => {
+                        found.delivered.insert(id);
+                    }
+                    Err(line) => found.bad_lines.push(format!("{key}: {line}")),
+                }
+            }
+        }
+        found
+    }
+
+    fn is_clean(&self) -> bool {
+        self.bad_lines.is_empty() && self.blank_lines == 0
+    }
+
+    fn findings(&self) -> String {
+        let mut findings = format!("{} lines that are not a position", self.bad_lines.len());
+        if self.blank_lines > 0 {
+            findings.push_str(&format!(
+                ", {} blank lines (a record's newline added twice: keep the delimiter in Firehose only)",
+                self.blank_lines
+            ));
+        }
+        findings
+    }
 }
 
 /// Stage 5: the analysis' windowed mapping and its results.
@@ -512,6 +544,25 @@ fn settings_line(expected: &MappingSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivered_objects_with_a_doubled_newline_are_not_ndjson() {
+        let line = |id: &str| format!(r#"{{"id":"{id}","latitude":1.5,"longitude":2.5}}"#);
+        let once = format!("{}\n{}\n", line("a"), line("b"));
+        let twice = format!("{}\n\n{}\n\n", line("c"), line("d"));
+        let clean = Ndjson::read(&[("one".to_owned(), once.clone())]);
+        assert!(clean.is_clean(), "{clean:?}");
+        assert_eq!(clean.delivered.len(), 2);
+
+        let doubled = Ndjson::read(&[("one".to_owned(), once), ("two".to_owned(), twice)]);
+        assert_eq!(doubled.delivered.len(), 4, "every record is still found");
+        assert_eq!(
+            doubled.blank_lines, 2,
+            "one blank line after each record of the second object"
+        );
+        assert!(!doubled.is_clean());
+        assert!(doubled.findings().contains("2 blank lines"), "{}", doubled.findings());
+    }
 
     #[test]
     fn each_mappings_settings_line_names_what_its_function_does() {

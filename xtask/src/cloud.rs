@@ -79,6 +79,22 @@ impl Cloud {
         .collect()
     }
 
+    /// The shell lines that point a terminal at this cloud (`cloud up` prints them to copy). The empty profile that
+    /// [`Cloud::env`] gives processes becomes `unset AWS_PROFILE`: botocore-based clients (boto3, the AWS CLI) read
+    /// `AWS_PROFILE=` as a profile named "" and fail ("The config profile () could not be found").
+    pub fn shell_lines(&self) -> Vec<String> {
+        self.env()
+            .into_iter()
+            .map(|(key, value)| {
+                if value.is_empty() {
+                    format!("unset {key}")
+                } else {
+                    format!("export {key}={value}")
+                }
+            })
+            .collect()
+    }
+
     /// Whether the server answers HTTP.
     pub fn answers(&self) -> bool {
         http_get(self.port, "/moto-api/").is_some()
@@ -413,10 +429,78 @@ impl Session {
     }
 }
 
+impl Session {
+    /// One line saying which cloud a command uses, so that a learner knows what the tests met (and left behind).
+    pub fn describe(&self) -> String {
+        session_line(&self.cloud.endpoint(), self.started_here)
+    }
+}
+
+fn session_line(endpoint: &str, started_here: bool) -> String {
+    if started_here {
+        format!("The local cloud: {endpoint}, started for this command and stopped after it.")
+    } else {
+        format!(
+            "The local cloud: {endpoint}, already running (started by `cargo xtask cloud up` or `deploy`), and left \
+             running with what the tests made there; `cargo xtask cloud down` stops it."
+        )
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         if self.started_here {
             stop(&self.cloud);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_says_which_cloud_it_uses_and_whether_it_was_running() {
+        let kept = session_line("http://127.0.0.1:4566", false);
+        assert!(
+            kept.contains("http://127.0.0.1:4566") && kept.contains("already running"),
+            "{kept}"
+        );
+        assert!(kept.contains("cargo xtask cloud down"), "{kept}");
+        let own = session_line("http://127.0.0.1:4567", true);
+        assert!(
+            own.contains("http://127.0.0.1:4567") && own.contains("stopped after it"),
+            "{own}"
+        );
+        assert!(!own.contains("already running"), "{own}");
+    }
+
+    /// The lines `cloud up` prints, sourced in `sh` with a profile set as a learner's shell may have, then a boto3
+    /// client (botocore reads AWS_PROFILE as the AWS CLI does) from the emulator's own virtualenv lists the streams.
+    #[test]
+    fn the_printed_environment_works_for_boto3() {
+        let session = Session::private().unwrap();
+        let lines = session.cloud.shell_lines();
+        assert!(lines.contains(&"unset AWS_PROFILE".to_owned()), "{lines:?}");
+        assert!(
+            !lines.iter().any(|line| line.ends_with('=')),
+            "an empty export: {lines:?}"
+        );
+        let script = format!(
+            "{}\n{} -c 'import boto3; print(boto3.client(\"kinesis\").list_streams()[\"StreamNames\"])'\n",
+            lines.join("\n"),
+            venv_python().display()
+        );
+        let output = Command::new("sh")
+            .args(["-c", &script])
+            .env("AWS_PROFILE", "a-profile-of-the-learner")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "boto3 with the printed environment: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "[]");
     }
 }

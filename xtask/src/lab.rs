@@ -161,12 +161,21 @@ fn only_run(path: &std::path::Path) -> Result<std::fs::File> {
     }
 }
 
-/// `invoke`: runs a step's Lambda once, through the local Lambda host, with the event in `event`.
-pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32) -> Result<bool> {
+/// `invoke`: runs a step's Lambda once, through the local Lambda host, with the event in `event`. Its environment
+/// is the one of the function deployed from the same binary on the running local cloud, if there is one, with
+/// `env` (`KEY=VALUE`, each) over it.
+pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32, env: &[String]) -> Result<bool> {
     let step = steps::find(id)?;
     let Some(function) = step.lambda.clone() else {
         bail!("{} has no Lambda function", step.id)
     };
+    let env = env
+        .iter()
+        .map(|var| {
+            var.parse::<contract::EnvVar>()
+                .map_err(|error| anyhow::anyhow!("--env: {error}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let binaries = stage_binaries(
         std::slice::from_ref(&step),
         !solution,
@@ -185,6 +194,8 @@ pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32) -
             binary: Some(binary.clone()),
             timeout: u64::from(timeout),
             event: event.to_owned(),
+            env_of: Some(function.clone()),
+            env,
         }),
     };
     let status = Command::new(lab_cloud)

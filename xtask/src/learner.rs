@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 use crate::cargo::{TestResult, Verdict, build_tests, run_tests};
 use crate::cloud;
+use crate::hints::{self, Progress};
 use crate::starter;
-use crate::steps::{self, Step, root};
+use crate::steps::{self, Hint, LEVELS, Step, root};
 
 /// Builds a step's tests, then runs them (with the local cloud up while they run, if they need it).
-pub fn test_step(step: &Step, solution: bool) -> Result<Verdict> {
+/// `announce`: say which local cloud the tests use (`check` does; `list --status` stays one line a step).
+pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict> {
     let package = step.package(solution);
     // The first check on a fresh clone installs the emulator (pip, ~30 s) while cargo builds, not after it.
     let installing = step.needs_cloud.then(|| std::thread::spawn(cloud::install));
@@ -22,6 +24,9 @@ pub fn test_step(step: &Step, solution: bool) -> Result<Verdict> {
     }
     if step.needs_cloud {
         let session = cloud::Session::open()?;
+        if announce {
+            println!("{}\n", session.describe());
+        }
         run_tests(package, &session.cloud.env())
     } else {
         run_tests(package, &[])
@@ -40,29 +45,26 @@ pub fn in_learning_order(step: &Step, results: &[TestResult]) -> Vec<TestResult>
 /// `cargo xtask check step-N [--solution]`: the verdict, in plain words. Returns whether every test passed.
 pub fn check(id: &str, solution: bool) -> Result<bool> {
     let step = steps::find(id)?;
-    let dir = if solution {
-        step.solution_dir()
-    } else {
-        step.starter_dir()
-    };
+    let dir = checked_dir(&step, solution);
     println!("{} · {}  ({})", step.id, step.title, relative(&dir).display());
     println!();
 
-    match test_step(&step, solution)? {
+    let (passed, failing) = match test_step(&step, solution, true)? {
         Verdict::DoesNotCompile { errors } => {
             println!("{} does not compile yet. The compiler's first error:\n", step.id);
-            println!(
-                "{}",
-                errors.first().map(String::as_str).unwrap_or("(no message)").trim_end()
-            );
+            let first = errors.first().map(String::as_str).unwrap_or("(no message)");
+            println!("{}", first.trim_end());
             if errors.len() > 1 {
                 println!(
-                    "\n({} more errors: fix this one first; the others often go with it.)",
-                    errors.len() - 1
+                    "\n({} more {}: fix this one first; the others often go with it.)",
+                    errors.len() - 1,
+                    if errors.len() == 2 { "error" } else { "errors" }
                 );
             }
-            print_hint(&step, step.hints.first().map(String::as_str));
-            Ok(false)
+            // The hint of the function the error is in; an error elsewhere (a test, given code) gets none.
+            let hint = hints::function_of_error(&step, &dir, first);
+            print_hint(&step, hint);
+            (false, hint)
         }
         Verdict::Tested { results, output } => {
             if results.is_empty() {
@@ -78,18 +80,39 @@ pub fn check(id: &str, solution: bool) -> Result<bool> {
             match failed.first() {
                 None => {
                     println!("\n{} is done.{}", step.id, next_step(&step)?);
-                    Ok(true)
+                    (true, None)
                 }
                 Some(next) => {
                     println!("\nNext: make `{}` pass. It says:", next.name);
                     for line in next.message.lines() {
                         println!("    {line}");
                     }
-                    print_hint(&step, hint_for(&step.hints, &next.name));
-                    Ok(false)
+                    if step.given_tests.contains(&next.name) {
+                        println!(
+                            "(This test checks code the step gives you: it fails when something it uses is not done \
+                             yet, or was changed.)"
+                        );
+                    }
+                    let hint = step.hint_for_test(&next.name);
+                    print_hint(&step, hint);
+                    (false, hint)
                 }
             }
         }
+    };
+    if !solution {
+        let progress = hints::after_check(hints::read_progress(&step), failing.map(|hint| hint.function.as_str()));
+        hints::write_progress(&step, progress.as_ref())?;
+    }
+    Ok(passed)
+}
+
+/// The crate `check` tests: the learner's, or the solution.
+fn checked_dir(step: &Step, solution: bool) -> PathBuf {
+    if solution {
+        step.solution_dir()
+    } else {
+        step.starter_dir()
     }
 }
 
@@ -105,47 +128,161 @@ fn next_step(step: &Step) -> Result<String> {
     })
 }
 
-/// The hint that speaks of what a test is about: the one naming the longest start of the test's name
-/// (`ensure_stream_twice...` finds the hint naming `ensure_stream`), else one naming any word of it, else the first.
-fn hint_for<'a>(hints: &'a [String], test: &str) -> Option<&'a str> {
-    let words: Vec<&str> = test.split('_').collect();
-    let prefixes = (1..=words.len()).rev().map(|n| words[..n].join("_"));
-    let mut longest_words: Vec<&str> = words.iter().copied().filter(|word| word.len() > 3).collect();
-    longest_words.sort_by_key(|word| std::cmp::Reverse(word.len()));
-    prefixes
-        .chain(longest_words.into_iter().map(str::to_owned))
-        .find_map(|needle| hints.iter().find(|hint| hint.contains(&needle)))
-        .or(hints.first())
-        .map(String::as_str)
-}
-
-fn print_hint(step: &Step, hint: Option<&str>) {
+fn print_hint(step: &Step, hint: Option<&Hint>) {
     if let Some(hint) = hint {
-        println!("\nHint: {hint}");
+        println!("\nHint 1 for `{}`, {}:", hint.function, LEVELS[0]);
+        println!("{}", hints::wrap(&hint.idea, 100, "    "));
+        println!("(The next level: `cargo xtask hint {}`.)", step.id);
     }
     println!(
-        "(The chapter: {}. All hints: `cargo xtask hint {}`. Stuck? `cargo xtask solve {}`.)",
+        "(The chapter: {}. Stuck? `cargo xtask solve {}`.)",
         relative(&step.chapter_path()).display(),
-        step.id,
         step.id
     );
 }
 
-pub fn hint(id: &str) -> Result<()> {
+/// `hint step-N`: the next level of the hints of the function whose test failed at the last `check` (run now when
+/// there was none); `--all`: every hint, every level.
+pub fn hint(id: &str, all: bool) -> Result<bool> {
     let step = steps::find(id)?;
-    println!("Hints for {} · {}\n", step.id, step.title);
-    for (number, hint) in step.hints.iter().enumerate() {
-        println!("{}. {hint}\n", number + 1);
+    if all {
+        println!("Hints for {} · {}", step.id, step.title);
+        for hint in &step.hints {
+            println!("\n`{}`", hint.function);
+            for (index, name) in LEVELS.iter().enumerate() {
+                println!(
+                    "  {}. {name}:\n{}",
+                    index + 1,
+                    hints::wrap(hint.level(index + 1), 100, "     ")
+                );
+            }
+        }
+        println!("\nThe chapter: {}", relative(&step.chapter_path()).display());
+        return Ok(true);
     }
-    println!("The chapter: {}", relative(&step.chapter_path()).display());
-    Ok(())
+    let progress = match hints::read_progress(&step) {
+        Some(progress) => Some(progress),
+        None => {
+            println!(
+                "(No failing function recorded: running {}'s tests to find it.)\n",
+                step.id
+            );
+            current_failure(&step)?.map(|function| Progress { function, level: 0 })
+        }
+    };
+    let Some(progress) = progress else {
+        println!(
+            "{}'s tests all pass: no hint needed. `--all` shows every hint anyway.",
+            step.id
+        );
+        return Ok(true);
+    };
+    let Some(hint) = step.hint_for_function(&progress.function) else {
+        bail!("steps/steps.toml has no hints for `{}`", progress.function);
+    };
+    let level = next_level(progress.level);
+    println!("Hint {level} for `{}`, {}:", hint.function, LEVELS[level - 1]);
+    println!("{}", hints::wrap(hint.level(level), 100, "    "));
+    if level < LEVELS.len() {
+        println!("\n(The next level: `cargo xtask hint {}` again.)", step.id);
+    } else {
+        println!(
+            "\n(That was the last level for `{}`. The solution: `cargo xtask solve {}`; every hint: `--all`.)",
+            hint.function, step.id
+        );
+    }
+    let progress = Progress {
+        function: hint.function.clone(),
+        level,
+    };
+    hints::write_progress(&step, Some(&progress))?;
+    Ok(true)
+}
+
+/// The level after `shown`, at most the last.
+fn next_level(shown: usize) -> usize {
+    (shown + 1).min(LEVELS.len())
+}
+
+/// The learner function of the first failing test (or of the first compile error), if any.
+fn current_failure(step: &Step) -> Result<Option<String>> {
+    let hint = match test_step(step, false, false)? {
+        Verdict::DoesNotCompile { errors } => errors
+            .first()
+            .and_then(|first| hints::function_of_error(step, &step.starter_dir(), first)),
+        Verdict::Tested { results, .. } => in_learning_order(step, &results)
+            .iter()
+            .find(|result| !result.passed)
+            .and_then(|failed| step.hint_for_test(&failed.name)),
+    };
+    Ok(hint.map(|hint| hint.function.clone()))
+}
+
+/// The files whose change `check --watch` answers: the crate's `src/`, its `Cargo.toml` and the step's tests.
+fn watched(step: &Step, solution: bool) -> Vec<PathBuf> {
+    let dir = checked_dir(step, solution);
+    vec![
+        dir.join("src"),
+        dir.join("Cargo.toml"),
+        step.starter_dir().join("tests"),
+    ]
+}
+
+/// Every file under `paths` with its modification time and size: comparing two of them says whether anything
+/// changed, was added or was removed.
+pub fn snapshot(paths: &[PathBuf]) -> std::collections::BTreeMap<PathBuf, (std::time::SystemTime, u64)> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending: Vec<PathBuf> = paths.to_vec();
+    while let Some(path) = pending.pop() {
+        let Ok(metadata) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if metadata.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                pending.extend(entries.filter_map(|entry| entry.ok().map(|entry| entry.path())));
+            }
+        } else if let Ok(modified) = metadata.modified() {
+            files.insert(path, (modified, metadata.len()));
+        }
+    }
+    files
+}
+
+/// `check step-N --watch`: a check now, then one after each change (files polled every 500 ms), the screen
+/// cleared before each verdict; Ctrl-C ends it (the default SIGINT ends cargo and its tests with it).
+pub fn watch(id: &str, solution: bool) -> Result<bool> {
+    let step = steps::find(id)?;
+    let paths = watched(&step, solution);
+    loop {
+        // ANSI: clear the screen, cursor to the top left.
+        print!("\x1b[2J\x1b[H");
+        let before = snapshot(&paths);
+        check(id, solution)?;
+        println!(
+            "\nWatching {} for changes (Ctrl-C to stop).",
+            relative(&checked_dir(&step, solution)).display()
+        );
+        let mut last = before;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let now = snapshot(&paths);
+            if now != last {
+                // Wait for the editor to finish writing: check once the files stop changing for one poll.
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                last = now;
+                if snapshot(&paths) == last {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// `list`: every step, with whether the learner's crate passes (a quick check per step, no cloud needed to list).
 pub fn list(with_status: bool) -> Result<()> {
     for step in steps::load()? {
         let status = if with_status {
-            match test_step(&step, false)? {
+            match test_step(&step, false, false)? {
                 Verdict::DoesNotCompile { .. } => "does not compile".to_owned(),
                 Verdict::Tested { results, .. } => {
                     let passed = results.iter().filter(|result| result.passed).count();
@@ -259,32 +396,42 @@ pub fn relative(path: &Path) -> &Path {
 
 #[cfg(test)]
 mod tests {
-    use super::hint_for;
+    use super::{next_level, snapshot};
 
     #[test]
-    fn the_hint_follows_the_failing_test() {
-        let hints = [
-            "Start with `telemetric_stream()`.",
-            "Each policy (`producer_policy`) is ...",
-            "`ensure_stream`: ...",
-        ]
-        .map(str::to_owned);
-        assert_eq!(
-            hint_for(&hints, "ensure_stream_twice_changes_nothing"),
-            Some("`ensure_stream`: ...")
-        );
-        assert_eq!(
-            hint_for(&hints, "producer_policy_puts_records"),
-            Some("Each policy (`producer_policy`) is ...")
-        );
-        assert_eq!(
-            hint_for(&hints, "every_policy_is_least_privilege"),
-            Some("Each policy (`producer_policy`) is ...")
-        );
-        assert_eq!(
-            hint_for(&hints, "something_else"),
-            Some("Start with `telemetric_stream()`.")
-        );
-        assert_eq!(hint_for(&[], "anything"), None);
+    fn hints_go_one_level_at_a_time_up_to_the_code() {
+        assert_eq!(next_level(0), 1);
+        assert_eq!(next_level(1), 2);
+        assert_eq!(next_level(2), 3);
+        assert_eq!(next_level(3), 3);
+    }
+
+    #[test]
+    fn watch_sees_a_file_changed_added_or_removed() {
+        let folder = std::env::temp_dir().join(format!("xtask-watch-{}", std::process::id()));
+        let src = folder.join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("lib.rs"), "fn a() {}\n").unwrap();
+        std::fs::write(folder.join("Cargo.toml"), "[package]\n").unwrap();
+        let paths = [src.clone(), folder.join("Cargo.toml"), folder.join("tests")];
+        let first = snapshot(&paths);
+        assert_eq!(first.len(), 2, "{first:?}");
+        assert_eq!(snapshot(&paths), first, "nothing changed");
+
+        std::fs::write(src.join("lib.rs"), "fn a() { 1; }\n").unwrap();
+        let edited = snapshot(&paths);
+        assert_ne!(edited, first, "an edit is a change");
+
+        std::fs::create_dir_all(src.join("more")).unwrap();
+        std::fs::write(src.join("more/new.rs"), "").unwrap();
+        let added = snapshot(&paths);
+        assert_ne!(added, edited, "a new file is a change");
+
+        std::fs::remove_file(src.join("more/new.rs")).unwrap();
+        assert_eq!(snapshot(&paths), edited, "a removed file is a change (back to before)");
+        // A file outside the watched paths is not.
+        std::fs::write(folder.join("notes.txt"), "x").unwrap();
+        assert_eq!(snapshot(&paths), edited);
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 }

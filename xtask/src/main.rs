@@ -10,6 +10,7 @@ mod cargo;
 mod cloud;
 mod deploy;
 mod files;
+mod hints;
 mod lab;
 mod learner;
 mod mutants;
@@ -93,6 +94,10 @@ enum Command {
         /// The function's timeout, in seconds.
         #[arg(long, default_value_t = 30)]
         timeout: u32,
+        /// A variable of the function's environment, KEY=VALUE (repeat it for more) [default: the environment of
+        /// the function deployed on the running local cloud, if any].
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
     },
     /// List the steps (with --status: how far your own code is).
     List {
@@ -110,6 +115,9 @@ enum Command {
         /// Check what is deployed (`cargo xtask deploy`) instead of running the tests: resources and data through them.
         #[arg(long)]
         deployed: bool,
+        /// Check again each time a file of the step changes (src/, tests/, Cargo.toml), until Ctrl-C.
+        #[arg(long, conflicts_with = "deployed")]
+        watch: bool,
         #[command(flatten)]
         target: TargetArgs,
     },
@@ -145,8 +153,13 @@ enum Command {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Show every hint of a step.
-    Hint { step: String },
+    /// Show the next hint for the function whose test fails (one level at a time: the idea, the approach, the code).
+    Hint {
+        step: String,
+        /// Every hint of the step, every level.
+        #[arg(long)]
+        all: bool,
+    },
     /// Replace your code of a step with the solution (your code is backed up first).
     Solve { step: String },
     /// Put a step back to its starter (your code is backed up first).
@@ -181,7 +194,8 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
-    /// Regenerate the starters from their solutions (maintainers, after editing a solution).
+    /// Regenerate the starters from their solutions, and the chapters' hint blocks from steps/steps.toml
+    /// (maintainers, after editing a solution or a hint).
     Starters {
         /// Only this step (default: every step).
         step: Option<String>,
@@ -285,7 +299,8 @@ fn run(command: Command) -> Result<bool> {
             event,
             solution,
             timeout,
-        } => lab::invoke(&step, &event, solution, timeout),
+            env,
+        } => lab::invoke(&step, &event, solution, timeout, &env),
         Command::List { status } => learner::list(status).map(|()| true),
         Command::Check {
             step,
@@ -293,6 +308,12 @@ fn run(command: Command) -> Result<bool> {
             target,
             ..
         } => deploy::check_deployed(&step, &target.into()),
+        Command::Check {
+            step,
+            solution,
+            watch: true,
+            ..
+        } => learner::watch(&step, solution),
         Command::Check { step, solution, .. } => learner::check(&step, solution),
         Command::Deploy {
             step,
@@ -303,7 +324,7 @@ fn run(command: Command) -> Result<bool> {
         Command::RunProducer { records, target } => deploy::run_producer(&target.into(), records),
         Command::Status { json, target } => deploy::status(&target.into(), json),
         Command::Destroy { yes, target } => deploy::destroy(&target.into(), yes),
-        Command::Hint { step } => learner::hint(&step).map(|()| true),
+        Command::Hint { step, all } => learner::hint(&step, all),
         Command::Solve { step } => learner::solve(&step).map(|()| true),
         Command::Reset { step } => learner::reset(&step).map(|()| true),
         Command::Policy {
@@ -350,6 +371,13 @@ fn run(command: Command) -> Result<bool> {
                     std::fs::create_dir_all(target.parent().expect("a file has a folder"))?;
                     std::fs::write(&target, text)?;
                     println!("wrote {}", learner::relative(&target).display());
+                }
+                let chapter = std::fs::read_to_string(step.chapter_path())?;
+                let regenerated = hints::with_block(&chapter, &hints::chapter_block(&step))
+                    .map_err(|error| anyhow::anyhow!("{}: {error}", step.chapter))?;
+                if regenerated != chapter {
+                    std::fs::write(step.chapter_path(), regenerated)?;
+                    println!("wrote book/src/{} (its hints)", step.chapter);
                 }
             }
             Ok(true)
@@ -414,8 +442,8 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
                 "Functions you register there run from .lab/cloud/functions/<name>/bootstrap. \
                  To point the AWS CLI or your own code at it:"
             );
-            for (key, value) in cloud.env() {
-                println!("export {key}={value}");
+            for line in cloud.shell_lines() {
+                println!("{line}");
             }
             if let Some(url) = cloud::dashboard_url() {
                 println!("Dashboard: {url}");

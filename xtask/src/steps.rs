@@ -16,7 +16,42 @@ pub struct Step {
     /// The step's Lambda binary, if it has one (what `cargo xtask invoke` runs).
     #[serde(default)]
     pub lambda: Option<String>,
-    pub hints: Vec<String>,
+    /// Tests of the code the step gives (they pass from the start): no learner function to hint at.
+    #[serde(default)]
+    pub given_tests: Vec<String>,
+    /// The graded hints, one entry per learner function (`[[step.hint]]`).
+    #[serde(rename = "hint", default)]
+    pub hints: Vec<Hint>,
+}
+
+/// The hints of one learner function, by level, and the tests that exercise it (how `check` and `hint` know which
+/// function a failing test is about).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Hint {
+    /// As the solution names it: `ensure_stream`, or `Producer::send` for a method.
+    pub function: String,
+    pub tests: Vec<String>,
+    /// Level 1: the idea, in words, no code.
+    pub idea: String,
+    /// Level 2: the approach, naming the APIs and types.
+    pub approach: String,
+    /// Level 3: the code.
+    pub code: String,
+}
+
+/// The levels' names, as `check`, `hint` and the chapters show them.
+pub const LEVELS: [&str; 3] = ["the idea", "the approach", "the code"];
+
+impl Hint {
+    /// Level 1, 2 or 3.
+    pub fn level(&self, level: usize) -> &str {
+        match level {
+            1 => &self.idea,
+            2 => &self.approach,
+            _ => &self.code,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +138,17 @@ impl Step {
         files.retain(|path| path.extension().is_some_and(|ext| ext == "rs"));
         files.sort();
         files
+    }
+
+    /// The hint entry of the function a test exercises.
+    pub fn hint_for_test(&self, test: &str) -> Option<&Hint> {
+        self.hints
+            .iter()
+            .find(|hint| hint.tests.iter().any(|name| name == test))
+    }
+
+    pub fn hint_for_function(&self, function: &str) -> Option<&Hint> {
+        self.hints.iter().find(|hint| hint.function == function)
     }
 
     /// Test names in the order the test files define them: the order a learner meets them.

@@ -1,6 +1,7 @@
 //! Tidy checks, run as tests (`cargo test -p xtask`, part of `cargo xtask verify`): the rules that keep the
 //! workshop's pieces in agreement, so that adding a step cannot silently break one of them.
 
+use crate::hints;
 use crate::starter;
 use crate::steps::{self, root};
 use std::path::Path;
@@ -31,7 +32,6 @@ fn the_step_table_matches_the_crates() {
             format!("step-{}", index + 1),
             "steps are numbered from 1, in order"
         );
-        assert!(!step.hints.is_empty(), "{}: give at least one hint", step.id);
 
         let starter = manifest(&step.starter_dir());
         let solution = manifest(&step.solution_dir());
@@ -248,5 +248,160 @@ fn every_command_the_book_shows_is_accepted() {
     assert!(
         checked >= 20,
         "only {checked} commands found: is the book's console fencing still ```console?"
+    );
+}
+
+/// Every learner function (a `// learner:` one of the solution) has one hint entry, every entry names one, and each
+/// entry has its three levels: the table is the one source of the hints.
+#[test]
+fn every_learner_function_has_its_graded_hints_and_no_other_function_does() {
+    for step in steps::load().unwrap() {
+        let functions: Vec<String> = hints::learner_functions(&step)
+            .unwrap()
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        let hinted: Vec<String> = step.hints.iter().map(|hint| hint.function.clone()).collect();
+        for function in &functions {
+            let entries = hinted.iter().filter(|name| *name == function).count();
+            assert_eq!(
+                entries, 1,
+                "{}: `{function}` (a learner function) needs exactly one [[step.hint]] in steps/steps.toml",
+                step.id
+            );
+        }
+        for hint in &step.hints {
+            assert!(
+                functions.contains(&hint.function),
+                "{}: steps/steps.toml hints at `{}`, which is no `// learner:` function of solutions/{}/src (they \
+                 are: {})",
+                step.id,
+                hint.function,
+                step.id,
+                functions.join(", ")
+            );
+            for (level, text) in [&hint.idea, &hint.approach, &hint.code].into_iter().enumerate() {
+                assert!(
+                    !text.trim().is_empty(),
+                    "{}: `{}` has no level {} hint",
+                    step.id,
+                    hint.function,
+                    level + 1
+                );
+            }
+            // Level 1 is the idea in words: no code in it.
+            assert!(
+                !hint.idea.contains('`'),
+                "{}: `{}`'s level 1 hint (idea) shows code; words only, the APIs belong to level 2",
+                step.id,
+                hint.function
+            );
+        }
+    }
+}
+
+/// Each test of a step names the function it exercises (a hint entry's `tests`) or is a test of given code
+/// (`given_tests`), once; each name listed is a test of the step. So a failing test always leads `check` to the right
+/// hint, and every `todo!()` of a starter is reached by at least one test (the entry of its function lists one).
+#[test]
+fn every_test_leads_to_a_learner_function_and_every_todo_is_reached_by_a_test() {
+    for step in steps::load().unwrap() {
+        let tests = step.tests_in_order();
+        assert!(!tests.is_empty(), "{}: no test found", step.id);
+        for test in &tests {
+            let claims = step.hints.iter().filter(|hint| hint.tests.contains(test)).count()
+                + usize::from(step.given_tests.contains(test));
+            assert_eq!(
+                claims, 1,
+                "{}: test `{test}` must be listed once in steps/steps.toml: in the `tests` of the [[step.hint]] of \
+                 the function it exercises, or in `given_tests` if it tests given code",
+                step.id
+            );
+        }
+        let listed = step.hints.iter().flat_map(|hint| &hint.tests).chain(&step.given_tests);
+        for name in listed {
+            assert!(
+                tests.contains(name),
+                "{}: steps/steps.toml lists `{name}`, which is no test of steps/{}/tests",
+                step.id,
+                step.id
+            );
+        }
+        for hint in &step.hints {
+            assert!(
+                !hint.tests.is_empty(),
+                "{}: no test reaches `{}`'s todo!(): list its tests in its [[step.hint]]",
+                step.id,
+                hint.function
+            );
+        }
+    }
+}
+
+/// The chapters' hint blocks are the table's, rendered: nothing is written twice.
+#[test]
+fn each_chapters_hints_are_generated_from_the_table() {
+    for step in steps::load().unwrap() {
+        let chapter = read(&step.chapter_path());
+        let regenerated = hints::with_block(&chapter, &hints::chapter_block(&step))
+            .unwrap_or_else(|error| panic!("book/src/{}: {error}", step.chapter));
+        assert!(
+            regenerated == chapter,
+            "book/src/{}: its hints differ from steps/steps.toml. Edit the table, then `cargo xtask starters`",
+            step.chapter
+        );
+        assert_eq!(
+            chapter.matches(hints::BEGIN).count(),
+            1,
+            "book/src/{}: one hint block",
+            step.chapter
+        );
+    }
+}
+
+/// The chapters' order: the task, checking it, the hints, then the solution, collapsed, so that the solution is
+/// never the next thing after the task.
+#[test]
+fn each_chapter_puts_check_your_work_before_the_hints_and_the_solution_last_collapsed() {
+    for step in steps::load().unwrap() {
+        let chapter = read(&step.chapter_path());
+        let at = |needle: &str| {
+            chapter
+                .find(needle)
+                .unwrap_or_else(|| panic!("book/src/{}: no `{needle}`", step.chapter))
+        };
+        let (task, check, hints, solution) = (
+            at("\n## The task"),
+            at("\n## Check your work"),
+            at(hints::BEGIN),
+            at("\n## The solution"),
+        );
+        assert!(
+            task < check && check < hints && hints < solution,
+            "book/src/{}: the order is the task, check your work, the hints, the solution",
+            step.chapter
+        );
+        let after = &chapter[solution..];
+        let section = after[1..].find("\n## ").map_or(after, |end| &after[..end + 1]);
+        assert!(
+            section.contains("<details>") && section.contains("</details>"),
+            "book/src/{}: the solution is collapsed in a <details>",
+            step.chapter
+        );
+    }
+}
+
+/// The workspace resolves from Cargo.lock as it is: a dependency change that needs the lock file updated fails here,
+/// not in a learner's first build (`--locked`), and nothing is fetched (`--offline`).
+#[test]
+fn the_workspace_builds_with_the_lock_file_as_it_is() {
+    let output = crate::cargo::cargo()
+        .args(["metadata", "--locked", "--offline", "--format-version", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "`cargo metadata --locked --offline` fails: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -84,6 +84,42 @@ pub struct Invoke {
     pub timeout: u64,
     #[arg(long)]
     pub event: PathBuf,
+    /// A `--binary` runs with the environment of the function deployed from this step binary (`producer`), when
+    /// one is deployed for the learner on this cloud.
+    #[arg(long, conflicts_with = "function")]
+    pub env_of: Option<String>,
+    /// Variables of the function's environment, over any other: KEY=VALUE, repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<EnvVar>,
+}
+
+/// One variable of a function's environment: `KEY=VALUE` on the command line (the value may hold `=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub key: String,
+    pub value: String,
+}
+
+impl FromStr for EnvVar {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<EnvVar, String> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.is_empty() && !key.contains(char::is_whitespace) => Ok(EnvVar {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            }),
+            _ => Err(format!(
+                "expected KEY=VALUE (a variable name, `=`, its value), not {text:?}"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for EnvVar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq, Default)]
@@ -436,6 +472,13 @@ impl Argv {
         self
     }
 
+    fn each_var(&mut self, flag: &str, values: &[EnvVar]) -> &mut Self {
+        for value in values {
+            self.value(flag, value.to_string());
+        }
+        self
+    }
+
     fn target(&mut self, target: &Target) -> &mut Self {
         self.optional("--learner", target.learner.as_deref())
             .switch("--aws", target.aws)
@@ -472,7 +515,9 @@ impl LabCloud {
                 .optional("--function", invoke.function.as_deref())
                 .optional("--binary", invoke.binary.as_deref())
                 .value("--timeout", invoke.timeout.to_string())
-                .value("--event", &invoke.event),
+                .value("--event", &invoke.event)
+                .optional("--env-of", invoke.env_of.as_deref())
+                .each_var("--env", &invoke.env),
             Command::Lab(lab) => argv
                 .word("lab")
                 .each("--bin", &lab.binaries)
@@ -568,12 +613,20 @@ mod tests {
                 binary: None,
                 timeout: 30,
                 event: "/tmp/event one.json".into(),
+                env_of: None,
+                env: vec![],
             }),
             Command::Invoke(Invoke {
                 function: None,
                 binary: Some("/repo/target/debug/consumer".into()),
                 timeout: 7,
                 event: "event.json".into(),
+                env_of: Some("consumer".into()),
+                env: vec![
+                    "STREAM_NAME=a b".parse().unwrap(),
+                    "QUERY=x=1&y=2".parse().unwrap(),
+                    "EMPTY=".parse().unwrap(),
+                ],
             }),
             Command::Lab(Lab {
                 binaries: vec![named("producer", "/b/producer"), named("heatmap", "/b/with=sign")],
@@ -654,6 +707,19 @@ mod tests {
             let argv = std::iter::once(OsString::from("lab-cloud")).chain(value.to_args());
             let parsed = LabCloud::try_parse_from(argv).unwrap_or_else(|error| panic!("{value:?}:\n{error}"));
             assert_eq!(parsed, value);
+        }
+    }
+
+    #[test]
+    fn an_environment_variable_is_key_equals_value_or_one_line_saying_so() {
+        let var: EnvVar = "URL=http://h/?a=b".parse().unwrap();
+        assert_eq!((var.key.as_str(), var.value.as_str()), ("URL", "http://h/?a=b"));
+        for bad in ["NOVALUE", "=value", "TWO WORDS=x"] {
+            let error = bad.parse::<EnvVar>().unwrap_err();
+            assert!(
+                error.starts_with("expected KEY=VALUE") && !error.contains('\n'),
+                "{error}"
+            );
         }
     }
 

@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::target::{cloud_environment, folders};
+use super::target::{cloud_environment, folders, naming};
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome, function_spec};
+use crate::stages::STAGES;
 
 pub async fn run(config: &SdkConfig, state: &Path, args: Invoke) -> Result<ExitCode> {
     let event = &args.event;
@@ -36,8 +37,76 @@ pub async fn run(config: &SdkConfig, state: &Path, args: Invoke) -> Result<ExitC
     }
 }
 
-/// What runs: the deployed function's configuration and installed executable, or the executable given.
+/// What runs: the deployed function's configuration and installed executable, or the executable given; `--env`
+/// over the environment either way.
 async fn spec(config: &SdkConfig, state: &Path, args: Invoke) -> Result<FunctionSpec> {
+    let overrides: Vec<(String, String)> = args
+        .env
+        .iter()
+        .map(|var| (var.key.clone(), var.value.clone()))
+        .collect();
+    let deployed = match &args.env_of {
+        Some(binary) => deployed_environment(config, binary).await,
+        None => None,
+    };
+    let mut spec = spec_of(config, state, args).await?;
+    spec.environment = environment(spec.environment, deployed, &overrides);
+    Ok(spec)
+}
+
+/// The environment of the function the deploy made from step binary `binary` (the learner's, by the usual
+/// naming), with its name, or `None` when none is deployed here: said on stderr either way, since a function that
+/// finds no STREAM_NAME fails with a message about its environment.
+async fn deployed_environment(config: &SdkConfig, binary: &str) -> Option<(String, Vec<(String, String)>)> {
+    let stage = STAGES
+        .iter()
+        .find_map(|stage| stage.function.as_ref().filter(|f| f.binary == binary))?;
+    let name = naming(&lab_contract::Target::default()).ok()?.function(stage.name);
+    let lambda = aws_sdk_lambda::Client::new(config);
+    match lambda.get_function_configuration().function_name(&name).send().await {
+        Ok(configuration) => {
+            let variables: Vec<(String, String)> = configuration
+                .environment
+                .and_then(|environment| environment.variables)
+                .map(|variables| variables.into_iter().collect())
+                .unwrap_or_default();
+            let keys: Vec<&str> = variables.iter().map(|(key, _)| key.as_str()).collect();
+            eprintln!(
+                "invoke: with the environment of the deployed {name} ({})",
+                keys.join(", ")
+            );
+            Some((name, variables))
+        }
+        Err(_) => {
+            eprintln!(
+                "invoke: no {name} is deployed on this cloud, so the function gets only --env (`cargo xtask deploy` \
+                 first, or --env KEY=VALUE)"
+            );
+            None
+        }
+    }
+}
+
+/// The function's environment: the cloud's, then the deployed function's variables, then `--env`, a later value
+/// replacing an earlier one of the same name.
+fn environment(
+    cloud: Vec<(String, String)>,
+    deployed: Option<(String, Vec<(String, String)>)>,
+    overrides: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut merged: Vec<(String, String)> = vec![];
+    let layers = cloud
+        .into_iter()
+        .chain(deployed.into_iter().flat_map(|(_, vars)| vars))
+        .chain(overrides.iter().cloned());
+    for (key, value) in layers {
+        merged.retain(|(known, _)| *known != key);
+        merged.push((key, value));
+    }
+    merged
+}
+
+async fn spec_of(config: &SdkConfig, state: &Path, args: Invoke) -> Result<FunctionSpec> {
     let folders = folders(state);
     match (args.function, args.binary) {
         (Some(function), _) => {
@@ -66,5 +135,44 @@ async fn spec(config: &SdkConfig, state: &Path, args: Invoke) -> Result<Function
             })
         }
         (None, None) => unreachable!("clap requires one of them"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::environment;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_deployed_functions_environment_then_env_go_over_the_clouds() {
+        let cloud = vars(&[("AWS_REGION", "us-east-1"), ("STREAM_NAME", "from-the-shell")]);
+        let deployed = Some((
+            "kinesis-lab-ada-produceKinesisEvents".to_owned(),
+            vars(&[
+                ("STREAM_NAME", "kinesis-lab-ada-TelemetricStream"),
+                ("RUST_LOG", "info"),
+            ]),
+        ));
+        let merged = environment(cloud.clone(), deployed.clone(), &vars(&[("RUST_LOG", "debug")]));
+        assert_eq!(
+            merged,
+            vars(&[
+                ("AWS_REGION", "us-east-1"),
+                ("STREAM_NAME", "kinesis-lab-ada-TelemetricStream"),
+                ("RUST_LOG", "debug"),
+            ])
+        );
+        // Nothing deployed: the cloud's, with --env over it.
+        assert_eq!(
+            environment(cloud, None, &vars(&[("ANALYTICS_BUCKET", "b")])),
+            vars(&[
+                ("AWS_REGION", "us-east-1"),
+                ("STREAM_NAME", "from-the-shell"),
+                ("ANALYTICS_BUCKET", "b")
+            ])
+        );
     }
 }

@@ -345,7 +345,13 @@ async fn bisect_splits_a_failing_batch_and_exhausted_retries_go_to_the_on_failur
         1,
         "the invocation record also went to the S3 on-failure destination"
     );
-    let record = &objects[0];
+    assert_is_awss_on_failure_record(&objects[0], &fixture.stream_arn, &sequences[1]);
+}
+
+/// What an S3 on-failure destination receives, as "Retain discarded batch records for a Kinesis Data Streams event
+/// source" (https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html) shows it, for a
+/// function error given up after one retry on the record `poison`.
+fn assert_is_awss_on_failure_record(record: &Value, stream_arn: &str, poison: &str) {
     assert_eq!(
         sorted_keys(record),
         [
@@ -380,14 +386,13 @@ async fn bisect_splits_a_failing_batch_and_exhausted_retries_go_to_the_on_failur
             "streamArn"
         ]
     );
-    assert_eq!(record["KinesisBatchInfo"]["streamArn"], fixture.stream_arn.as_str());
+    assert_eq!(record["KinesisBatchInfo"]["streamArn"], stream_arn);
     let payload = record["payload"]
         .as_str()
         .expect("the payload is the invocation event as a JSON string");
     let event: Value = serde_json::from_str(payload).unwrap();
     assert_eq!(
-        event["Records"][0]["kinesis"]["sequenceNumber"],
-        sequences[1].as_str(),
+        event["Records"][0]["kinesis"]["sequenceNumber"], poison,
         "the event that was given up: the poison record alone"
     );
 }

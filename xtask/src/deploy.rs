@@ -37,7 +37,16 @@ fn lab_cloud(target: &Target, command: contract::Command) -> Result<Command> {
         .to_args(),
     );
     if !target.aws {
+        let was_running = cloud::running().is_some();
         let cloud = cloud::up(|| Ok(binary.clone()), false)?;
+        if !was_running {
+            // Said once: the next command finds it running. The plan's endpoint line names it again.
+            println!(
+                "Started the local cloud at {}; it stays up for the commands after this one (`cargo xtask cloud \
+                 down` stops it).",
+                cloud.endpoint()
+            );
+        }
         process.envs(cloud.env());
     }
     Ok(process)

@@ -22,7 +22,7 @@ fn by_name(files: Vec<Named>) -> std::collections::BTreeMap<String, std::path::P
 
 pub async fn plan(config: &SdkConfig, args: Plan) -> Result<ExitCode> {
     check(&args.target, config)?;
-    let plan = plan::plan(config, &naming(&args.target)?, args.stage).await?;
+    let plan = plan::plan(config, &naming(&args.target)?, args.stage, !args.target.aws).await?;
     println!("{plan}");
     if args.ask && !confirm("Deploy these?")? {
         println!("Nothing was deployed.");

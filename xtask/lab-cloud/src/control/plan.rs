@@ -24,6 +24,9 @@ pub struct Plan {
     pub account_id: String,
     pub region: String,
     pub endpoint: Option<String>,
+    /// Whether the endpoint is the local cloud that `cargo xtask` started (and set AWS_ENDPOINT_URL for), rather
+    /// than a learner's own AWS_ENDPOINT_URL with `--aws`.
+    pub local: bool,
     pub learner: String,
     pub resources: Vec<Planned>,
 }
@@ -39,7 +42,7 @@ pub const IDLE_COST_PER_HOUR: &str =
     "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
 
 /// What `deploy` of stages 1..=stage will make (by [`STAGES`](crate::stages::STAGES), in the deploy's order), and which of it exists.
-pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan> {
+pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8, local: bool) -> Result<Plan> {
     let (account_id, region) = account(config).await?;
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let mut resources = vec![];
@@ -66,6 +69,7 @@ pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8) -> Result<Plan
         account_id,
         region,
         endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+        local,
         learner: naming.learner().unwrap_or("-").to_owned(),
         resources,
     })
@@ -146,8 +150,14 @@ impl fmt::Display for Plan {
             "Account {}, region {}, learner {}",
             self.account_id, self.region, self.learner
         )?;
-        if let Some(endpoint) = &self.endpoint {
-            writeln!(f, "Endpoint {endpoint} (from AWS_ENDPOINT_URL)")?;
+        match (&self.endpoint, self.local) {
+            (Some(endpoint), true) => writeln!(
+                f,
+                "Endpoint {endpoint}: the local cloud `cargo xtask` runs (it stays up after the deploy; `cargo xtask \
+                 cloud down` stops it)"
+            )?,
+            (Some(endpoint), false) => writeln!(f, "Endpoint {endpoint} (from your AWS_ENDPOINT_URL)")?,
+            (None, _) => {}
         }
         for resource in &self.resources {
             writeln!(
@@ -160,5 +170,39 @@ impl fmt::Display for Plan {
             )?;
         }
         write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+
+    fn plan(local: bool) -> Plan {
+        Plan {
+            account_id: "123456789012".to_owned(),
+            region: "us-east-1".to_owned(),
+            endpoint: Some("http://127.0.0.1:4566".to_owned()),
+            local,
+            learner: "ada".to_owned(),
+            resources: vec![],
+        }
+    }
+
+    #[test]
+    fn the_plan_says_where_its_endpoint_came_from() {
+        let local = plan(true).to_string();
+        assert!(
+            local.contains("Endpoint http://127.0.0.1:4566: the local cloud `cargo xtask` runs"),
+            "{local}"
+        );
+        assert!(
+            local.contains("cargo xtask cloud down") && !local.contains("AWS_ENDPOINT_URL"),
+            "{local}"
+        );
+        let own = plan(false).to_string();
+        assert!(
+            own.contains("Endpoint http://127.0.0.1:4566 (from your AWS_ENDPOINT_URL)"),
+            "{own}"
+        );
     }
 }

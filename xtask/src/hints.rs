@@ -309,6 +309,27 @@ impl Tally {
         assert_eq!(error_location("error: could not find `Cargo.toml`"), None);
     }
 
+    /// A compile error inside a learner function's body gets that function's hint; one in given code gets none.
+    #[test]
+    fn a_compile_error_gets_the_hint_of_the_learner_function_it_is_in() {
+        let step = crate::steps::find("step-2").unwrap();
+        let dir = step.starter_dir();
+        let text = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        let all = functions(&text).unwrap();
+        let line_of = |name: &str| all.iter().find(|f| f.name == name).unwrap().first_line + 1;
+        let error = |line: usize| {
+            format!("error[E0425]: cannot find value `x` in this scope\n   --> steps/step-2/src/lib.rs:{line}:9\n")
+        };
+        let hinted = |line| function_of_error(&step, &dir, &error(line)).map(|hint| hint.function.as_str());
+        assert_eq!(hinted(line_of("batches")), Some("batches"));
+        assert_eq!(hinted(line_of("Producer::send")), Some("Producer::send"));
+        // `Entry::new` is given code: no hint rather than a wrong one.
+        assert_eq!(hinted(line_of("Entry::new")), None);
+        // An error in a test file is not the learner's function either.
+        let in_tests = "error: x\n  --> steps/step-2/tests/step.rs:10:5\n";
+        assert!(function_of_error(&step, &dir, in_tests).is_none());
+    }
+
     #[test]
     fn progress_follows_the_failing_function_and_ends_when_it_passes() {
         let at = |function: &str, level| Progress {

@@ -329,6 +329,8 @@ pub struct DashboardCheck {
     /// `<folder>/dashboard-<name>-live.png` and `-end.png`.
     pub screenshots: PathBuf,
     pub name: String,
+    /// Print what the lab prints (its summary).
+    pub echo: bool,
 }
 
 /// What the check saw.
@@ -407,7 +409,7 @@ pub fn dashboard_check(check: &DashboardCheck) -> Result<DashboardReport> {
             .context("starting cargo xtask lab")?,
     );
     let mut lab = lab;
-    let summary = read_summary_line(&mut lab.0);
+    let summary = read_summary_line(&mut lab.0, check.echo);
     wait_for_dashboard(&mut lab.0, port, &log_path)?;
     let browser = Browser::open()?;
     // Tall enough for the whole page in one screenshot.
@@ -442,13 +444,15 @@ pub fn dashboard_check(check: &DashboardCheck) -> Result<DashboardReport> {
 }
 
 /// The last line of the lab's standard output that is a JSON object (its `--json` summary), read on a thread.
-fn read_summary_line(lab: &mut Child) -> std::sync::mpsc::Receiver<Value> {
+fn read_summary_line(lab: &mut Child, echo: bool) -> std::sync::mpsc::Receiver<Value> {
     let (send, receive) = std::sync::mpsc::channel();
     let stdout = lab.stdout.take().expect("piped");
     std::thread::spawn(move || {
         use std::io::BufRead;
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            println!("{line}");
+            if echo {
+                println!("{line}");
+            }
             if let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(&line) {
                 let _ = send.send(value);
             }

@@ -395,6 +395,7 @@ fn dashboard_check(records: u64, scenario: Option<String>) -> Result<bool> {
         name: scenario.clone().unwrap_or_else(|| "check".to_owned()),
         scenario,
         screenshots: cloud::state_dir().join("screenshots"),
+        echo: true,
     };
     let report = browser::dashboard_check(&check)?;
     let totals = &report.metrics["totals"];

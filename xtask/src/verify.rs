@@ -191,6 +191,27 @@ pub fn verify() -> Result<bool> {
         tally.record("book in a browser", started, outcome);
     }
 
+    // A short lab watched on its dashboard (about 35 s warm): live figures, no console error, the map drawn, the
+    // last figures equal to the lab's summary.
+    let started = Instant::now();
+    let check = browser::DashboardCheck {
+        records: 2000,
+        scenario: None,
+        screenshots: cloud::state_dir().join("screenshots"),
+        name: "check".to_owned(),
+        echo: false,
+    };
+    let outcome = browser::dashboard_check(&check)
+        .map(|report| {
+            format!(
+                "live in headless Chromium, no console error, the map drawn, the last figures equal to the summary; \
+                 screenshot {}",
+                learner::relative(&report.live).display()
+            )
+        })
+        .map_err(|error| format!("{error:#}"));
+    tally.record("the lab's dashboard in a browser", started, outcome);
+
     println!("verify: {} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)
 }

@@ -54,11 +54,15 @@ pub fn check(id: &str, solution: bool) -> Result<bool> {
             println!("{} does not compile yet. The compiler's first error:\n", step.id);
             let first = errors.first().map(String::as_str).unwrap_or("(no message)");
             println!("{}", first.trim_end());
-            if errors.len() > 1 {
+            // The library and its tests are built apart, and each reports an error in the library: count it once.
+            let mut distinct: Vec<&String> = errors.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            if distinct.len() > 1 {
                 println!(
                     "\n({} more {}: fix this one first; the others often go with it.)",
-                    errors.len() - 1,
-                    if errors.len() == 2 { "error" } else { "errors" }
+                    distinct.len() - 1,
+                    if distinct.len() == 2 { "error" } else { "errors" }
                 );
             }
             // The hint of the function the error is in; an error elsewhere (a test, given code) gets none.

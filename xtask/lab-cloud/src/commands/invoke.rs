@@ -79,8 +79,8 @@ async fn deployed_environment(config: &SdkConfig, binary: &str) -> Option<(Strin
         }
         Err(_) => {
             eprintln!(
-                "invoke: no {name} is deployed on this cloud, so the function gets only --env (`cargo xtask deploy` \
-                 first, or --env KEY=VALUE)"
+                "invoke: no {name} is deployed on this cloud, so its environment is only what --env sets \
+                 (`cargo xtask deploy` sets the function's; or --env KEY=VALUE)"
             );
             None
         }

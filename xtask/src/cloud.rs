@@ -81,7 +81,9 @@ impl Cloud {
 
     /// The shell lines that point a terminal at this cloud (`cloud up` prints them to copy). The empty profile that
     /// [`Cloud::env`] gives processes becomes `unset AWS_PROFILE`: botocore-based clients (boto3, the AWS CLI) read
-    /// `AWS_PROFILE=` as a profile named "" and fail ("The config profile () could not be found").
+    /// `AWS_PROFILE=` as a profile named "" and fail ("The config profile () could not be found"): an environment
+    /// variable overrides the configuration files, the profile included
+    /// (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html).
     pub fn shell_lines(&self) -> Vec<String> {
         self.env()
             .into_iter()

@@ -315,6 +315,10 @@ function drawSummary(m) {
   const s = m.summary;
   const keys = [
     ["produced", "distinct records read back from the stream", CH.s2],
+    ["duplicates_in_stream", "records stored twice (a call that timed out after it was stored, sent again)", CH.s2],
+    ["never_stored", "records asked for that never reached the stream", CH.s2],
+    ["throttled", "write entries the shards refused", CH.arch],
+    ["retried", "records the producer sent again after a refusal", CH.s2],
     ["consumed", "records the consumer finished", CH.s3],
     ["failed", "records given up", CH.s3],
     ["delivered", "records of the stream found in S3", CH.s4],
@@ -324,7 +328,7 @@ function drawSummary(m) {
   ];
   fill(document.getElementById("summary"), keys.filter(([k]) => k in s).map(([k, why, chapter]) =>
     figure("summary." + k, k, s[k], n(s[k]), "The lab's own count: " + why + ".", chapter,
-      { level: k === "lost" && s[k] > 0 ? "bad" : "" })));
+      { level: (k === "lost" || k === "never_stored") && s[k] > 0 ? "bad" : "" })));
 }
 
 function draw(m) {

@@ -362,7 +362,7 @@ fn each_chapters_hints_are_generated_from_the_table() {
 /// The chapters' order: the task, checking it, the hints, then the solution, collapsed, so that the solution is
 /// never the next thing after the task.
 #[test]
-fn each_chapter_puts_check_your_work_before_the_hints_and_the_solution_last_collapsed() {
+fn each_chapter_puts_check_your_work_before_the_hints_and_the_solution_collapsed_after_them() {
     for step in steps::load().unwrap() {
         let chapter = read(&step.chapter_path());
         let at = |needle: &str| {

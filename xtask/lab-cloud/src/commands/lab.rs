@@ -488,7 +488,8 @@ async fn wait_for_pipeline(
         let delivered: u64 = supervisor
             .delivery_stats()
             .iter()
-            .map(|(_, s)| s.records.load(Ordering::Relaxed))
+            // Records Firehose dropped after its S3 retry window are done with too (and lost).
+            .map(|(_, s)| s.records.load(Ordering::Relaxed) + s.records_dropped.load(Ordering::Relaxed))
             .sum();
         let sent = produced.as_ref().map(|(body, _)| body["sent"].as_u64().unwrap_or(0));
         progress(

@@ -532,7 +532,8 @@ async fn read_delivered_reports_bad_lines_with_their_key_and_line_number() {
 #[tokio::test]
 async fn read_delivered_skips_blank_lines_and_the_last_newline() {
     let (a, b, c, d) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    // The producer of step 2 ends each record with a newline and AppendDelimiterToRecord adds one more.
+    // A producer that ends each record with a newline, with AppendDelimiterToRecord adding one more, leaves blank
+    // lines (this workshop's producer sends bare JSON; a reader must still skip them).
     let doubled = format!("{}\n\n{}\n\n", record_line(a, 1.0, 2.0), record_line(b, 3.0, 4.0));
     let no_last_newline = record_line(c, 5.0, 6.0);
     let windows_newlines = format!("{}\r\n", record_line(d, 7.0, 8.0));
@@ -649,7 +650,7 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
         .only_delivery_streams([definition.name.clone()]);
     supervisor.sync().await.expect("the local cloud starts its Firehose");
 
-    // 25 readings, as the producer writes them but without its newline: Firehose's delimiter is the only one.
+    // 25 readings, as the producer writes them (bare JSON): Firehose's delimiter is the only one.
     let sent: Vec<Uuid> = (0..25).map(|_| Uuid::new_v4()).collect();
     let entries: Vec<PutRecordsRequestEntry> = sent
         .iter()

@@ -164,7 +164,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     let theirs = inventory::discover(&config, &neighbour).await.unwrap();
     assert_eq!(theirs.len(), 12, "{theirs:#?}");
 
-    let plan = plan::plan(&config, &naming, 5).await.unwrap();
+    let plan = plan::plan(&config, &naming, 5, true).await.unwrap();
     assert_eq!(plan.resources.len(), 12, "{plan}");
     assert!(plan.resources.iter().all(|r| !r.exists), "{plan}");
     assert!(
@@ -194,7 +194,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
         "{found:#?}"
     );
     assert!(
-        plan::plan(&config, &naming, 5)
+        plan::plan(&config, &naming, 5, true)
             .await
             .unwrap()
             .resources

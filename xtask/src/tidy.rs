@@ -141,6 +141,52 @@ fn every_step_has_a_chapter_in_the_book() {
     }
 }
 
+/// Each step chapter shows its mechanism in a picture of its own, `images/mechanism-<step>.svg`, with alt text.
+#[test]
+fn every_step_chapter_shows_its_mechanism() {
+    for step in steps::load().unwrap() {
+        let picture = format!("images/mechanism-{}.svg", step.id);
+        assert!(
+            root().join("book/src").join(&picture).exists(),
+            "{}: book/src/{picture} is missing",
+            step.id
+        );
+        let chapter = read(&step.chapter_path());
+        let shown = chapter
+            .lines()
+            .any(|line| line.starts_with("![") && !line.starts_with("![]") && line.ends_with(&format!("]({picture})")));
+        assert!(
+            shown,
+            "{}: book/src/{} shows {picture} with alt text",
+            step.id, step.chapter
+        );
+    }
+}
+
+/// A starter quiets only the lints its generated code trips until the learner fills in the `todo!()`s, never the
+/// whole `unused` group, which would also hide the learner's own mistakes.
+#[test]
+fn starters_allow_only_the_lints_their_todos_trip() {
+    let expected = ["dead_code", "unused_imports", "unused_variables"];
+    for step in steps::load().unwrap() {
+        let manifest = manifest(&step.starter_dir());
+        let lints = manifest
+            .get("lints")
+            .and_then(|lints| lints.get("rust"))
+            .and_then(|rust| rust.as_table())
+            .cloned()
+            .unwrap_or_default();
+        for (lint, level) in &lints {
+            assert!(
+                expected.contains(&lint.as_str()),
+                "{}: steps/{}/Cargo.toml sets {lint} = {level}; a starter may allow only {expected:?}",
+                step.id,
+                step.id
+            );
+        }
+    }
+}
+
 /// The book shows tested code only: it includes from `solutions/` (by anchor), never from a learner's crate.
 #[test]
 fn the_book_includes_only_solution_code() {

@@ -319,7 +319,7 @@ impl ShardPoller {
         let mut first_buffered: Option<Instant> = None;
         let mut window: Option<OpenWindow> = None;
         let mut pacer = ReadPacer::new(self.pacing.poll_interval);
-        // When the latest GetRecords that reached the tip of the shard was sent (epoch ms).
+        // When the latest GetRecords that found nothing more to read was sent (epoch ms).
         let mut caught_up_at_ms = 0i64;
         while !self.stopped() {
             let Some(current) = iterator.take() else {
@@ -394,11 +394,14 @@ impl ShardPoller {
         pacer.called(false);
         let behind = output.millis_behind_latest.unwrap_or(0).max(0) as u64;
         self.stats.iterator_age_ms.store(behind, Ordering::Relaxed);
-        if !output.records.is_empty() && first_buffered.is_none() {
+        // Reached the tip: nothing more to read. Not `MillisBehindLatest` = 0, which a read cut short (the front
+        // door's 2 MiB per second) still carries from the emulator's full answer.
+        let caught_up = output.records.is_empty();
+        if !caught_up && first_buffered.is_none() {
             *first_buffered = Some(Instant::now());
         }
         buffer.extend(output.records);
-        (output.next_shard_iterator, behind == 0)
+        (output.next_shard_iterator, caught_up)
     }
 
     /// Delivers every full batch, and what is left once the batching window is over.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::target::{cloud_environment, folders, naming};
+use crate::naming::Naming;
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome, function_spec};
 use crate::stages::STAGES;
 
@@ -46,7 +47,10 @@ async fn spec(config: &SdkConfig, state: &Path, args: Invoke) -> Result<Function
         .map(|var| (var.key.clone(), var.value.clone()))
         .collect();
     let deployed = match &args.env_of {
-        Some(binary) => deployed_environment(config, binary).await,
+        Some(binary) => match naming(&lab_contract::Target::default()) {
+            Ok(naming) => deployed_environment(config, &naming, binary).await,
+            Err(_) => None,
+        },
         None => None,
     };
     let mut spec = spec_of(config, state, args).await?;
@@ -57,11 +61,15 @@ async fn spec(config: &SdkConfig, state: &Path, args: Invoke) -> Result<Function
 /// The environment of the function the deploy made from step binary `binary` (the learner's, by the usual
 /// naming), with its name, or `None` when none is deployed here: said on stderr either way, since a function that
 /// finds no STREAM_NAME fails with a message about its environment.
-async fn deployed_environment(config: &SdkConfig, binary: &str) -> Option<(String, Vec<(String, String)>)> {
+pub async fn deployed_environment(
+    config: &SdkConfig,
+    naming: &Naming,
+    binary: &str,
+) -> Option<(String, Vec<(String, String)>)> {
     let stage = STAGES
         .iter()
         .find_map(|stage| stage.function.as_ref().filter(|f| f.binary == binary))?;
-    let name = naming(&lab_contract::Target::default()).ok()?.function(stage.name);
+    let name = naming.function(stage.name);
     let lambda = aws_sdk_lambda::Client::new(config);
     match lambda.get_function_configuration().function_name(&name).send().await {
         Ok(configuration) => {

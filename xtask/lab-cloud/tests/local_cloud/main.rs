@@ -6,6 +6,7 @@ mod event_source;
 mod faults;
 mod firehose;
 mod gateway;
+mod invoke;
 mod lambda_host;
 mod producing;
 mod sandbox;

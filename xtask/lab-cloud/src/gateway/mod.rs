@@ -93,6 +93,9 @@ struct Shared {
     ledger: Ledger,
     streams: ShardCache,
     faults: Arc<FaultPlan>,
+    /// Held while a write is forwarded: moto gives overlapping writes to one shard the same sequence numbers and
+    /// keeps one record of each pair (8,000 acknowledged, 7,944 kept), which AWS never does.
+    one_write_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl Gateway {
@@ -118,6 +121,7 @@ impl Gateway {
             ledger: Ledger::new(options.limits, options.clock),
             streams: ShardCache::default(),
             faults: options.faults,
+            one_write_at_a_time: tokio::sync::Mutex::new(()),
         });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -231,8 +235,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     // may have stored the records all the same, as AWS may have; the books must still count them.
     let task = tokio::spawn(async move {
         match operation {
-            Operation::PutRecords => shared.put_records(call).await,
-            Operation::PutRecord => shared.put_record(call).await,
+            Operation::PutRecords => {
+                let _writing = shared.one_write_at_a_time.lock().await;
+                shared.put_records(call).await
+            }
+            Operation::PutRecord => {
+                let _writing = shared.one_write_at_a_time.lock().await;
+                shared.put_record(call).await
+            }
             Operation::GetRecords => shared.get_records(call).await,
             Operation::Reshape => shared.reshape(call).await,
         }

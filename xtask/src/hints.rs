@@ -20,6 +20,8 @@ pub const END: &str = "<!-- hints:end -->";
 pub struct Function {
     pub name: String,
     pub first_line: usize,
+    /// The line of the body's opening brace.
+    pub body_line: usize,
     pub last_line: usize,
 }
 
@@ -36,6 +38,7 @@ fn collect(items: &[syn::Item], found: &mut Vec<Function>) {
     let function = |name: String, sig: &syn::Signature, block: &syn::Block| Function {
         name,
         first_line: sig.fn_token.span().start().line,
+        body_line: block.brace_token.span.open().start().line,
         last_line: block.brace_token.span.close().start().line,
     };
     for item in items {
@@ -93,6 +96,82 @@ pub fn learner_functions(step: &Step) -> Result<Vec<(PathBuf, String)>> {
         }
     }
     Ok(all)
+}
+
+/// Level 3, the code: the body of `function` in the step's solution, its statements dedented, read from the
+/// solution itself so that the hint is the tested code.
+pub fn solution_body(step: &Step, function: &str) -> Result<String> {
+    let (file, _) = learner_functions(step)?
+        .into_iter()
+        .find(|(_, name)| name == function)
+        .with_context(|| format!("`{function}` is no learner function of solutions/{}", step.id))?;
+    let path = step.solution_dir().join("src").join(file);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let found = functions(&text)?
+        .into_iter()
+        .find(|f| f.name == function)
+        .context("the function is in its file")?;
+    let lines: Vec<&str> = text.lines().collect();
+    let body = &lines[found.body_line..found.last_line.saturating_sub(1).max(found.body_line)];
+    let indent = body
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let dedented: Vec<&str> = body.iter().map(|line| line.get(indent..).unwrap_or("")).collect();
+    Ok(dedented.join("\n"))
+}
+
+/// A piece of a hint: words (wrapped to fit) or code (shown as it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    Prose(String),
+    Code(String),
+}
+
+/// What hint `level` (1 to 3) of `hint` says.
+pub fn level(step: &Step, hint: &Hint, level: usize) -> Vec<Block> {
+    match level {
+        1 => vec![Block::Prose(hint.idea.clone())],
+        2 => vec![Block::Prose(hint.approach.clone())],
+        _ => {
+            let mut blocks: Vec<Block> = hint.code_note.iter().cloned().map(Block::Prose).collect();
+            blocks.push(match solution_body(step, &hint.function) {
+                Ok(code) => Block::Code(code),
+                Err(error) => Block::Prose(format!("(the solution's code cannot be read: {error:#})")),
+            });
+            blocks
+        }
+    }
+}
+
+/// For a terminal: words wrapped at 100 columns, code as it is, each line after `indent`.
+pub fn terminal(blocks: &[Block], indent: &str) -> String {
+    let shown: Vec<String> = blocks
+        .iter()
+        .map(|block| match block {
+            Block::Prose(text) => wrap(text, 100, indent),
+            Block::Code(code) => code
+                .lines()
+                .map(|line| format!("{indent}{line}").trim_end().to_owned())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })
+        .collect();
+    shown.join("\n\n")
+}
+
+/// For the book: paragraphs wrapped at 116 columns, code in a Rust block.
+pub fn markdown(blocks: &[Block]) -> String {
+    let shown: Vec<String> = blocks
+        .iter()
+        .map(|block| match block {
+            Block::Prose(text) => wrap(text, 116, ""),
+            Block::Code(code) => format!("```rust,noplayground\n{code}\n```"),
+        })
+        .collect();
+    shown.join("\n\n")
 }
 
 /// The learner function a compiler error is in: its first `--> file:line:column` inside the step's `src/`, mapped
@@ -246,7 +325,7 @@ pub fn chapter_block(step: &Step) -> String {
             if index > 0 {
                 out.push_str(&format!("<details>\n<summary>Hint {}: {name}</summary>\n\n", index + 1));
             }
-            out.push_str(&format!("{}\n\n", wrap(hint.level(index + 1), 116, "")));
+            out.push_str(&format!("{}\n\n", markdown(&level(step, hint, index + 1))));
         }
         out.push_str("</details>\n</details>\n</details>\n");
     }
@@ -328,6 +407,20 @@ impl Tally {
         // An error in a test file is not the learner's function either.
         let in_tests = "error: x\n  --> steps/step-2/tests/step.rs:10:5\n";
         assert!(function_of_error(&step, &dir, in_tests).is_none());
+    }
+
+    /// Level 3 is the solution's own body of the function, dedented: the tested code, never a copy.
+    #[test]
+    fn the_code_hint_is_the_solutions_body() {
+        let step = crate::steps::find("step-5").unwrap();
+        let body = solution_body(&step, "heat").unwrap();
+        let solution = std::fs::read_to_string(step.solution_dir().join("src/heatmap.rs")).unwrap();
+        assert!(body.starts_with("if count == 0"), "{body}");
+        assert!(!body.contains("pub fn heat") && !body.starts_with(' '), "{body}");
+        for line in body.lines().filter(|line| !line.is_empty()) {
+            assert!(solution.contains(&format!("    {line}")), "not the solution's: {line}");
+        }
+        assert!(solution_body(&step, "render").is_err(), "not a learner function");
     }
 
     #[test]

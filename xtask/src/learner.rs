@@ -157,7 +157,7 @@ pub fn hint(id: &str, all: bool) -> Result<bool> {
                 println!(
                     "  {}. {name}:\n{}",
                     index + 1,
-                    hints::wrap(hint.level(index + 1), 100, "     ")
+                    hints::terminal(&hints::level(&step, hint, index + 1), "     ")
                 );
             }
         }
@@ -186,7 +186,7 @@ pub fn hint(id: &str, all: bool) -> Result<bool> {
     };
     let level = next_level(progress.level);
     println!("Hint {level} for `{}`, {}:", hint.function, LEVELS[level - 1]);
-    println!("{}", hints::wrap(hint.level(level), 100, "    "));
+    println!("{}", hints::terminal(&hints::level(&step, hint, level), "    "));
     if level < LEVELS.len() {
         println!("\n(The next level: `cargo xtask hint {}` again.)", step.id);
     } else {

@@ -36,23 +36,14 @@ pub struct Hint {
     pub idea: String,
     /// Level 2: the approach, naming the APIs and types.
     pub approach: String,
-    /// Level 3: the code.
-    pub code: String,
+    /// Level 3 is the code: the function's body in the solution, read from it (so it cannot drift); this says
+    /// what to notice in it, if anything.
+    #[serde(default)]
+    pub code_note: Option<String>,
 }
 
 /// The levels' names, as `check`, `hint` and the chapters show them.
 pub const LEVELS: [&str; 3] = ["the idea", "the approach", "the code"];
-
-impl Hint {
-    /// Level 1, 2 or 3.
-    pub fn level(&self, level: usize) -> &str {
-        match level {
-            1 => &self.idea,
-            2 => &self.approach,
-            _ => &self.code,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

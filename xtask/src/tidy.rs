@@ -326,7 +326,8 @@ fn every_learner_function_has_its_graded_hints_and_no_other_function_does() {
                 step.id,
                 functions.join(", ")
             );
-            for (level, text) in [&hint.idea, &hint.approach, &hint.code].into_iter().enumerate() {
+            let code = hints::solution_body(&step, &hint.function).unwrap();
+            for (level, text) in [&hint.idea, &hint.approach, &code].into_iter().enumerate() {
                 assert!(
                     !text.trim().is_empty(),
                     "{}: `{}` has no level {} hint",

@@ -185,6 +185,8 @@ pub struct MappingStats {
     pub windows_terminated_early: AtomicU64,
     /// Tumbling-window answers without a `state` (each a failed invocation).
     pub responses_without_state: AtomicU64,
+    /// Batches split in two after a function error (`BisectBatchOnFunctionError`).
+    pub bisects: AtomicU64,
 }
 
 /// The tumbling window a shard is in: its bounds (epoch ms), the state the function last returned, and the
@@ -636,6 +638,7 @@ impl ShardPoller {
                 // Splitting isolates a bad record; it does not use up the batch's retries.
                 if diagnosis.function_error && self.settings.bisect_on_error && batch.len() > 1 {
                     let second = batch.split_off(batch.len() / 2);
+                    self.stats.bisects.fetch_add(1, Ordering::Relaxed);
                     queue.push_front((second, attempts));
                     queue.push_front((batch, attempts));
                     break;

@@ -197,6 +197,12 @@ pub fn up(lab_cloud: impl FnOnce() -> Result<PathBuf>, no_limits: bool) -> Resul
 /// [`up`] with `lab-cloud serve`'s every setting (shard limits, faults injected on purpose and their seed).
 pub fn up_with(lab_cloud: impl FnOnce() -> Result<PathBuf>, serve: lab_contract::Serve) -> Result<Cloud> {
     if let Some(cloud) = running() {
+        if serve.faults.faults.is_some() {
+            eprintln!(
+                "note: the local cloud was already up, and keeps the settings it was started with; for these faults, \
+                 `cargo xtask cloud down` and then `cargo xtask cloud up --faults ...`"
+            );
+        }
         return Ok(cloud);
     }
     let mut cloud = start(true)?;

@@ -145,6 +145,10 @@ function drawMappings(m) {
         "Records sent to the on-failure destination after the retries.", CH.s3,
         { level: x.records_given_up > 0 ? "bad" : "" }),
     );
+    if (x.bisects > 0) {
+      list.append(figure(key + ".bisects", "bisects", x.bisects, n(x.bisects),
+        "Batches split in two after a function error, to isolate the bad record.", CH.s3, { level: "warn" }));
+    }
     if (x.tumbling_window_s) {
       list.append(figure(key + ".windows_closed", "windows closed", x.windows_closed, n(x.windows_closed),
         "Windows ended with a final invocation.", CH.s5));

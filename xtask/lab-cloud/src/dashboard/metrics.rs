@@ -92,6 +92,8 @@ pub struct MappingFigures {
     pub records_done: u64,
     pub records_reported_failed: u64,
     pub records_given_up: u64,
+    /// Batches split in two after a function error (`BisectBatchOnFunctionError`).
+    pub bisects: u64,
     pub iterator_age_ms: u64,
     pub windows_closed: u64,
     pub invocations_per_s: f64,
@@ -289,6 +291,7 @@ fn mapping_figures(sources: &Sources, now: &Reading, before: Option<&Reading>, s
                 records_done: load(&stats.records_done),
                 records_reported_failed: load(&stats.records_reported_failed),
                 records_given_up: load(&stats.records_given_up),
+                bisects: load(&stats.bisects),
                 iterator_age_ms: load(&stats.iterator_age_ms),
                 windows_closed: load(&stats.windows_closed),
                 invocations_per_s: rate(counts.invocations, then.map(|c| c.invocations), seconds),

@@ -5,8 +5,9 @@
 //! - [`runtime`]: what AWS runs and moto does not — [`runtime::lambda_host`] (a function's executable against a
 //!   local Runtime API), [`runtime::event_source`] (Kinesis event source mappings, the event and failure-record
 //!   shapes as pure functions), [`runtime::firehose`] (delivery from a stream into S3), [`runtime::read_pacing`],
-//!   and [`runtime::supervisor`], which starts them for what the control plane holds.
-//! - [`gateway`]: the Kinesis front door: AWS's shard limits.
+//!   and [`runtime::supervisor`], which starts them for what the control plane holds; [`runtime::faults`]: faults
+//!   injected on purpose (`--faults`), drawn from a seed, for the front door, the host and the pump.
+//! - [`gateway`]: the Kinesis front door: AWS's shard limits (and the write faults).
 //! - [`dashboard`]: the data plane watched live in a browser (on 127.0.0.1): the page and `/api/metrics`.
 //! - [`stages`]: the one table of what each stage deploys, and the one [`stages::ResourceKind`].
 //! - [`control`]: a learner's resources — [`control::deploy`] (idempotent, by the table, with

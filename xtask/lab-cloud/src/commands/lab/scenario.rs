@@ -129,3 +129,63 @@ impl Written {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// On-failure records as the mapping writes them (only the fields read here), in a folder of their own.
+    fn on_failure_records(batches: &[(&str, &str, &str, u64)]) -> (PathBuf, Vec<PathBuf>) {
+        let folder = std::env::temp_dir().join(format!("lab-poison-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let files = batches
+            .iter()
+            .enumerate()
+            .map(|(index, (shard, first, last, size))| {
+                let record = json!({
+                    "requestContext": { "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 4 },
+                    "KinesisBatchInfo": { "shardId": shard, "startSequenceNumber": first,
+                                          "endSequenceNumber": last, "batchSize": size },
+                });
+                let path = folder.join(format!("{index}.json"));
+                std::fs::write(&path, record.to_string()).unwrap();
+                path
+            })
+            .collect();
+        (folder, files)
+    }
+
+    #[test]
+    fn malformed_records_are_found_by_shard_and_sequence_range() {
+        let written = Written {
+            records: vec![
+                ("shard-0".into(), "105".into()),
+                ("shard-1".into(), "105".into()),
+                ("shard-0".into(), "900".into()),
+            ],
+            ids: HashSet::new(),
+        };
+        // Shard 0's batch holds its first bad record and 9 valid ones; shard 1's range misses its bad record.
+        let (folder, files) = on_failure_records(&[("shard-0", "105", "114", 10), ("shard-1", "200", "201", 2)]);
+
+        let poison = written.found(&files);
+
+        assert_eq!(poison.written, 3);
+        assert_eq!(poison.at_on_failure_destination, 1);
+        assert_eq!(poison.valid_given_up, 9 + 2);
+        assert_eq!(poison.on_failure_records.len(), 2);
+        assert_eq!(
+            given_up_by_condition(&files),
+            BTreeMap::from([("RetryAttemptsExhausted".to_owned(), 12)])
+        );
+        std::fs::remove_dir_all(folder).unwrap();
+    }
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers_not_text() {
+        assert!(within("99", "98", "100"));
+        assert!(!within("1000", "98", "100"), "\"1000\" < \"98\" as text");
+        assert!(!within("not a number", "1", "2"));
+    }
+}

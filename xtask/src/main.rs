@@ -1,7 +1,7 @@
 //! `cargo xtask`: the workshop's one command. Each module owns one job:
 //! `steps` (the step table), `starter` (starters from solutions), `cargo` (running a step's tests),
 //! `learner` (check, hint, solve, reset), `cloud` (the local AWS emulator), `lab` (the whole pipeline, locally),
-//! `deploy` (a learner's deployment: deploy, status, destroy, checks), `book`, `browser` (the book in Chromium),
+//! `deploy` (a learner's deployment: deploy, status, destroy, checks), `book`, `browser` (the book and the lab's dashboard in Chromium),
 //! `tools` (pinned crates.io tools), `workspace_hack` (one feature set per shared crate), `verify`.
 
 mod book;

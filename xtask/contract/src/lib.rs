@@ -153,10 +153,10 @@ pub struct FaultArgs {
     /// The seed the faults are drawn from: the same seed, the same faults.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// How long Firehose keeps retrying a failed S3 write before the data is dropped (AWS: the source's retention,
-    /// 24 h by default), in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub s3_retry_seconds: u64,
+    /// How long Firehose keeps retrying a failed S3 write before it drops the data, in seconds [default: 30 when
+    /// --faults asks for s3-error, else 86,400: a day, the retention of a Kinesis source, as on AWS].
+    #[arg(long)]
+    pub s3_retry_seconds: Option<u64>,
 }
 
 /// A fault the local cloud can inject.
@@ -495,7 +495,7 @@ impl Argv {
     fn faults(&mut self, faults: &FaultArgs) -> &mut Self {
         self.optional("--faults", faults.faults.as_ref().map(|f| f.to_string()))
             .value("--seed", faults.seed.to_string())
-            .value("--s3-retry-seconds", faults.s3_retry_seconds.to_string())
+            .optional("--s3-retry-seconds", faults.s3_retry_seconds.map(|s| s.to_string()))
     }
 }
 
@@ -601,7 +601,7 @@ mod tests {
                 faults: FaultArgs {
                     faults: Some("s3-error=1,put-5xx=0.000001".parse().unwrap()),
                     seed: u64::MAX,
-                    s3_retry_seconds: 2,
+                    s3_retry_seconds: Some(2),
                 },
                 dashboard: DashboardArgs {
                     dashboard_port: None,
@@ -644,7 +644,7 @@ mod tests {
                             .unwrap(),
                     ),
                     seed: 7,
-                    s3_retry_seconds: 30,
+                    s3_retry_seconds: None,
                 },
                 dashboard: DashboardArgs {
                     dashboard_port: Some(0),

@@ -14,6 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How long Firehose retries a failed S3 delivery from a Kinesis source: the stream's retention, 24 hours by default
+/// ("Amazon S3" in <https://docs.aws.amazon.com/firehose/latest/dev/retry.html>).
+pub const S3_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// The retry window when `s3-error` is injected and `--s3-retry-seconds` says nothing: short enough to see it end.
+pub const S3_RETRY_WITH_FAULTS: Duration = Duration::from_secs(30);
+
 /// The faults of one cloud: their rates, the seed, and what has been injected so far.
 #[derive(Debug)]
 pub struct FaultPlan {
@@ -48,16 +54,20 @@ impl FaultPlan {
 
     /// No fault at all; a failing S3 write is retried for a day, the retention of a Kinesis source by default.
     pub fn none() -> Arc<FaultPlan> {
-        Arc::new(FaultPlan::new(Faults::default(), 0, Duration::from_secs(24 * 60 * 60)))
+        Arc::new(FaultPlan::new(Faults::default(), 0, S3_RETENTION))
     }
 
-    /// From `--faults`, `--seed` and `--s3-retry-seconds`.
+    /// From `--faults`, `--seed` and `--s3-retry-seconds` (by default 30 s when the faults include s3-error, so that
+    /// a run sees the window end; else a day, as AWS).
     pub fn from_args(args: &FaultArgs) -> Arc<FaultPlan> {
-        Arc::new(FaultPlan::new(
-            args.faults.clone().unwrap_or_default(),
-            args.seed,
-            Duration::from_secs(args.s3_retry_seconds),
-        ))
+        let faults = args.faults.clone().unwrap_or_default();
+        let default = if faults.rate(FaultKind::S3Error) > 0.0 {
+            S3_RETRY_WITH_FAULTS
+        } else {
+            S3_RETENTION
+        };
+        let window = args.s3_retry_seconds.map_or(default, Duration::from_secs);
+        Arc::new(FaultPlan::new(faults, args.seed, window))
     }
 
     pub fn faults(&self) -> &Faults {
@@ -154,6 +164,22 @@ mod tests {
         assert_eq!(injected["function-error"], struck as u64);
         assert_eq!(injected["s3-error"], 10);
         assert!(!injected.contains_key("put-internal"));
+    }
+
+    #[test]
+    fn s3_writes_are_retried_for_a_day_unless_s3_errors_are_injected_or_the_window_is_said() {
+        let args = |faults: Option<&str>, seconds: Option<u64>| FaultArgs {
+            faults: faults.map(|spec| spec.parse().unwrap()),
+            seed: 0,
+            s3_retry_seconds: seconds,
+        };
+        assert_eq!(FaultPlan::from_args(&args(None, None)).s3_retry_window, S3_RETENTION);
+        let put_faults = args(Some("put-5xx=0.5"), None);
+        assert_eq!(FaultPlan::from_args(&put_faults).s3_retry_window, S3_RETENTION);
+        let s3_faults = args(Some("s3-error=0.1"), None);
+        assert_eq!(FaultPlan::from_args(&s3_faults).s3_retry_window, S3_RETRY_WITH_FAULTS);
+        let said = args(None, Some(5));
+        assert_eq!(FaultPlan::from_args(&said).s3_retry_window, Duration::from_secs(5));
     }
 
     #[test]

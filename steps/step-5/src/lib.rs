@@ -657,6 +657,45 @@ mod tests {
     }
 
     #[test]
+    fn a_new_window_resumes_each_vehicle_from_its_last_reading_and_its_suspect() {
+        let fix = |n: u128, at_ms: i64, latitude: f64| Fix {
+            id: Uuid::from_u128(n),
+            at_ms,
+            latitude,
+            longitude: 151.2,
+        };
+        let carried = BTreeMap::from([
+            (
+                "vehicle-00002".to_owned(),
+                Carry {
+                    last: fix(1, 1_000, -33.87),
+                    suspect: Some(fix(2, 31_000, -38.8)),
+                },
+            ),
+            (
+                "vehicle-00003".to_owned(),
+                Carry {
+                    last: fix(3, 2_000, -16.8),
+                    suspect: None,
+                },
+            ),
+        ]);
+        let resumed = Aggregate::resume(&carried);
+        assert_eq!(resumed.vehicles.len(), 2);
+        for (vehicle, carry) in &carried {
+            let track = &resumed.vehicles[vehicle];
+            // The suspect too: if the new window's first reading agrees with it, the two outvote the last one.
+            assert_eq!(
+                (track.last, track.suspect),
+                (Some(carry.last), carry.suspect),
+                "{vehicle}"
+            );
+            assert_eq!(track.readings, 0, "nothing counted yet in the new window");
+        }
+        assert_eq!(resumed.count, 0);
+    }
+
+    #[test]
     fn the_destination_needs_a_bucket_and_its_prefix_ends_in_a_slash() {
         let lookup = |bucket: Option<&'static str>, prefix: Option<&'static str>| {
             move |name: &str| match name {

@@ -223,7 +223,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy {
-            attempts: 5,
+            attempts: 10,
             base: Duration::from_millis(100),
             cap: Duration::from_secs(1),
         }

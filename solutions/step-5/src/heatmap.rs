@@ -579,6 +579,14 @@ mod tests {
         };
         stream.shards.push("shardId-000000000001".to_owned());
         stream.terminated_early = true;
+        for (vehicle, km) in [("vehicle-00001", 1.5), ("vehicle-00002", 2.25)] {
+            let summary = crate::VehicleSummary {
+                readings: 2,
+                km,
+                top_kmh: 40.0,
+            };
+            stream.vehicles.insert(vehicle.to_owned(), summary);
+        }
         assert_eq!(
             time_range(&stream),
             "2026-11-27 23:59:30 to 2026-11-28 00:00:30 UTC",
@@ -586,7 +594,8 @@ mod tests {
         );
         assert_eq!(
             subtitle(&stream),
-            "2 shards · 4 readings · 0 vehicles, 0 km · 0 anomalies · 2 records skipped · window ended early"
+            "2 shards · 4 readings · 2 vehicles, 4 km · 0 anomalies · 2 records skipped · window ended early",
+            "the vehicles' kilometres added up (3.75), to the kilometre"
         );
     }
 

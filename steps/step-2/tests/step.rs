@@ -296,6 +296,47 @@ fn glitches_binary_lists_exactly_the_injected_glitches() {
     );
 }
 
+#[test]
+fn glitches_binary_names_each_bad_line_and_fails_on_any() {
+    let fleet = Fleet {
+        seed: 11,
+        vehicles: 50,
+        glitch_rate: 0.05,
+    };
+    let reading = fleet.readings(0, 1, MORNING_MS).remove(0);
+    let good = serde_json::to_string(&reading).unwrap();
+    let not_rfc3339 = Reading {
+        timestamp: "2026-11-27 10:15:00".to_owned(),
+        ..reading
+    };
+    let late = serde_json::to_string(&not_rfc3339).unwrap();
+    let path = std::env::temp_dir().join(format!("{}.ndjson", lab_testkit::unique_name("bad-lines")));
+    std::fs::write(&path, format!("{good}\n{{\"cut short\n\n{late}\n")).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_glitches"))
+            .args(args)
+            .output()
+            .expect("the glitches binary runs")
+    };
+    let output = run(&["--seed".as_ref(), "11".as_ref(), path.as_os_str()]);
+    std::fs::remove_file(&path).ok();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "a bad line fails the run: {stderr}");
+    let file = path.display();
+    assert!(
+        stderr.contains(&format!("{file}:2: not a reading")),
+        "line 2 named: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{file}:4: timestamp")),
+        "line 4 named (a blank line counts): {stderr}"
+    );
+
+    let help = run(&["--help".as_ref()]);
+    assert_eq!(help.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&help.stderr).contains("usage: glitches [--seed N]"));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Batching
 

@@ -521,6 +521,25 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_partition_key_setting_means_each_records_own_key() {
+        let producer = |key: Option<&str>| {
+            let client = Client::from_conf(
+                aws_sdk_kinesis::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .build(),
+            );
+            Producer::new(client, Stream::Name("TelemetricStream".to_owned()))
+                .with_partition_key(key.map(str::to_owned))
+        };
+        assert_eq!(
+            producer(Some("geolocation")).partition_key.as_deref(),
+            Some("geolocation")
+        );
+        assert_eq!(producer(Some("")).partition_key, None, "PARTITION_KEY set but empty");
+        assert_eq!(producer(None).partition_key, None);
+    }
+
+    #[test]
     fn entry_errors_say_what_kinesis_accepts() {
         assert_eq!(
             EntryError::KeyLength(300).to_string(),

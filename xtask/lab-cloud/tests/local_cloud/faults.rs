@@ -2,36 +2,17 @@
 //! function-error and function-timeout here (the front door's put-internal and put-5xx are in `gateway.rs`, next
 //! to its other write tests).
 
-use lab_cloud::lambda_host::{FunctionSpec, LambdaHost, Outcome};
+use crate::scripted::scripted_function;
+use lab_cloud::lambda_host::{LambdaHost, Outcome};
 use lab_cloud::runtime::faults::{FaultPlan, unit};
 use lab_contract::FaultKind;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 fn plan(spec: &str, seed: u64) -> Arc<FaultPlan> {
     Arc::new(FaultPlan::new(spec.parse().unwrap(), seed, Duration::from_secs(1)))
-}
-
-/// The scripted function, recording each invocation it sees in `<folder>/invocations.jsonl`.
-fn function(timeout: Duration) -> (FunctionSpec, PathBuf) {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-    let folder = std::env::temp_dir().join(format!("lab-faults-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&folder).unwrap();
-    let spec = FunctionSpec {
-        name: "scripted".to_owned(),
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:scripted".to_owned(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_scripted-function")),
-        timeout,
-        memory_mb: 128,
-        environment: vec![(
-            "RECORD_FILE".to_owned(),
-            folder.join("invocations.jsonl").to_string_lossy().into_owned(),
-        )],
-        log_file: folder.join("scripted.log"),
-    };
-    (spec, folder)
 }
 
 /// A one-record Kinesis event whose data is "ok".
@@ -54,7 +35,7 @@ fn invocations_seen(folder: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn an_injected_function_error_is_unhandled_and_the_function_never_sees_the_event() {
-    let (spec, folder) = function(Duration::from_secs(5));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(5));
     let host = LambdaHost::with_faults(plan("function-error=1", 0), vec![]);
 
     let outcome = host.invoke(&spec, &event()).await;
@@ -71,7 +52,7 @@ async fn an_injected_function_error_is_unhandled_and_the_function_never_sees_the
 
 #[tokio::test]
 async fn a_spared_function_is_never_struck() {
-    let (spec, folder) = function(Duration::from_secs(5));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(5));
     let faults = plan("function-error=1,function-timeout=1", 0);
     let host = LambdaHost::with_faults(faults.clone(), vec!["scripted".to_owned()]);
 
@@ -87,7 +68,7 @@ async fn a_spared_function_is_never_struck() {
 #[tokio::test]
 async fn an_injected_timeout_runs_the_function_then_reports_task_timed_out() {
     // A timeout of 300 s: the host reports it without waiting it out.
-    let (spec, folder) = function(Duration::from_secs(300));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(300));
     let host = LambdaHost::with_faults(plan("function-timeout=1", 0), vec![]);
 
     let outcome = host.invoke(&spec, &event()).await;
@@ -110,7 +91,7 @@ async fn an_injected_timeout_runs_the_function_then_reports_task_timed_out() {
 
 #[tokio::test]
 async fn the_seed_decides_which_invocations_fail() {
-    let (spec, folder) = function(Duration::from_secs(5));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(5));
     let (seed, rate) = (42, 0.5);
     let host = LambdaHost::with_faults(plan(&format!("function-error={rate}"), seed), vec![]);
 

@@ -1,30 +1,10 @@
 //! The Lambda host runs a real function binary through the Runtime API: the context the function sees, its answer,
 //! its errors and its timeout.
 
-use lab_cloud::lambda_host::{FunctionSpec, LambdaHost, Outcome};
+use crate::scripted::scripted_function;
+use lab_cloud::lambda_host::{LambdaHost, Outcome};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn function(timeout: Duration) -> (FunctionSpec, PathBuf) {
-    let folder = std::env::temp_dir().join(format!("lab-host-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&folder).unwrap();
-    let record_file = folder.join("invocations.jsonl");
-    let spec = FunctionSpec {
-        name: "scripted".to_owned(),
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:scripted".to_owned(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_scripted-function")),
-        timeout,
-        memory_mb: 128,
-        environment: vec![("RECORD_FILE".to_owned(), record_file.to_string_lossy().into_owned())],
-        log_file: folder.join("scripted.log"),
-    };
-    (spec, folder)
-}
-
-fn rand_suffix() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
-}
 
 fn event(data: &[&str]) -> Value {
     let records: Vec<Value> = data
@@ -57,7 +37,7 @@ fn invocations(folder: &std::path::Path) -> Vec<Value> {
 
 #[tokio::test]
 async fn the_function_answers_with_a_real_context() {
-    let (spec, folder) = function(Duration::from_secs(5));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(5));
     let host = LambdaHost::new();
     let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
     let outcome = host.invoke(&spec, &event(&["ok", "fail-now"])).await;
@@ -86,7 +66,7 @@ async fn the_function_answers_with_a_real_context() {
 
 #[tokio::test]
 async fn a_function_error_is_reported_with_its_message() {
-    let (spec, folder) = function(Duration::from_secs(5));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(5));
     let host = LambdaHost::new();
     let outcome = host.invoke(&spec, &event(&["ok", "crash"])).await;
     let Outcome::FunctionError { message, .. } = outcome else {
@@ -99,7 +79,7 @@ async fn a_function_error_is_reported_with_its_message() {
 
 #[tokio::test]
 async fn an_invocation_past_its_timeout_is_stopped_and_the_next_one_runs() {
-    let (spec, folder) = function(Duration::from_secs(1));
+    let (spec, folder) = scripted_function("scripted", Duration::from_secs(1));
     let host = LambdaHost::new();
     let outcome = host.invoke(&spec, &event(&["sleep:5000"])).await;
     assert!(
@@ -123,7 +103,7 @@ async fn an_invocation_past_its_timeout_is_stopped_and_the_next_one_runs() {
 
 #[tokio::test]
 async fn a_missing_binary_is_a_clear_error() {
-    let (mut spec, folder) = function(Duration::from_secs(1));
+    let (mut spec, folder) = scripted_function("scripted", Duration::from_secs(1));
     spec.binary = folder.join("no-such-bootstrap");
     let outcome = LambdaHost::new().invoke(&spec, &event(&["ok"])).await;
     let Outcome::Crashed { message } = outcome else {

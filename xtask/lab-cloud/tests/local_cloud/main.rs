@@ -10,3 +10,4 @@ mod invoke;
 mod lambda_host;
 mod producing;
 mod sandbox;
+mod scripted;

@@ -1,27 +1,12 @@
 //! The lab runs the producer until it has made its records: again after a stop on a transient failure, never after
 //! any other. Through the real Lambda host, with the scripted function answering as step 2's producer reports.
 
+use crate::scripted::scripted_function;
 use lab_cloud::control::producing::until_done;
-use lab_cloud::lambda_host::{FunctionSpec, LambdaHost, Outcome};
+use lab_cloud::lambda_host::{LambdaHost, Outcome};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
-
-fn producer() -> (FunctionSpec, PathBuf) {
-    let folder = std::env::temp_dir().join(format!("lab-producing-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&folder).unwrap();
-    let record_file = folder.join("invocations.jsonl");
-    let spec = FunctionSpec {
-        name: "producer".to_owned(),
-        arn: "arn:aws:lambda:us-east-1:123456789012:function:producer".to_owned(),
-        binary: PathBuf::from(env!("CARGO_BIN_EXE_scripted-function")),
-        timeout: Duration::from_secs(10),
-        memory_mb: 128,
-        environment: vec![("RECORD_FILE".to_owned(), record_file.to_string_lossy().into_owned())],
-        log_file: folder.join("producer.log"),
-    };
-    (spec, record_file)
-}
 
 fn requests(record_file: &PathBuf) -> Vec<Value> {
     let text = std::fs::read_to_string(record_file).unwrap_or_default();
@@ -30,7 +15,8 @@ fn requests(record_file: &PathBuf) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_producer_stopped_by_a_timed_out_call_is_invoked_again_for_the_records_it_has_not_made() {
-    let (spec, record_file) = producer();
+    let (spec, folder) = scripted_function("producer", Duration::from_secs(10));
+    let record_file = folder.join("invocations.jsonl");
     let host = LambdaHost::new();
     // The first invocation makes 1,000 of 1,500 (100 of them given up on a timeout), the second the 500 left.
     let request = json!({"max_records": 1_500, "records_per_second": 400, "max_seconds": 45, "stall_above": 1_000});
@@ -58,7 +44,8 @@ async fn a_producer_stopped_by_a_timed_out_call_is_invoked_again_for_the_records
 
 #[tokio::test]
 async fn a_producer_that_finished_is_invoked_once() {
-    let (spec, record_file) = producer();
+    let (spec, folder) = scripted_function("producer", Duration::from_secs(10));
+    let record_file = folder.join("invocations.jsonl");
     let host = LambdaHost::new();
     let request = json!({"max_records": 500, "records_per_second": 100, "max_seconds": 35});
     let outcome = until_done(&host, &spec, &request, |records, rate| records / rate + 30).await;

@@ -31,7 +31,7 @@ use crate::runtime::supervisor::{Folders, Supervisor};
 use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 use lab_contract::{Faults, Scenario};
 
-mod scenario;
+pub mod scenario;
 use scenario::Poison;
 
 #[derive(Debug, Clone)]
@@ -371,6 +371,9 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     )
     .await?;
     add_scenario(&mut summary, options);
+    if let Some(poison) = summary.poison.as_mut() {
+        poison.redrive = Some(redrive_given_up(config, options, &supervisor, &folders).await?);
+    }
     supervisor.shutdown();
     if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {
         let (check, windows) =
@@ -851,7 +854,53 @@ fn print_pressure(summary: &Summary) {
             "  poison          {:>8}  malformed records written; {} found at the on-failure destination, {} valid records given up with them",
             poison.written, poison.at_on_failure_destination, poison.valid_given_up
         );
+        if let Some(redrive) = &poison.redrive {
+            println!(
+                "  redriven        {:>8}  records of {} on-failure records read back from the stream and sent to the consumer again: {} consumed, {} rejected again; consumed in all {}",
+                redrive.records,
+                redrive.batches,
+                redrive.consumed,
+                redrive.rejected_again,
+                summary.consumed + redrive.consumed
+            );
+        }
     }
+}
+
+/// The `poison` scenario's last act: the consumer's given-up batches redriven to it from the stream (see
+/// [`scenario::redrive`]), so that the summary can show every valid record consumed in the end.
+async fn redrive_given_up(
+    config: &SdkConfig,
+    options: &LabOptions,
+    supervisor: &Supervisor,
+    folders: &Folders,
+) -> Result<scenario::Redrive> {
+    let Some((settings, _)) = supervisor
+        .all_stats()
+        .into_iter()
+        .find(|(s, _)| s.function_name == CONSUMER)
+    else {
+        anyhow::bail!("no mapping of {CONSUMER} to redrive to");
+    };
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let consumer = function_spec(
+        &lambda,
+        CONSUMER,
+        &folders.functions,
+        &folders.logs,
+        &options.cloud_environment,
+    )
+    .await?;
+    let role = lambda
+        .get_function_configuration()
+        .function_name(CONSUMER)
+        .send()
+        .await?
+        .role
+        .unwrap_or_default();
+    let kinesis = aws_sdk_kinesis::Client::new(options.data_plane.as_ref().unwrap_or(config));
+    let host = supervisor.host();
+    scenario::redrive(&kinesis, &host, &consumer, &settings, &role, &walk(&folders.failures)).await
 }
 
 /// Why batches were given up, from the on-failure records (`condition: errorMessage`).

@@ -9,5 +9,6 @@ mod gateway;
 mod invoke;
 mod lambda_host;
 mod producing;
+mod redrive;
 mod sandbox;
 mod scripted;

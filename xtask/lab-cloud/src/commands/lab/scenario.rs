@@ -40,6 +40,102 @@ pub struct Poison {
     pub valid_given_up: u64,
     /// The on-failure records, in `<state>/failures/`.
     pub on_failure_records: Vec<String>,
+    /// The given-up batches sent to the consumer again, read back from the stream by their sequence ranges.
+    pub redrive: Option<Redrive>,
+}
+
+/// A redrive of the on-failure records' batches, as an operator makes one once the cause is understood: each batch
+/// read back from the stream by the range its on-failure record names (while the stream still holds it) and handed
+/// to the consumer once more. The malformed records are rejected again; the valid ones behind them are consumed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Redrive {
+    /// On-failure records redriven.
+    pub batches: u64,
+    /// Records read back from their ranges.
+    pub records: u64,
+    /// Of them, those the consumer took this time.
+    pub consumed: u64,
+    /// Those it reported as failures again (the malformed ones).
+    pub rejected_again: u64,
+}
+
+/// The records of `shard` from `first` to `last` (sequence numbers, both included), read back from the stream.
+pub async fn read_range(
+    kinesis: &aws_sdk_kinesis::Client,
+    stream_arn: &str,
+    shard: &str,
+    first: &str,
+    last: &str,
+) -> Result<Vec<aws_sdk_kinesis::types::Record>> {
+    let mut iterator = kinesis
+        .get_shard_iterator()
+        .stream_arn(stream_arn)
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::AtSequenceNumber)
+        .starting_sequence_number(first)
+        .send()
+        .await
+        .context("GetShardIterator at an on-failure record's first sequence number")?
+        .shard_iterator;
+    let mut records = vec![];
+    while let Some(current) = iterator {
+        let page = kinesis
+            .get_records()
+            .stream_arn(stream_arn)
+            .shard_iterator(current)
+            .send()
+            .await
+            .context("GetRecords of an on-failure record's range")?;
+        if page.records.is_empty() {
+            break;
+        }
+        for record in page.records {
+            if within(&record.sequence_number, first, last) {
+                records.push(record);
+            } else {
+                return Ok(records);
+            }
+        }
+        iterator = page.next_shard_iterator;
+    }
+    Ok(records)
+}
+
+/// Redrives every on-failure record in `files` to the consumer `function` (its mapping's `settings` shape the event).
+pub async fn redrive(
+    kinesis: &aws_sdk_kinesis::Client,
+    host: &crate::runtime::lambda_host::LambdaHost,
+    function: &crate::runtime::lambda_host::FunctionSpec,
+    settings: &crate::runtime::event_source::MappingSettings,
+    role_arn: &str,
+    files: &[PathBuf],
+) -> Result<Redrive> {
+    let mut redrive = Redrive::default();
+    for (_, record) in batches(files) {
+        let info = &record["KinesisBatchInfo"];
+        let text = |field: &str| info[field].as_str().unwrap_or_default().to_owned();
+        let shard = text("shardId");
+        let records = read_range(
+            kinesis,
+            &settings.stream_arn,
+            &shard,
+            &text("startSequenceNumber"),
+            &text("endSequenceNumber"),
+        )
+        .await?;
+        let event = crate::runtime::event_source::kinesis_event(settings, &shard, role_arn, &records);
+        let rejected = match host.invoke(function, &event).await {
+            crate::runtime::lambda_host::Outcome::Response(answer) => {
+                answer["batchItemFailures"].as_array().map_or(0, Vec::len) as u64
+            }
+            other => anyhow::bail!("the consumer failed on a redriven batch: {:?}", other.error()),
+        };
+        redrive.batches += 1;
+        redrive.records += records.len() as u64;
+        redrive.rejected_again += rejected;
+        redrive.consumed += (records.len() as u64).saturating_sub(rejected);
+    }
+    Ok(redrive)
 }
 
 /// Writes the malformed records one by one while the producer runs (straight to the emulator with the SDK, each
@@ -126,6 +222,7 @@ impl Written {
             at_on_failure_destination: found,
             valid_given_up: given_up,
             on_failure_records: paths,
+            redrive: None,
         }
     }
 }

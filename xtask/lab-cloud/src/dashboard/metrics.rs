@@ -66,13 +66,9 @@ impl From<&Limits> for ShardLimits {
 pub struct ShardFigures {
     pub stream: String,
     pub shard_id: String,
-    pub records_accepted: u64,
-    pub bytes_accepted: u64,
-    pub writes_throttled: u64,
-    pub read_calls: u64,
-    pub records_read: u64,
-    pub bytes_read: u64,
-    pub read_throttles: u64,
+    /// The front door's own counts, as they are (flattened: the JSON has their fields beside the rates).
+    #[serde(flatten)]
+    pub traffic: ShardTraffic,
     pub records_per_s: f64,
     pub bytes_per_s: f64,
     pub throttled_per_s: f64,
@@ -243,13 +239,7 @@ fn snapshot(sources: &Sources, now: &Reading, before: Option<&Reading>, limits: 
             ShardFigures {
                 stream: key.stream.clone(),
                 shard_id: key.shard_id.clone(),
-                records_accepted: t.records_accepted,
-                bytes_accepted: t.bytes_accepted,
-                writes_throttled: t.writes_throttled,
-                read_calls: t.read_calls,
-                records_read: t.records_read,
-                bytes_read: t.bytes_read,
-                read_throttles: t.read_throttles,
+                traffic: t.clone(),
                 records_per_s: rate(t.records_accepted, then.map(|t| t.records_accepted), seconds),
                 bytes_per_s: rate(t.bytes_accepted, then.map(|t| t.bytes_accepted), seconds),
                 throttled_per_s: rate(t.writes_throttled, then.map(|t| t.writes_throttled), seconds),
@@ -344,8 +334,8 @@ fn delivery_figures(sources: &Sources, now: &Reading, before: Option<&Reading>, 
 
 fn totals(shards: &[ShardFigures], mappings: &[MappingFigures], deliveries: &[DeliveryFigures]) -> Totals {
     Totals {
-        produced: shards.iter().map(|s| s.records_accepted).sum(),
-        throttled: shards.iter().map(|s| s.writes_throttled).sum(),
+        produced: shards.iter().map(|s| s.traffic.records_accepted).sum(),
+        throttled: shards.iter().map(|s| s.traffic.writes_throttled).sum(),
         consumed: mappings
             .iter()
             .filter(|m| m.tumbling_window_s.is_none())
@@ -354,7 +344,7 @@ fn totals(shards: &[ShardFigures], mappings: &[MappingFigures], deliveries: &[De
         given_up: mappings.iter().map(|m| m.records_given_up).sum(),
         function_errors: mappings.iter().map(|m| m.function_errors).sum(),
         delivered: deliveries.iter().map(|d| d.records).sum(),
-        read_throttles: shards.iter().map(|s| s.read_throttles).sum(),
+        read_throttles: shards.iter().map(|s| s.traffic.read_throttles).sum(),
         iterator_age_ms: mappings.iter().map(|m| m.iterator_age_ms).max().unwrap_or(0),
         windows_closed: mappings.iter().map(|m| m.windows_closed).sum(),
     }

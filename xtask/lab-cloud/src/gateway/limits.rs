@@ -111,7 +111,7 @@ pub struct ShardKey {
 }
 
 /// A shard's traffic since the gateway started, for display.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ShardTraffic {
     pub records_accepted: u64,
     pub bytes_accepted: u64,

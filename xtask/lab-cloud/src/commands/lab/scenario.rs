@@ -11,6 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::runtime::event_source::{MappingSettings, kinesis_event};
+use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
+
 /// What a consumer must refuse: not JSON, JSON of the wrong shape, and readings with a field out of range.
 const MALFORMED: [&str; 6] = [
     "this is not JSON",
@@ -104,9 +107,9 @@ pub async fn read_range(
 /// Redrives every on-failure record in `files` to the consumer `function` (its mapping's `settings` shape the event).
 pub async fn redrive(
     kinesis: &aws_sdk_kinesis::Client,
-    host: &crate::runtime::lambda_host::LambdaHost,
-    function: &crate::runtime::lambda_host::FunctionSpec,
-    settings: &crate::runtime::event_source::MappingSettings,
+    host: &LambdaHost,
+    function: &FunctionSpec,
+    settings: &MappingSettings,
     role_arn: &str,
     files: &[PathBuf],
 ) -> Result<Redrive> {
@@ -123,11 +126,9 @@ pub async fn redrive(
             &text("endSequenceNumber"),
         )
         .await?;
-        let event = crate::runtime::event_source::kinesis_event(settings, &shard, role_arn, &records);
+        let event = kinesis_event(settings, &shard, role_arn, &records);
         let rejected = match host.invoke(function, &event).await {
-            crate::runtime::lambda_host::Outcome::Response(answer) => {
-                answer["batchItemFailures"].as_array().map_or(0, Vec::len) as u64
-            }
+            Outcome::Response(answer) => answer["batchItemFailures"].as_array().map_or(0, Vec::len) as u64,
             other => anyhow::bail!("the consumer failed on a redriven batch: {:?}", other.error()),
         };
         redrive.batches += 1;

@@ -111,6 +111,7 @@ pub fn verify() -> Result<bool> {
     for (name, package) in [
         ("xtask tidy and unit tests", "xtask"),
         ("testkit unit tests", "lab-testkit"),
+        ("step-support: the given code the steps share", "step-support"),
         ("local cloud: Lambda host and event source mappings", "lab-cloud"),
         ("the xtask <-> lab-cloud contract", "lab-contract"),
     ] {

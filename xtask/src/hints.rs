@@ -402,8 +402,8 @@ impl Tally {
         let hinted = |line| function_of_error(&step, &dir, &error(line)).map(|hint| hint.function.as_str());
         assert_eq!(hinted(line_of("batches")), Some("batches"));
         assert_eq!(hinted(line_of("Producer::send")), Some("Producer::send"));
-        // `Entry::new` is given code: no hint rather than a wrong one.
-        assert_eq!(hinted(line_of("Entry::new")), None);
+        // `RetryPolicy::default` is given code: no hint rather than a wrong one.
+        assert_eq!(hinted(line_of("RetryPolicy::default")), None);
         // An error in a test file is not the learner's function either.
         let in_tests = "error: x\n  --> steps/step-2/tests/step.rs:10:5\n";
         assert!(function_of_error(&step, &dir, in_tests).is_none());

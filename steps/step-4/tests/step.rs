@@ -62,12 +62,7 @@ impl Cloud {
     /// Deletes a test's delivery stream and the stream it reads: every test of a run shares one emulator, and the
     /// local cloud's Firehose (moto's) holds at most 50 delivery streams.
     async fn remove(&self, delivery_stream: &str, stream_arn: &str) {
-        self.firehose
-            .delete_delivery_stream()
-            .delivery_stream_name(delivery_stream)
-            .send()
-            .await
-            .expect("DeleteDeliveryStream");
+        self.remove_delivery_stream(delivery_stream).await;
         self.kinesis
             .delete_stream()
             .stream_arn(stream_arn)
@@ -89,6 +84,49 @@ impl Cloud {
             self.put_object(&bucket, key, body).await;
         }
         bucket
+    }
+
+    async fn remove_delivery_stream(&self, delivery_stream: &str) {
+        self.firehose
+            .delete_delivery_stream()
+            .delivery_stream_name(delivery_stream)
+            .send()
+            .await
+            .expect("DeleteDeliveryStream");
+    }
+
+    /// Every delivery stream's name, read page by page, `page_size` names a page, and the number of pages. Names
+    /// come in alphabetical order; a page ends with `HasMoreDeliveryStreams`, and the next one starts after the last
+    /// name of the one before, its `ExclusiveStartDeliveryStreamName` (AWS's default page is 10 names:
+    /// https://docs.aws.amazon.com/firehose/latest/APIReference/API_ListDeliveryStreams.html).
+    async fn delivery_streams(&self, page_size: i32) -> (Vec<String>, usize) {
+        'listing: for _ in 0..5 {
+            let (mut names, mut pages) = (Vec::<String>::new(), 0);
+            loop {
+                let page = self
+                    .firehose
+                    .list_delivery_streams()
+                    .limit(page_size)
+                    .set_exclusive_start_delivery_stream_name(names.last().cloned())
+                    .send()
+                    .await
+                    .expect("ListDeliveryStreams");
+                pages += 1;
+                // AWS goes on after a start name deleted meanwhile (another test's); the local cloud begins again
+                // from the first name. Then list again.
+                if let (Some(start), Some(first)) = (names.last(), page.delivery_stream_names.first())
+                    && first <= start
+                {
+                    continue 'listing;
+                }
+                let empty = page.delivery_stream_names.is_empty();
+                names.extend(page.delivery_stream_names);
+                if !page.has_more_delivery_streams || empty {
+                    return (names, pages);
+                }
+            }
+        }
+        panic!("ListDeliveryStreams began again five times: other tests kept deleting the names it started after");
     }
 
     async fn put_object(&self, bucket: &str, key: &str, body: &str) {
@@ -213,6 +251,15 @@ async fn ensure_delivery_stream_twice_changes_nothing() {
         "ensure_delivery_stream returns once the delivery stream is ACTIVE"
     );
 
+    // A neighbour reading the same stream: each delivery stream is found by its own name, not by "there is one".
+    let neighbour = DeliveryDefinition {
+        name: lab_testkit::unique_name("TelemetricDelivery-neighbour"),
+        ..definition.clone()
+    };
+    ensure_delivery_stream(&cloud.firehose, &neighbour)
+        .await
+        .expect("ensure_delivery_stream creates a second delivery stream of another name");
+
     let second = ensure_delivery_stream(&cloud.firehose, &definition)
         .await
         .expect("a second ensure_delivery_stream must succeed too");
@@ -226,19 +273,16 @@ async fn ensure_delivery_stream_twice_changes_nothing() {
         "the delivery stream was not recreated"
     );
 
-    let listed = cloud
-        .firehose
-        .list_delivery_streams()
-        .limit(10_000)
-        .send()
-        .await
-        .expect("ListDeliveryStreams");
-    let named = listed
-        .delivery_stream_names
-        .iter()
-        .filter(|name| **name == definition.name)
-        .count();
-    assert_eq!(named, 1, "exactly one delivery stream of that name");
+    // One name a page, so that the two are on two pages at least, whatever else the shared emulator holds.
+    let (listed, pages) = cloud.delivery_streams(1).await;
+    let count = |name: &str| listed.iter().filter(|listed| *listed == name).count();
+    assert!(
+        pages >= 2,
+        "ListDeliveryStreams read page by page: {pages} page(s) of {listed:?}"
+    );
+    assert_eq!(count(&definition.name), 1, "exactly one delivery stream of that name");
+    assert_eq!(count(&neighbour.name), 1, "and the neighbour's, once: {listed:?}");
+    cloud.remove_delivery_stream(&neighbour.name).await;
     cloud.remove(&definition.name, &definition.source_stream_arn).await;
 }
 

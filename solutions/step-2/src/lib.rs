@@ -37,7 +37,8 @@ impl Reading {
 
 // learner: split the entries, in order, into calls of at most 500 records and 5 MiB (keys included)
 // ANCHOR: batches
-/// Groups entries, in their order, into as few `PutRecords` calls as Kinesis's limits allow.
+/// Groups entries, in their order, into as few `PutRecords` calls as Kinesis's limits allow: [`MAX_RECORDS_PER_CALL`]
+/// and [`MAX_BYTES_PER_CALL`], given in `given/records.rs`.
 pub fn batches(entries: Vec<Entry>) -> Vec<Vec<Entry>> {
     let mut batches = vec![];
     let mut batch: Vec<Entry> = vec![];
@@ -178,7 +179,8 @@ impl Producer {
 
 // learner: how long to run, max_seconds or until 2 s before the deadline, whichever is sooner, and why
 // ANCHOR: budget
-/// How long an invocation may produce, given the time Lambda leaves it, and why it will stop then.
+/// How long an invocation may produce, given the time Lambda leaves it, and why it will stop then. The margin kept
+/// before the deadline is [`DEADLINE_MARGIN`] (in `given/invocation.rs`).
 pub fn budget(request: &Request, time_left: Duration) -> (Duration, StopReason) {
     let before_deadline = time_left.saturating_sub(DEADLINE_MARGIN);
     let max = Duration::from_secs(request.max_seconds);

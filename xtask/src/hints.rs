@@ -414,7 +414,7 @@ impl Tally {
     fn the_code_hint_is_the_solutions_body() {
         let step = crate::steps::find("step-5").unwrap();
         let body = solution_body(&step, "heat").unwrap();
-        let solution = std::fs::read_to_string(step.solution_dir().join("src/heatmap.rs")).unwrap();
+        let solution = std::fs::read_to_string(step.solution_dir().join("src/lib.rs")).unwrap();
         assert!(body.starts_with("if count == 0"), "{body}");
         assert!(!body.contains("pub fn heat") && !body.starts_with(' '), "{body}");
         for line in body.lines().filter(|line| !line.is_empty()) {

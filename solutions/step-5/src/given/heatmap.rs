@@ -3,8 +3,12 @@
 //! picture is plain SVG written by hand: no plotting library to build, and each cell can carry its numbers
 //! (`data-row`, `data-column`, `data-count`, and a `<title>` that a browser shows on hover), so that a test, or a
 //! curious reader, can check the picture against the result.
+//!
+//! Given code (the chapter's "The heat map"): the colours and the drawing. The one decision in the picture, the
+//! colour of a cell, [`heat`], is the learner's, in `lib.rs`.
 
 use crate::coastline::LAND_PATH;
+pub use crate::heat;
 use crate::{CELL_DEGREES, COLUMNS, Cell, ROWS, StreamWindow};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,18 +45,6 @@ pub const COOL: Rgb = Rgb(0xff, 0xf3, 0xb0);
 /// The colour of the busiest cell: dark red.
 pub const HOT: Rgb = Rgb(0xb1, 0x00, 0x26);
 // ANCHOR_END: colours
-
-// learner: EMPTY for a count of 0; otherwise COOL.mix(HOT, t) with t the square root of count / max
-// ANCHOR: heat
-/// The colour of a cell with `count` readings when the busiest cell has `max`. The square root spreads the
-/// colours: with a linear scale, one very busy cell would leave every other one looking pale.
-pub fn heat(count: u64, max: u64) -> Rgb {
-    if count == 0 || max == 0 {
-        return EMPTY;
-    }
-    COOL.mix(HOT, (count as f64 / max as f64).sqrt())
-}
-// ANCHOR_END: heat
 
 /// The side of a cell, in pixels: 3 pixels a degree.
 const CELL: usize = 30;

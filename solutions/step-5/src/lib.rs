@@ -8,8 +8,9 @@
 //!
 //! Everything that decides anything is a small pure function ([`Cell::of`], [`Track::observe`], [`Aggregate::add`],
 //! [`Aggregate::fold`] in `aggregate.rs`; [`Aggregate::finish`] and [`heat`] here); the handler and [`emit`] only wire
-//! them to Lambda and S3. The rest is given, in `src/given/` (re-exported here, so every item has one path):
-//! `reading.rs`, `grid.rs`, `track.rs`, `state.rs`, `s3.rs` and `heatmap.rs`; and `merge.rs`, `coastline.rs`.
+//! them to Lambda and S3. What they call is given, in `src/given/` and re-exported here: [`busiest_cells`] in
+//! `grid.rs`, `Aggregate::from_state`, `to_state` and `resume` in `state.rs`, [`carried`] and [`WindowResult::key`]
+//! in `s3.rs`, [`Rgb::mix`] and the colours in `heatmap.rs`.
 
 use aws_lambda_events::event::kinesis::{KinesisTimeWindowEvent, KinesisTimeWindowEventResponse};
 use aws_sdk_s3::Client;

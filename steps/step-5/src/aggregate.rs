@@ -1,7 +1,8 @@
 //! What a window's state holds, and how each reading changes it: the grid's [`Cell`] a position falls in, each
 //! vehicle's [`Track`] and what a reading says about it ([`Step`]), and the [`Aggregate`] of a shard's window so far.
-//! Everything here decides something, and is a small pure function; the measuring and bookkeeping they call
-//! ([`Fix`], [`Track::travel`], [`Aggregate::flag`], [`parse_record`]...) are given, in `src/given/`.
+//! Each decides something, and is a small pure function. What they call is given: [`Fix`] (`km_to`, `kmh_to`),
+//! [`Track::travel`], [`Anomaly::new`], [`Aggregate::flag`] and `clear` in `given/track.rs`, [`Grid::add`] in
+//! `given/grid.rs`, [`parse_record`] in `given/reading.rs`.
 
 use crate::{Anomaly, Fix, Grid, Reading, parse_record};
 use aws_lambda_events::event::kinesis::KinesisEventRecord;

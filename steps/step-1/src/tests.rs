@@ -1,4 +1,4 @@
-//! Tests of the given code in `lib.rs`: the learner's functions are tested by the step's shared tests (`tests/`);
+//! Tests of the given code (`given/`): the learner's functions are tested by the step's shared tests (`tests/`);
 //! these run on the solution and the starter alike.
 
 use super::*;

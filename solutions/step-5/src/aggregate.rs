@@ -135,6 +135,7 @@ impl Track {
     // ANCHOR_END: observe
 }
 
+// ANCHOR: aggregate
 /// A window keeps at most this many anomalies (and counts the rest), so that a broken receiver cannot fill the state.
 pub const MAX_ANOMALIES: usize = 1_000;
 

@@ -1,5 +1,5 @@
-//! Tests of the given code in `lib.rs`: the learner's functions are tested by the step's shared tests (`tests/`);
-//! these run on the solution and the starter alike.
+//! Tests of the given code in `src/given/` (the drawing's are in `given/heatmap_tests.rs`): the learner's functions
+//! are tested by the step's shared tests (`tests/`); these run on the solution and the starter alike.
 
 use super::*;
 

@@ -97,3 +97,75 @@ pub async fn wait_until_active(client: &Client, name: &str) -> Result<DeliverySt
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lab_testkit::fake::{FakeAws, Reply};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A Firehose client whose calls `fake` answers (the SDK's own retries off, so each call is one request).
+    fn fake_firehose(fake: &FakeAws) -> Client {
+        use aws_sdk_firehose::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+        let config = aws_sdk_firehose::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
+            .http_client(fake.clone())
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Answers CreateDeliveryStream with `first` once, then as `then`.
+    fn create_answers(first: Reply, then: Reply) -> (FakeAws, std::sync::Arc<AtomicUsize>) {
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let fake = FakeAws::new(move |_| match counted.fetch_add(1, Ordering::SeqCst) {
+            0 => first.clone(),
+            _ => then.clone(),
+        });
+        (fake, calls)
+    }
+
+    async fn create_with(fake: &FakeAws) -> Result<(), DeliveryError> {
+        create(fake_firehose(fake).create_delivery_stream().delivery_stream_name("d")).await
+    }
+
+    #[tokio::test]
+    async fn create_retries_only_a_role_firehose_cannot_assume_yet() {
+        // Firehose's refusal of a role IAM has not propagated to it yet names the role.
+        let not_yet = Reply::client_error(
+            "InvalidArgumentException",
+            "Firehose is unable to assume role arn:aws:iam::123456789012:role/R. Please check the role provided.",
+        );
+        let created = Reply::Output(serde_json::json!({"DeliveryStreamARN": "arn:d"}));
+        let (fake, calls) = create_answers(not_yet, created.clone());
+        create_with(&fake).await.expect("retried once the role is usable");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "sent again after the role's refusal");
+
+        // Another invalid argument will not get better by waiting: it is reported at once.
+        let bad_prefix = Reply::client_error("InvalidArgumentException", "Prefix must end with a slash.");
+        let (fake, calls) = create_answers(bad_prefix, created);
+        let error = create_with(&fake).await.expect_err("not retried").to_string();
+        assert!(
+            error.starts_with("Firehose call failed") && error.contains("Prefix"),
+            "{error}"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "sent once");
+    }
+
+    #[tokio::test]
+    async fn create_takes_a_delivery_stream_that_exists_already_as_made() {
+        // A concurrent run created it between our describe and our create.
+        let exists = Reply::client_error(
+            "ResourceInUseException",
+            "Firehose d under account 123456789012 exists.",
+        );
+        let (fake, _) = create_answers(exists.clone(), exists);
+        create_with(&fake).await.expect("it exists: what we wanted");
+        let limit = Reply::client_error("LimitExceededException", "You have already consumed your limit.");
+        let (fake, _) = create_answers(limit.clone(), limit);
+        assert!(create_with(&fake).await.is_err(), "any other refusal is an error");
+    }
+}

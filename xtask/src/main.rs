@@ -207,7 +207,7 @@ enum Command {
     /// solution): cargo-mutants in a scratch copy, the local cloud up; prints caught / missed / unviable per step.
     Mutants {
         step: Option<String>,
-        /// Passed to cargo-mutants, e.g. `-- --file src/heatmap.rs` or `-- --re Tally`.
+        /// Passed to cargo-mutants, e.g. `-- --file src/given/heatmap.rs` or `-- --re Tally`.
         #[arg(last = true)]
         cargo_mutants: Vec<String>,
     },

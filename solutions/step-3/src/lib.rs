@@ -3,7 +3,13 @@
 //! logs the batch, and names the records it could not process so that Lambda retries exactly those.
 //!
 //! Everything that decides anything is a small pure function ([`GpsRecord::validate`], [`parse_record`],
-//! [`process_batch`]), tested and benchmarked without Lambda. The handler only wires them together.
+//! [`process_batch`]), tested and benchmarked without Lambda; the handler only wires them together. The given
+//! machinery — how a [`RecordError`] displays, [`is_rfc3339`], `Batch::log`, the log format — is in `given/`.
+
+mod given;
+
+pub use given::logs::json_logs;
+pub use given::timestamp::is_rfc3339;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
@@ -11,9 +17,6 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use std::collections::HashSet;
-use tracing::Subscriber;
-use tracing::level_filters::LevelFilter;
-use tracing_subscriber::fmt::MakeWriter;
 use uuid::Uuid;
 
 // ANCHOR: gps_record
@@ -64,35 +67,6 @@ pub enum RecordError {
 }
 // ANCHOR_END: record_error
 
-impl std::fmt::Display for RecordError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RecordError::Empty => write!(f, "the record has no data (or only whitespace)"),
-            RecordError::NotJson(message) => write!(f, "the data is not JSON: {message}"),
-            RecordError::NotAGpsRecord(message) => write!(f, "the data is not a GPS record: {message}"),
-            RecordError::OutOfRange { field, value, limit } => {
-                write!(f, "{field} {value} is not a number within [-{limit}, {limit}]")
-            }
-            RecordError::NoVehicle => write!(f, "the reading names no vehicle"),
-            RecordError::BadTimestamp(text) => {
-                write!(f, "the timestamp {text:?} is not an RFC 3339 date and time")
-            }
-        }
-    }
-}
-
-impl std::error::Error for RecordError {}
-
-/// serde_json says whether the text was not JSON at all, or JSON of the wrong shape.
-impl From<serde_json::Error> for RecordError {
-    fn from(error: serde_json::Error) -> Self {
-        match error.classify() {
-            Category::Data => RecordError::NotAGpsRecord(error.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => RecordError::NotJson(error.to_string()),
-        }
-    }
-}
-
 impl GpsRecord {
     // learner: coordinates within the bounds (included; NaN out), a vehicle, an RFC 3339 timestamp
     // ANCHOR: validate
@@ -120,53 +94,19 @@ impl GpsRecord {
     // ANCHOR_END: validate
 }
 
-// ANCHOR: is_rfc3339
-/// Whether `text` is an RFC 3339 date and time: `YYYY-MM-DDThh:mm:ss`, an optional fraction of a second, then `Z` or
-/// an offset `±hh:mm` (`T` and `Z` in either case). The date must exist; a 60th second is allowed, for leap seconds.
-pub fn is_rfc3339(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let digits = |from: usize, count: usize| -> Option<u32> {
-        let slice = bytes.get(from..from + count)?;
-        slice
-            .iter()
-            .all(u8::is_ascii_digit)
-            .then(|| slice.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-    };
-    let at = |index: usize, allowed: &[u8]| bytes.get(index).is_some_and(|byte| allowed.contains(byte));
-    let (Some(year), Some(month), Some(day)) = (digits(0, 4), digits(5, 2), digits(8, 2)) else {
-        return false;
-    };
-    let (Some(hour), Some(minute), Some(second)) = (digits(11, 2), digits(14, 2), digits(17, 2)) else {
-        return false;
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let date_ok = (1..=12).contains(&month) && (1..=month_days[month as usize - 1]).contains(&day);
-    let shape_ok = at(4, b"-") && at(7, b"-") && at(10, b"Tt") && at(13, b":") && at(16, b":");
-    if !(date_ok && shape_ok && hour < 24 && minute < 60 && second <= 60) {
-        return false;
-    }
-    let mut rest = 19;
-    if at(rest, b".") {
-        let fraction = bytes[rest + 1..]
-            .iter()
-            .take_while(|byte| byte.is_ascii_digit())
-            .count();
-        if fraction == 0 {
-            return false;
+// learner: serde_json's syntax, end-of-input and I/O errors are NotJson; its data errors, NotAGpsRecord
+// ANCHOR: from_json_error
+/// serde_json says whether the text was not JSON at all (cut short, say) or JSON of the wrong shape (a field
+/// missing or of the wrong type): the two reasons point at different faults of a producer.
+impl From<serde_json::Error> for RecordError {
+    fn from(error: serde_json::Error) -> Self {
+        match error.classify() {
+            Category::Data => RecordError::NotAGpsRecord(error.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => RecordError::NotJson(error.to_string()),
         }
-        rest += 1 + fraction;
-    }
-    match &bytes[rest..] {
-        [b'Z' | b'z'] => true,
-        [b'+' | b'-', ..] if bytes.len() == rest + 6 => {
-            let (hours, minutes) = (digits(rest + 1, 2), digits(rest + 4, 2));
-            at(rest + 3, b":") && hours.is_some_and(|h| h < 24) && minutes.is_some_and(|m| m < 60)
-        }
-        _ => false,
     }
 }
-// ANCHOR_END: is_rfc3339
+// ANCHOR_END: from_json_error
 
 // learner: empty data is an error; otherwise parse the JSON into a GpsRecord, then validate it
 // ANCHOR: parse_record
@@ -224,31 +164,6 @@ pub fn process_batch(records: &[KinesisEventRecord]) -> Batch {
 }
 // ANCHOR_END: process_batch
 
-// ANCHOR: log
-impl Batch {
-    /// Logs the batch: a warning for each rejected record, with its reason, then one line for the whole batch with
-    /// the count and the records (`data`, a JSON array), the duplicates and the number rejected.
-    pub fn log(&self) {
-        for rejected in &self.rejected {
-            tracing::warn!(
-                sequence_number = %rejected.sequence_number,
-                reason = %rejected.error,
-                "record rejected"
-            );
-        }
-        // Ids and numbers always serialise; were that ever to fail, the line would still carry the counts.
-        let data = serde_json::to_string(&self.records).unwrap_or_default();
-        tracing::info!(
-            count = self.records.len(),
-            duplicates = self.duplicates,
-            rejected = self.rejected.len(),
-            data,
-            "batch processed"
-        );
-    }
-}
-// ANCHOR_END: log
-
 // learner: process the event's records, log the batch, and report each rejected record's sequence number
 // ANCHOR: handler
 /// The function. Bad records are reported in the response, never returned as an error: an error would make
@@ -263,25 +178,6 @@ pub async fn handler(event: LambdaEvent<KinesisEvent>) -> Result<KinesisEventRes
     Ok(response)
 }
 // ANCHOR_END: handler
-
-// ANCHOR: json_logs
-/// The function's log format: one JSON object a line, the event's fields at the top level, the runtime's span
-/// (with the request id) under `span`, and no timestamp, since CloudWatch Logs stamps every line it receives.
-pub fn json_logs<W>(writer: W, level: LevelFilter) -> impl Subscriber + Send + Sync
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
-        .with_max_level(level)
-        .with_writer(writer)
-        .finish()
-}
-// ANCHOR_END: json_logs
 
 #[cfg(test)]
 mod tests;

@@ -233,6 +233,42 @@ fn validate_wants_a_vehicle_and_an_rfc_3339_timestamp() {
 }
 
 #[test]
+fn a_json_error_says_whether_the_data_is_json_at_all() {
+    // What serde_json found wrong decides the reason: data that is not JSON (cut short, not JSON at all, something
+    // after the object) or JSON of the wrong shape (a field missing or of the wrong type, `null`).
+    let cases: [(&[u8], &str); 7] = [
+        (br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":48.8"#, "NotJson"),
+        (b"Hello World", "NotJson"),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":1,"longitude":2}{"id":"x"}"#,
+            "NotJson",
+        ),
+        (
+            br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","vehicle":"vehicle-00001","timestamp":"2026-11-27T10:15:03.250Z","latitude":"48.8","longitude":2.3}"#,
+            "NotAGpsRecord",
+        ),
+        (br#"{"id":"4d7c0a52-8f1e-4b7a-9c3d-2e5f6a7b8c91","latitude":1,"longitude":2}"#, "NotAGpsRecord"),
+        (br#"{"id":"not-a-uuid","vehicle":"v","timestamp":"t","latitude":1,"longitude":2}"#, "NotAGpsRecord"),
+        (b"null", "NotAGpsRecord"),
+    ];
+    for (data, expected) in cases {
+        let text = String::from_utf8_lossy(data);
+        let error = serde_json::from_slice::<GpsRecord>(data).expect_err("serde_json refuses every case");
+        let message = error.to_string();
+        let reason = RecordError::from(error);
+        assert_eq!(
+            variant(&reason),
+            expected,
+            "{text:?}: serde_json said {message:?}, which became {reason:?}"
+        );
+        let (RecordError::NotJson(carried) | RecordError::NotAGpsRecord(carried)) = &reason else {
+            unreachable!("checked above")
+        };
+        assert_eq!(carried, &message, "{text:?}: the reason carries serde_json's message");
+    }
+}
+
+#[test]
 fn parse_record_reads_what_the_producer_writes() {
     let expected = gps(A, 48.8566, -2.3522);
     for data in [

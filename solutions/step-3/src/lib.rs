@@ -3,69 +3,23 @@
 //! logs the batch, and names the records it could not process so that Lambda retries exactly those.
 //!
 //! Everything that decides anything is a small pure function ([`GpsRecord::validate`], [`parse_record`],
-//! [`process_batch`]), tested and benchmarked without Lambda; the handler only wires them together. The given
-//! machinery — how a [`RecordError`] displays, [`is_rfc3339`], `Batch::log`, the log format — is in `given/`.
+//! [`process_batch`]), tested and benchmarked without Lambda; the handler only wires them together. The types they
+//! build are given, with the machinery, in `given/`: the [`GpsRecord`] and its bounds in `given/record.rs`, the
+//! [`RecordError`] reasons and how they display in `given/errors.rs`, [`is_rfc3339`] in `given/timestamp.rs`,
+//! `Batch::log` and the log format in `given/logs.rs`.
 
 mod given;
 
+pub use given::errors::RecordError;
 pub use given::logs::json_logs;
+pub use given::record::{GpsRecord, MAX_LATITUDE, MAX_LONGITUDE};
 pub use given::timestamp::is_rfc3339;
 
 use aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_runtime::{Error, LambdaEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use std::collections::HashSet;
-use uuid::Uuid;
-
-// ANCHOR: gps_record
-/// One reading, as the producer of step 2 writes it:
-/// `{"id":"…","vehicle":"vehicle-00042","timestamp":"2026-11-27T10:15:03.250Z","latitude":…,"longitude":…}`, nothing
-/// after it.
-///
-/// Fields this type does not know are ignored, not rejected: a producer that starts sending, say, a `speed` must
-/// not turn every record into a failure (Lambda would retry them, and a retry never changes the data).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GpsRecord {
-    /// One per reading: a record delivered twice carries the same id.
-    pub id: Uuid,
-    /// The vehicle that sent the reading (and the record's partition key): not empty.
-    pub vehicle: String,
-    /// When the reading was taken, RFC 3339 (`2026-11-27T10:15:03.250Z`); checked by [`is_rfc3339`].
-    pub timestamp: String,
-    /// Degrees north of the equator (south is negative), within ±[`MAX_LATITUDE`].
-    pub latitude: f64,
-    /// Degrees east of Greenwich (west is negative), within ±[`MAX_LONGITUDE`].
-    pub longitude: f64,
-}
-
-pub const MAX_LATITUDE: f64 = 90.0;
-pub const MAX_LONGITUDE: f64 = 180.0;
-// ANCHOR_END: gps_record
-
-// ANCHOR: record_error
-/// Why a record cannot be processed. Each one becomes an entry of the response's `batchItemFailures`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecordError {
-    /// The record's data is empty, or only whitespace.
-    Empty,
-    /// The data is not JSON: a syntax error, text cut short, bytes that are not UTF-8 (serde_json's message).
-    NotJson(String),
-    /// The data is JSON but not a GPS record: a missing field, a wrong type, an `id` that is not a UUID.
-    NotAGpsRecord(String),
-    /// A coordinate outside `[-limit, limit]`, or not a finite number.
-    OutOfRange {
-        field: &'static str,
-        value: f64,
-        limit: f64,
-    },
-    /// The vehicle is empty (or only whitespace).
-    NoVehicle,
-    /// The timestamp is not an RFC 3339 date and time.
-    BadTimestamp(String),
-}
-// ANCHOR_END: record_error
 
 impl GpsRecord {
     // learner: coordinates within the bounds (included; NaN out), a vehicle, an RFC 3339 timestamp

@@ -4,7 +4,7 @@
 use crate::hints;
 use crate::starter;
 use crate::steps::{self, root};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
@@ -451,4 +451,44 @@ fn the_workspace_builds_with_the_lock_file_as_it_is() {
         "`cargo metadata --locked --offline` fails: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The files a learner edits hold what they write and little else (issue #17): at most [`MAX_LEARNER_FILE_LINES`]
+/// lines, a third or more of them inside the bodies of their `// learner:` functions. Machinery goes to the step's
+/// `src/given/` or to `steps/support` (CONTRIBUTING.md, "Anatomy of a step").
+#[test]
+fn each_learner_file_is_short_and_mostly_the_learners() {
+    const MAX_LEARNER_FILE_LINES: usize = 220;
+    for step in steps::load().unwrap() {
+        let src = step.solution_dir().join("src");
+        let mut files: Vec<PathBuf> = hints::learner_functions(&step)
+            .unwrap()
+            .into_iter()
+            .map(|(file, _)| file)
+            .collect();
+        files.dedup();
+        assert!(!files.is_empty(), "{}: no file has a `// learner:` function", step.id);
+        for file in files {
+            let text = read(&src.join(&file));
+            let marked = hints::marked_functions(&text).unwrap();
+            let written: usize = hints::functions(&text)
+                .unwrap()
+                .iter()
+                .filter(|function| marked.contains(&function.name))
+                .map(|function| function.last_line - function.body_line - 1)
+                .sum();
+            let lines = text.lines().count();
+            let place = format!("solutions/{}/src/{}", step.id, file.display());
+            assert!(
+                lines <= MAX_LEARNER_FILE_LINES,
+                "{place}: {lines} lines; a learner's file holds at most {MAX_LEARNER_FILE_LINES}: move given code to \
+                 src/given/"
+            );
+            assert!(
+                3 * written >= lines,
+                "{place}: the learner writes {written} of its {lines} lines, under a third: move given code to \
+                 src/given/"
+            );
+        }
+    }
 }

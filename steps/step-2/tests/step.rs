@@ -1,7 +1,8 @@
 //! The tests of step 2. They run against your code in `steps/step-2` (`cargo xtask check step-2`) and, unchanged,
 //! against the solution. Most use a fake Kinesis (`lab_testkit::fake`: the real SDK client, answered on the wire by
 //! the test instead of the network) so that refusals and throttling can be staged exactly; the last ones put
-//! records on the local cloud that `cargo xtask check` starts, and read them back.
+//! records on the local cloud that `cargo xtask check` starts, and read them back, the very last through the
+//! `producer` binary itself, run by the local cloud's Lambda host.
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::client::Waiters;
@@ -1116,4 +1117,62 @@ async fn handler_keeps_each_vehicles_readings_in_order_on_its_shard() {
     }
     assert_eq!(per_vehicle.len(), 20, "every vehicle reported");
     assert!(per_vehicle.values().all(|&count| count == 50), "{per_vehicle:?}");
+}
+
+/// The whole function, as Lambda runs it: this crate's own `producer` executable, registered in the local cloud's
+/// Lambda API with `STREAM_ARN` in its configuration, started by the local Lambda host and handed one invocation
+/// through the Runtime API. Its `main` must build the client, find the stream and serve the handler.
+#[tokio::test]
+async fn the_producer_binary_answers_an_invocation_and_its_records_are_in_the_stream() {
+    use lab_cloud::lambda_host::{LambdaHost, Outcome, function_spec};
+    use lab_cloud::testing::LocalFunction;
+
+    let config = lab_testkit::local_aws().await;
+    let kinesis = Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let stream_arn = local_stream(&kinesis, 1).await;
+    let binary = env!("CARGO_BIN_EXE_producer").as_ref();
+    let environment = [("STREAM_ARN", stream_arn.as_str())];
+    let function = LocalFunction::register(&config, "producer", binary, &environment);
+    let function = function.await.expect("the local cloud registers the function");
+    // Lambda adds its own variables to the function's: the region and credentials, here those of the local cloud
+    // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+    let cloud: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+    let folders = &function.folders;
+    let spec = function_spec(&lambda, &function.name, &folders.functions, &folders.logs, &cloud);
+    let spec = spec.await.expect("the function's configuration");
+
+    let host = LambdaHost::new();
+    let outcome = host
+        .invoke(&spec, &json!({"max_records": 20, "records_per_second": 20}))
+        .await;
+    host.shutdown();
+    let records = read_everything(&kinesis, &stream_arn).await;
+    let log = function.log();
+    lambda
+        .delete_function()
+        .function_name(&function.name)
+        .send()
+        .await
+        .unwrap();
+    kinesis.delete_stream().stream_arn(&stream_arn).send().await.unwrap();
+
+    let Outcome::Response(answer) = outcome else {
+        panic!("the producer binary answers the invocation, not {outcome:?}; its log:\n{log}");
+    };
+    let response: Response = serde_json::from_value(answer.clone()).expect("the answer is a Response in JSON");
+    assert_eq!(
+        (response.tally.sent, response.tally.failed, response.stopped),
+        (20, 0, StopReason::MaxRecords),
+        "20 records asked for, 20 sent: {answer}"
+    );
+    assert_eq!(
+        records.len(),
+        20,
+        "the 20 records sent are on the stream its environment names"
+    );
+    for (_, key, data) in &records {
+        let reading: Reading = serde_json::from_slice(data).expect("each record is a reading in JSON");
+        assert_eq!(*key, reading.vehicle, "each record is keyed by its vehicle");
+    }
 }

@@ -140,6 +140,28 @@ impl Cloud {
             .expect("putting a test object");
     }
 
+    /// The keys under `prefix`, listed with the SDK (not with `read_delivered`), page by page.
+    async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = vec![];
+        while let Some(page) = pages.next().await {
+            let page = page.expect("ListObjectsV2");
+            keys.extend(
+                page.contents
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|object| object.key),
+            );
+        }
+        keys
+    }
+
     async fn object(&self, bucket: &str, key: &str) -> String {
         let output = self
             .s3
@@ -234,6 +256,93 @@ async fn ensure_bucket_twice_changes_nothing() {
         .filter(|b| b.name.as_deref() == Some(bucket.as_str()))
         .count();
     assert_eq!(named, 1, "exactly one bucket of that name");
+}
+
+/// S3's answer to one request of [`fake_s3`]: an HTTP status and, for an error, S3's error code.
+type S3Answer = (u16, Option<&'static str>);
+
+/// A fake S3 on 127.0.0.1 behind the real SDK client, for what the local cloud cannot stage (a name another account
+/// owns, a race with another run): it answers the requests in turn with `answers`, then refuses connections, and
+/// sends each request's method to the receiver. S3 speaks REST-XML (an error is `<Error><Code>...`), which
+/// `lab_testkit::fake` (Kinesis's JSON) does not.
+fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the fake S3");
+    let port = listener.local_addr().expect("its address").port();
+    let (methods, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (status, code) in answers {
+            let Ok((socket, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(socket);
+            // The request line and the headers, up to the empty line; then the body, read and not used.
+            let (mut lines, mut length) = (vec![], 0);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                lines.push(line);
+            }
+            let _ = reader.by_ref().take(length).read_to_end(&mut vec![]);
+            let method = lines.first().and_then(|line| line.split(' ').next()).unwrap_or("");
+            let _ = methods.send(method.to_owned());
+            let body = code.map_or(String::new(), |code| {
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"#)
+            });
+            let response = format!(
+                "HTTP/1.1 {status} Fake\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.into_inner().write_all(response.as_bytes());
+        }
+    });
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .force_path_style(true)
+        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    (aws_sdk_s3::Client::from_conf(config), received)
+}
+
+#[tokio::test]
+async fn ensure_bucket_reports_a_bucket_it_may_not_use() {
+    // HeadBucket's 403: the name is taken, by another account (bucket names are global), or this one may not look.
+    // Either way creating it cannot help, and the error says so; only S3's "not found" leads to a create.
+    let (s3, methods) = fake_s3(vec![(403, None), (200, None)]);
+    let error = ensure_bucket(&s3, "taken")
+        .await
+        .expect_err("a bucket S3 forbids is an error, not a bucket to create");
+    assert!(error.to_string().starts_with("S3 call failed"), "{error}");
+    assert_eq!(
+        methods.try_iter().collect::<Vec<_>>(),
+        ["HEAD"],
+        "HeadBucket only: no CreateBucket"
+    );
+}
+
+#[tokio::test]
+async fn ensure_bucket_accepts_its_own_bucket_made_between_its_head_and_its_create() {
+    // Two runs at once: both find no bucket, one creates it, the other's CreateBucket is BucketAlreadyOwnedByYou
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html): the bucket wanted.
+    let (s3, methods) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyOwnedByYou"))]);
+    ensure_bucket(&s3, "raced")
+        .await
+        .expect("a bucket this account made meanwhile is the bucket wanted");
+    assert_eq!(methods.try_iter().collect::<Vec<_>>(), ["HEAD", "PUT"]);
+
+    // BucketAlreadyExists is another account's bucket of that name: not ours to write into.
+    let (s3, _) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyExists"))]);
+    let error = ensure_bucket(&s3, "theirs")
+        .await
+        .expect_err("another account's bucket is an error");
+    assert!(error.to_string().contains("BucketAlreadyExists"), "{error}");
 }
 
 #[tokio::test]
@@ -679,6 +788,17 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
     let description = ensure_delivery_stream(&cloud.firehose, &definition)
         .await
         .expect("ensure_delivery_stream should create the delivery stream");
+    // Else the records go elsewhere, and the wait below would last its whole minute for nothing.
+    let destination = description
+        .destinations
+        .first()
+        .and_then(|destination| destination.extended_s3_destination_description.as_ref())
+        .map(|s3| s3.bucket_arn.as_str());
+    assert_eq!(
+        destination,
+        Some(format!("arn:aws:s3:::{}", definition.bucket_name).as_str()),
+        "the delivery stream writes into the definition's bucket"
+    );
 
     // The local cloud's Firehose: it reads the stream and writes objects as AWS does. Dropping it stops it.
     let env: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
@@ -736,9 +856,16 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
         let delivered = read_delivered(&cloud.s3, &definition.bucket_name, definition.listing_prefix())
             .await
             .expect("read_delivered should read the bucket");
-        // A bad line will not get better: stop there, the assertions below say what is wrong.
-        let done = delivered.records.len() >= sent.len() || !delivered.bad_lines.is_empty();
+        // A bad line will not get better: stop there, the assertions below say what is wrong. Nor will an object
+        // the reader finds nothing in.
+        let listed = cloud.keys(&definition.bucket_name, definition.listing_prefix()).await;
+        let unread = !listed.is_empty() && delivered.records.is_empty() && delivered.bad_lines.is_empty();
+        let done = delivered.records.len() >= sent.len() || !delivered.bad_lines.is_empty() || unread;
         if done || Instant::now() > deadline {
+            assert!(
+                !unread,
+                "Firehose wrote {listed:?}, yet read_delivered finds no record in it (Delivered::add_object)"
+            );
             break delivered;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

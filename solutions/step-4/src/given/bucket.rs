@@ -30,3 +30,27 @@ pub fn bucket_location(s3: &aws_sdk_s3::Client) -> Option<aws_sdk_s3::types::Cre
             .build()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3_in(region: &'static str) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::config::{BehaviorVersion, Region};
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(region))
+                .build(),
+        )
+    }
+
+    /// Outside us-east-1, CreateBucket needs the region as its LocationConstraint; in us-east-1 it takes none
+    /// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+    #[test]
+    fn a_bucket_outside_us_east_1_is_created_in_the_clients_region() {
+        let location = bucket_location(&s3_in("eu-west-1")).expect("a location constraint outside us-east-1");
+        assert_eq!(location.location_constraint().map(|c| c.as_str()), Some("eu-west-1"));
+        assert_eq!(bucket_location(&s3_in("us-east-1")), None, "none in us-east-1");
+    }
+}

@@ -74,6 +74,16 @@ pub async fn create(request: CreateDeliveryStreamFluentBuilder) -> Result<(), De
 
 /// Waits until the delivery stream is ACTIVE and returns its description.
 pub async fn wait_until_active(client: &Client, name: &str) -> Result<DeliveryStreamDescription, DeliveryError> {
+    wait_until_active_within(client, name, ACTIVE_TIMEOUT, Duration::from_secs(5)).await
+}
+
+/// [`wait_until_active`], describing every `pause` while the delivery stream is CREATING, for `patience` at most.
+async fn wait_until_active_within(
+    client: &Client,
+    name: &str,
+    patience: Duration,
+    pause: Duration,
+) -> Result<DeliveryStreamDescription, DeliveryError> {
     let started = Instant::now();
     loop {
         let not_active = |status: String| DeliveryError::NotActive {
@@ -85,7 +95,7 @@ pub async fn wait_until_active(client: &Client, name: &str) -> Result<DeliverySt
         };
         match &description.delivery_stream_status {
             DeliveryStreamStatus::Active => return Ok(description),
-            DeliveryStreamStatus::Creating if started.elapsed() < ACTIVE_TIMEOUT => {}
+            DeliveryStreamStatus::Creating if started.elapsed() < patience => {}
             status => {
                 let why = description.failure_description.as_ref().map(|failure| &failure.details);
                 return Err(not_active(format!(
@@ -94,7 +104,7 @@ pub async fn wait_until_active(client: &Client, name: &str) -> Result<DeliverySt
                 )));
             }
         }
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -130,6 +140,81 @@ mod tests {
 
     async fn create_with(fake: &FakeAws) -> Result<(), DeliveryError> {
         create(fake_firehose(fake).create_delivery_stream().delivery_stream_name("d")).await
+    }
+
+    /// DescribeDeliveryStream's answer about a delivery stream `d` in `status`, with a failure's details if any.
+    fn description(status: &str, failure: Option<&str>) -> Reply {
+        let mut about = serde_json::json!({
+            "DeliveryStreamName": "d",
+            "DeliveryStreamARN": "arn:aws:firehose:us-east-1:123456789012:deliverystream/d",
+            "DeliveryStreamStatus": status,
+            "DeliveryStreamType": "KinesisStreamAsSource",
+            "VersionId": "1",
+            "Destinations": [],
+            "HasMoreDestinations": false,
+        });
+        if let Some(details) = failure {
+            about["FailureDescription"] = serde_json::json!({"Type": "UNKNOWN_ERROR", "Details": details});
+        }
+        Reply::Output(serde_json::json!({ "DeliveryStreamDescription": about }))
+    }
+
+    #[tokio::test]
+    async fn describe_reports_a_failure_other_than_not_found() {
+        let missing = FakeAws::new(|_| Reply::client_error("ResourceNotFoundException", "Firehose d not found."));
+        assert!(
+            describe(&fake_firehose(&missing), "d").await.unwrap().is_none(),
+            "not found: None"
+        );
+        // Another failure says nothing about whether it exists: taking it for "missing" would create a second one.
+        let refused = FakeAws::new(|_| Reply::client_error("LimitExceededException", "Rate exceeded."));
+        let error = describe(&fake_firehose(&refused), "d").await.unwrap_err().to_string();
+        assert!(
+            error.starts_with("Firehose call failed") && error.contains("Rate exceeded"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn wait_until_active_waits_while_creating_and_reports_any_other_status() {
+        let (patience, pause) = (Duration::from_secs(60), Duration::from_millis(1));
+        let (fake, calls) = create_answers(description("CREATING", None), description("ACTIVE", None));
+        let active = wait_until_active_within(&fake_firehose(&fake), "d", patience, pause).await;
+        assert_eq!(
+            active.expect("ACTIVE after CREATING").delivery_stream_status,
+            DeliveryStreamStatus::Active
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "described again while CREATING");
+
+        let failed = FakeAws::new(|_| description("CREATING_FAILED", Some("the role cannot be assumed")));
+        let error = wait_until_active_within(&fake_firehose(&failed), "d", patience, pause).await;
+        let error = error.expect_err("CREATING_FAILED is not waited for").to_string();
+        assert_eq!(
+            error,
+            "d did not become ACTIVE: it is CREATING_FAILED (the role cannot be assumed)"
+        );
+
+        let missing = FakeAws::new(|_| Reply::client_error("ResourceNotFoundException", "Firehose d not found."));
+        let error = wait_until_active_within(&fake_firehose(&missing), "d", patience, pause).await;
+        assert_eq!(
+            error.unwrap_err().to_string(),
+            "d did not become ACTIVE: it does not exist"
+        );
+    }
+
+    #[tokio::test]
+    async fn wait_until_active_gives_up_on_a_delivery_stream_creating_for_too_long() {
+        let creating = FakeAws::new(|_| description("CREATING", None));
+        let waited = wait_until_active_within(
+            &fake_firehose(&creating),
+            "d",
+            Duration::from_millis(50),
+            Duration::from_millis(10),
+        )
+        .await;
+        let error = waited.expect_err("patience runs out").to_string();
+        assert_eq!(error, "d did not become ACTIVE: it is CREATING ()");
+        assert!(creating.calls().len() >= 2, "described more than once before giving up");
     }
 
     #[tokio::test]

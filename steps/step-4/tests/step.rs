@@ -258,23 +258,21 @@ async fn ensure_bucket_twice_changes_nothing() {
     assert_eq!(named, 1, "exactly one bucket of that name");
 }
 
-/// S3's answer to one request of [`fake_s3`]: an HTTP status and, for an error, S3's error code.
-type S3Answer = (u16, Option<&'static str>);
-
-/// A fake S3 on 127.0.0.1 behind the real SDK client, for what the local cloud cannot stage (a name another account
-/// owns, a race with another run): it answers the requests in turn with `answers`, then refuses connections, and
-/// sends each request's method to the receiver. S3 speaks REST-XML (an error is `<Error><Code>...`), which
-/// `lab_testkit::fake` (Kinesis's JSON) does not.
-fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Receiver<String>) {
+/// A fake AWS endpoint on 127.0.0.1 for the XML protocols, behind the real SDK clients, for what the local cloud
+/// cannot stage (a name another account owns, a race with another run, a refusal): it answers the requests in turn
+/// with `answers` (an HTTP status and an XML body), then refuses connections, and sends each request's first line
+/// and body to the receiver. S3 (REST-XML) and IAM (the query protocol) answer in XML, which `lab_testkit::fake`
+/// (Kinesis's JSON) does not speak.
+fn fake_xml_endpoint(answers: Vec<(u16, String)>) -> (String, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the fake S3");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the fake endpoint");
     let port = listener.local_addr().expect("its address").port();
-    let (methods, received) = std::sync::mpsc::channel();
+    let (requests, received) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for (status, code) in answers {
+        for (status, body) in answers {
             let Ok((socket, _)) = listener.accept() else { return };
             let mut reader = BufReader::new(socket);
-            // The request line and the headers, up to the empty line; then the body, read and not used.
+            // The request line and the headers, up to the empty line; then the body.
             let (mut lines, mut length) = (vec![], 0);
             loop {
                 let mut line = String::new();
@@ -286,28 +284,44 @@ fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Rece
                 }
                 lines.push(line);
             }
-            let _ = reader.by_ref().take(length).read_to_end(&mut vec![]);
-            let method = lines.first().and_then(|line| line.split(' ').next()).unwrap_or("");
-            let _ = methods.send(method.to_owned());
-            let body = code.map_or(String::new(), |code| {
-                format!(r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"#)
-            });
+            let mut request = lines.first().map_or(String::new(), |line| line.trim_end().to_owned());
+            let _ = reader.by_ref().take(length).read_to_string(&mut request);
+            let _ = requests.send(request);
             let response = format!(
-                "HTTP/1.1 {status} Fake\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status} Fake\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = reader.into_inner().write_all(response.as_bytes());
         }
     });
+    (format!("http://127.0.0.1:{port}"), received)
+}
+
+/// S3's answer to one request of [`fake_s3`]: an HTTP status and, for an error, S3's error code.
+type S3Answer = (u16, Option<&'static str>);
+
+/// An S3 client of a [`fake_xml_endpoint`] answering `answers`, and the receiver of the requests' methods.
+fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Receiver<String>) {
+    let answers = answers.into_iter().map(|(status, code)| {
+        let error = code.map(|code| format!("<Error><Code>{code}</Code><Message>{code}</Message></Error>"));
+        (status, error.unwrap_or_default())
+    });
+    let (endpoint, requests) = fake_xml_endpoint(answers.collect());
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .endpoint_url(endpoint)
         .force_path_style(true)
         .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
         .retry_config(RetryConfig::disabled())
         .build();
+    let (methods, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for request in requests {
+            let _ = methods.send(request.split(' ').next().unwrap_or("").to_owned());
+        }
+    });
     (aws_sdk_s3::Client::from_conf(config), received)
 }
 
@@ -343,6 +357,33 @@ async fn ensure_bucket_accepts_its_own_bucket_made_between_its_head_and_its_crea
         .await
         .expect_err("another account's bucket is an error");
     assert!(error.to_string().contains("BucketAlreadyExists"), "{error}");
+}
+
+#[tokio::test]
+async fn ensure_firehose_role_reports_a_role_it_may_not_read() {
+    // Only NoSuchEntity means the role is missing. A refused GetRole (this caller may not read roles) says nothing
+    // about it: creating one would fail the same way, or make a second role where one exists.
+    let denied = r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
+        <Message>not authorized to perform iam:GetRole</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
+    let (endpoint, requests) = fake_xml_endpoint(vec![(403, denied.to_owned()), (500, String::new())]);
+    use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    let stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/TelemetricStream";
+    let error = ensure_firehose_role(&aws_sdk_iam::Client::from_conf(config), "R", stream_arn, "b")
+        .await
+        .expect_err("a refused GetRole is an error");
+    assert!(error.to_string().starts_with("IAM call failed"), "{error}");
+    let actions: Vec<String> = requests.try_iter().collect();
+    assert!(
+        actions.len() == 1 && actions[0].contains("Action=GetRole"),
+        "GetRole only, no CreateRole: {actions:?}"
+    );
 }
 
 #[tokio::test]

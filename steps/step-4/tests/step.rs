@@ -180,6 +180,47 @@ impl Cloud {
         String::from_utf8(bytes.to_vec()).expect("a delivered object is UTF-8")
     }
 
+    /// The local cloud's Firehose for the delivery stream `name` only (other tests share the emulator, and each may
+    /// have its own), started, and the folder it keeps its state in.
+    async fn firehose_of(&self, name: &str) -> (lab_cloud::supervisor::Supervisor, std::path::PathBuf) {
+        use lab_cloud::event_source::Pacing;
+        use lab_cloud::supervisor::{Folders, Supervisor};
+        let env: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+        let dir = std::env::temp_dir().join(lab_testkit::unique_name("step-4"));
+        let folders = Folders {
+            functions: dir.join("functions"),
+            logs: dir.join("logs"),
+            failures: dir.join("failures"),
+            checkpoints: dir.join("checkpoints"),
+        };
+        let mut supervisor = Supervisor::new(self.config.clone(), env, folders, Pacing::default())
+            .only_delivery_streams([name.to_owned()]);
+        supervisor.sync().await.expect("the local cloud starts its Firehose");
+        (supervisor, dir)
+    }
+
+    /// What `read_delivered` finds of the delivery, read again until `expected` records are there, for a minute at
+    /// most; or sooner, at what waiting will not mend: a bad line, or an object the reader finds nothing in.
+    async fn delivered_within_a_minute(&self, definition: &DeliveryDefinition, expected: usize) -> Delivered {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            // Listed first: an object written between the two is then in the reader's listing, not only in this one.
+            let listed = self.keys(&definition.bucket_name, definition.listing_prefix()).await;
+            let delivered = read_delivered(&self.s3, &definition.bucket_name, definition.listing_prefix())
+                .await
+                .expect("read_delivered should read the bucket");
+            let unread = !listed.is_empty() && delivered.records.is_empty() && delivered.bad_lines.is_empty();
+            assert!(
+                !unread,
+                "Firehose wrote {listed:?}, yet read_delivered finds no record in it (Delivered::add_object)"
+            );
+            if delivered.records.len() >= expected || !delivered.bad_lines.is_empty() || Instant::now() > deadline {
+                return delivered;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Everything a delivery stream needs: a stream, a bucket (with your `ensure_bucket`), the role; and the
     /// workshop's definition with a unique name and the given buffering.
     async fn delivery(&self, buffering: Buffering) -> (DeliveryDefinition, String) {
@@ -205,6 +246,20 @@ const WORKSHOP_BUFFERING: Buffering = Buffering {
     size_mib: 1,
     interval_seconds: 60,
 };
+
+/// A reading a record for each id, as the producer writes them: bare JSON, no delimiter.
+fn readings(ids: &[Uuid]) -> Vec<PutRecordsRequestEntry> {
+    ids.iter()
+        .enumerate()
+        .map(|(index, id)| {
+            PutRecordsRequestEntry::builder()
+                .data(Blob::new(record_line(*id, index as f64, -(index as f64))))
+                .partition_key(id.to_string())
+                .build()
+                .expect("an entry")
+        })
+        .collect()
+}
 
 fn record_line(id: Uuid, latitude: f64, longitude: f64) -> String {
     serde_json::json!({"id": id, "latitude": latitude, "longitude": longitude}).to_string()
@@ -300,7 +355,7 @@ fn fake_xml_endpoint(answers: Vec<(u16, String)>) -> (String, std::sync::mpsc::R
 /// S3's answer to one request of [`fake_s3`]: an HTTP status and, for an error, S3's error code.
 type S3Answer = (u16, Option<&'static str>);
 
-/// An S3 client of a [`fake_xml_endpoint`] answering `answers`, and the receiver of the requests' methods.
+/// An S3 client of a [`fake_xml_endpoint`] answering `answers`, and the receiver of its requests.
 fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Receiver<String>) {
     let answers = answers.into_iter().map(|(status, code)| {
         let error = code.map(|code| format!("<Error><Code>{code}</Code><Message>{code}</Message></Error>"));
@@ -316,40 +371,36 @@ fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Rece
         .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
         .retry_config(RetryConfig::disabled())
         .build();
-    let (methods, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for request in requests {
-            let _ = methods.send(request.split(' ').next().unwrap_or("").to_owned());
-        }
-    });
-    (aws_sdk_s3::Client::from_conf(config), received)
+    (aws_sdk_s3::Client::from_conf(config), requests)
+}
+
+/// The methods of the requests received so far (the endpoint sends each before it answers it).
+fn methods(requests: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
+    let method = |request: String| request.split(' ').next().unwrap_or("").to_owned();
+    requests.try_iter().map(method).collect()
 }
 
 #[tokio::test]
 async fn ensure_bucket_reports_a_bucket_it_may_not_use() {
     // HeadBucket's 403: the name is taken, by another account (bucket names are global), or this one may not look.
     // Either way creating it cannot help, and the error says so; only S3's "not found" leads to a create.
-    let (s3, methods) = fake_s3(vec![(403, None), (200, None)]);
+    let (s3, requests) = fake_s3(vec![(403, None), (200, None)]);
     let error = ensure_bucket(&s3, "taken")
         .await
         .expect_err("a bucket S3 forbids is an error, not a bucket to create");
     assert!(error.to_string().starts_with("S3 call failed"), "{error}");
-    assert_eq!(
-        methods.try_iter().collect::<Vec<_>>(),
-        ["HEAD"],
-        "HeadBucket only: no CreateBucket"
-    );
+    assert_eq!(methods(&requests), ["HEAD"], "HeadBucket only: no CreateBucket");
 }
 
 #[tokio::test]
 async fn ensure_bucket_accepts_its_own_bucket_made_between_its_head_and_its_create() {
     // Two runs at once: both find no bucket, one creates it, the other's CreateBucket is BucketAlreadyOwnedByYou
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html): the bucket wanted.
-    let (s3, methods) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyOwnedByYou"))]);
+    let (s3, requests) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyOwnedByYou"))]);
     ensure_bucket(&s3, "raced")
         .await
         .expect("a bucket this account made meanwhile is the bucket wanted");
-    assert_eq!(methods.try_iter().collect::<Vec<_>>(), ["HEAD", "PUT"]);
+    assert_eq!(methods(&requests), ["HEAD", "PUT"]);
 
     // BucketAlreadyExists is another account's bucket of that name: not ours to write into.
     let (s3, _) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyExists"))]);
@@ -816,9 +867,6 @@ fn assert_firehose_key(key: &str, name: &str, version: &str) {
 
 #[tokio::test]
 async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_interval() {
-    use lab_cloud::event_source::Pacing;
-    use lab_cloud::supervisor::{Folders, Supervisor};
-
     let cloud = Cloud::new().await;
     let interval = Duration::from_secs(3);
     let buffering = Buffering {
@@ -842,38 +890,16 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
     );
 
     // The local cloud's Firehose: it reads the stream and writes objects as AWS does. Dropping it stops it.
-    let env: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
-    let dir = std::env::temp_dir().join(lab_testkit::unique_name("step-4"));
-    let folders = Folders {
-        functions: dir.join("functions"),
-        logs: dir.join("logs"),
-        failures: dir.join("failures"),
-        checkpoints: dir.join("checkpoints"),
-    };
-    // Only this test's delivery stream: other tests share the emulator, and each may have its own.
-    let mut supervisor = Supervisor::new(cloud.config.clone(), env, folders, Pacing::default())
-        .only_delivery_streams([definition.name.clone()]);
-    supervisor.sync().await.expect("the local cloud starts its Firehose");
+    let (supervisor, dir) = cloud.firehose_of(&definition.name).await;
 
     // 25 readings, as the producer writes them (bare JSON): Firehose's delimiter is the only one.
     let sent: Vec<Uuid> = (0..25).map(|_| Uuid::new_v4()).collect();
-    let entries: Vec<PutRecordsRequestEntry> = sent
-        .iter()
-        .enumerate()
-        .map(|(index, id)| {
-            PutRecordsRequestEntry::builder()
-                .data(Blob::new(record_line(*id, index as f64, -(index as f64))))
-                .partition_key(id.to_string())
-                .build()
-                .expect("an entry")
-        })
-        .collect();
     let put_at = Instant::now();
     let put = cloud
         .kinesis
         .put_records()
         .stream_arn(&definition.source_stream_arn)
-        .set_records(Some(entries))
+        .set_records(Some(readings(&sent)))
         .send()
         .await
         .expect("PutRecords");
@@ -892,25 +918,7 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
         );
     }
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let delivered = loop {
-        let delivered = read_delivered(&cloud.s3, &definition.bucket_name, definition.listing_prefix())
-            .await
-            .expect("read_delivered should read the bucket");
-        // A bad line will not get better: stop there, the assertions below say what is wrong. Nor will an object
-        // the reader finds nothing in.
-        let listed = cloud.keys(&definition.bucket_name, definition.listing_prefix()).await;
-        let unread = !listed.is_empty() && delivered.records.is_empty() && delivered.bad_lines.is_empty();
-        let done = delivered.records.len() >= sent.len() || !delivered.bad_lines.is_empty() || unread;
-        if done || Instant::now() > deadline {
-            assert!(
-                !unread,
-                "Firehose wrote {listed:?}, yet read_delivered finds no record in it (Delivered::add_object)"
-            );
-            break delivered;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let delivered = cloud.delivered_within_a_minute(&definition, sent.len()).await;
     drop(supervisor);
     let _ = std::fs::remove_dir_all(&dir);
 

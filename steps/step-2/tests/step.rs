@@ -253,6 +253,121 @@ fn fleet_readings_have_unique_ids_and_millisecond_timestamps() {
     assert_eq!(vehicles.len(), 300, "the vehicles take turns");
 }
 
+/// A reading's GPS noise: how far it is from where the vehicle really is, in metres (east, north). Near enough to
+/// be flat, so a degree is a fixed number of metres (on the sphere of `haversine_km`), and east shrinks with the
+/// latitude's cosine.
+fn noise_metres(fleet: &Fleet, vehicle: u32, at: i64) -> (f64, f64) {
+    let metres_per_degree = 6_371_000.0 * std::f64::consts::PI / 180.0;
+    let (latitude, longitude) = fleet.true_position(vehicle, at);
+    let reading = fleet.reading(vehicle, at);
+    // Across the antimeridian the longitudes differ by almost 360°: the difference, brought into [-180, 180).
+    let east_degrees = (reading.longitude - longitude + 540.0).rem_euclid(360.0) - 180.0;
+    (
+        east_degrees * latitude.to_radians().cos() * metres_per_degree,
+        (reading.latitude - latitude) * metres_per_degree,
+    )
+}
+
+#[test]
+fn fleet_gps_noise_is_a_few_metres_and_drifts_smoothly() {
+    // fleet.rs's NOISE_METRES (private): an error of up to 5 m in each direction, so at most 5·√2 m in all (plus a
+    // little for the flat map the fleet shifts a reading on).
+    let most = 5.0 * 2f64.sqrt() + 0.1;
+    let fleet = test_fleet(300, 0.0);
+    let mut sizes = Vec::new();
+    for vehicle in (0..300).step_by(15) {
+        // A reading a second for two minutes: a dozen of the fleet's noise draws (one every NOISE_STEP_MS, 10 s).
+        let offsets: Vec<(f64, f64)> = (0..=120)
+            .map(|second| noise_metres(&fleet, vehicle, MORNING_MS + second * 1000))
+            .collect();
+        for (second, &(east, north)) in offsets.iter().enumerate() {
+            let size = east.hypot(north);
+            assert!(
+                size <= most,
+                "vehicle {vehicle} at {second} s: the reading is {size:.2} m from where it is (east {east:.2} m, \
+                 north {north:.2} m); GPS noise is at most 5 m in each direction"
+            );
+            sizes.push(size);
+        }
+        let span = |axis: fn(&(f64, f64)) -> f64| {
+            let values = || offsets.iter().map(axis);
+            values().fold(f64::MIN, f64::max) - values().fold(f64::MAX, f64::min)
+        };
+        let (east, north) = (span(|offset| offset.0), span(|offset| offset.1));
+        assert!(
+            east.max(north) > 2.0,
+            "vehicle {vehicle}'s GPS noise drifts over two minutes, but it spans only {east:.2} m east and \
+             {north:.2} m north"
+        );
+        for (second, pair) in offsets.windows(2).enumerate() {
+            let moved = (pair[1].0 - pair[0].0).hypot(pair[1].1 - pair[0].1);
+            // Eased from draw to draw, the noise moves at most 1.5 m a second on each axis; a fresh draw would
+            // jump by up to 10.
+            assert!(
+                moved < 2.5,
+                "vehicle {vehicle}'s GPS noise moves {moved:.2} m from {second} s to {} s: it drifts, never jumps",
+                second + 1
+            );
+        }
+    }
+    let mean = sizes.iter().sum::<f64>() / sizes.len() as f64;
+    assert!(
+        (2.0..=5.0).contains(&mean),
+        "a reading is a few metres from where its vehicle is, on average {mean:.2} m"
+    );
+}
+
+#[test]
+fn fleet_glitches_land_200_to_800_km_away_in_every_direction() {
+    let fleet = test_fleet(300, 0.5);
+    let (nearest, farthest) = fleet::GLITCH_KM;
+    let mut distances = Vec::new();
+    // North-east, south-east, south-west, north-west of where the vehicle is.
+    let mut quadrants = [0usize; 4];
+    for vehicle in 0..300 {
+        for at in (0..8).map(|second| MORNING_MS + second * 1000) {
+            if !fleet.is_glitch(&Fleet::vehicle_id(vehicle), at) {
+                continue;
+            }
+            let (latitude, longitude) = fleet.true_position(vehicle, at);
+            let glitch = fleet.reading(vehicle, at);
+            let km = haversine_km((latitude, longitude), (glitch.latitude, glitch.longitude));
+            // The fleet moves the reading on a flat map: on the sphere it lands within 2% of the distance meant.
+            assert!(
+                (nearest * 0.98..=farthest * 1.02).contains(&km),
+                "vehicle {vehicle}'s glitch at {at} is {km:.0} km from where it is, not {nearest:.0} to \
+                 {farthest:.0} km"
+            );
+            distances.push(km);
+            let north = glitch.latitude > latitude;
+            let east = (glitch.longitude - longitude + 540.0).rem_euclid(360.0) - 180.0 > 0.0;
+            quadrants[match (north, east) {
+                (true, true) => 0,
+                (false, true) => 1,
+                (false, false) => 2,
+                (true, false) => 3,
+            }] += 1;
+        }
+    }
+    let count = distances.len();
+    assert!(count >= 1_000, "half of 2,400 readings are glitches: {count}");
+    let closest = distances.iter().copied().fold(f64::MAX, f64::min);
+    let furthest = distances.iter().copied().fold(f64::MIN, f64::max);
+    assert!(
+        closest < 300.0 && furthest > 700.0,
+        "glitches spread over {nearest:.0} to {farthest:.0} km, but {count} of them land only {closest:.0} to \
+         {furthest:.0} km away"
+    );
+    // A random direction: a quarter of the glitches in each quadrant, give or take (4 standard deviations).
+    assert!(
+        quadrants
+            .iter()
+            .all(|&share| (count / 5..=count * 3 / 10).contains(&share)),
+        "{count} glitches land in every direction alike, but north-east, south-east, south-west and north-west of \
+         their vehicles hold {quadrants:?}"
+    );
+}
+
 #[test]
 fn glitches_binary_lists_exactly_the_injected_glitches() {
     let fleet = Fleet {

@@ -205,13 +205,12 @@ mod tests {
     #[tokio::test]
     async fn wait_until_active_gives_up_on_a_delivery_stream_creating_for_too_long() {
         let creating = FakeAws::new(|_| description("CREATING", None));
-        let waited = wait_until_active_within(
-            &fake_firehose(&creating),
-            "d",
-            Duration::from_millis(50),
-            Duration::from_millis(10),
-        )
-        .await;
+        let client = fake_firehose(&creating);
+        let waiting = wait_until_active_within(&client, "d", Duration::from_millis(50), Duration::from_millis(10));
+        // Bounded, so that a wait that never gives up fails here rather than hangs.
+        let waited = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("gave up within the patience, not never");
         let error = waited.expect_err("patience runs out").to_string();
         assert_eq!(error, "d did not become ACTIVE: it is CREATING ()");
         assert!(creating.calls().len() >= 2, "described more than once before giving up");

@@ -332,9 +332,10 @@ fn fleet_glitches_land_200_to_800_km_away_in_every_direction() {
             let (latitude, longitude) = fleet.true_position(vehicle, at);
             let glitch = fleet.reading(vehicle, at);
             let km = haversine_km((latitude, longitude), (glitch.latitude, glitch.longitude));
-            // The fleet moves the reading on a flat map: on the sphere it lands within 2% of the distance meant.
+            // The fleet moves the reading on a flat map, so on the sphere it lands a little nearer or further than
+            // meant: up to 5% (far north, and far east or west), measured with this fleet.
             assert!(
-                (nearest * 0.98..=farthest * 1.02).contains(&km),
+                (nearest * 0.94..=farthest * 1.06).contains(&km),
                 "vehicle {vehicle}'s glitch at {at} is {km:.0} km from where it is, not {nearest:.0} to \
                  {farthest:.0} km"
             );

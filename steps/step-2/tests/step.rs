@@ -253,6 +253,56 @@ fn fleet_readings_have_unique_ids_and_millisecond_timestamps() {
     assert_eq!(vehicles.len(), 300, "the vehicles take turns");
 }
 
+/// The glitches tool and the lab read a reading's time back from its timestamp: every time of day, and nothing but
+/// the fleet's own format (any other text is `None`, never a panic, whatever its length or its bytes).
+#[test]
+fn fleet_timestamps_parse_back_at_any_time_and_nothing_else_does() {
+    for at_ms in [0, 951_782_400_123, 1_795_823_999_999, MORNING_MS + 3_723_456] {
+        let text = fleet::rfc3339_millis(at_ms);
+        assert_eq!(fleet::parse_rfc3339_millis(&text), Some(at_ms), "{text}");
+    }
+    assert_eq!(fleet::rfc3339_millis(1_795_823_999_999), "2026-11-27T23:59:59.999Z");
+    for text in [
+        "",
+        "2026",
+        "2026-11-27T10:15:03.25Z",
+        "2026-11-27T10:15:03.2500Z",
+        "2026-11-27 10:15:03.250Z",
+        "2026-11-27T10:15:03.250+",
+        // 24 bytes, not ASCII: its bytes do not all start a character.
+        "éééééééééééé",
+        "2026-11-27T10:15:03.2éZ",
+    ] {
+        assert_eq!(fleet::parse_rfc3339_millis(text), None, "{text:?}");
+    }
+}
+
+/// A glitch strikes vehicles independently: at one instant, some vehicles of a fleet glitch and others do not, and
+/// which ones depends on the vehicle's id (so the lab can recompute them from the readings).
+#[test]
+fn fleet_glitches_strike_vehicles_independently() {
+    let fleet = test_fleet(400, 0.5);
+    for at_ms in [MORNING_MS, MORNING_MS + 1, MORNING_MS + 60_000] {
+        let struck = (0..400)
+            .filter(|vehicle| fleet.is_glitch(&Fleet::vehicle_id(*vehicle), at_ms))
+            .count();
+        assert!(
+            (140..=260).contains(&struck),
+            "at a rate of 0.5, about half of 400 vehicles glitch at one instant, not {struck}"
+        );
+    }
+    let similar = ["vehicle-00001", "vehicle-00002", "vehicle-00003", "vehicle-00010"];
+    let patterns: BTreeSet<Vec<bool>> = similar
+        .iter()
+        .map(|id| (0..64).map(|n| fleet.is_glitch(id, MORNING_MS + n)).collect())
+        .collect();
+    assert_eq!(
+        patterns.len(),
+        similar.len(),
+        "vehicles with similar ids glitch at different times"
+    );
+}
+
 /// A reading's GPS noise: how far it is from where the vehicle really is, in metres (east, north). Near enough to
 /// be flat, so a degree is a fixed number of metres (on the sphere of `haversine_km`), and east shrinks with the
 /// latitude's cosine.

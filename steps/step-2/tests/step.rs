@@ -261,7 +261,19 @@ fn fleet_timestamps_parse_back_at_any_time_and_nothing_else_does() {
         let text = fleet::rfc3339_millis(at_ms);
         assert_eq!(fleet::parse_rfc3339_millis(&text), Some(at_ms), "{text}");
     }
-    assert_eq!(fleet::rfc3339_millis(1_795_823_999_999), "2026-11-27T23:59:59.999Z");
+    // The proleptic Gregorian calendar, century years included (2100 is no leap year, 2400 is), on both sides of 1970.
+    for (at_ms, text) in [
+        (1_795_823_999_999, "2026-11-27T23:59:59.999Z"),
+        (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
+        (4_107_542_399_999, "2100-02-28T23:59:59.999Z"),
+        (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),
+        (13_574_606_400_000, "2400-02-29T12:00:00.000Z"),
+        (-2_203_891_200_000, "1900-03-01T00:00:00.000Z"),
+        (-1, "1969-12-31T23:59:59.999Z"),
+    ] {
+        assert_eq!(fleet::rfc3339_millis(at_ms), text, "{at_ms} ms");
+        assert_eq!(fleet::parse_rfc3339_millis(text), Some(at_ms), "{text}");
+    }
     for text in [
         "",
         "2026",
@@ -275,6 +287,33 @@ fn fleet_timestamps_parse_back_at_any_time_and_nothing_else_does() {
     ] {
         assert_eq!(fleet::parse_rfc3339_millis(text), None, "{text:?}");
     }
+}
+
+/// Every reading is a point on the globe: latitude within the poles, longitude in [-180, 180), also for the vehicles
+/// of Taveuni, whose roads cross the 180° meridian (so step 5 sees readings on both sides of it).
+#[test]
+fn fleet_readings_stay_on_the_globe_across_the_antimeridian() {
+    let fleet = test_fleet(300, 0.05);
+    let (mut west_of_it, mut east_of_it) = (0, 0);
+    for vehicle in 0..300 {
+        for step in 0..240 {
+            let reading = fleet.reading(vehicle, MORNING_MS + step * 30_000);
+            assert!(
+                (-90.0..=90.0).contains(&reading.latitude) && (-180.0..180.0).contains(&reading.longitude),
+                "vehicle {vehicle} at ({}, {}) is off the globe",
+                reading.latitude,
+                reading.longitude
+            );
+            if fleet.city_of(vehicle).name == "Taveuni" {
+                west_of_it += usize::from(reading.longitude > 179.0);
+                east_of_it += usize::from(reading.longitude < -179.0);
+            }
+        }
+    }
+    assert!(
+        west_of_it > 0 && east_of_it > 0,
+        "Taveuni's vehicles drive on both sides of the antimeridian: {west_of_it} readings west of it, {east_of_it} east"
+    );
 }
 
 /// A glitch strikes vehicles independently: at one instant, some vehicles of a fleet glitch and others do not, and

@@ -263,6 +263,9 @@ fn fleet_timestamps_parse_back_at_any_time_and_nothing_else_does() {
     }
     // The proleptic Gregorian calendar, century years included (2100 is no leap year, 2400 is), on both sides of 1970.
     for (at_ms, text) in [
+        (0, "1970-01-01T00:00:00.000Z"),
+        (1_769_860_800_000, "2026-01-31T12:00:00.000Z"),
+        (1_777_593_600_000, "2026-05-01T00:00:00.000Z"),
         (1_795_823_999_999, "2026-11-27T23:59:59.999Z"),
         (4_102_444_799_999, "2099-12-31T23:59:59.999Z"),
         (4_107_542_399_999, "2100-02-28T23:59:59.999Z"),

@@ -534,6 +534,28 @@ fn finish_turns_the_aggregate_into_the_window_result() {
     assert!(empty.terminated_early);
 }
 
+/// A window's result summarises the vehicles that reported in it, and only those; a vehicle silent in this window is
+/// not in its `vehicles` (it drove no km here), but its last reading still goes on to the next window.
+#[test]
+fn finish_summarises_only_the_vehicles_that_reported_in_the_window() {
+    let mut first = Aggregate::default();
+    first.fold(&event(FIRST).kinesis_event.records);
+    let first = first.finish(first_window(), SHARD, false);
+    assert!(!first.vehicles.is_empty() && !first.carry.is_empty());
+
+    let silent = Aggregate::resume(&first.carry).finish(first_window(), SHARD, false);
+    assert!(
+        silent.vehicles.is_empty(),
+        "no vehicle reported in this window, yet it summarises {:?}",
+        silent.vehicles.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        silent.carry.keys().collect::<Vec<_>>(),
+        first.carry.keys().collect::<Vec<_>>(),
+        "each vehicle's last reading goes on, reported in this window or not"
+    );
+}
+
 #[test]
 fn merge_adds_up_the_shards_of_one_window() {
     let mut one = Aggregate::default();

@@ -6,7 +6,7 @@
 //! `--in-place`: the tree may be shared, and a mutated file must never be built or committed from it). Its builds go
 //! to `.lab/mutants-target`, kept between runs, so that only the step's own crate is rebuilt per mutant. Exclusions
 //! (equivalent mutants, each with its reason) are in `.cargo/mutants.toml`. Not part of `verify`: a step takes
-//! minutes to an hour.
+//! 4 to 85 minutes on 2 cores (`-- --iterate` re-tests only what was missed, timed out or is new).
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;

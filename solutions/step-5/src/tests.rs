@@ -102,3 +102,78 @@ fn a_bad_record_says_why_it_was_skipped() {
         "(91.2, 2.35) is not on Earth: latitude within ±90, longitude within ±180"
     );
 }
+
+/// The stream's view of a window adds up its shards' results: every count, and a vehicle's figures when it is on two
+/// shards (after a resharding; its top speed the higher one); a window any shard ended early is marked so; and what
+/// goes wrong says so.
+#[test]
+fn merging_a_windows_shards_adds_up_every_count_and_keeps_an_early_end() {
+    let window = TimeRange {
+        start: "2026-11-27T10:15:00Z".parse().unwrap(),
+        end: "2026-11-27T10:15:20Z".parse().unwrap(),
+    };
+    let summary = |readings, km, top_kmh| VehicleSummary { readings, km, top_kmh };
+    let result = |shard: &str, n: u64, early| WindowResult {
+        window,
+        shard_id: shard.to_owned(),
+        count: 10 * n,
+        skipped: 3 * n,
+        out_of_order: 2 * n,
+        cells: Grid::default(),
+        busiest: vec![],
+        vehicles: BTreeMap::from([("vehicle-00001".to_owned(), summary(n, 0.5 * n as f64, 30.0 * n as f64))]),
+        anomalies: vec![],
+        anomalies_dropped: 4 * n,
+        withdrawn: vec![Uuid::from_u128(n as u128)],
+        terminated_early: early,
+        carry: BTreeMap::new(),
+    };
+    let merged = merge(&[
+        result("shardId-000000000001", 2, false),
+        result("shardId-000000000000", 3, true),
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            merged.count,
+            merged.skipped,
+            merged.out_of_order,
+            merged.anomalies_dropped
+        ),
+        (50, 15, 10, 20)
+    );
+    assert_eq!(merged.vehicles["vehicle-00001"], summary(5, 2.5, 90.0));
+    assert_eq!(merged.withdrawn.len(), 2);
+    assert!(
+        merged.terminated_early,
+        "one shard's window ended early: so did the stream's"
+    );
+    let on_time = merge(&[
+        result("shardId-000000000001", 2, false),
+        result("shardId-000000000000", 3, false),
+    ]);
+    assert!(!on_time.unwrap().terminated_early);
+
+    let twice = merge(&[
+        result("shardId-000000000001", 1, false),
+        result("shardId-000000000001", 1, false),
+    ]);
+    assert_eq!(
+        twice.unwrap_err().to_string(),
+        "two results of shardId-000000000001 for one window"
+    );
+    assert_eq!(merge(&[]).unwrap_err().to_string(), "no result to merge");
+    let later = WindowResult {
+        window: TimeRange {
+            start: window.end,
+            end: "2026-11-27T10:15:40Z".parse().unwrap(),
+        },
+        ..result("shardId-000000000000", 1, false)
+    };
+    assert_eq!(
+        merge(&[result("shardId-000000000001", 1, false), later])
+            .unwrap_err()
+            .to_string(),
+        "results of different windows: 2026-11-27 10:15:00 UTC and 2026-11-27 10:15:20 UTC"
+    );
+}

@@ -177,3 +177,72 @@ fn merging_a_windows_shards_adds_up_every_count_and_keeps_an_early_end() {
         "results of different windows: 2026-11-27 10:15:00 UTC and 2026-11-27 10:15:20 UTC"
     );
 }
+
+/// A window's list of anomalies is capped, so that a broken receiver cannot fill the state: past the cap each one is
+/// counted, not kept.
+#[test]
+fn a_window_keeps_the_first_thousand_anomalies_and_counts_the_rest() {
+    let anomaly = |n: u128| {
+        let fix = Fix {
+            id: Uuid::from_u128(n),
+            at_ms: 1_000 * n as i64,
+            latitude: -33.87,
+            longitude: 151.2,
+        };
+        Anomaly::new("vehicle-00001", fix, 5_000.0)
+    };
+    let mut window = Aggregate::default();
+    for n in 0..MAX_ANOMALIES as u128 {
+        window.flag(anomaly(n));
+    }
+    assert_eq!(
+        window.anomalies.len(),
+        MAX_ANOMALIES,
+        "the list is full, nothing dropped yet"
+    );
+    assert_eq!(window.anomalies_dropped, 0);
+    for n in 0..3 {
+        window.flag(anomaly(MAX_ANOMALIES as u128 + n));
+    }
+    assert_eq!(
+        window.anomalies.len(),
+        MAX_ANOMALIES,
+        "the list does not grow past the cap"
+    );
+    assert_eq!(window.anomalies_dropped, 3, "each one past the cap is counted");
+    assert_eq!(
+        window.anomalies.last().unwrap().id,
+        Uuid::from_u128(MAX_ANOMALIES as u128 - 1)
+    );
+}
+
+/// A flag withdrawn in the window that raised it leaves the list; one raised by an earlier window is named in
+/// `withdrawn`, so that the stream's view can take it back.
+#[test]
+fn clearing_a_flag_removes_it_from_this_window_or_names_it_withdrawn() {
+    let anomaly = |n: u128| {
+        let fix = Fix {
+            id: Uuid::from_u128(n),
+            at_ms: 1_000,
+            latitude: 48.85,
+            longitude: 2.35,
+        };
+        Anomaly::new("vehicle-00002", fix, 9_000.0)
+    };
+    let mut window = Aggregate::default();
+    window.flag(anomaly(1));
+    window.flag(anomaly(2));
+    window.clear(Uuid::from_u128(1));
+    assert_eq!(window.anomalies, vec![anomaly(2)], "only the other flag is left");
+    assert!(
+        window.withdrawn.is_empty(),
+        "this window raised it: nothing to withdraw from an earlier one"
+    );
+    window.clear(Uuid::from_u128(7));
+    assert_eq!(window.anomalies, vec![anomaly(2)]);
+    assert_eq!(
+        window.withdrawn,
+        vec![Uuid::from_u128(7)],
+        "an earlier window's flag is named"
+    );
+}

@@ -7,7 +7,6 @@
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::config::retry::RetryConfig;
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kinesis::types::ShardIteratorType;
 use lab_testkit::fake::{Call, FakeAws, Reply};
 use lambda_runtime::{Context, LambdaEvent};
@@ -705,11 +704,7 @@ struct Seen {
 
 /// A Kinesis client whose calls `fake` answers instead of the network; the client itself is the real SDK's.
 fn client_of(fake: &FakeAws, retry: RetryConfig) -> Client {
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-2 tests"))
-        .http_client(fake.clone())
+    let config = aws_sdk_kinesis::config::Builder::from(&lab_testkit::fake::config(fake))
         .retry_config(retry)
         .build();
     Client::from_conf(config)

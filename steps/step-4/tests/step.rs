@@ -362,14 +362,8 @@ fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Rece
         (status, error.unwrap_or_default())
     });
     let (endpoint, requests) = fake_xml_endpoint(answers.collect());
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
+    let config = aws_sdk_s3::config::Builder::from(&lab_testkit::fake::config_at(&endpoint))
         .force_path_style(true)
-        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
-        .retry_config(RetryConfig::disabled())
         .build();
     (aws_sdk_s3::Client::from_conf(config), requests)
 }
@@ -417,16 +411,9 @@ async fn ensure_firehose_role_reports_a_role_it_may_not_read() {
     let denied = r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
         <Message>not authorized to perform iam:GetRole</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
     let (endpoint, requests) = fake_xml_endpoint(vec![(403, denied.to_owned()), (500, String::new())]);
-    use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-    let config = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
-        .retry_config(RetryConfig::disabled())
-        .build();
+    let iam = aws_sdk_iam::Client::new(&lab_testkit::fake::config_at(&endpoint));
     let stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/TelemetricStream";
-    let error = ensure_firehose_role(&aws_sdk_iam::Client::from_conf(config), "R", stream_arn, "b")
+    let error = ensure_firehose_role(&iam, "R", stream_arn, "b")
         .await
         .expect_err("a refused GetRole is an error");
     assert!(error.to_string().starts_with("IAM call failed"), "{error}");

@@ -5,6 +5,10 @@
 //! own JSON protocol (awsJson1.1 for Kinesis: `X-Amz-Target` names the operation, errors carry `__type`). So a test
 //! built on it exercises the same code paths a call to AWS would, without the network.
 
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -45,6 +49,31 @@ impl Reply {
             message: message.to_owned(),
         }
     }
+}
+
+/// An SDK configuration whose every request `fake` answers: a region, fixed test credentials and the SDK's own
+/// retries off, so that each call is one request. A client of any service is made from it
+/// (`aws_sdk_kinesis::Client::new(&fake::config(&fake))`); a test that wants retries, or timeouts, sets them on the
+/// service's config builder (`aws_sdk_kinesis::config::Builder::from(&config)`).
+pub fn config(fake: &FakeAws) -> SdkConfig {
+    offline().to_builder().http_client(fake.clone()).build()
+}
+
+/// The same configuration, for a fake that listens on `endpoint` (a test's own HTTP server: the XML services, S3
+/// and IAM, which [`FakeAws`] does not speak).
+pub fn config_at(endpoint: &str) -> SdkConfig {
+    offline().to_builder().endpoint_url(endpoint).build()
+}
+
+/// Never the caller's credentials, region or profile: nothing read from the environment or from `~/.aws`.
+fn offline() -> SdkConfig {
+    let credentials = Credentials::new("fake", "fake", None, None, "lab-testkit fake");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(crate::DEFAULT_REGION))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .retry_config(RetryConfig::disabled())
+        .build()
 }
 
 type Answer = dyn Fn(&Call) -> Reply + Send + Sync;

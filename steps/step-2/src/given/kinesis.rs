@@ -169,7 +169,7 @@ impl Producer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_kinesis::config::BehaviorVersion;
 
     #[test]
     fn an_empty_partition_key_setting_means_each_records_own_key() {
@@ -192,12 +192,7 @@ mod tests {
 
     /// A producer whose client goes to `endpoint` with the producer's own timeouts and no retries.
     fn producer_at(endpoint: &str, timeout: TimeoutConfig) -> Producer {
-        let config = aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("fake", "fake", None, None, "step-2 unit tests"))
-            .endpoint_url(endpoint)
-            .retry_config(RetryConfig::disabled())
+        let config = aws_sdk_kinesis::config::Builder::from(&lab_testkit::fake::config_at(endpoint))
             .timeout_config(timeout)
             .build();
         Producer::new(Client::from_conf(config), Stream::Name("TelemetricStream".to_owned()))

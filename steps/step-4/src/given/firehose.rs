@@ -116,15 +116,7 @@ mod tests {
 
     /// A Firehose client whose calls `fake` answers (the SDK's own retries off, so each call is one request).
     fn fake_firehose(fake: &FakeAws) -> Client {
-        use aws_sdk_firehose::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-        let config = aws_sdk_firehose::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
-            .http_client(fake.clone())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        Client::from_conf(config)
+        Client::new(&lab_testkit::fake::config(fake))
     }
 
     /// Answers CreateDeliveryStream with `first` once, then as `then`.

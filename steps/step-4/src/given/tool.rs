@@ -329,15 +329,7 @@ mod tests {
 
     /// A Kinesis client whose calls `fake` answers (the SDK's own retries off, so each call is one request).
     fn fake_kinesis(fake: &FakeAws) -> aws_sdk_kinesis::Client {
-        use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-        let config = aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("fake", "fake", None, None, "step-4 tests"))
-            .http_client(fake.clone())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        aws_sdk_kinesis::Client::from_conf(config)
+        aws_sdk_kinesis::Client::new(&lab_testkit::fake::config(fake))
     }
 
     #[tokio::test]

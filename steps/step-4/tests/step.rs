@@ -313,61 +313,6 @@ async fn ensure_bucket_twice_changes_nothing() {
     assert_eq!(named, 1, "exactly one bucket of that name");
 }
 
-/// A fake AWS endpoint on 127.0.0.1 for the XML protocols, behind the real SDK clients, for what the local cloud
-/// cannot stage (a name another account owns, a race with another run, a refusal): it answers the requests in turn
-/// with `answers` (an HTTP status and an XML body), then refuses connections, and sends each request's first line
-/// and body to the receiver. S3 (REST-XML) and IAM (the query protocol) answer in XML, which `lab_testkit::fake`
-/// (Kinesis's JSON) does not speak.
-fn fake_xml_endpoint(answers: Vec<(u16, String)>) -> (String, std::sync::mpsc::Receiver<String>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port for the fake endpoint");
-    let port = listener.local_addr().expect("its address").port();
-    let (requests, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for (status, body) in answers {
-            let Ok((socket, _)) = listener.accept() else { return };
-            let mut reader = BufReader::new(socket);
-            // The request line and the headers, up to the empty line; then the body.
-            let (mut lines, mut length) = (vec![], 0);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-                lines.push(line);
-            }
-            let mut request = lines.first().map_or(String::new(), |line| line.trim_end().to_owned());
-            let _ = reader.by_ref().take(length).read_to_string(&mut request);
-            let _ = requests.send(request);
-            let response = format!(
-                "HTTP/1.1 {status} Fake\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = reader.into_inner().write_all(response.as_bytes());
-        }
-    });
-    (format!("http://127.0.0.1:{port}"), received)
-}
-
-/// S3's answer to one request of [`fake_s3`]: an HTTP status and, for an error, S3's error code.
-type S3Answer = (u16, Option<&'static str>);
-
-/// An S3 client of a [`fake_xml_endpoint`] answering `answers`, and the receiver of its requests.
-fn fake_s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, std::sync::mpsc::Receiver<String>) {
-    let answers = answers.into_iter().map(|(status, code)| {
-        let error = code.map(|code| format!("<Error><Code>{code}</Code><Message>{code}</Message></Error>"));
-        (status, error.unwrap_or_default())
-    });
-    let (endpoint, requests) = fake_xml_endpoint(answers.collect());
-    let config = aws_sdk_s3::config::Builder::from(&lab_testkit::fake::config_at(&endpoint))
-        .force_path_style(true)
-        .build();
-    (aws_sdk_s3::Client::from_conf(config), requests)
-}
-
 /// The methods of the requests received so far (the endpoint sends each before it answers it).
 fn methods(requests: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
     let method = |request: String| request.split(' ').next().unwrap_or("").to_owned();
@@ -378,7 +323,7 @@ fn methods(requests: &std::sync::mpsc::Receiver<String>) -> Vec<String> {
 async fn ensure_bucket_reports_a_bucket_it_may_not_use() {
     // HeadBucket's 403: the name is taken, by another account (bucket names are global), or this one may not look.
     // Either way creating it cannot help, and the error says so; only S3's "not found" leads to a create.
-    let (s3, requests) = fake_s3(vec![(403, None), (200, None)]);
+    let (s3, requests) = lab_testkit::fake::s3(vec![(403, None), (200, None)]);
     let error = ensure_bucket(&s3, "taken")
         .await
         .expect_err("a bucket S3 forbids is an error, not a bucket to create");
@@ -390,14 +335,14 @@ async fn ensure_bucket_reports_a_bucket_it_may_not_use() {
 async fn ensure_bucket_accepts_its_own_bucket_made_between_its_head_and_its_create() {
     // Two runs at once: both find no bucket, one creates it, the other's CreateBucket is BucketAlreadyOwnedByYou
     // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html): the bucket wanted.
-    let (s3, requests) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyOwnedByYou"))]);
+    let (s3, requests) = lab_testkit::fake::s3(vec![(404, None), (409, Some("BucketAlreadyOwnedByYou"))]);
     ensure_bucket(&s3, "raced")
         .await
         .expect("a bucket this account made meanwhile is the bucket wanted");
     assert_eq!(methods(&requests), ["HEAD", "PUT"]);
 
     // BucketAlreadyExists is another account's bucket of that name: not ours to write into.
-    let (s3, _) = fake_s3(vec![(404, None), (409, Some("BucketAlreadyExists"))]);
+    let (s3, _) = lab_testkit::fake::s3(vec![(404, None), (409, Some("BucketAlreadyExists"))]);
     let error = ensure_bucket(&s3, "theirs")
         .await
         .expect_err("another account's bucket is an error");
@@ -410,7 +355,7 @@ async fn ensure_firehose_role_reports_a_role_it_may_not_read() {
     // about it: creating one would fail the same way, or make a second role where one exists.
     let denied = r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
         <Message>not authorized to perform iam:GetRole</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
-    let (endpoint, requests) = fake_xml_endpoint(vec![(403, denied.to_owned()), (500, String::new())]);
+    let (endpoint, requests) = lab_testkit::fake::xml_endpoint(vec![(403, denied.to_owned()), (500, String::new())]);
     let iam = aws_sdk_iam::Client::new(&lab_testkit::fake::config_at(&endpoint));
     let stream_arn = "arn:aws:kinesis:us-east-1:123456789012:stream/TelemetricStream";
     let error = ensure_firehose_role(&iam, "R", stream_arn, "b")

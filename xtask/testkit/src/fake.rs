@@ -4,6 +4,9 @@
 //! signs it, classifies the answer, retries and deserialises — and the fake answers on the wire, in the service's
 //! own JSON protocol (awsJson1.1 for Kinesis: `X-Amz-Target` names the operation, errors carry `__type`). So a test
 //! built on it exercises the same code paths a call to AWS would, without the network.
+//!
+//! For the XML services (S3, IAM), [`xml_endpoint`] is the same idea one level down: an HTTP server on 127.0.0.1
+//! that answers each request in turn with a staged status and body.
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -18,6 +21,9 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
 /// One request the fake received: the operation (`PutRecords`) and its JSON body.
@@ -59,8 +65,8 @@ pub fn config(fake: &FakeAws) -> SdkConfig {
     offline().to_builder().http_client(fake.clone()).build()
 }
 
-/// The same configuration, for a fake that listens on `endpoint` (a test's own HTTP server: the XML services, S3
-/// and IAM, which [`FakeAws`] does not speak).
+/// The same configuration, for a fake that listens on `endpoint` (an [`xml_endpoint`]: the XML services, S3 and
+/// IAM, which [`FakeAws`] does not speak).
 pub fn config_at(endpoint: &str) -> SdkConfig {
     offline().to_builder().endpoint_url(endpoint).build()
 }
@@ -146,4 +152,63 @@ impl HttpClient for FakeAws {
     fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
     }
+}
+
+/// A fake AWS endpoint on 127.0.0.1 for the XML protocols, behind the real SDK clients, for what the local cloud
+/// cannot stage (a name another account owns, a race with another run, a refusal). S3 (REST-XML) and IAM (the query
+/// protocol) answer in XML, which [`FakeAws`] does not speak. It answers the requests in turn with `answers` (an
+/// HTTP status and an XML body), then refuses connections, and sends each request's first line and body to the
+/// receiver before it answers. Make the client with [`config_at`].
+pub fn xml_endpoint(answers: Vec<(u16, String)>) -> (String, Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the fake endpoint");
+    let port = listener.local_addr().expect("its address").port();
+    let (requests, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for (status, body) in answers {
+            let Ok((socket, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(socket);
+            let _ = requests.send(read_request(&mut reader));
+            let response = format!(
+                "HTTP/1.1 {status} Fake\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.into_inner().write_all(response.as_bytes());
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), received)
+}
+
+/// The request line, then the body (the headers are read up to the empty line, for the body's length).
+fn read_request(reader: &mut BufReader<TcpStream>) -> String {
+    let (mut first, mut length) = (None, 0);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        first.get_or_insert_with(|| line.trim_end().to_owned());
+    }
+    let mut request = first.unwrap_or_default();
+    let _ = reader.by_ref().take(length).read_to_string(&mut request);
+    request
+}
+
+/// S3's answer to one request of [`s3`]: an HTTP status and, for an error, S3's error code (`AccessDenied`, …).
+pub type S3Answer = (u16, Option<&'static str>);
+
+/// An S3 client of an [`xml_endpoint`] answering `answers` in turn, and the receiver of its requests.
+#[cfg(feature = "s3")]
+pub fn s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, Receiver<String>) {
+    let answers = answers.into_iter().map(|(status, code)| {
+        let error = code.map(|code| format!("<Error><Code>{code}</Code><Message>{code}</Message></Error>"));
+        (status, error.unwrap_or_default())
+    });
+    let (endpoint, requests) = xml_endpoint(answers.collect());
+    let config = aws_sdk_s3::config::Builder::from(&config_at(&endpoint))
+        .force_path_style(true)
+        .build();
+    (aws_sdk_s3::Client::from_conf(config), requests)
 }

@@ -246,3 +246,35 @@ fn clearing_a_flag_removes_it_from_this_window_or_names_it_withdrawn() {
         "an earlier window's flag is named"
     );
 }
+
+/// A window starts from the vehicles the previous window carried. When there is no previous result, or this role
+/// may not read it (S3 answers 403 AccessDenied to a missing key without s3:ListBucket), the window starts afresh
+/// rather than hold the shard on a read that can never succeed; any other error fails the invocation, to be retried.
+#[tokio::test]
+async fn a_window_starts_afresh_when_the_previous_result_is_missing_or_unreadable_and_fails_on_any_other_error() {
+    let destination = Destination {
+        bucket: "analytics".to_owned(),
+        prefix: "analytics/".to_owned(),
+    };
+    let window = TimeRange {
+        start: "2026-11-27T10:15:20Z".parse().unwrap(),
+        end: "2026-11-27T10:15:40Z".parse().unwrap(),
+    };
+    let read = |status, code| {
+        let (s3, requests) = lab_testkit::fake::s3(vec![(status, Some(code))]);
+        let destination = destination.clone();
+        async move {
+            let carried = carried(&s3, &destination, &window, "shardId-000000000000").await;
+            (carried, requests.try_iter().collect::<Vec<_>>())
+        }
+    };
+    for code in ["NoSuchKey", "AccessDenied"] {
+        let status = if code == "NoSuchKey" { 404 } else { 403 };
+        let (carried, requests) = read(status, code).await;
+        assert_eq!(carried.expect(code), BTreeMap::new(), "{code}: nothing carried");
+        let previous = result_key("analytics/", &window.previous(), "shardId-000000000000");
+        assert_eq!(requests, [format!("GET /analytics/{previous}?x-id=GetObject HTTP/1.1")]);
+    }
+    let (failed, _) = read(500, "InternalError").await;
+    assert!(failed.is_err(), "an S3 failure is the invocation's, to be retried");
+}

@@ -178,19 +178,21 @@ fn merging_a_windows_shards_adds_up_every_count_and_keeps_an_early_end() {
     );
 }
 
+/// An anomaly of reading `n` (its id), as `Aggregate::add` flags one.
+fn anomaly(n: u128) -> Anomaly {
+    let fix = Fix {
+        id: Uuid::from_u128(n),
+        at_ms: 1_000 * n as i64,
+        latitude: -33.87,
+        longitude: 151.2,
+    };
+    Anomaly::new("vehicle-00001", fix, 5_000.0)
+}
+
 /// A window's list of anomalies is capped, so that a broken receiver cannot fill the state: past the cap each one is
 /// counted, not kept.
 #[test]
 fn a_window_keeps_the_first_thousand_anomalies_and_counts_the_rest() {
-    let anomaly = |n: u128| {
-        let fix = Fix {
-            id: Uuid::from_u128(n),
-            at_ms: 1_000 * n as i64,
-            latitude: -33.87,
-            longitude: 151.2,
-        };
-        Anomaly::new("vehicle-00001", fix, 5_000.0)
-    };
     let mut window = Aggregate::default();
     for n in 0..MAX_ANOMALIES as u128 {
         window.flag(anomaly(n));
@@ -220,15 +222,6 @@ fn a_window_keeps_the_first_thousand_anomalies_and_counts_the_rest() {
 /// `withdrawn`, so that the stream's view can take it back.
 #[test]
 fn clearing_a_flag_removes_it_from_this_window_or_names_it_withdrawn() {
-    let anomaly = |n: u128| {
-        let fix = Fix {
-            id: Uuid::from_u128(n),
-            at_ms: 1_000,
-            latitude: 48.85,
-            longitude: 2.35,
-        };
-        Anomaly::new("vehicle-00002", fix, 9_000.0)
-    };
     let mut window = Aggregate::default();
     window.flag(anomaly(1));
     window.flag(anomaly(2));
@@ -260,19 +253,16 @@ async fn a_window_starts_afresh_when_the_previous_result_is_missing_or_unreadabl
         start: "2026-11-27T10:15:20Z".parse().unwrap(),
         end: "2026-11-27T10:15:40Z".parse().unwrap(),
     };
-    let read = |status, code| {
+    let destination = &destination;
+    let read = |status, code| async move {
         let (s3, requests) = lab_testkit::fake::s3(vec![(status, Some(code))]);
-        let destination = destination.clone();
-        async move {
-            let carried = carried(&s3, &destination, &window, "shardId-000000000000").await;
-            (carried, requests.try_iter().collect::<Vec<_>>())
-        }
+        let carried = carried(&s3, destination, &window, "shardId-000000000000").await;
+        (carried, requests.try_iter().collect::<Vec<_>>())
     };
-    for code in ["NoSuchKey", "AccessDenied"] {
-        let status = if code == "NoSuchKey" { 404 } else { 403 };
+    let previous = result_key("analytics/", &window.previous(), "shardId-000000000000");
+    for (status, code) in [(404, "NoSuchKey"), (403, "AccessDenied")] {
         let (carried, requests) = read(status, code).await;
         assert_eq!(carried.expect(code), BTreeMap::new(), "{code}: nothing carried");
-        let previous = result_key("analytics/", &window.previous(), "shardId-000000000000");
         assert_eq!(requests, [format!("GET /analytics/{previous}?x-id=GetObject HTTP/1.1")]);
     }
     let (failed, _) = read(500, "InternalError").await;

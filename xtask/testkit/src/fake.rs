@@ -207,8 +207,5 @@ pub fn s3(answers: Vec<S3Answer>) -> (aws_sdk_s3::Client, Receiver<String>) {
         (status, error.unwrap_or_default())
     });
     let (endpoint, requests) = xml_endpoint(answers.collect());
-    let config = aws_sdk_s3::config::Builder::from(&config_at(&endpoint))
-        .force_path_style(true)
-        .build();
-    (aws_sdk_s3::Client::from_conf(config), requests)
+    (crate::local_s3(&config_at(&endpoint)), requests)
 }

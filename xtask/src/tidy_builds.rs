@@ -60,7 +60,7 @@ fn resolved_features(package: &str, with_dev: bool) -> BTreeMap<String, BTreeSet
     let edges = if with_dev { "normal,build,dev" } else { "normal,build" };
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .current_dir(root())
-        .args(["tree", "--locked", "--offline", "-p", package, "-e", edges])
+        .args(["tree", "--locked", "-p", package, "-e", edges])
         .args(["--prefix", "none", "--format", "{p}|{f}"])
         .output()
         .expect("running cargo tree");

@@ -27,15 +27,6 @@ pub enum Verdict {
     Tested { results: Vec<TestResult>, output: String },
 }
 
-/// This machine's platform as rustc names it (`x86_64-unknown-linux-gnu`): the one whose crates a build downloads.
-pub fn host_platform() -> String {
-    let output = Command::new("rustc").args(["--print", "host-tuple"]).output();
-    match output {
-        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).trim().to_owned(),
-        _ => panic!("`rustc --print host-tuple` failed: is rustc on PATH?"),
-    }
-}
-
 pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(root());

@@ -65,14 +65,18 @@ fn build_binaries(packages: &[&str]) -> Result<BTreeMap<String, BTreeMap<String,
 
 /// Builds the binaries of `steps` (with lab-cloud's, in the same call) and copies the steps' where the run reads
 /// them, so that building another package (which may write an executable of the same name) cannot swap them under
-/// the run.
+/// the run. `mine` builds the learner's crates, else the solutions.
 pub fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
-    std::fs::create_dir_all(staging)?;
     let packages: Vec<&str> = steps.iter().map(|step| step.package(!mine)).collect();
+    stage_packages(&packages, staging)
+}
+
+fn stage_packages(packages: &[&str], staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
+    std::fs::create_dir_all(staging)?;
     eprintln!("lab: building {}", packages.join(", "));
-    let built = build_binaries(&[packages.as_slice(), &["lab-cloud"]].concat())?;
+    let built = build_binaries(&[packages, &["lab-cloud"]].concat())?;
     let mut staged = BTreeMap::new();
-    for package in &packages {
+    for package in packages {
         for (name, path) in built.get(*package).into_iter().flatten() {
             let target = staging.join(name);
             std::fs::copy(path, &target).with_context(|| format!("copying {}", path.display()))?;
@@ -80,6 +84,126 @@ pub fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> 
         }
     }
     Ok(staged)
+}
+
+/// Whose code `lab --mine` runs for a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    /// The learner changed the starter, and it builds.
+    Learners,
+    /// The step is still its starter: the solution runs (the starter would stop at its first `todo!()`).
+    NotStarted,
+    /// The learner's crate does not build: the solution runs, and `check` says why.
+    DoesNotBuild,
+}
+
+/// Whether a step's `src/` is still exactly the starter generated from its solution (the tidy test
+/// `starters_are_their_solutions_minus_the_bodies` holds the shipped starters to that text).
+fn untouched(step: &Step) -> Result<bool> {
+    is_starter(&step.starter_dir().join("src"), &step.solution_dir())
+}
+
+/// Whether `src` holds exactly the starter files generated from the solution in `solution_dir`.
+fn is_starter(src: &std::path::Path, solution_dir: &std::path::Path) -> Result<bool> {
+    let starter = crate::starter::starter_files(solution_dir)?;
+    let on_disk = crate::starter::rust_files(src)?;
+    if on_disk.len() != starter.len() {
+        return Ok(false);
+    }
+    Ok(starter
+        .iter()
+        .all(|(path, text)| std::fs::read_to_string(src.join(path)).is_ok_and(|found| &found == text)))
+}
+
+/// `--mine`: the learner's crate for each step they have started, the solution for the others; a started step whose
+/// crate does not build also runs the solution (said, with the command that shows why), so that a step in progress
+/// never keeps the learner from running the ones they finished.
+fn whose_code(steps: &[Step]) -> Result<Vec<Whose>> {
+    let mut whose = vec![];
+    for step in steps {
+        whose.push(if untouched(step)? {
+            Whose::NotStarted
+        } else {
+            Whose::Learners
+        });
+    }
+    let learners: Vec<&str> = steps
+        .iter()
+        .zip(&whose)
+        .filter(|(_, whose)| **whose == Whose::Learners)
+        .map(|(step, _)| step.starter.as_str())
+        .collect();
+    if !learners.is_empty() && !builds(&learners) {
+        for (step, whose) in steps.iter().zip(whose.iter_mut()) {
+            if *whose == Whose::Learners && !builds(&[step.starter.as_str()]) {
+                *whose = Whose::DoesNotBuild;
+            }
+        }
+    }
+    Ok(whose)
+}
+
+/// Whether the packages' binaries build (cargo's own messages are left out: `check` is where a learner reads them).
+fn builds(packages: &[&str]) -> bool {
+    let mut command = cargo();
+    command.args(["build", "--bins", "--quiet"]);
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// One line per kind: which steps run the learner's code and which the solution's, and why.
+fn say_whose(steps: &[Step], whose: &[Whose]) {
+    let list = |kind: Whose| -> Vec<&str> {
+        steps
+            .iter()
+            .zip(whose)
+            .filter(|(_, w)| **w == kind)
+            .map(|(step, _)| step.id.as_str())
+            .collect()
+    };
+    let (yours, not_started, broken) = (
+        list(Whose::Learners),
+        list(Whose::NotStarted),
+        list(Whose::DoesNotBuild),
+    );
+    eprintln!(
+        "lab --mine: your code for {}",
+        if yours.is_empty() {
+            "no step yet".to_owned()
+        } else {
+            yours.join(", ")
+        }
+    );
+    if !not_started.is_empty() {
+        eprintln!(
+            "lab --mine: the solutions for {} (not started: still the starter)",
+            not_started.join(", ")
+        );
+    }
+    for id in broken {
+        eprintln!("lab --mine: the solution for {id}: yours does not build (`cargo xtask check {id}` shows why)");
+    }
+}
+
+/// The binaries of a lab run: the solutions', or with `mine` the learner's where [`whose_code`] says so.
+fn stage_lab_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
+    if !mine {
+        return stage_binaries(steps, false, staging);
+    }
+    let whose = whose_code(steps)?;
+    say_whose(steps, &whose);
+    let packages: Vec<&str> = steps
+        .iter()
+        .zip(&whose)
+        .map(|(step, whose)| step.package(*whose != Whose::Learners))
+        .collect();
+    stage_packages(&packages, staging)
 }
 
 pub fn lab_cloud_binary() -> Result<PathBuf> {
@@ -112,8 +236,8 @@ pub fn lab(args: LabArgs) -> Result<bool> {
     let steps = steps::load()?;
     // On a fresh clone the emulator is installed (pip, ~30 s) while cargo builds, not after it.
     let installing = std::thread::spawn(cloud::install);
-    let built =
-        stage_binaries(&steps, args.mine, &state.join("bin")).and_then(|binaries| Ok((binaries, lab_cloud_binary()?)));
+    let built = stage_lab_binaries(&steps, args.mine, &state.join("bin"))
+        .and_then(|binaries| Ok((binaries, lab_cloud_binary()?)));
     installing.join().expect("the emulator's installer does not panic")?;
     let (binaries, lab_cloud) = built?;
 
@@ -207,7 +331,27 @@ pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32, e
 
 #[cfg(test)]
 mod tests {
-    use super::only_run;
+    use super::{is_starter, only_run};
+
+    #[test]
+    fn a_step_is_the_learners_once_any_file_differs_from_its_starter() {
+        let step = crate::steps::find("step-1").unwrap();
+        let copy = std::env::temp_dir().join(format!("lab-mine-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&copy);
+        let files = crate::starter::starter_files(&step.solution_dir()).unwrap();
+        for (path, text) in &files {
+            std::fs::create_dir_all(copy.join(path).parent().unwrap()).unwrap();
+            std::fs::write(copy.join(path), text).unwrap();
+        }
+        assert!(is_starter(&copy, &step.solution_dir()).unwrap(), "the starter as generated");
+        let (first, text) = &files[0];
+        std::fs::write(copy.join(first), format!("{text}// mine\n")).unwrap();
+        assert!(!is_starter(&copy, &step.solution_dir()).unwrap(), "a file changed");
+        std::fs::write(copy.join(first), text).unwrap();
+        std::fs::write(copy.join("extra.rs"), "").unwrap();
+        assert!(!is_starter(&copy, &step.solution_dir()).unwrap(), "a file added");
+        let _ = std::fs::remove_dir_all(copy);
+    }
 
     #[test]
     fn a_second_lab_in_the_same_clone_is_refused_until_the_first_ends() {

@@ -45,7 +45,8 @@ enum Command {
         /// How many records the producer writes.
         #[arg(long, default_value_t = 5000)]
         records: u64,
-        /// Run your own step crates instead of the solutions.
+        /// Run your own code for each step you have started (changed from its starter) and the solutions for the
+        /// rest; says which is which. A started step that does not build runs the solution too.
         #[arg(long)]
         mine: bool,
         /// End with the summary as one JSON object.

@@ -438,6 +438,17 @@ fn each_chapter_puts_check_your_work_before_the_hints_and_the_solution_collapsed
     }
 }
 
+/// This machine's platform as rustc names it (`x86_64-unknown-linux-gnu`): the one whose crates a build downloads.
+fn host_platform() -> String {
+    let output = std::process::Command::new("rustc")
+        .args(["--print", "host-tuple"])
+        .output();
+    match output {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+        _ => panic!("`rustc --print host-tuple` failed: is rustc on PATH?"),
+    }
+}
+
 /// The workspace resolves from Cargo.lock as it is: a dependency change that needs the lock file updated fails here,
 /// not in a learner's first build (`--locked`). For this machine's platform only (`--filter-platform`), and allowed
 /// to fetch what it lacks: a fresh machine has only what a build downloaded, which is the host's crates, and a test
@@ -445,7 +456,7 @@ fn each_chapter_puts_check_your_work_before_the_hints_and_the_solution_collapsed
 /// wanting `android_system_properties`).
 #[test]
 fn the_workspace_builds_with_the_lock_file_as_it_is() {
-    let host = crate::cargo::host_platform();
+    let host = host_platform();
     let output = crate::cargo::cargo()
         .args([
             "metadata",

@@ -100,6 +100,15 @@ pub enum Setting {
     AnalyticsObjects,
 }
 
+/// The step whose function a deployed function is: `name` is a stage's function name, or ends with one (a learner's
+/// names carry a prefix, see `Naming`).
+pub fn step_of_function(name: &str) -> Option<&'static str> {
+    STAGES
+        .iter()
+        .find(|stage| stage.function.as_ref().is_some_and(|f| name.ends_with(f.name)))
+        .map(|stage| stage.step)
+}
+
 /// The producer runs for minutes (it paces its writes), the longest of the three functions.
 pub const PRODUCER_TIMEOUT_SECONDS: i32 = 300;
 

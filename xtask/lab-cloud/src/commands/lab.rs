@@ -484,8 +484,24 @@ async fn wait_for_pipeline(
             let seconds = produce_started.elapsed().as_secs_f64();
             match outcome {
                 Outcome::Response(body) => produced = Some((body, seconds)),
-                other => anyhow::bail!("the producer failed: {:?}", other.error()),
+                other => {
+                    let (error_type, message) = other.error().unwrap_or_default();
+                    if let Some(panic) = crate::unfinished::panic_in(&message) {
+                        let step = crate::stages::step_of_function(PRODUCER).unwrap_or("step-2");
+                        anyhow::bail!(crate::unfinished::stopped_by(step, "producer", &panic));
+                    }
+                    anyhow::bail!("the producer failed: {error_type}: {message}")
+                }
             }
+        }
+        // A mapping retries a batch its function fails on, as AWS does; a learner's todo!() would fail it forever.
+        if let Some((function, panic)) = mapping_panic(supervisor) {
+            let step = crate::stages::step_of_function(&function).unwrap_or("its step");
+            anyhow::bail!(crate::unfinished::stopped_by(
+                step,
+                &format!("function {function}"),
+                &panic
+            ));
         }
         let (consumed, lag) = mapping_progress(supervisor, CONSUMER);
         let delivered: u64 = supervisor
@@ -670,6 +686,14 @@ fn run_tool(command: &mut std::process::Command) -> Result<String> {
 }
 
 /// Records done and the iterator lag of a function's mapping.
+/// A function a mapping invokes that panicked (a `todo!()` reached, say), and how.
+fn mapping_panic(supervisor: &Supervisor) -> Option<(String, String)> {
+    supervisor.all_stats().into_iter().find_map(|(settings, stats)| {
+        let panic = stats.last_panic.lock().unwrap().clone()?;
+        Some((settings.function_name.clone(), panic))
+    })
+}
+
 fn mapping_progress(supervisor: &Supervisor, function: &str) -> (u64, u64) {
     supervisor
         .all_stats()

@@ -304,7 +304,9 @@ async fn deliver(
     loop {
         match tools::ensure_delivery_stream(binary, naming, &delivery) {
             Ok(()) => break,
-            Err(error) if attempt < 4 && !existed => {
+            // Only Firehose's own word for a role it cannot assume yet: "Firehose is unable to assume role <arn>"
+            // (CreateDeliveryStream, InvalidArgumentException). Anything else, a learner's todo!() included, is final.
+            Err(error) if attempt < 4 && !existed && format!("{error:#}").contains("unable to assume role") => {
                 eprintln!(
                     "deploy: making the delivery stream failed (attempt {attempt}: a new role takes seconds to be \
                      usable); trying again in 10 s. It said: {error:#}"

@@ -22,6 +22,9 @@ fn run(tool: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {
     if !output.status.success() {
         let name = tool.file_name().map_or_else(Default::default, |n| n.to_string_lossy());
         let step = step_of(&name);
+        if let Some(panic) = crate::unfinished::panic_in(&String::from_utf8_lossy(&output.stderr)) {
+            bail!(crate::unfinished::stopped_by(step, &format!("`{name}`"), &panic));
+        }
         bail!(
             "`{name}` (from {step}) failed:\n{}{}\n`cargo xtask check {step}` shows what is left to do in it.",
             String::from_utf8_lossy(&output.stdout),

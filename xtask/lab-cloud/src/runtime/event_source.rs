@@ -187,6 +187,9 @@ pub struct MappingStats {
     pub responses_without_state: AtomicU64,
     /// Batches split in two after a function error (`BisectBatchOnFunctionError`).
     pub bisects: AtomicU64,
+    /// The last function error's message, when it was a panic (a learner's `todo!()` reached, say): a mapping
+    /// retries such a batch as AWS would, and the lab stops rather than wait for it.
+    pub last_panic: Mutex<Option<String>>,
 }
 
 /// The tumbling window a shard is in: its bounds (epoch ms), the state the function last returned, and the
@@ -550,6 +553,12 @@ impl ShardPoller {
         let diagnosis = Diagnosis::of(&outcome, in_window);
         if outcome.is_error() {
             self.stats.function_errors.fetch_add(1, Ordering::Relaxed);
+            if let Some(panic) = outcome
+                .error()
+                .and_then(|(_, message)| crate::unfinished::panic_in(&message))
+            {
+                *self.stats.last_panic.lock().unwrap() = Some(panic);
+            }
         } else if diagnosis.is_some() {
             self.stats.responses_without_state.fetch_add(1, Ordering::Relaxed);
         }

@@ -343,7 +343,10 @@ mod tests {
             std::fs::create_dir_all(copy.join(path).parent().unwrap()).unwrap();
             std::fs::write(copy.join(path), text).unwrap();
         }
-        assert!(is_starter(&copy, &step.solution_dir()).unwrap(), "the starter as generated");
+        assert!(
+            is_starter(&copy, &step.solution_dir()).unwrap(),
+            "the starter as generated"
+        );
         let (first, text) = &files[0];
         std::fs::write(copy.join(first), format!("{text}// mine\n")).unwrap();
         assert!(!is_starter(&copy, &step.solution_dir()).unwrap(), "a file changed");

@@ -15,9 +15,40 @@ pub async fn stream_ids(
     since: Option<std::time::SystemTime>,
     cap: usize,
 ) -> Result<HashSet<String>> {
+    let mut ids = HashSet::new();
+    for_each_record(config, stream_arn, since, |record| {
+        let id = serde_json::from_slice::<Value>(record.data.as_ref())
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned));
+        ids.insert(id.unwrap_or_else(|| format!("unparsable:{}", record.sequence_number)));
+        ids.len() < cap
+    })
+    .await?;
+    Ok(ids)
+}
+
+/// Every record's data in the stream (all shards, from the start), shard by shard in order.
+pub async fn stream_data(config: &SdkConfig, stream_arn: &str) -> Result<Vec<Vec<u8>>> {
+    let mut data = vec![];
+    for_each_record(config, stream_arn, None, |record| {
+        data.push(record.data.as_ref().to_vec());
+        true
+    })
+    .await?;
+    Ok(data)
+}
+
+/// Reads every shard of the stream from the start (or from `since`) and hands each record to `each`, until it says
+/// `false` or the shards are read to their tip.
+async fn for_each_record(
+    config: &SdkConfig,
+    stream_arn: &str,
+    since: Option<std::time::SystemTime>,
+    mut each: impl FnMut(&aws_sdk_kinesis::types::Record) -> bool,
+) -> Result<()> {
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let name = stream_arn.rsplit_once(":stream/").map_or(stream_arn, |(_, name)| name);
-    let mut ids = HashSet::new();
+    let mut more = true;
     let shards = kinesis
         .list_shards()
         .stream_name(name)
@@ -26,6 +57,9 @@ pub async fn stream_ids(
         .shards
         .unwrap_or_default();
     for shard in shards {
+        if !more {
+            break;
+        }
         let request = kinesis.get_shard_iterator().stream_name(name).shard_id(&shard.shard_id);
         let request = match since {
             Some(time) => request
@@ -44,22 +78,19 @@ pub async fn stream_ids(
             // An empty page is not the end while the shard has more behind it (AWS returns empty pages before
             // the tip, and allows 5 reads a second per shard).
             let behind = output.millis_behind_latest.unwrap_or(0) > 0;
-            if ids.len() >= cap || (output.records.is_empty() && !behind) {
+            if !more || (output.records.is_empty() && !behind) {
                 break;
             }
             if output.records.is_empty() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             for record in &output.records {
-                let id = serde_json::from_slice::<Value>(record.data.as_ref())
-                    .ok()
-                    .and_then(|v| v["id"].as_str().map(str::to_owned));
-                ids.insert(id.unwrap_or_else(|| format!("unparsable:{}", record.sequence_number)));
+                more = more && each(record);
             }
             iterator = output.next_shard_iterator;
         }
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// The lines of an NDJSON object Firehose delivered: the `id` of each position, or the line that is not one.

@@ -23,7 +23,7 @@ use crate::control::producing;
 use crate::dashboard::{self, Dashboard, Feed};
 use crate::gateway::{Limits, ShardKey, ShardTraffic};
 use crate::naming::Naming;
-use crate::readback::{objects, positions, stream_ids};
+use crate::readback::{objects, positions, stream_data, stream_ids};
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::lambda_host::{FunctionSpec, Outcome, function_spec};
@@ -507,13 +507,24 @@ async fn wait_for_pipeline(
         let delivered: u64 = supervisor
             .delivery_stats()
             .iter()
-            // Records Firehose dropped after its S3 retry window are done with too (and lost).
-            .map(|(_, s)| s.records.load(Ordering::Relaxed) + s.records_dropped.load(Ordering::Relaxed))
+            .map(|(_, s)| s.records.load(Ordering::Relaxed))
             .sum();
+        // Records Firehose dropped after its S3 retry window are done with too (and lost): said apart, so that the
+        // live line never counts them as delivered.
+        let dropped: u64 = supervisor
+            .delivery_stats()
+            .iter()
+            .map(|(_, s)| s.records_dropped.load(Ordering::Relaxed))
+            .sum();
+        let dropped_note = if dropped > 0 {
+            format!(" (dropped {dropped})")
+        } else {
+            String::new()
+        };
         let sent = produced.as_ref().map(|(body, _)| body["sent"].as_u64().unwrap_or(0));
         progress(
             &format!(
-                "produced {:>7}  consumed {consumed:>7}  delivered to S3 {delivered:>7}  iterator lag {lag:>5} ms  ({:.0} s)",
+                "produced {:>7}  consumed {consumed:>7}  delivered to S3 {delivered:>7}{dropped_note}  iterator lag {lag:>5} ms  ({:.0} s)",
                 sent.map_or_else(|| "…".to_owned(), |n| n.to_string()),
                 started.elapsed().as_secs_f64()
             ),
@@ -521,7 +532,7 @@ async fn wait_for_pipeline(
         );
         if let Some(sent) = sent {
             let consumer_done = !deployed.functions.contains(&CONSUMER.to_owned()) || consumed >= sent;
-            let firehose_done = supervisor.delivery_stats().is_empty() || delivered >= sent;
+            let firehose_done = supervisor.delivery_stats().is_empty() || delivered + dropped >= sent;
             // The analysis too must have read every record: a window it has not reached yet is never closed.
             let analysed = mapping_progress(supervisor, ANALYTICS).0;
             let analysis_done = !deployed.functions.contains(&ANALYTICS.to_owned()) || analysed >= sent;
@@ -597,20 +608,18 @@ async fn check_glitches(
     poison: Option<&scenario::Written>,
 ) -> Result<(GlitchCheck, Vec<Value>)> {
     let s3 = s3_client(config);
-    let delivered = state.join("delivered.ndjson");
-    let bodies: Vec<String> = objects(&s3, &deployed.bucket, &deployed.firehose_prefix)
+    // The readings as the stream holds them, which is what the analysis read: the glitches injected are those the
+    // producer made, whatever Firehose delivered (under `--faults s3-error` it may have delivered nothing).
+    let produced = state.join("produced.ndjson");
+    let readings: String = stream_data(config, &deployed.stream_arn)
         .await?
-        .into_iter()
-        .map(|(_, body)| body)
-        .collect();
-    // Firehose delivers the `poison` scenario's malformed records too; the fleet's glitches are in the readings.
-    let readings: String = bodies
-        .concat()
-        .lines()
+        .iter()
+        .map(|data| String::from_utf8_lossy(data).trim_end().to_owned())
+        // The `poison` scenario's malformed records are the lab's own, not the fleet's readings.
         .filter(|line| positions(line).all(|id| id.is_ok_and(|id| poison.is_none_or(|p| !p.ids.contains(&id)))))
         .map(|line| format!("{line}\n"))
         .collect();
-    std::fs::write(&delivered, readings)?;
+    std::fs::write(&produced, readings)?;
     let listed = run_tool(
         std::process::Command::new(glitches)
             .args([
@@ -619,7 +628,7 @@ async fn check_glitches(
                 "--glitch-rate",
                 &FLEET_GLITCH_RATE.to_string(),
             ])
-            .arg(&delivered),
+            .arg(&produced),
     )?;
     let injected: HashSet<String> = listed
         .lines()
@@ -976,17 +985,40 @@ fn print_summary(summary: &Summary, state: &Path) {
         summary.produce_records_per_s,
         summary.producer_stopped.as_deref().unwrap_or("without answering")
     );
+    // A latency of records that never arrived is no latency at all (not 0 ms).
+    let latency = |to: &str, count: u64, p50: f64, p99: f64| {
+        if count == 0 {
+            format!("put -> {to}: none arrived")
+        } else {
+            format!("put -> {to} p50 {p50:.0} ms, p99 {p99:.0} ms")
+        }
+    };
     println!(
-        "  consumed        {:>8}  in {} invocations (put -> invocation p50 {:.0} ms, p99 {:.0} ms)",
-        summary.consumed, summary.consumer_invocations, summary.invoke_latency_ms_p50, summary.invoke_latency_ms_p99
+        "  consumed        {:>8}  in {} invocations ({})",
+        summary.consumed,
+        summary.consumer_invocations,
+        latency(
+            "invocation",
+            summary.consumer_invocations,
+            summary.invoke_latency_ms_p50,
+            summary.invoke_latency_ms_p99
+        )
     );
     println!("  given up        {:>8}", summary.failed);
     for reason in &summary.failure_reasons {
         println!("                  {reason}");
     }
     println!(
-        "  delivered to S3 {:>8}  in {} objects, {} bytes (put -> S3 p50 {:.0} ms, p99 {:.0} ms)",
-        summary.delivered, summary.s3_objects, summary.s3_bytes, summary.s3_latency_ms_p50, summary.s3_latency_ms_p99
+        "  delivered to S3 {:>8}  in {} objects, {} bytes ({})",
+        summary.delivered,
+        summary.s3_objects,
+        summary.s3_bytes,
+        latency(
+            "S3",
+            summary.delivered,
+            summary.s3_latency_ms_p50,
+            summary.s3_latency_ms_p99
+        )
     );
     println!(
         "  lost            {:>8}  (records in the stream missing from S3; {} asked for never stored)",

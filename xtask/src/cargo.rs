@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::process::{Command, Stdio};
 
+use crate::interrupt::Interruptible;
 use crate::steps::root;
 
 /// The outcome of one test.
@@ -65,7 +66,7 @@ pub fn build_tests(package: &str) -> Result<Result<(), Vec<String>>> {
         .args(["test", "--package", package, "--no-run", format])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
+        .output_interruptible()
         .context("running cargo")?;
     if build.status.success() {
         return Ok(Ok(()));
@@ -91,7 +92,7 @@ pub fn run_tests(package: &str, env: &[(String, String)]) -> Result<Verdict> {
     let run = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
+        .output_interruptible()
         .context("running cargo test")?;
     let output = format!(
         "{}{}",

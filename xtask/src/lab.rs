@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use crate::cargo::cargo;
 use crate::cloud;
 use crate::deploy::named;
+use crate::interrupt::Interruptible;
 use crate::steps::{self, Step};
 use lab_contract::{self as contract, LabCloud};
 
@@ -23,8 +24,9 @@ fn build_binaries(packages: &[&str]) -> Result<BTreeMap<String, BTreeMap<String,
         command.args(["--package", package]);
     }
     let output = command
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .output_interruptible()
         .context("running cargo build")?;
     if !output.status.success() {
         // Name the package that fails (the learner's step, usually), as a build of it alone would.
@@ -153,7 +155,7 @@ fn builds(packages: &[&str]) -> bool {
     command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .status_interruptible()
         .is_ok_and(|status| status.success())
 }
 
@@ -263,7 +265,7 @@ pub fn lab(args: LabArgs) -> Result<bool> {
     let status = Command::new(lab_cloud)
         .envs(session.cloud.env())
         .args(command.to_args())
-        .status()
+        .status_interruptible()
         .context("running lab-cloud")?;
     Ok(status.success())
 }
@@ -325,7 +327,7 @@ pub fn invoke(id: &str, event: &std::path::Path, solution: bool, timeout: u32, e
     let status = Command::new(lab_cloud)
         .envs(session.cloud.env())
         .args(command.to_args())
-        .status()?;
+        .status_interruptible()?;
     Ok(status.success())
 }
 

@@ -253,11 +253,12 @@ pub fn snapshot(paths: &[PathBuf]) -> std::collections::BTreeMap<PathBuf, (std::
 }
 
 /// `check step-N --watch`: a check now, then one after each change (files polled every 500 ms), the screen
-/// cleared before each verdict; Ctrl-C ends it (the default SIGINT ends cargo and its tests with it).
+/// cleared before each verdict; Ctrl-C, or SIGINT or SIGTERM sent to xtask alone (an editor's stop), ends it and the
+/// check it is running (see `interrupt`).
 pub fn watch(id: &str, solution: bool) -> Result<bool> {
     let step = steps::find(id)?;
     let paths = watched(&step, solution);
-    loop {
+    while !crate::interrupt::interrupted() {
         // ANSI: clear the screen, cursor to the top left.
         print!("\x1b[2J\x1b[H");
         let before = snapshot(&paths);
@@ -267,7 +268,7 @@ pub fn watch(id: &str, solution: bool) -> Result<bool> {
             relative(&checked_dir(&step, solution)).display()
         );
         let mut last = before;
-        loop {
+        while !crate::interrupt::interrupted() {
             std::thread::sleep(std::time::Duration::from_millis(500));
             let now = snapshot(&paths);
             if now != last {
@@ -280,6 +281,8 @@ pub fn watch(id: &str, solution: bool) -> Result<bool> {
             }
         }
     }
+    // Interrupted: `main` says so and exits with 130.
+    Ok(true)
 }
 
 /// `list`: every step, with whether the learner's crate passes (a quick check per step, no cloud needed to list).

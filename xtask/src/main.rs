@@ -11,6 +11,7 @@ mod cloud;
 mod deploy;
 mod files;
 mod hints;
+mod interrupt;
 mod lab;
 mod learner;
 mod mutants;
@@ -257,7 +258,13 @@ enum CloudAction {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse().command) {
+    interrupt::install();
+    let outcome = run(Cli::parse().command);
+    if interrupt::interrupted() {
+        eprintln!("cargo xtask: interrupted; what it started has stopped");
+        return ExitCode::from(130);
+    }
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {

@@ -18,6 +18,8 @@
 //! CBOR codec, so a CBOR Kinesis request (smithy RPC v2, or the Java SDK's `x-amz-cbor-1.1`) is refused with a
 //! message rather than passed on unchecked.
 
+mod call;
+mod errors;
 mod kinesis;
 mod limits;
 mod shards;
@@ -30,9 +32,10 @@ use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Response};
-use http_body_util::BodyExt;
-use kinesis::{Call, error_response};
+use axum::http::Response;
+use call::{Call, Protocol, Service};
+use errors::AwsError;
+use kinesis::error_response;
 use limits::Ledger;
 use shards::ShardCache;
 use std::collections::BTreeMap;
@@ -194,9 +197,11 @@ enum Operation {
     Reshape,
 }
 
-fn kinesis_operation(headers: &HeaderMap) -> Option<Operation> {
-    let target = headers.get("x-amz-target")?.to_str().ok()?;
-    match target.strip_prefix("Kinesis_20131202.")? {
+fn kinesis_operation(call: &Call) -> Option<Operation> {
+    if call.service != Service::Kinesis {
+        return None;
+    }
+    match call.operation.as_deref()? {
         "PutRecords" => Some(Operation::PutRecords),
         "PutRecord" => Some(Operation::PutRecord),
         "GetRecords" => Some(Operation::GetRecords),
@@ -213,6 +218,7 @@ fn is_kinesis_cbor(request: &Request) -> bool {
     rpc_v2 || (cbor && header("x-amz-target").starts_with("Kinesis_20131202."))
 }
 
+/// Every request: read once, then served or passed on to the emulator.
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
     if is_kinesis_cbor(&request) {
         return error_response(
@@ -221,19 +227,26 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
              client (the AWS SDK for Java: aws.cborEnabled=false or AWS_CBOR_DISABLE=true)",
         );
     }
-    let Some(operation) = kinesis_operation(request.headers()) else {
-        let (parts, body) = request.into_parts();
+    let call = match Call::read(request).await {
+        Ok(call) => call,
+        Err(error) => return AwsError::bad_request("SerializationException", error).response(Protocol::Json),
+    };
+    serve(shared, call).await
+}
+
+/// The call, served by the gateway's own services or passed on to the emulator.
+async fn serve(shared: Arc<Shared>, call: Call) -> Response<Body> {
+    let Some(operation) = kinesis_operation(&call) else {
+        let (parts, body) = call.into_request();
         return shared.upstream.forward(parts, body).await;
     };
-    let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(error) => return error_response("SerializationException", &format!("reading the request: {error}")),
-    };
-    let call = Call { parts, body };
     // On a task of its own: a client that stops waiting (its SDK's timeout) drops this handler, but the emulator
     // may have stored the records all the same, as AWS may have; the books must still count them.
     let task = tokio::spawn(async move {
+        let call = kinesis::Call {
+            parts: call.parts,
+            body: call.body,
+        };
         match operation {
             Operation::PutRecords => {
                 let _writing = shared.one_write_at_a_time.lock().await;

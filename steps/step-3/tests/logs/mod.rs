@@ -12,10 +12,11 @@
 //! Rebuilding the cache (`rebuild_interest_cache`) narrows the window but cannot close it.
 //!
 //! Why this cannot lose a line:
-//! - nothing in this binary logs before [`install`] has returned: `tests/step.rs` calls `handler` only in `invoke`
+//! - no log call site of this crate is reached before [`install`] has returned: `tests/step.rs` calls `handler` only
+//!   in `invoke`
 //!   and `Batch::log` only inside [`captured`], and both call `install` first (the end-to-end test's function is
-//!   another process, with its own `main`). `Once` makes the install happen before whatever follows any call of
-//!   it, on every thread;
+//!   another process, with its own `main`). `Once` makes the install happen before whatever follows any call of it,
+//!   on every thread;
 //! - so every call site of ours is reached for the first time after the global subscriber exists, and its interest
 //!   is asked of that subscriber (the default of every thread, since no scoped one is ever set): "always" for INFO
 //!   and WARN. The maximum level tracing checks first (`LevelFilter::current`) is set to INFO by the same install;

@@ -311,9 +311,18 @@ pub fn chapter_block(step: &Step) -> String {
          `cargo xtask hint {}` shows them the same way, for the function whose test fails.",
         step.id
     );
+    // A learner may open this file itself rather than the served book: tell them, invisibly in the book, that
+    // everything below is open here, the code last.
+    let raw = format!(
+        "<!-- Reading this file as it is? Every hint below is open, the code last: stop here if you want to find it \
+         yourself. The served book (`cargo xtask book --serve`, then http://127.0.0.1:3000) collapses them, and \
+         `cargo xtask hint {}` reveals them one level at a time. -->",
+        step.id
+    );
     let mut out = format!(
         "{BEGIN} generated from steps/steps.toml by `cargo xtask starters`: edit the table, not this block -->\n\
-         ## Hints\n\n{}\n",
+         {}\n## Hints\n\n{}\n",
+        wrap(&raw, 116, ""),
         wrap(&intro, 116, "")
     );
     for hint in &step.hints {

@@ -406,6 +406,28 @@ fn each_chapters_hints_are_generated_from_the_table() {
     }
 }
 
+/// A chapter read as a file (the README points at `book/`) shows its includes as bare lines and every hint open:
+/// before its first include, an HTML comment (invisible in the served book) says so and how to read it served.
+#[test]
+fn each_chapter_tells_a_reader_of_the_raw_file_how_to_read_it() {
+    for step in steps::load().unwrap() {
+        let chapter = read(&step.chapter_path());
+        let note = chapter.find("<!-- Reading this file as it is?");
+        let include = chapter.find("{{#include");
+        assert!(
+            note.is_some() && (include.is_none() || note < include),
+            "book/src/{}: before its first include, a comment for whoever reads the file itself (see step 1's)",
+            step.chapter
+        );
+        let note = &chapter[note.unwrap()..];
+        assert!(
+            note[..note.find("-->").unwrap()].contains("cargo xtask book --serve"),
+            "book/src/{}: the comment says how to read the book served",
+            step.chapter
+        );
+    }
+}
+
 /// The chapters' order: the task, checking it, the hints, then the solution, collapsed, so that the solution is
 /// never the next thing after the task.
 #[test]

@@ -7,10 +7,10 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use consumer::*;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use tracing::level_filters::LevelFilter;
 use uuid::Uuid;
+
+/// Reads what a test logged (`logs::captured`); given machinery, in `tests/logs/mod.rs`.
+mod logs;
 
 /// AWS's documented example of a Kinesis event (as shipped with the `aws_lambda_events` crate). Its records say
 /// "Hello World": not GPS records.
@@ -117,8 +117,10 @@ fn sequence_numbers(fixture: &str) -> Vec<String> {
         .collect()
 }
 
-/// Calls the handler as the Lambda runtime does.
+/// Calls the handler as the Lambda runtime does, the logs set up first as the function's `main` sets them (and as
+/// `logs` needs: nothing may log before `logs::install`).
 async fn invoke(fixture: &str) -> KinesisEventResponse {
+    logs::install();
     handler(LambdaEvent::new(event(fixture), Context::default()))
         .await
         .expect("the handler reports bad records in its response; it never returns an error")
@@ -424,34 +426,11 @@ fn process_batch_processes_a_duplicate_once_and_does_not_fail_it() {
     assert!(batch.rejected.is_empty(), "rejected: {:?}", batch.rejected);
 }
 
-/// A `MakeWriter` that keeps what is logged, so that a test can read it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn process_batch_is_logged_as_one_json_line() {
     let batch = process_batch(&event(MIXED).records);
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing::subscriber::with_default(json_logs(move || writer.clone(), LevelFilter::INFO), || {
-        // Other tests log with no subscriber at the same time; tracing may have cached "nobody listens" for these
-        // call sites meanwhile. Asking again makes this thread's subscriber count.
-        tracing::callsite::rebuild_interest_cache();
-        batch.log()
-    });
+    let text = logs::captured(|| batch.log());
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}")))

@@ -244,6 +244,20 @@ impl Browser {
             .collect())
     }
 
+    /// A screenshot of the whole page: the window is made as tall as the page first (a dashboard grows as its
+    /// figures arrive, and WebDriver's screenshot is of the window only).
+    fn screenshot_page(&self, path: &Path) -> Result<()> {
+        let sizes =
+            self.run("return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];")?;
+        let (page, chrome) = (sizes[0].as_f64().unwrap_or(0.0), sizes[1].as_f64().unwrap_or(0.0));
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": DASHBOARD_WIDTH, "height": page + chrome })),
+        )?;
+        self.screenshot(path)
+    }
+
     fn screenshot(&self, path: &Path) -> Result<()> {
         let png = self.call("GET", "/screenshot", None)?;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -349,6 +363,9 @@ pub struct DashboardReport {
     pub seconds: f64,
 }
 
+/// The browser window's width for the dashboard (the book's screenshots are this wide).
+const DASHBOARD_WIDTH: u32 = 1360;
+
 /// Figures that must leave zero during a run: the page's `data-figure` ids.
 const MUST_MOVE: [&str; 5] = [
     "totals.produced",
@@ -431,8 +448,11 @@ pub fn dashboard_check(check: &DashboardCheck) -> Result<DashboardReport> {
     let summary = read_summary_line(&mut lab.0, check.echo);
     wait_for_dashboard(&mut lab.0, port, &log_path)?;
     let browser = Browser::open()?;
-    // Tall enough for the whole page in one screenshot.
-    browser.call("POST", "/window/rect", Some(&json!({ "width": 1360, "height": 2000 })))?;
+    browser.call(
+        "POST",
+        "/window/rect",
+        Some(&json!({ "width": DASHBOARD_WIDTH, "height": 2000 })),
+    )?;
     browser.go(&format!("http://127.0.0.1:{port}/"))?;
     let shots = Shots {
         live: check.screenshots.join(format!("dashboard-{}-live.png", check.name)),
@@ -442,7 +462,7 @@ pub fn dashboard_check(check: &DashboardCheck) -> Result<DashboardReport> {
     };
     let end = check.screenshots.join(format!("dashboard-{}-end.png", check.name));
     let watched = watch(&browser, port, &shots, &log_path)?;
-    browser.screenshot(&end)?;
+    browser.screenshot_page(&end)?;
     let metrics: Value = serde_json::from_str(&http_get(port, "/api/metrics")?)?;
     let summary = summary
         .recv_timeout(Duration::from_secs(30))
@@ -565,7 +585,7 @@ fn watch(browser: &Browser, port: u16, shots: &Shots, log: &Path) -> Result<Watc
         if let Some(shown) = page["picture"].as_str() {
             let picture: map_check::Picture = serde_json::from_value(page["map"].clone())?;
             if let Err(problem) = map_check::judge(&picture) {
-                browser.screenshot(&shots.misplaced)?;
+                browser.screenshot_page(&shots.misplaced)?;
                 bail!("{problem}\n  (the page: {})", shots.misplaced.display());
             }
             checked.insert(shown.to_owned(), picture.rings.len());
@@ -575,13 +595,13 @@ fn watch(browser: &Browser, port: u16, shots: &Shots, log: &Path) -> Result<Watc
         let done = page["phase"] == "done" && shows_the_last_picture(&page, port)?;
         // The live picture: records flowing, and once a window has closed, that moment (the better picture).
         if !done && flowing && (!live_taken || (has_map && !live_has_map)) {
-            browser.screenshot(&shots.live)?;
+            browser.screenshot_page(&shots.live)?;
             live_taken = true;
             live_has_map = has_map;
         }
         if done {
             if !live_taken {
-                browser.screenshot(&shots.live)?;
+                browser.screenshot_page(&shots.live)?;
             }
             let still: Vec<&str> = peaks.iter().filter(|(_, p)| **p == 0.0).map(|(id, _)| *id).collect();
             if !still.is_empty() {

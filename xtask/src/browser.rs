@@ -4,10 +4,13 @@
 //! - The book ([`check`]): every chapter page is served over HTTP, loaded, and must log no console error; every
 //!   picture on it must have rendered (decoded, with a size); the introduction is saved as a screenshot.
 //! - The dashboard ([`dashboard_check`]): a short real lab with `--hold`, its page watched until the run is over; it
-//!   fails on a console error, a figure that never leaves zero, or a map that did not render, and on last figures that
-//!   disagree with the lab's summary. Screenshots mid-run and at the end.
+//!   fails on a console error, a figure that never leaves zero, a map that did not render or is drawn away from its
+//!   readings ([`crate::map_check`]), and on last figures that disagree with the lab's summary. Screenshots mid-run
+//!   and at the end.
 
 use anyhow::{Context, Result, bail};
+
+use crate::map_check;
 use base64::Engine;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -241,6 +244,20 @@ impl Browser {
             .collect())
     }
 
+    /// A screenshot of the whole page: the window is made as tall as the page first (a dashboard grows as its
+    /// figures arrive, and WebDriver's screenshot is of the window only).
+    fn screenshot_page(&self, path: &Path) -> Result<()> {
+        let sizes =
+            self.run("return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];")?;
+        let (page, chrome) = (sizes[0].as_f64().unwrap_or(0.0), sizes[1].as_f64().unwrap_or(0.0));
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": DASHBOARD_WIDTH, "height": page + chrome })),
+        )?;
+        self.screenshot(path)
+    }
+
     fn screenshot(&self, path: &Path) -> Result<()> {
         let png = self.call("GET", "/screenshot", None)?;
         let bytes = base64::engine::general_purpose::STANDARD
@@ -339,9 +356,15 @@ pub struct DashboardReport {
     pub end: PathBuf,
     /// `/api/metrics` once the run was over, and the lab's JSON summary.
     pub metrics: Value,
+    /// The analysis' pictures the page showed, and the anomaly rings in them checked against the cells.
+    pub pictures: usize,
+    pub rings_checked: usize,
     pub summary: Value,
     pub seconds: f64,
 }
+
+/// The browser window's width for the dashboard (the book's screenshots are this wide).
+const DASHBOARD_WIDTH: u32 = 1360;
 
 /// Figures that must leave zero during a run: the page's `data-figure` ids.
 const MUST_MOVE: [&str; 5] = [
@@ -352,18 +375,31 @@ const MUST_MOVE: [&str; 5] = [
     "totals.windows_closed",
 ];
 
-/// The page as the check reads it: its phase, every figure's number, whether the land and the cells are drawn.
+/// The page as the check reads it: its phase, every figure's number, and the analysis' picture as rendered (the
+/// address it came from, whether its land is drawn, its cells with readings and its anomaly rings, in screen pixels:
+/// what [`map_check`] judges), or the note the panel shows instead of one.
 const READ_PAGE: &str = r#"
 const figures = {};
 document.querySelectorAll('[data-figure]').forEach(e => { figures[e.dataset.figure] = Number(e.dataset.value || 0); });
-const land = document.querySelector('#map #land');
-const box = land ? land.getBBox() : null;
+const picture = document.querySelector('#map svg');
+const box = e => { const b = e.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; };
+const land = picture ? picture.querySelector('path.land') : null;
+const landBox = land ? land.getBoundingClientRect() : null;
+const note = document.querySelector('#map .empty');
+const all = selector => picture ? Array.from(picture.querySelectorAll(selector)) : [];
 return {
   phase: document.getElementById('status').dataset.phase || '',
   status: document.getElementById('status').textContent,
   figures,
-  land: !!(box && box.width > 100 && box.height > 50),
-  cells: document.querySelectorAll('#map rect.cell').length,
+  picture: picture ? picture.dataset.picture || '' : null,
+  note: note ? note.textContent : null,
+  land: !!(landBox && landBox.width > 100 && landBox.height > 50),
+  map: {
+    cells: all('rect.cell').filter(r => Number(r.dataset.count) > 0).map(r => ({
+      row: Number(r.dataset.row), column: Number(r.dataset.column), count: Number(r.dataset.count), box: box(r),
+    })),
+    rings: all('circle.anomaly').map(c => ({ box: box(c), title: c.textContent })),
+  },
 };
 "#;
 
@@ -412,35 +448,67 @@ pub fn dashboard_check(check: &DashboardCheck) -> Result<DashboardReport> {
     let summary = read_summary_line(&mut lab.0, check.echo);
     wait_for_dashboard(&mut lab.0, port, &log_path)?;
     let browser = Browser::open()?;
-    // Tall enough for the whole page in one screenshot.
-    browser.call("POST", "/window/rect", Some(&json!({ "width": 1360, "height": 2000 })))?;
+    browser.call(
+        "POST",
+        "/window/rect",
+        Some(&json!({ "width": DASHBOARD_WIDTH, "height": 2000 })),
+    )?;
     browser.go(&format!("http://127.0.0.1:{port}/"))?;
-    let live = check.screenshots.join(format!("dashboard-{}-live.png", check.name));
+    let shots = Shots {
+        live: check.screenshots.join(format!("dashboard-{}-live.png", check.name)),
+        misplaced: check
+            .screenshots
+            .join(format!("dashboard-{}-misplaced.png", check.name)),
+    };
     let end = check.screenshots.join(format!("dashboard-{}-end.png", check.name));
-    let last = watch(&browser, &live, &log_path)?;
-    browser.screenshot(&end)?;
+    let watched = watch(&browser, port, &shots, &log_path)?;
+    browser.screenshot_page(&end)?;
     let metrics: Value = serde_json::from_str(&http_get(port, "/api/metrics")?)?;
     let summary = summary
         .recv_timeout(Duration::from_secs(30))
         .context("the lab printed no JSON summary")?;
-    let mut problems = vec![];
-    if !last.1 {
-        problems.push("the map's land outline did not render".to_owned());
-    }
-    if last.2 == 0 {
-        problems.push("the map has no cell: the analysis' window never showed".to_owned());
-    }
+    let mut problems = map_problems(&watched, &metrics)?;
     problems.extend(disagreements(&metrics, &summary));
     if !problems.is_empty() {
         bail!("the dashboard check failed:\n  {}", problems.join("\n  "));
     }
     Ok(DashboardReport {
-        live,
+        live: shots.live,
         end,
         metrics,
+        pictures: watched.pictures,
+        rings_checked: watched.rings_checked,
         summary,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What is wrong with the analysis' picture at the end of the run: not drawn, no land, no cell, no ring ever checked
+/// (so its placement never was), or busiest cells that the figures list and the picture does not show.
+fn map_problems(watched: &Watched, metrics: &Value) -> Result<Vec<String>> {
+    let page = &watched.page;
+    let picture: map_check::Picture = serde_json::from_value(page["map"].clone())?;
+    let mut problems = vec![];
+    if page["picture"].is_null() {
+        problems.push(format!(
+            "the analysis panel shows no picture; it says: {}",
+            page["note"].as_str().unwrap_or("nothing")
+        ));
+    } else if !page["land"].as_bool().unwrap_or(false) {
+        problems.push("the map's land outline did not render".to_owned());
+    }
+    if picture.cells.is_empty() {
+        problems.push("the map has no cell with readings: the analysis' window never showed".to_owned());
+    }
+    if watched.rings_checked == 0 {
+        problems.push(format!(
+            "no anomaly ring was drawn in any of the {} pictures shown, so where the map puts the cells was never \
+             checked (the fleet glitches 1% of its readings: a run of a few thousand records has some)",
+            watched.pictures
+        ));
+    }
+    problems.extend(map_check::busiest_not_drawn(&picture, &metrics["analysis"]["busiest"]));
+    Ok(problems)
 }
 
 /// The last line of the lab's standard output that is a JSON object (its `--json` summary), read on a thread.
@@ -482,14 +550,29 @@ fn wait_for_dashboard(lab: &mut Child, port: u16, log: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads the page twice a second until the run is over: fails on a console error, or on a figure of
-/// [`MUST_MOVE`] still at zero when it is over. Saves `live` while records flow (at the first moment the map also
-/// shows a window, if there is one; at the end if records never were seen flowing). What it read last: the figures, land drawn, cells.
-fn watch(browser: &Browser, live: &Path, log: &Path) -> Result<(Value, bool, u64)> {
+/// Where the watch saves its screenshots: `live` while records flow, `misplaced` when the map is drawn wrong.
+struct Shots {
+    live: PathBuf,
+    misplaced: PathBuf,
+}
+
+/// What the watch saw: the page as it read it last, and the pictures whose rings it checked.
+struct Watched {
+    page: Value,
+    pictures: usize,
+    rings_checked: usize,
+}
+
+/// Reads the page twice a second until the run is over: fails on a console error, on a map drawn away from its
+/// readings (each picture shown, [`map_check::judge`]), or on a figure of [`MUST_MOVE`] still at zero when it is
+/// over. Saves the live screenshot while records flow (at the first moment the map also shows a window, if there is
+/// one; at the end if records never were seen flowing). The run is over when the page says so and shows the
+/// picture of the last figures.
+fn watch(browser: &Browser, port: u16, shots: &Shots, log: &Path) -> Result<Watched> {
     let started = Instant::now();
     let mut peaks: std::collections::BTreeMap<&str, f64> = MUST_MOVE.iter().map(|id| (*id, 0.0)).collect();
-    let mut live_taken = false;
-    let mut live_has_map = false;
+    let (mut live_taken, mut live_has_map) = (false, false);
+    let mut checked = std::collections::BTreeMap::new();
     loop {
         let errors = browser.console_errors()?;
         if !errors.is_empty() {
@@ -499,24 +582,36 @@ fn watch(browser: &Browser, live: &Path, log: &Path) -> Result<(Value, bool, u64
         for (id, peak) in &mut peaks {
             *peak = peak.max(page["figures"][*id].as_f64().unwrap_or(0.0));
         }
+        if let Some(shown) = page["picture"].as_str() {
+            let picture: map_check::Picture = serde_json::from_value(page["map"].clone())?;
+            if let Err(problem) = map_check::judge(&picture) {
+                browser.screenshot_page(&shots.misplaced)?;
+                bail!("{problem}\n  (the page: {})", shots.misplaced.display());
+            }
+            checked.insert(shown.to_owned(), picture.rings.len());
+        }
         let flowing = page["figures"]["totals.records_per_s"].as_f64().unwrap_or(0.0) > 0.0;
-        let cells = page["cells"].as_u64().unwrap_or(0);
-        let done = page["phase"] == "done";
+        let has_map = !page["map"]["cells"].as_array().is_none_or(Vec::is_empty);
+        let done = page["phase"] == "done" && shows_the_last_picture(&page, port)?;
         // The live picture: records flowing, and once a window has closed, that moment (the better picture).
-        if !done && flowing && (!live_taken || (cells > 0 && !live_has_map)) {
-            browser.screenshot(live)?;
+        if !done && flowing && (!live_taken || (has_map && !live_has_map)) {
+            browser.screenshot_page(&shots.live)?;
             live_taken = true;
-            live_has_map = cells > 0;
+            live_has_map = has_map;
         }
         if done {
             if !live_taken {
-                browser.screenshot(live)?;
+                browser.screenshot_page(&shots.live)?;
             }
             let still: Vec<&str> = peaks.iter().filter(|(_, p)| **p == 0.0).map(|(id, _)| *id).collect();
             if !still.is_empty() {
                 bail!("these figures never left zero: {}", still.join(", "));
             }
-            return Ok((page["figures"].clone(), page["land"] == json!(true), cells));
+            return Ok(Watched {
+                page,
+                pictures: checked.len(),
+                rings_checked: checked.values().sum(),
+            });
         }
         if started.elapsed() > Duration::from_secs(600) {
             bail!(
@@ -527,6 +622,12 @@ fn watch(browser: &Browser, live: &Path, log: &Path) -> Result<(Value, bool, u64
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Whether the page shows the picture `/api/metrics` names (it fetches a new one after the figures that name it).
+fn shows_the_last_picture(page: &Value, port: u16) -> Result<bool> {
+    let metrics: Value = serde_json::from_str(&http_get(port, "/api/metrics")?)?;
+    Ok(metrics["analysis"]["heatmap"].as_str() == page["picture"].as_str())
 }
 
 /// Where the last figures and the lab's summary disagree: produced, consumed, delivered, throttled, given up. The

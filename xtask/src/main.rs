@@ -14,6 +14,7 @@ mod hints;
 mod interrupt;
 mod lab;
 mod learner;
+mod map_check;
 mod mutants;
 mod starter;
 mod steps;
@@ -76,8 +77,8 @@ enum Command {
         #[arg(long)]
         hold: bool,
     },
-    /// Run a short lab and watch its dashboard in headless Chromium: live figures, no console error, the map drawn,
-    /// the last figures equal to the summary; screenshots in .lab/screenshots/.
+    /// Run a short lab and watch its dashboard in headless Chromium: live figures, no console error, step 5's map
+    /// drawn where its readings are, the last figures equal to the summary; screenshots in .lab/screenshots/.
     DashboardCheck {
         #[arg(long, default_value_t = 2000)]
         records: u64,
@@ -408,9 +409,11 @@ fn dashboard_check(records: u64, scenario: Option<String>) -> Result<bool> {
     let report = browser::dashboard_check(&check)?;
     let totals = &report.metrics["totals"];
     println!(
-        "The dashboard showed the run live in headless Chromium, with no console error and the map drawn \
-         ({:.0} s); its last figures equal the lab's summary: produced {}, consumed {}, delivered {}, throttled {}, \
-         given up {}.",
+        "The dashboard showed the run live in headless Chromium, with no console error and step 5's map drawn where \
+         its readings are ({} anomaly rings in {} pictures, each within a cell of a cell with readings) ({:.0} s); \
+         its last figures equal the lab's summary: produced {}, consumed {}, delivered {}, throttled {}, given up {}.",
+        report.rings_checked,
+        report.pictures,
         report.seconds,
         totals["produced"],
         totals["consumed"],

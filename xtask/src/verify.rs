@@ -192,8 +192,8 @@ pub fn verify() -> Result<bool> {
         tally.record("book in a browser", started, outcome);
     }
 
-    // A short lab watched on its dashboard (about 35 s warm): live figures, no console error, the map drawn, the
-    // last figures equal to the lab's summary.
+    // A short lab watched on its dashboard (about 35 s warm): live figures, no console error, step 5's map drawn
+    // where its readings are, the last figures equal to the lab's summary.
     let started = Instant::now();
     let check = browser::DashboardCheck {
         records: 2000,
@@ -205,8 +205,9 @@ pub fn verify() -> Result<bool> {
     let outcome = browser::dashboard_check(&check)
         .map(|report| {
             format!(
-                "live in headless Chromium, no console error, the map drawn, the last figures equal to the summary; \
-                 screenshot {}",
+                "live in headless Chromium, no console error, the map drawn where its readings are ({} rings \
+                 checked), the last figures equal to the summary; screenshot {}",
+                report.rings_checked,
                 learner::relative(&report.live).display()
             )
         })

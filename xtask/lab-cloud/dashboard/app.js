@@ -243,53 +243,79 @@ function drawCharts(m) {
   lineChart(document.getElementById("chart-age"), ages, null, "ms");
 }
 
-let land = null;
+// The analysis panel shows the picture step 5's own `heatmap` tool drew of the latest window (lab-cloud runs it, and
+// `merge-window` before it). The page draws no grid of its own: a second copy of step 5's grid once drew the map
+// upside down (issue #26). `shownPicture` is the address of the picture on the page; a new window has a new one.
+let shownPicture = null;
+let lastMetrics = null;
+
+function mapNote(text, level) {
+  const note = el("div", { class: "empty" + (level ? " " + level : ""), "data-note": level || "" }, text);
+  document.getElementById("map").replaceChildren(note);
+  shownPicture = null;
+}
+
+async function showPicture(url) {
+  shownPicture = url;
+  try {
+    const response = await fetch(url, { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const text = await response.text();
+    const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+    const picture = parsed.documentElement;
+    if (picture.nodeName !== "svg" || parsed.querySelector("parsererror")) throw new Error("not an SVG picture");
+    // The picture is shown as step 5 drew it; only what could run in the page is left out.
+    picture.querySelectorAll("script, foreignObject").forEach((node) => node.remove());
+    if (shownPicture !== url) return; // a newer window came meanwhile
+    picture.removeAttribute("height");
+    picture.dataset.picture = url;
+    document.getElementById("map").replaceChildren(document.importNode(picture, true));
+    if (lastMetrics) drawMap(lastMetrics); // the busiest cells in the picture's words, now that it is here
+  } catch (error) {
+    console.error(`dashboard: ${url} failed: ${error.message}`);
+    shownPicture = null;
+  }
+}
+
+// A cell in words, as step 5's picture says it (its hover text, e.g. "30° N to 40° N, 120° E to 130° E"), so that
+// the page never works out for itself where a row and a column are.
+function cellInWords(cell) {
+  const rect = document.querySelector(`#map rect.cell[data-row="${cell.row}"][data-column="${cell.column}"]`);
+  const title = rect?.querySelector("title")?.textContent;
+  return title ? title.replace(/:.*$/, "") : `row ${cell.row}, column ${cell.column}`;
+}
 
 function drawMap(m) {
-  const map = document.getElementById("map");
+  lastMetrics = m;
   const a = m.analysis;
-  const parts = [];
-  if (land) parts.push(svg("path", { class: "land", d: land, id: "land" }));
   const list = document.getElementById("analysis");
   if (!a) {
-    const note = svg("text", { x: 180, y: 95, "text-anchor": "middle", class: "empty" });
-    note.textContent = "no window closed yet";
-    parts.push(note);
-    map.replaceChildren(...parts);
+    mapNote("no window closed yet");
     fill(list, [figure("analysis.count", "readings in the window", 0, "–",
       "The first window closes after the analysis' window length.", CH.s5)]);
     return;
   }
-  // The grid is 36 × 18 cells of 10°, row 0 at the north pole, as in step 5's heat map.
-  for (const c of a.cells) {
-    const t = Math.sqrt(c.count / Math.max(1, a.max));
-    const mix = (from, to) => Math.round(from + (to - from) * t);
-    const rect = svg("rect", {
-      class: "cell", x: c.column * 10, y: c.row * 10, width: 10, height: 10,
-      fill: `rgb(${mix(255, 177)},${mix(243, 0)},${mix(176, 38)})`, "fill-opacity": 0.85,
-      "data-row": c.row, "data-column": c.column, "data-count": c.count,
-    });
-    const title = svg("title");
-    title.textContent = `row ${c.row}, column ${c.column}: ${c.count} readings`;
-    rect.append(title);
-    parts.push(rect);
+  if (a.heatmap) {
+    if (a.heatmap !== shownPicture) showPicture(a.heatmap);
+  } else {
+    mapNote(a.not_drawn || "no picture", "bad");
   }
-  for (const x of a.anomalies) {
-    parts.push(svg("circle", { class: "anomaly", cx: x.longitude + 180, cy: 90 - x.latitude, r: 2.2 }));
-  }
-  map.replaceChildren(...parts);
   const start = String(a.window?.start ?? "").replace("T", " ").replace(/\.\d+/, "");
   const end = String(a.window?.end ?? "").replace(/^.*T/, "").replace(/\.\d+/, "");
+  const busiest = (a.busiest ?? []).slice(0, 3);
   fill(list, [
     figure("analysis.window", "window", 1, `${start} – ${end}`, "The latest window every shard has closed.", CH.s5,
       { small: true }),
-    figure("analysis.count", "readings in the window", a.count, `${n(a.count)} from ${a.shards.length} shard(s)`,
-      "Each shard writes its own result; the map adds them up.", CH.s5),
-    figure("analysis.cells", "cells with readings", a.cells.length,
-      `${n(a.cells.length)} (busiest: ${a.busiest.map((c) => `${c.row},${c.column}: ${n(c.count)}`).join("; ")})`,
-      "10° cells, coloured by count (square-root scale).", CH.s5),
-    figure("analysis.anomalies", "anomalies", a.anomaly_count, n(a.anomaly_count),
-      "Readings implying an impossible speed: a glitch in the fleet (circles).", CH.s5,
+    figure("analysis.count", "readings in the window", a.count ?? 0,
+      `${n(a.count)} from ${a.shards.length} shard(s)`,
+      "Each shard writes its own result; step 5's merge-window adds them up.", CH.s5),
+    figure("analysis.cells", "cells with readings", a.cells?.length ?? 0, n(a.cells?.length),
+      "10° cells, coloured by count (step 5's heat).", CH.s5),
+    figure("analysis.busiest", "busiest cells", busiest.length,
+      busiest.map((c) => `${cellInWords(c)}: ${n(c.count)}`).join("\n") || "–",
+      "Where the most readings were, in step 5's words.", CH.s5, { small: true }),
+    figure("analysis.anomalies", "anomalies", a.anomaly_count ?? 0, n(a.anomaly_count),
+      "Readings implying an impossible speed: a glitch in the fleet (rings).", CH.s5,
       { level: a.anomaly_count > 0 ? "warn" : "" }),
   ]);
 }
@@ -371,14 +397,4 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
-async function loadLand() {
-  try {
-    const response = await fetch("/api/land");
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    land = (await response.json()).path;
-  } catch (error) {
-    console.error(`dashboard: /api/land failed: ${error.message}`);
-  }
-}
-
-loadLand().then(poll);
+poll();

@@ -20,6 +20,7 @@ use crate::aws::s3_client;
 use crate::control::deploy::{self, Artifacts, Deployed, Settings};
 use crate::control::invoker::producer_request;
 use crate::control::producing;
+use crate::dashboard::picture::StepTools;
 use crate::dashboard::{self, Dashboard, Feed};
 use crate::gateway::{Limits, ShardKey, ShardTraffic};
 use crate::naming::Naming;
@@ -335,6 +336,14 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         feed.watch_supervisor(&supervisor);
         feed.watch_analysis(s3_client(config), &deployed.bucket, &deployed.analytics_prefix)
             .await;
+        // The panel shows what step 5's own tools make of each window (the learner's, with `--mine`).
+        if let (Some(merge_window), Some(heatmap)) = (artifacts.get("merge-window"), artifacts.get("heatmap")) {
+            feed.draw_with(StepTools {
+                merge_window: merge_window.to_owned(),
+                heatmap: heatmap.to_owned(),
+                folder: options.state.join("dashboard"),
+            });
+        }
     }
 
     let (producer, request, rate) = producer_and_request(config, options, &folders, &deployed).await?;

@@ -148,7 +148,8 @@ pub struct Snapshot {
     pub shards: Vec<ShardFigures>,
     pub mappings: Vec<MappingFigures>,
     pub deliveries: Vec<DeliveryFigures>,
-    /// The latest window of the analysis, merged over its shards (see [`super::analysis`]).
+    /// The analysis' latest closed window: its figures as step 5's `merge-window` printed them, and where its
+    /// picture is (see [`super::picture`]).
     pub analysis: Option<Value>,
     /// The lab's summary, once it has one.
     pub summary: Option<Value>,

@@ -1,16 +1,18 @@
 //! The dashboard: the data plane watched live in a browser, on 127.0.0.1 only. `GET /` is the page (HTML, script and
 //! style compiled in from `xtask/lab-cloud/dashboard/`, nothing from the internet), `GET /api/metrics` the figures as
-//! JSON ([`metrics::Snapshot`]), which the page asks for twice a second; `GET /api/land` the world's outline for the
-//! analysis' map.
+//! JSON ([`metrics::Snapshot`]), which the page asks for twice a second; `GET /api/heatmap.svg` the analysis' latest
+//! window as step 5's `heatmap` drew it ([`picture`]).
 //!
 //! Whoever runs the data plane gives the dashboard its handles as they come: the front door's
 //! [`crate::gateway::TrafficMeter`], the supervisor's statistics ([`Feed::watch_supervisor`]), where the analysis
-//! writes its windows ([`Feed::watch_analysis`]), what the run is (scenario, faults: [`Feed::set_context`]) and at
-//! the end its summary ([`Feed::finish`]). A task samples the counters every half second; the page reads the latest
+//! writes its windows ([`Feed::watch_analysis`]) and step 5's tools that add them up and draw them
+//! ([`Feed::draw_with`]), what the run is (scenario, faults: [`Feed::set_context`]) and at the end its summary
+//! ([`Feed::finish`]). A task samples the counters every half second; the page reads the latest
 //! sample. The handles stay after the data plane has stopped, so the last figures are still there with `--hold`.
 
 pub mod analysis;
 pub mod metrics;
+pub mod picture;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
@@ -29,6 +31,7 @@ use crate::gateway::{Limits, TrafficMeter};
 use crate::runtime::supervisor::Supervisor;
 use analysis::Windows;
 use metrics::{Sampler, Snapshot, Sources};
+use picture::{Drawing, StepTools};
 
 const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
 const APP_JS: &str = include_str!("../../dashboard/app.js");
@@ -47,7 +50,10 @@ struct Board {
     context: Mutex<Value>,
     summary: Mutex<Option<Value>>,
     analysis: tokio::sync::Mutex<Option<Windows>>,
-    latest_window: Mutex<Option<Value>>,
+    /// Step 5's `merge-window` and `heatmap` (`None`: the panel says the picture cannot be drawn).
+    tools: Mutex<Option<StepTools>>,
+    /// The latest window as step 5's tools made it, and how many pictures were made (the page's cue to fetch one).
+    drawing: Mutex<(Option<Drawing>, u64)>,
     /// The latest snapshot, as the JSON `/api/metrics` answers.
     latest: Mutex<Arc<String>>,
 }
@@ -114,6 +120,13 @@ impl Feed {
         *self.0.analysis.lock().await = Some(Windows::new(s3, bucket, prefix));
     }
 
+    /// Step 5's tools, which add the analysis' windows up and draw them for the panel (the lab has them; a cloud kept
+    /// up does not). The window on show is drawn again with them.
+    pub fn draw_with(&self, tools: StepTools) {
+        *self.0.tools.lock().expect("not poisoned") = Some(tools);
+        self.0.drawing.lock().expect("not poisoned").0 = None;
+    }
+
     /// What the run is (the scenario and faults in effect): shown as it is given.
     pub fn set_context(&self, context: Value) {
         *self.0.context.lock().expect("not poisoned") = context;
@@ -136,7 +149,9 @@ impl Feed {
             .expect("not poisoned")
             .sample(&sources, &self.0.limits);
         snapshot.context = self.0.context.lock().expect("not poisoned").clone();
-        snapshot.analysis = self.0.latest_window.lock().expect("not poisoned").clone();
+        snapshot.analysis = (self.0.drawing.lock().expect("not poisoned").0)
+            .as_ref()
+            .map(|drawing| drawing.analysis.clone());
         snapshot.summary = self.0.summary.lock().expect("not poisoned").clone();
         if snapshot.summary.is_some() {
             "done".clone_into(&mut snapshot.phase);
@@ -146,13 +161,25 @@ impl Feed {
         snapshot
     }
 
+    /// Reads the analysis' new results; when the latest closed window is another (or has another shard), has step
+    /// 5's tools make its figures and picture. (The lock on the windows is held meanwhile: one drawing at a time.)
     async fn refresh_analysis(&self) {
         let mut analysis = self.0.analysis.lock().await;
         let Some(windows) = analysis.as_mut() else { return };
         if let Err(error) = windows.refresh().await {
             eprintln!("dashboard: reading the analysis' windows: {error:#}");
         }
-        *self.0.latest_window.lock().expect("not poisoned") = windows.latest();
+        let Some(closed) = windows.latest() else { return };
+        let serial = {
+            let drawing = self.0.drawing.lock().expect("not poisoned");
+            if drawing.0.as_ref().is_some_and(|drawn| drawn.key == closed.key()) {
+                return;
+            }
+            drawing.1 + 1
+        };
+        let tools = self.0.tools.lock().expect("not poisoned").clone();
+        let drawing = picture::draw(tools.as_ref(), &closed, serial).await;
+        *self.0.drawing.lock().expect("not poisoned") = (Some(drawing), serial);
     }
 }
 
@@ -212,7 +239,8 @@ impl Dashboard {
             context: Mutex::new(Value::Null),
             summary: Mutex::default(),
             analysis: tokio::sync::Mutex::default(),
-            latest_window: Mutex::default(),
+            tools: Mutex::default(),
+            drawing: Mutex::default(),
             latest: Mutex::new(Arc::new(String::new())),
         }));
         feed.sample();
@@ -227,7 +255,7 @@ impl Dashboard {
                 get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
             )
             .route("/api/metrics", get(metrics_json))
-            .route("/api/land", get(land_json))
+            .route("/api/heatmap.svg", get(heatmap_svg))
             .with_state(feed.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -303,8 +331,19 @@ async fn metrics_json(State(feed): State<Feed>) -> Response<Body> {
     json(latest.as_ref().clone())
 }
 
-async fn land_json() -> Response<Body> {
-    static LAND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let land = LAND.get_or_init(|| serde_json::json!({ "path": analysis::land_path() }).to_string());
-    json(land.clone())
+/// The latest picture step 5's `heatmap` drew, as it drew it; 404 before the first.
+async fn heatmap_svg(State(feed): State<Feed>) -> Response<Body> {
+    let svg = (feed.0.drawing.lock().expect("not poisoned").0)
+        .as_ref()
+        .and_then(|drawing| drawing.svg.clone());
+    let response = Response::builder().header(header::CACHE_CONTROL, "no-store");
+    match svg {
+        Some(svg) => response
+            .header(header::CONTENT_TYPE, "image/svg+xml")
+            .body(Body::from(svg.as_ref().clone())),
+        None => response
+            .status(StatusCode::NOT_FOUND)
+            .body(Body::from("no heat map drawn yet")),
+    }
+    .expect("a valid response")
 }

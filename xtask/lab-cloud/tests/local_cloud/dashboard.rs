@@ -5,8 +5,9 @@
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use lab_cloud::dashboard::Dashboard;
+use lab_cloud::dashboard::picture::StepTools;
 use lab_cloud::gateway::{Gateway, GatewayOptions, Limits, ManualClock};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,7 +104,7 @@ async fn the_dashboard_shows_a_shards_writes_and_refusals_against_its_limit() {
 }
 
 #[tokio::test]
-async fn the_page_its_script_and_the_land_come_from_the_dashboard_itself() {
+async fn the_page_and_its_script_come_from_the_dashboard_itself() {
     let dashboard = Dashboard::start(0, Limits::default()).await.unwrap();
     let url = dashboard.url();
     let (status, page) = get(&url, "/").await;
@@ -120,9 +121,9 @@ async fn the_page_its_script_and_the_land_come_from_the_dashboard_itself() {
             "{asset} names another host"
         );
     }
-    let (_, land) = get(&url, "/api/land").await;
-    let land: Value = serde_json::from_str(&land).unwrap();
-    assert!(land["path"].as_str().unwrap().starts_with('M'));
+    // No picture before step 5's tools have drawn one: the page draws none of its own.
+    let (status, _) = get(&url, "/api/heatmap.svg").await;
+    assert_eq!(status, "HTTP/1.1 404 Not Found");
     let (status, _) = get(&url, "/nothing-here").await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     // A second dashboard on the same port is refused with a line that names the flags.
@@ -136,6 +137,170 @@ async fn the_page_its_script_and_the_land_come_from_the_dashboard_itself() {
         error.contains("--dashboard-port") && error.contains("--no-dashboard"),
         "{error}"
     );
+}
+
+/// One shard's result of a window, as step 5's function writes it to S3: `cells` (row, column, count; rows from the
+/// south, as step 5 counts them) and anomalies at (latitude, longitude).
+fn shard_result((start, end): (&str, &str), shard: &str, cells: &[(u64, u64, u64)], anomalies: &[(f64, f64)]) -> Value {
+    let cell = |&(row, column, count): &(u64, u64, u64)| json!({"row": row, "column": column, "count": count});
+    let anomaly = |(n, &(latitude, longitude)): (usize, &(f64, f64))| {
+        json!({
+            "vehicle": format!("vehicle-{n:05}"), "id": format!("00000000-0000-4000-8000-{n:012}"),
+            "timestamp": start, "latitude": latitude, "longitude": longitude, "kmh": 9000.0,
+        })
+    };
+    json!({
+        "window": {"start": start, "end": end}, "shard_id": shard,
+        "count": cells.iter().map(|c| c.2).sum::<u64>(), "skipped": 0, "out_of_order": 0,
+        "cells": cells.iter().map(cell).collect::<Vec<_>>(), "busiest": cells.iter().map(cell).collect::<Vec<_>>(),
+        "vehicles": {}, "anomalies": anomalies.iter().enumerate().map(anomaly).collect::<Vec<_>>(),
+        "anomalies_dropped": 0, "withdrawn": [], "terminated_early": false, "carry": {},
+    })
+}
+
+const FIRST: (&str, &str) = ("2026-12-02T01:24:20Z", "2026-12-02T01:24:25Z");
+const SECOND: (&str, &str) = ("2026-12-02T01:24:25Z", "2026-12-02T01:24:30Z");
+const TOKYO: (f64, f64) = (35.676, 139.650);
+
+/// A bucket holding the analysis' results: the first window from both shards (Tokyo's cell, row 12 column 31, in
+/// both; London's, row 14 column 17, in one), the second from one shard so far.
+async fn results_in_s3(config: &aws_config::SdkConfig) -> (aws_sdk_s3::Client, String) {
+    let s3 = lab_testkit::local_s3(config);
+    let bucket = lab_testkit::unique_name("dashboard-analysis");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let results = [
+        shard_result(FIRST, "shardId-000000000000", &[(12, 31, 3)], &[TOKYO]),
+        shard_result(FIRST, "shardId-000000000001", &[(12, 31, 2), (14, 17, 4)], &[]),
+        shard_result(SECOND, "shardId-000000000000", &[(12, 31, 1)], &[]),
+    ];
+    for (n, result) in results.iter().enumerate() {
+        put_result(&s3, &bucket, n, result).await;
+    }
+    (s3, bucket)
+}
+
+async fn put_result(s3: &aws_sdk_s3::Client, bucket: &str, n: usize, result: &Value) {
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key(format!("analytics/result-{n}.json"))
+        .body(serde_json::to_vec(result).unwrap().into());
+    put.send().await.unwrap();
+}
+
+fn step_5_tools(folder: &str) -> StepTools {
+    let binaries = lab_cloud::testing::step_binaries("step-5-solution").expect("step 5's solution builds");
+    StepTools {
+        merge_window: binaries["merge-window"].clone(),
+        heatmap: binaries["heatmap"].clone(),
+        folder: std::env::temp_dir().join(lab_testkit::unique_name(folder)),
+    }
+}
+
+/// The panel shows what step 5's own tools make of the latest window every shard has closed: `merge-window`'s sums
+/// as its figures, and the SVG `heatmap` drew as its picture (issue #26: the dashboard's own copy of step 5's grid drew
+/// the map upside down).
+#[tokio::test]
+async fn the_analysis_panel_shows_step_5s_own_heat_map_of_the_latest_closed_window() {
+    let config = lab_testkit::local_aws().await;
+    let (s3, bucket) = results_in_s3(&config).await;
+    let dashboard = Dashboard::start(0, Limits::default()).await.unwrap();
+    let feed = dashboard.feed();
+    feed.watch_analysis(s3.clone(), &bucket, "analytics/").await;
+    let tools = step_5_tools("dashboard-tools");
+    feed.draw_with(tools.clone());
+    feed.finish(json!({})).await;
+
+    let analysis = metrics(&dashboard.url()).await["analysis"].clone();
+    assert_eq!(analysis["not_drawn"], Value::Null, "{analysis}");
+    // The second window has one shard's result so far: the first is the latest closed.
+    assert_eq!(analysis["window"]["start"], FIRST.0, "{analysis}");
+    assert_eq!(
+        analysis["shards"],
+        json!(["shardId-000000000000", "shardId-000000000001"])
+    );
+    assert_eq!(analysis["count"], 9);
+    assert_eq!(
+        analysis["busiest"],
+        json!([{"row": 12, "column": 31, "count": 5}, {"row": 14, "column": 17, "count": 4}])
+    );
+    assert_eq!(analysis["anomaly_count"], 1);
+    assert_eq!(analysis["anomalies"][0]["latitude"], TOKYO.0);
+    let (status, svg) = get(&dashboard.url(), analysis["heatmap"].as_str().unwrap()).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    // The picture is the one step 5's heatmap wrote, cell by cell.
+    let drawn = std::fs::read_to_string(tools.folder.join("heatmap.svg")).unwrap();
+    assert_eq!(svg, drawn);
+    assert!(
+        svg.contains(r#"data-row="12" data-column="31" data-count="5""#),
+        "{svg}"
+    );
+    assert!(svg.contains(r#"class="anomaly""#), "{svg}");
+
+    // The second window's other shard: now it is the latest closed, and a new picture.
+    put_result(
+        &s3,
+        &bucket,
+        3,
+        &shard_result(SECOND, "shardId-000000000001", &[(14, 17, 2)], &[]),
+    )
+    .await;
+    feed.finish(json!({})).await;
+    let second = metrics(&dashboard.url()).await["analysis"].clone();
+    assert_eq!(second["window"]["start"], SECOND.0, "{second}");
+    assert_eq!(second["count"], 3);
+    assert_ne!(
+        second["heatmap"], analysis["heatmap"],
+        "the page must fetch the new picture"
+    );
+    let _ = std::fs::remove_dir_all(&tools.folder);
+}
+
+/// A cloud kept up (`cloud up`) has no step 5 tools: the panel says so and draws nothing, rather than a map of its
+/// own; and a tool that fails (a learner's, with `--mine`) is named, with its error.
+#[tokio::test]
+async fn without_step_5s_tools_or_when_one_fails_the_panel_says_so_and_draws_nothing() {
+    let config = lab_testkit::local_aws().await;
+    let (s3, bucket) = results_in_s3(&config).await;
+    let dashboard = Dashboard::start(0, Limits::default()).await.unwrap();
+    let feed = dashboard.feed();
+    feed.watch_analysis(s3, &bucket, "analytics/").await;
+    feed.finish(json!({})).await;
+    let analysis = metrics(&dashboard.url()).await["analysis"].clone();
+    assert!(
+        analysis["not_drawn"].as_str().unwrap().contains("started without them"),
+        "{analysis}"
+    );
+    assert_eq!(analysis["window"]["start"], FIRST.0);
+    assert_eq!((&analysis["heatmap"], &analysis["count"]), (&Value::Null, &Value::Null));
+    assert_eq!(
+        get(&dashboard.url(), "/api/heatmap.svg").await.0,
+        "HTTP/1.1 404 Not Found"
+    );
+
+    // A heatmap that stops at a todo!(), as a learner's may.
+    let mut tools = step_5_tools("dashboard-failing");
+    std::fs::create_dir_all(&tools.folder).unwrap();
+    let failing = tools.folder.with_extension("sh");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\necho \"not yet implemented: heat\" >&2\nexit 101\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&failing, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    tools.heatmap = failing.clone();
+    feed.draw_with(tools.clone());
+    feed.finish(json!({})).await;
+    let analysis = metrics(&dashboard.url()).await["analysis"].clone();
+    let said = analysis["not_drawn"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("step 5's heatmap failed") && said.contains("not yet implemented: heat"),
+        "{analysis}"
+    );
+    assert_eq!(analysis["count"], 9, "merge-window's figures are shown all the same");
+    assert_eq!(analysis["heatmap"], Value::Null);
+    let _ = std::fs::remove_dir_all(&tools.folder);
+    let _ = std::fs::remove_file(failing);
 }
 
 /// A client that stops waiting (its SDK's timeout) may find its records stored all the same, in AWS as here; the

@@ -14,7 +14,7 @@ use crate::request::Context;
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-mod values;
+pub(crate) mod values;
 
 use values::{Cidr, Decimal, Instant};
 

@@ -3,7 +3,10 @@
 
 use crate::Policy;
 
+mod conditions;
+mod matching;
 mod parse;
+mod values;
 
 /// A policy that must parse.
 fn policy(json: &str) -> Policy {

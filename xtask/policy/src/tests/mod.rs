@@ -7,6 +7,7 @@ mod conditions;
 mod evaluate;
 mod matching;
 mod parse;
+mod report;
 mod trust;
 mod values;
 

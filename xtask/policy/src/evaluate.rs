@@ -13,7 +13,9 @@ use std::fmt;
 /// A policy with the name messages give it (an inline policy's name, or a managed policy's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NamedPolicy {
+    /// The policy's name: an inline policy's, or a managed policy's.
     pub name: String,
+    /// The document.
     pub policy: Policy,
 }
 
@@ -35,8 +37,11 @@ impl NamedPolicy {
 /// Which statement of which policy: the policy's name, the statement's 1-based position and its `Sid`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct StatementRef {
+    /// The policy's name.
     pub policy: String,
+    /// The statement's position in the policy, from 1.
     pub index: usize,
+    /// The statement's `Sid`, if it has one.
     pub sid: Option<String>,
 }
 
@@ -55,17 +60,26 @@ impl fmt::Display for StatementRef {
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
     /// An `Allow` statement applies and no `Deny` does.
-    Allowed { by: StatementRef },
+    Allowed {
+        /// The first `Allow` statement that applies.
+        by: StatementRef,
+    },
     /// No statement applies: "An implicit denial occurs when there is no applicable Deny statement but also no
     /// applicable Allow statement".
     ImplicitDeny,
     /// A `Deny` statement applies: "the Deny statement trumps the Allow statement".
-    ExplicitDeny { by: StatementRef },
+    ExplicitDeny {
+        /// The first `Deny` statement that applies.
+        by: StatementRef,
+    },
     /// A statement the local cloud cannot evaluate decided it: a `Deny` one denies (the request is refused), an
     /// `Allow` one does not allow (and no other statement allowed). Never an allow.
     Unevaluable {
+        /// The statement (the first unevaluable `Deny`, else the first unevaluable `Allow`).
         statement: StatementRef,
+        /// Its effect: `Deny` refused the request, `Allow` failed to allow it.
         effect: Effect,
+        /// "the local cloud cannot evaluate the condition operator X in statement N of policy \"P\"".
         reason: String,
     },
 }

@@ -14,6 +14,8 @@
 //!
 //! Each rule cites the AWS page it comes from, next to the code that implements it.
 
+#![warn(missing_docs)]
+
 mod conditions;
 mod evaluate;
 mod matching;

@@ -26,7 +26,9 @@ pub enum Version {
 /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_effect.html>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Effect {
+    /// The statement allows what it matches.
     Allow,
+    /// The statement denies what it matches, whatever else allows it.
     Deny,
 }
 
@@ -34,7 +36,9 @@ pub enum Effect {
 /// written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Element {
+    /// `Action` or `Resource`: the statement matches what one of these patterns matches.
     Listed(Vec<String>),
+    /// `NotAction` or `NotResource`: the statement matches what none of these patterns matches.
     Not(Vec<String>),
 }
 
@@ -52,8 +56,11 @@ impl Element {
 /// their JSON text (`10`, `true`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Condition {
+    /// The operator as written: `StringEquals`, `ForAllValues:StringLikeIfExists`.
     pub operator: String,
+    /// The condition key as written (compared case-insensitively).
     pub key: String,
+    /// The policy's values for the key (several are ORed, or NORed by a negated operator).
     pub values: Vec<String>,
 }
 
@@ -75,28 +82,37 @@ pub struct Principals {
 /// A statement's principal element.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum PrincipalElement {
+    /// `Principal`: the statement applies to these principals.
     Principal(Principals),
+    /// `NotPrincipal`: the statement applies to every principal but these.
     NotPrincipal(Principals),
 }
 
 /// One statement of a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
+    /// The statement's `Sid`.
     pub sid: Option<String>,
+    /// `Allow` or `Deny`.
     pub effect: Effect,
     /// Only in trust (resource-based) policies.
     pub principal: Option<PrincipalElement>,
+    /// `Action` or `NotAction`.
     pub action: Element,
     /// `None` only in a trust policy, which has no `Resource`.
     pub resource: Option<Element>,
+    /// The `Condition` block, one entry per operator and key; all must hold.
     pub conditions: Vec<Condition>,
 }
 
 /// A parsed identity-based policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
+    /// The language version (2008-10-17 when the document has none).
     pub version: Version,
+    /// The optional `Id`.
     pub id: Option<String>,
+    /// The statements, in the document's order.
     pub statements: Vec<Statement>,
 }
 

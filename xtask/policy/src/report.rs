@@ -28,22 +28,29 @@ pub struct AccessReport {
 /// An allowed request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Used {
+    /// The request.
     pub request: Request,
+    /// The statement [`evaluate`] names as allowing it.
     pub by: StatementRef,
 }
 
 /// A refused request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Denied {
+    /// The request.
     pub request: Request,
+    /// Why it was refused.
     pub decision: Decision,
 }
 
 /// How one `Allow` statement's grants were used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementGrants {
+    /// The statement.
     pub statement: StatementRef,
+    /// Its `Action` or `NotAction`.
     pub actions: ElementUse,
+    /// Its `Resource` or `NotResource`.
     pub resources: ElementUse,
 }
 
@@ -52,11 +59,17 @@ pub struct StatementGrants {
 #[serde(tag = "element", rename_all = "snake_case")]
 pub enum ElementUse {
     /// `Action` or `Resource`: each pattern's use.
-    Listed { patterns: Vec<PatternUse> },
+    Listed {
+        /// Each pattern, in the element's order.
+        patterns: Vec<PatternUse>,
+    },
     /// `NotAction` or `NotResource`: it grants everything but `except`, which is always wider than a use.
     Not {
+        /// The element's patterns: what it does not grant.
         except: Vec<String>,
+        /// The distinct actions (or resources) of allowed requests that went through it, sorted.
         used_for: Vec<String>,
+        /// [`Verdict::Unused`] or [`Verdict::WiderThanUsed`].
         verdict: Verdict,
     },
 }
@@ -64,8 +77,11 @@ pub enum ElementUse {
 /// One pattern and the distinct actions (or resources) of allowed requests it matched, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PatternUse {
+    /// The pattern as written.
     pub pattern: String,
+    /// The distinct actions (or resources) of allowed requests it matched, sorted.
     pub used_for: Vec<String>,
+    /// What that says about it.
     pub verdict: Verdict,
 }
 

@@ -30,7 +30,9 @@ fn consumer_run() -> Vec<Request> {
 /// The brief's example: `kinesis:*` used only for GetRecords and ListShards, `Resource: "*"` only on one stream.
 #[test]
 fn a_wildcard_used_for_less_is_reported_with_what_it_was_used_for() {
-    let policies = [one(r#"{"Sid": "Everything", "Effect": "Allow", "Action": "kinesis:*", "Resource": "*"}"#)];
+    let policies = [one(
+        r#"{"Sid": "Everything", "Effect": "Allow", "Action": "kinesis:*", "Resource": "*"}"#,
+    )];
     let report = access_report(&policies, &consumer_run());
     assert_eq!(report.used.len(), 3);
     assert!(report.denied.is_empty());
@@ -44,13 +46,19 @@ fn a_wildcard_used_for_less_is_reported_with_what_it_was_used_for() {
             Verdict::WiderThanUsed
         )])
     );
-    assert_eq!(grants.resources, listed(vec![pattern("*", &[STREAM], Verdict::WiderThanUsed)]));
+    assert_eq!(
+        grants.resources,
+        listed(vec![pattern("*", &[STREAM], Verdict::WiderThanUsed)])
+    );
     let by = StatementRef {
         policy: "test".to_owned(),
         index: 1,
         sid: Some("Everything".to_owned()),
     };
-    assert_eq!(report.wider_than_used(), [(&by, "Action", "kinesis:*"), (&by, "Resource", "*")]);
+    assert_eq!(
+        report.wider_than_used(),
+        [(&by, "Action", "kinesis:*"), (&by, "Resource", "*")]
+    );
     assert!(report.unused().is_empty());
     assert!(!report.is_least_privilege());
 }
@@ -79,14 +87,20 @@ fn grants_never_used_are_reported() {
     );
     assert_eq!(
         report.grants[0].resources,
-        listed(vec![pattern(STREAM, &[STREAM], Verdict::Exact), pattern(other, &[], Verdict::Unused)])
+        listed(vec![
+            pattern(STREAM, &[STREAM], Verdict::Exact),
+            pattern(other, &[], Verdict::Unused)
+        ])
     );
     assert_eq!(
         report.grants[1].actions,
         listed(vec![pattern("s3:GetObject", &[], Verdict::Unused)])
     );
-    let unused: Vec<(usize, &str, &str)> =
-        report.unused().into_iter().map(|(statement, element, p)| (statement.index, element, p)).collect();
+    let unused: Vec<(usize, &str, &str)> = report
+        .unused()
+        .into_iter()
+        .map(|(statement, element, p)| (statement.index, element, p))
+        .collect();
     assert_eq!(
         unused,
         [
@@ -102,13 +116,27 @@ fn grants_never_used_are_reported() {
 /// as narrow as it can be.
 #[test]
 fn a_star_used_only_by_resourceless_actions_is_exact() {
-    let policies = [one(r#"{"Effect": "Allow", "Action": "kinesis:ListStreams", "Resource": "*"}"#)];
+    let policies = [one(
+        r#"{"Effect": "Allow", "Action": "kinesis:ListStreams", "Resource": "*"}"#,
+    )];
     let report = access_report(&policies, &[Request::new("kinesis:ListStreams", "*")]);
-    assert_eq!(report.grants[0].resources, listed(vec![pattern("*", &["*"], Verdict::Exact)]));
+    assert_eq!(
+        report.grants[0].resources,
+        listed(vec![pattern("*", &["*"], Verdict::Exact)])
+    );
     assert!(report.is_least_privilege());
     let mixed = [one(r#"{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*"}"#)];
-    let report = access_report(&mixed, &[Request::new("kinesis:ListStreams", "*"), Request::new("kinesis:GetRecords", STREAM)]);
-    assert_eq!(report.grants[0].resources, listed(vec![pattern("*", &["*", STREAM], Verdict::WiderThanUsed)]));
+    let report = access_report(
+        &mixed,
+        &[
+            Request::new("kinesis:ListStreams", "*"),
+            Request::new("kinesis:GetRecords", STREAM),
+        ],
+    );
+    assert_eq!(
+        report.grants[0].resources,
+        listed(vec![pattern("*", &["*", STREAM], Verdict::WiderThanUsed)])
+    );
 }
 
 /// The workshop's step 1 producer policy against a producer's real calls: least privilege, nothing to report.
@@ -147,10 +175,13 @@ fn an_exact_policy_used_in_full_is_least_privilege() {
     assert_eq!(report.wider_than_used().len(), 1);
     assert!(report.unused().is_empty());
     let exact_streams = access_report(&policies[..], &run[3..]);
-    assert_eq!(exact_streams.grants[0].actions, listed(vec![
-        pattern("kinesis:PutRecord", &["kinesis:PutRecord"], Verdict::Exact),
-        pattern("kinesis:PutRecords", &["kinesis:PutRecords"], Verdict::Exact),
-    ]));
+    assert_eq!(
+        exact_streams.grants[0].actions,
+        listed(vec![
+            pattern("kinesis:PutRecord", &["kinesis:PutRecord"], Verdict::Exact),
+            pattern("kinesis:PutRecords", &["kinesis:PutRecords"], Verdict::Exact),
+        ])
+    );
 }
 
 /// Requests the policies refuse are listed with their decisions (a learner's policy missing an action).
@@ -192,7 +223,9 @@ fn refused_requests_are_listed_with_their_decisions() {
 /// A `NotAction`/`NotResource` grants everything but its list: used, it is always wider than its use.
 #[test]
 fn negated_elements_are_wider_than_any_use() {
-    let policies = [one(r#"{"Effect": "Allow", "NotAction": "iam:*", "NotResource": "arn:aws:s3:::secret/*"}"#)];
+    let policies = [one(
+        r#"{"Effect": "Allow", "NotAction": "iam:*", "NotResource": "arn:aws:s3:::secret/*"}"#,
+    )];
     let report = access_report(&policies, &consumer_run());
     assert_eq!(
         report.grants[0].actions,
@@ -210,10 +243,20 @@ fn negated_elements_are_wider_than_any_use() {
             verdict: Verdict::WiderThanUsed,
         }
     );
-    let names: Vec<&str> = report.wider_than_used().into_iter().map(|(_, element, _)| element).collect();
+    let names: Vec<&str> = report
+        .wider_than_used()
+        .into_iter()
+        .map(|(_, element, _)| element)
+        .collect();
     assert_eq!(names, ["NotAction", "NotResource"]);
     let idle = access_report(&policies, &[]);
-    assert!(matches!(idle.grants[0].actions, ElementUse::Not { verdict: Verdict::Unused, .. }));
+    assert!(matches!(
+        idle.grants[0].actions,
+        ElementUse::Not {
+            verdict: Verdict::Unused,
+            ..
+        }
+    ));
 }
 
 /// A statement counts as used only where it applies as a whole (conditions included), and every statement that
@@ -236,8 +279,18 @@ fn a_pattern_is_used_only_where_its_whole_statement_applies() {
     ];
     let report = access_report(&policies, &run);
     assert_eq!(report.denied.len(), 1, "ListShards from outside the range");
-    assert_eq!(report.grants[1].actions, listed(vec![pattern("kinesis:Get*", &["kinesis:GetRecords"], Verdict::WiderThanUsed)]));
-    assert_eq!(report.grants[2].actions, listed(vec![pattern("kinesis:ListShards", &[], Verdict::Unused)]));
+    assert_eq!(
+        report.grants[1].actions,
+        listed(vec![pattern(
+            "kinesis:Get*",
+            &["kinesis:GetRecords"],
+            Verdict::WiderThanUsed
+        )])
+    );
+    assert_eq!(
+        report.grants[2].actions,
+        listed(vec![pattern("kinesis:ListShards", &[], Verdict::Unused)])
+    );
 }
 
 /// A resource pattern with a variable is as narrow as its value; `${*}` is a character, not a wildcard.
@@ -254,7 +307,11 @@ fn variables_and_escapes_are_not_wildcards_in_the_report() {
     assert_eq!(
         report.grants[0].resources,
         listed(vec![
-            pattern("arn:aws:s3:::home/${aws:username}/notes", &["arn:aws:s3:::home/david/notes"], Verdict::Exact),
+            pattern(
+                "arn:aws:s3:::home/${aws:username}/notes",
+                &["arn:aws:s3:::home/david/notes"],
+                Verdict::Exact
+            ),
             pattern("arn:aws:s3:::odd/${*}", &["arn:aws:s3:::odd/*"], Verdict::Exact),
         ])
     );
@@ -273,7 +330,10 @@ fn the_report_serialises_to_json() {
     assert_eq!(json["denied"][0]["decision"]["decision"], "implicit_deny");
     assert_eq!(json["denied"][0]["request"]["action"], "s3:GetObject");
     assert_eq!(json["grants"][0]["actions"]["element"], "listed");
-    assert_eq!(json["grants"][0]["actions"]["patterns"][0]["verdict"], "wider_than_used");
+    assert_eq!(
+        json["grants"][0]["actions"]["patterns"][0]["verdict"],
+        "wider_than_used"
+    );
     assert_eq!(
         json["grants"][0]["actions"]["patterns"][0]["used_for"],
         serde_json::json!(["kinesis:GetRecords", "kinesis:ListShards"])

@@ -13,6 +13,27 @@
 //! [`Decision::Unevaluable`], which never allows and, in a `Deny`, refuses the request, with the reason.
 //!
 //! Each rule cites the AWS page it comes from, next to the code that implements it.
+//!
+//! ```
+//! use policy::{Decision, NamedPolicy, PolicyKind, Request, evaluate};
+//!
+//! let stream = "arn:aws:kinesis:us-east-1:123456789012:stream/TelemetricStream";
+//! let consumer = NamedPolicy::parse(
+//!     "consumer",
+//!     &format!(r#"{{"Version": "2012-10-17", "Statement": {{"Sid": "ReadTheStream", "Effect": "Allow",
+//!         "Action": ["kinesis:GetShardIterator", "kinesis:GetRecords"], "Resource": "{stream}"}}}}"#),
+//! )?;
+//! let policies = [consumer];
+//! assert!(evaluate(&policies, &Request::new("kinesis:GetRecords", stream)).is_allowed());
+//!
+//! let put = evaluate(&policies, &Request::new("kinesis:PutRecord", stream));
+//! assert_eq!(put, Decision::ImplicitDeny);
+//! assert_eq!(
+//!     put.because(PolicyKind::IdentityBased, "kinesis:PutRecord").as_deref(),
+//!     Some("because no identity-based policy allows the kinesis:PutRecord action"),
+//! );
+//! # Ok::<(), policy::PolicyError>(())
+//! ```
 
 #![warn(missing_docs)]
 

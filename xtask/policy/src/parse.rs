@@ -105,7 +105,7 @@ pub struct Statement {
     pub conditions: Vec<Condition>,
 }
 
-/// A parsed identity-based policy.
+/// A parsed identity-based policy. It serialises as this crate's structure (for reports), not as IAM's JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
     /// The language version (2008-10-17 when the document has none).

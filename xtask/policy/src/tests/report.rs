@@ -257,6 +257,9 @@ fn negated_elements_are_wider_than_any_use() {
             ..
         }
     ));
+    let unused: Vec<&str> = idle.unused().into_iter().map(|(_, element, _)| element).collect();
+    assert_eq!(unused, ["NotAction", "NotResource"]);
+    assert!(idle.wider_than_used().is_empty());
 }
 
 /// A statement counts as used only where it applies as a whole (conditions included), and every statement that

@@ -99,6 +99,12 @@ fn an_account_principal_trusts_every_principal_of_that_account() {
             "{account}"
         );
     }
+    // An account ID is twelve digits; twelve other characters name no account.
+    let lettered = trust(
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"AWS": "ABCDEFGHIJKL"}, "Action": "sts:AssumeRole"}}"#,
+    );
+    let caller = Caller::Aws("arn:aws:iam::ABCDEFGHIJKL:user/x".to_owned());
+    assert_eq!(lettered.may_assume(&caller, &Context::new()), Decision::ImplicitDeny);
 }
 
 /// A role principal is the role and the sessions it issues; a user principal is that user, case-sensitively.
@@ -125,6 +131,10 @@ fn a_role_principal_trusts_the_roles_sessions_and_a_user_principal_that_user() {
     assert!(
         !may("arn:aws:iam::123456789012:user/johndoe"),
         "the user name part is case sensitive"
+    );
+    assert!(
+        !may("arn:aws:sts::123456789012:assumed-role/JohnDoe/s"),
+        "a user issues no role sessions"
     );
 }
 
@@ -227,6 +237,12 @@ fn trust_policies_are_refused_as_iam_refuses_them() {
     assert_eq!(
         refusal(&partial),
         "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:role/*\""
+    );
+    let not_star = LAMBDA.replace(r#"{"Service": "lambda.amazonaws.com"}"#, r#""lambda.amazonaws.com""#);
+    assert_eq!(
+        refusal(&not_star),
+        "Syntax errors in policy.",
+        "a principal string can only be \"*\""
     );
     let unknown = LAMBDA.replace("\"Service\"", "\"Group\"");
     assert_eq!(refusal(&unknown), "Syntax errors in policy.");

@@ -61,16 +61,17 @@ impl Cloud {
         format!("http://127.0.0.1:{}", self.gateway_port.unwrap_or(self.port))
     }
 
-    /// The environment that points the AWS SDK (and the AWS CLI) at this cloud, with dummy credentials, so that
-    /// nothing run with it can reach a real account.
+    /// The environment that points the AWS SDK (and the AWS CLI) at this cloud, with the local administrator's
+    /// credentials (valid nowhere else), so that nothing run with it can reach a real account.
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("AWS_ENDPOINT_URL", self.endpoint().as_str()),
             ("AWS_REGION", REGION),
             ("AWS_DEFAULT_REGION", REGION),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
+            ("AWS_ACCESS_KEY_ID", lab_contract::LOCAL_ADMIN_ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", lab_contract::LOCAL_ADMIN_SECRET_KEY),
+            // Long-term keys carry no session token (and a learner's own must not ride along with them).
+            ("AWS_SESSION_TOKEN", ""),
             ("AWS_PROFILE", ""),
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ]

@@ -4,6 +4,12 @@
 //! back with clap. Both sides compile against this crate, so a flag renamed or retyped on one side fails to compile
 //! on the other, and the round-trip tests below hold the rendering and the parsing to each other.
 
+/// The local cloud's administrator: what xtask's tools, the tests and `cargo xtask cloud up`'s printed environment
+/// sign with. The local cloud checks every signature as AWS does and knows no other long-term key. Not a secret:
+/// valid nowhere but on 127.0.0.1.
+pub const LOCAL_ADMIN_ACCESS_KEY: &str = "testing";
+pub const LOCAL_ADMIN_SECRET_KEY: &str = "testing";
+
 use clap::{Args, Parser, Subcommand};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::collections::BTreeMap;

@@ -282,6 +282,12 @@ fn matches_one(operator: &Operator, actual: &str, expected: &Expected) -> Result
 /// applies the statement; in an `Allow` that would allow on a missing variable, which the local cloud refuses to
 /// do silently, so it is unevaluable there. In a `Deny` it denies, as in AWS.
 pub(crate) fn evaluate(condition: &Condition, context: &Context, version: Version, effect: Effect) -> Outcome {
+    if let Some(key) = unsupplied_key(condition, context, version) {
+        return Outcome::Unevaluable(format!(
+            "the local cloud does not supply the condition key {key} (in the condition {} on {})",
+            condition.operator, condition.key
+        ));
+    }
     let operator = match parse_operator(&condition.operator) {
         Ok(operator) => operator,
         Err(reason) => return Outcome::Unevaluable(reason),
@@ -314,6 +320,19 @@ pub(crate) fn evaluate(condition: &Condition, context: &Context, version: Versio
         (true, _) => Outcome::Match,
         (false, _) => Outcome::NoMatch,
     }
+}
+
+/// The condition's key, or a policy variable in its values, that the context says it cannot supply.
+fn unsupplied_key(condition: &Condition, context: &Context, version: Version) -> Option<String> {
+    if context.unsupplied(&condition.key) {
+        return Some(condition.key.clone());
+    }
+    condition.values.iter().find_map(|value| {
+        parse_template(value, version).into_iter().find_map(|part| match part {
+            crate::matching::Part::Variable { key, .. } if context.unsupplied(&key) => Some(key),
+            _ => None,
+        })
+    })
 }
 
 /// "Use a `Null` condition operator to check if a condition key is absent ... `true` (the key doesn't exist — it is

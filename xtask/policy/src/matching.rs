@@ -263,6 +263,11 @@ pub(crate) fn resource_matches(pattern: &str, resource: &str, context: &Context,
                      where AWS allows none"
                 ));
             }
+            Part::Variable { key, .. } if context.unsupplied(key) => {
+                return ResourceMatch::Unevaluable(format!(
+                    "the resource {pattern}: the local cloud does not supply its policy variable ${{{key}}}"
+                ));
+            }
             Part::Variable { .. } => {}
         }
     }

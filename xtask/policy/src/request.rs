@@ -54,6 +54,8 @@ impl Request {
 pub struct Context {
     /// lower-case key -> (the key as first written, its values)
     entries: BTreeMap<String, (String, Vec<String>)>,
+    /// The keys the caller can supply at all, lower-case (`None`: any key the context lacks is simply absent).
+    supplied: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Context {
@@ -75,6 +77,23 @@ impl Context {
     {
         let entry = self.entry(key);
         entry.extend(values.into_iter().map(Into::into));
+    }
+
+    /// Says which keys the caller can supply at all. A condition (or a policy variable) on any other key is then
+    /// one the caller cannot evaluate: its statement is [`Decision::Unevaluable`](crate::Decision::Unevaluable),
+    /// rather than the key being taken as absent — which could let a `Deny` on, say, a resource's tags pass silently
+    /// where AWS, knowing the tags, would deny.
+    #[must_use]
+    pub fn supplying(mut self, keys: &[&str]) -> Self {
+        self.supplied = Some(keys.iter().map(|key| key.to_lowercase()).collect());
+        self
+    }
+
+    /// Whether `key` is one the caller said it cannot supply (see [`Context::supplying`]).
+    pub fn unsupplied(&self, key: &str) -> bool {
+        self.supplied
+            .as_ref()
+            .is_some_and(|supplied| !supplied.contains(&key.to_lowercase()) && self.get(key).is_none())
     }
 
     /// The same context with one more value.

@@ -38,15 +38,26 @@ fn is_loopback(endpoint: &str) -> bool {
     host == "127.0.0.1" || host == "localhost" || host == "[::1]"
 }
 
-/// An SDK configuration for the local cloud: its endpoint, fixed test credentials (never the learner's) and a
-/// region. Panics with a message naming `cargo xtask check` when the local cloud is not set up.
+/// The local cloud's administrator, which the tests act as (the local cloud checks every signature as AWS does, and
+/// knows only its own keys; `lab-cloud`'s `gateway::authenticate` holds the same pair, and a test there keeps the two
+/// equal). Not a secret: they are valid nowhere but on 127.0.0.1.
+pub const ADMIN_ACCESS_KEY: &str = "testing";
+pub const ADMIN_SECRET_KEY: &str = "testing";
+
+/// The administrator's credentials.
+pub fn admin_credentials() -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, None, None, "lab-testkit")
+}
+
+/// An SDK configuration for the local cloud: its endpoint, the local administrator's credentials (never the
+/// learner's) and a region. Panics with a message naming `cargo xtask check` when the local cloud is not set up.
 pub async fn local_aws() -> SdkConfig {
     let endpoint = local_endpoint().unwrap_or_else(|why| panic!("{why}"));
     let region = env::var("AWS_REGION").unwrap_or_else(|_| DEFAULT_REGION.to_owned());
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region))
-        .test_credentials()
+        .credentials_provider(admin_credentials())
         .load()
         .await
 }

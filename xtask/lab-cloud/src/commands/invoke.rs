@@ -54,18 +54,29 @@ async fn spec(config: &SdkConfig, state: &Path, args: Invoke) -> Result<Function
         None => None,
     };
     let mut spec = spec_of(config, state, args).await?;
-    spec.environment = environment(spec.environment, deployed, &overrides);
+    // The deployed function's role too: the executable then runs with that role's credentials, as it would in AWS.
+    if let Some(role) = deployed.as_ref().and_then(|deployed| deployed.role.clone()) {
+        spec.role = Some(role);
+    }
+    spec.environment = environment(
+        spec.environment,
+        deployed.map(|deployed| (deployed.name, deployed.variables)),
+        &overrides,
+    );
     Ok(spec)
+}
+
+/// A deployed function's name, environment variables and role.
+pub struct Deployed {
+    pub name: String,
+    pub variables: Vec<(String, String)>,
+    pub role: Option<String>,
 }
 
 /// The environment of the function the deploy made from step binary `binary` (the learner's, by the usual
 /// naming), with its name, or `None` when none is deployed here: said on stderr either way, since a function that
 /// finds no STREAM_NAME fails with a message about its environment.
-pub async fn deployed_environment(
-    config: &SdkConfig,
-    naming: &Naming,
-    binary: &str,
-) -> Option<(String, Vec<(String, String)>)> {
+pub async fn deployed_environment(config: &SdkConfig, naming: &Naming, binary: &str) -> Option<Deployed> {
     let stage = STAGES
         .iter()
         .find_map(|stage| stage.function.as_ref().filter(|f| f.binary == binary))?;
@@ -83,7 +94,11 @@ pub async fn deployed_environment(
                 "invoke: with the environment of the deployed {name} ({})",
                 keys.join(", ")
             );
-            Some((name, variables))
+            Some(Deployed {
+                name,
+                variables,
+                role: configuration.role,
+            })
         }
         Err(_) => {
             eprintln!(
@@ -140,6 +155,7 @@ async fn spec_of(config: &SdkConfig, state: &Path, args: Invoke) -> Result<Funct
                 timeout: Duration::from_secs(args.timeout),
                 memory_mb: 128,
                 environment: cloud_environment(),
+                role: None,
             })
         }
         (None, None) => unreachable!("clap requires one of them"),

@@ -22,7 +22,8 @@ use crate::control::invoker::producer_request;
 use crate::control::producing;
 use crate::dashboard::picture::StepTools;
 use crate::dashboard::{self, Dashboard, Feed};
-use crate::gateway::{Limits, ShardKey, ShardTraffic};
+use crate::gateway::access_report::RoleReport;
+use crate::gateway::{Limits, ShardKey, ShardTraffic, TrafficMeter};
 use crate::naming::Naming;
 use crate::readback::{objects, positions, stream_data, stream_ids};
 use crate::runtime::event_source::Pacing;
@@ -52,6 +53,8 @@ pub struct LabOptions {
     pub faults: Arc<FaultPlan>,
     /// The dashboard, told what the run deploys (`None`: `--no-dashboard`).
     pub dashboard: Option<Feed>,
+    /// The front door's counts and its IAM check's log (the run stops on a denial, and reports each role's access).
+    pub meter: Option<TrafficMeter>,
 }
 
 /// The run's outcome; with `--json` it is the last line printed.
@@ -118,6 +121,8 @@ pub struct Summary {
     pub s3_retries: u64,
     /// Records Firehose dropped: S3 refused their object for the whole retry window.
     pub s3_dropped: u64,
+    /// Each role's access, as the IAM check saw it: actions used, calls denied, grants never used.
+    pub access: Vec<RoleReport>,
     /// Each shard's writes over the producer's run.
     pub shards: Vec<ShardFigures>,
     /// Faults injected, by kind.
@@ -203,6 +208,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         scenario: args.scenario,
         faults,
         dashboard: board.as_ref().map(Dashboard::feed),
+        meter: Some(door.gateway.meter()),
     };
     let artifacts = Artifacts {
         binaries: args.binaries.into_iter().map(|file| (file.name, file.path)).collect(),
@@ -217,6 +223,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
     };
     let mut summary = summary;
     add_traffic(&mut summary, &door.gateway.traffic());
+    summary.access = door.gateway.meter().access_report().await;
     summary.failure = failure(&summary);
     if let Some(board) = &board {
         board.feed().finish(json_summary(&summary)?).await;
@@ -502,6 +509,18 @@ async fn wait_for_pipeline(
                     anyhow::bail!("the producer failed: {error_type}: {message}")
                 }
             }
+        }
+        // A call IAM refused stays refused (a mapping would retry its read for ever): the run stops, saying who was
+        // refused what, on which resource, in AWS's words.
+        if let Some(denial) = options
+            .meter
+            .as_ref()
+            .and_then(|meter| meter.denials().into_iter().next())
+        {
+            anyhow::bail!(
+                "the local cloud refused a call, as AWS would: {denial}. What each role may do is step 1's policies \
+                 (`cargo xtask check step-1`); `cargo xtask lab --no-iam` runs without IAM"
+            );
         }
         // A mapping retries a batch its function fails on, as AWS does; a learner's todo!() would fail it forever.
         if let Some((function, panic)) = mapping_panic(supervisor) {
@@ -854,6 +873,32 @@ fn add_delivery_stats(summary: &mut Summary, supervisor: &Supervisor) {
 }
 
 /// Throttling, retries, give-ups, each shard's writes, the faults injected and the poison's fate.
+/// Each role's access in a line or two: what it used, what was denied, what it was granted and never used.
+fn print_access(access: &[RoleReport]) {
+    for role in access {
+        let name = role.role.rsplit('/').next().unwrap_or(&role.role);
+        let mut used: Vec<String> = role.used.iter().map(|u| u.action.clone()).collect();
+        used.dedup();
+        println!(
+            "  role {name:<26} used {}; denied {}; granted, never used {}",
+            used.join(", "),
+            role.denied.len(),
+            role.unused.len() + role.wider_than_used.len()
+        );
+        for grant in role.unused.iter().chain(&role.wider_than_used) {
+            let used_for = if grant.used_for.is_empty() {
+                String::new()
+            } else {
+                format!(" (used only for {})", grant.used_for.join(", "))
+            };
+            println!(
+                "       {} {} in {}{used_for}",
+                grant.element, grant.pattern, grant.statement
+            );
+        }
+    }
+}
+
 fn print_pressure(summary: &Summary) {
     let counts = |map: &BTreeMap<String, u64>| {
         let parts: Vec<String> = map.iter().map(|(why, n)| format!("{n} {why}")).collect();
@@ -1061,6 +1106,7 @@ fn print_summary(summary: &Summary, state: &Path) {
     if let Some(heatmap) = &summary.heatmap {
         println!("  heat map        {heatmap}");
     }
+    print_access(&summary.access);
     for reason in &summary.producer_restarts {
         println!("  producer        invoked again after: {reason}");
     }

@@ -18,11 +18,16 @@
 //! CBOR codec, so a CBOR Kinesis request (smithy RPC v2, or the Java SDK's `x-amz-cbor-1.1`) is refused with a
 //! message rather than passed on unchecked.
 
+pub mod access_report;
+pub mod authenticate;
+pub mod authorize;
 mod call;
 mod errors;
 mod kinesis;
 mod limits;
+mod roles;
 mod shards;
+mod sts;
 mod upstream;
 
 pub use limits::{Clock, Limits, ManualClock, ShardKey, ShardTraffic, SystemClock};
@@ -55,6 +60,8 @@ pub struct GatewayOptions {
     pub clock: Arc<dyn Clock>,
     /// Faults injected into writes on purpose (none by default).
     pub faults: Arc<FaultPlan>,
+    /// Whether requests are authenticated and authorised as AWS does (`--no-iam`: not, as moto alone).
+    pub iam: bool,
 }
 
 impl Default for GatewayOptions {
@@ -64,6 +71,7 @@ impl Default for GatewayOptions {
             limits: Limits::default(),
             clock: Arc::new(SystemClock::default()),
             faults: FaultPlan::none(),
+            iam: true,
         }
     }
 }
@@ -80,9 +88,31 @@ pub struct Gateway {
 #[derive(Clone)]
 pub struct TrafficMeter(Arc<Shared>);
 
+impl std::fmt::Debug for TrafficMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrafficMeter")
+    }
+}
+
 impl TrafficMeter {
     pub fn traffic(&self) -> BTreeMap<ShardKey, ShardTraffic> {
         self.0.ledger.traffic()
+    }
+
+    /// Each role's access so far: used, denied, unused ([`access_report`]).
+    pub async fn access_report(&self) -> Vec<access_report::RoleReport> {
+        access_report::report(&self.0.access, &self.0.roles).await
+    }
+
+    /// The first denials of the roles' calls so far, each as AWS worded it (the lab stops on one).
+    pub fn denials(&self) -> Vec<String> {
+        self.0
+            .access
+            .snapshot()
+            .into_values()
+            .flat_map(|access| access.denials.into_iter().chain(access.unknown))
+            .map(|denial| denial.message)
+            .collect()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -99,6 +129,10 @@ struct Shared {
     /// Held while a write is forwarded: moto gives overlapping writes to one shard the same sequence numbers and
     /// keeps one record of each pair (8,000 acknowledged, 7,944 kept), which AWS never does.
     one_write_at_a_time: tokio::sync::Mutex<()>,
+    iam: bool,
+    sessions: authenticate::Sessions,
+    roles: roles::Roles,
+    access: authorize::AccessLog,
 }
 
 impl Gateway {
@@ -125,6 +159,10 @@ impl Gateway {
             streams: ShardCache::default(),
             faults: options.faults,
             one_write_at_a_time: tokio::sync::Mutex::new(()),
+            iam: options.iam,
+            sessions: authenticate::Sessions::default(),
+            roles: roles::Roles::new(upstream).await,
+            access: authorize::AccessLog::default(),
         });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -218,7 +256,9 @@ fn is_kinesis_cbor(request: &Request) -> bool {
     rpc_v2 || (cbor && header("x-amz-target").starts_with("Kinesis_20131202."))
 }
 
-/// Every request: read once, then served or passed on to the emulator.
+/// Every request: read once, then checked as AWS checks it, in AWS's order — who signed it ([`authenticate`]), may
+/// they do this ([`authorize`]) — then served (Kinesis and STS by the gateway itself, everything else by the
+/// emulator). AWS's limits and faults apply inside Kinesis's writes and reads, per shard.
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
     if is_kinesis_cbor(&request) {
         return error_response(
@@ -231,14 +271,66 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Ok(call) => call,
         Err(error) => return AwsError::bad_request("SerializationException", error).response(Protocol::Json),
     };
-    serve(shared, call).await
+    if call.path() == ACCESS_REPORT_PATH {
+        let report = access_report::report(&shared.access, &shared.roles).await;
+        let mut response = Response::new(Body::from(serde_json::to_vec_pretty(&report).unwrap_or_default()));
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        return response;
+    }
+    if call.path().starts_with("/moto-api/") {
+        // The emulator's own administration (not an AWS API): the local cloud's tools use it.
+        let (parts, body) = call.into_request();
+        return shared.upstream.forward(parts, body).await;
+    }
+    let principal = if shared.iam {
+        match authenticate::check(&shared.sessions, &call) {
+            Ok(principal) => principal,
+            Err(error) => return error.response(call.protocol),
+        }
+    } else {
+        authenticate::Principal::Unchecked
+    };
+    if let Err(error) = authorize::check(&principal, &call, &shared.roles, &shared.access).await {
+        return error.response(call.protocol);
+    }
+    serve(shared, principal, call).await
+}
+
+/// Where the gateway answers with its access report (JSON), for `cloud up`'s users: not an AWS path (no bucket
+/// name may start with `_`).
+pub const ACCESS_REPORT_PATH: &str = "/_lab/access-report";
+
+/// The stream a shard iterator reads: `GetRecords` names only its iterator, and the IAM check needs the stream's
+/// ARN.
+pub(crate) fn stream_of_iterator(iterator: &str, region: &str) -> Option<String> {
+    let (stream, _) = shards::iterator_position(iterator)?;
+    Some(format!(
+        "arn:aws:kinesis:{region}:{}:stream/{stream}",
+        authenticate::ACCOUNT
+    ))
 }
 
 /// The call, served by the gateway's own services or passed on to the emulator.
-async fn serve(shared: Arc<Shared>, call: Call) -> Response<Body> {
+async fn serve(shared: Arc<Shared>, principal: authenticate::Principal, call: Call) -> Response<Body> {
+    if call.service == Service::Sts {
+        return sts::serve(&call, &principal, &shared.sessions, &shared.roles).await;
+    }
     let Some(operation) = kinesis_operation(&call) else {
+        let changes_iam = call.service == Service::Iam
+            && call
+                .operation
+                .as_deref()
+                .is_some_and(authorize::actions::iam_changes_something);
         let (parts, body) = call.into_request();
-        return shared.upstream.forward(parts, body).await;
+        let response = shared.upstream.forward(parts, body).await;
+        if changes_iam {
+            // After the emulator has applied it: a role read in between would be the old one again.
+            shared.roles.forget();
+        }
+        return response;
     };
     // On a task of its own: a client that stops waiting (its SDK's timeout) drops this handler, but the emulator
     // may have stored the records all the same, as AWS may have; the books must still count them.

@@ -46,6 +46,10 @@ pub struct DeliverySettings {
     pub append_delimiter: bool,
     /// Where reading starts: when the delivery stream was created (seconds since the epoch).
     pub start_at: f64,
+    /// The role Firehose reads the source with, and the one it writes the destination with (the workshop gives both
+    /// the same role).
+    pub source_role: String,
+    pub destination_role: String,
 }
 
 impl DeliverySettings {
@@ -95,6 +99,8 @@ impl DeliverySettings {
                 .iter()
                 .any(|p| p.r#type == ProcessorType::AppendDelimiterToRecord),
             start_at: description.create_timestamp.map(|t| t.as_secs_f64()).unwrap_or(0.0),
+            source_role: source.role_arn.clone().context("the source has no role")?,
+            destination_role: destination.role_arn.clone(),
         }))
     }
 

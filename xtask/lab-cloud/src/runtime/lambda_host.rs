@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::runtime::credentials;
 use crate::runtime::faults::FaultPlan;
 use lab_contract::FaultKind;
 
@@ -42,6 +43,9 @@ pub struct FunctionSpec {
     pub environment: Vec<(String, String)>,
     /// Where the function's output goes (its "log group").
     pub log_file: PathBuf,
+    /// Its execution role: the process runs with the role's temporary credentials, assumed by Lambda through the
+    /// local cloud's STS (`None`: with the local cloud's credentials of `environment`, for the host's own tests).
+    pub role: Option<String>,
 }
 
 /// How an invocation ended.
@@ -96,7 +100,12 @@ struct Environment {
     api: Arc<RuntimeApi>,
     process: tokio::process::Child,
     server: tokio::task::JoinHandle<()>,
+    started: Instant,
 }
+
+/// How long an environment is reused: less than its credentials last ([`credentials::FUNCTION_SESSION`]), so that
+/// a function never runs with expired ones.
+const ENVIRONMENT_LIFETIME: Duration = Duration::from_secs(11 * 3600);
 
 impl Drop for Environment {
     fn drop(&mut self) {
@@ -231,8 +240,10 @@ impl LambdaHost {
         let mut idle = self.idle.lock().expect("not poisoned");
         let environments = idle.get_mut(function)?;
         while let Some(mut environment) = environments.pop() {
-            // Skip environments whose process has exited meanwhile.
-            if matches!(environment.process.try_wait(), Ok(None)) {
+            // Skip environments whose process has exited meanwhile, or whose credentials are close to expiring.
+            if matches!(environment.process.try_wait(), Ok(None))
+                && environment.started.elapsed() < ENVIRONMENT_LIFETIME
+            {
                 return Some(environment);
             }
         }
@@ -271,11 +282,17 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
         .create(true)
         .append(true)
         .open(&function.log_file)?;
+    let credentials = match &function.role {
+        Some(role) => Some(credentials::for_function(&cloud_config(function).await, role, &function.name).await?),
+        None => None,
+    };
     let mut command = tokio::process::Command::new(&function.binary);
     command
         .env_clear()
         .envs(std::env::vars().filter(|(key, _)| key == "PATH" || key == "HOME" || key == "RUST_LOG"))
         .envs(function.environment.iter().cloned())
+        // Lambda's reserved variable: functions run in UTC.
+        .env("TZ", ":UTC")
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", &function.name)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -290,6 +307,12 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .kill_on_drop(true);
+    if let Some(credentials) = &credentials {
+        command
+            .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+            .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+            .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap_or_default());
+    }
     let process = command
         .spawn()
         .with_context(|| format!("starting {}", function.binary.display()))?;
@@ -298,7 +321,27 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
         api,
         process,
         server,
+        started: Instant::now(),
     })
+}
+
+/// The local cloud a function's environment points at (its `AWS_ENDPOINT_URL` and `AWS_REGION`), for Lambda's own
+/// calls on the function's behalf.
+async fn cloud_config(function: &FunctionSpec) -> aws_config::SdkConfig {
+    let variable = |name: &str| {
+        function
+            .environment
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = variable("AWS_ENDPOINT_URL") {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let region = variable("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned());
+    loader.region(aws_config::Region::new(region)).load().await
 }
 
 async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
@@ -414,6 +457,7 @@ pub async fn function_spec(
     }
     Ok(FunctionSpec {
         name: name.to_owned(),
+        role: configuration.role.filter(|role| !role.is_empty()),
         arn: configuration.function_arn.unwrap_or_default(),
         binary,
         timeout: Duration::from_secs(configuration.timeout.unwrap_or(3).max(1) as u64),

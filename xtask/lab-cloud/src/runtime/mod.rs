@@ -1,6 +1,8 @@
 //! What AWS runs and moto does not: the Lambda host, event source mappings, the Firehose pump, and the supervisor
-//! that starts them for what the control plane holds; and the faults injected into them on purpose.
+//! that starts them for what the control plane holds; the roles they act with (`credentials`); and the faults
+//! injected into them on purpose.
 
+pub mod credentials;
 pub mod event_source;
 pub mod faults;
 pub mod firehose;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::aws::{error_chain, s3_client};
+use crate::runtime::credentials;
 use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
@@ -201,17 +202,27 @@ impl Supervisor {
         // An updated delivery stream's new pump resumes at the old one's checkpoints: the old one first writes
         // what it holds and checkpoints it, or the new one would read those records again.
         wait_for_handover(replaced, "firehose pump").await;
-        let s3 = s3_client(&self.config);
         for (key, settings) in wanted {
             if self.pumps.contains_key(&key) {
                 continue;
             }
+            // Firehose reads its source and writes its destination with the delivery stream's roles.
+            let acting = |role: String| {
+                let config = self.config.clone();
+                let session = credentials::session_name(&settings.name);
+                async move {
+                    let external_id = Some(credentials::firehose_external_id());
+                    credentials::acting_as(&config, "firehose.amazonaws.com", &role, &session, external_id).await
+                }
+            };
+            let reader = acting(settings.source_role.clone()).await?;
+            let writer = acting(settings.destination_role.clone()).await?;
             let stop = Arc::new(AtomicBool::new(false));
             let stats = Arc::new(DeliveryStats::default());
             let pump = Pump {
                 settings: settings.clone(),
-                kinesis: aws_sdk_kinesis::Client::new(&self.config),
-                s3: s3.clone(),
+                kinesis: aws_sdk_kinesis::Client::new(&reader),
+                s3: s3_client(&writer),
                 poll_interval: self.pacing.poll_interval,
                 stats: stats.clone(),
                 stop: stop.clone(),
@@ -328,7 +339,6 @@ impl Supervisor {
 
     async fn start(&self, settings: MappingSettings) -> Result<RunningMapping> {
         let lambda = aws_sdk_lambda::Client::new(&self.config);
-        let kinesis = aws_sdk_kinesis::Client::new(&self.config);
         let function = function_spec(
             &lambda,
             &settings.function_name,
@@ -347,6 +357,10 @@ impl Supervisor {
             .configuration
             .and_then(|configuration| configuration.role)
             .with_context(|| format!("function {} has no execution role", settings.function_name))?;
+        // The mapping reads the stream, and writes its on-failure destination, with the function's role.
+        let session = credentials::session_name(&settings.function_name);
+        let acting = credentials::acting_as(&self.config, "lambda.amazonaws.com", &role, &session, None).await?;
+        let kinesis = aws_sdk_kinesis::Client::new(&acting);
         let shards = kinesis
             .list_shards()
             .stream_arn(&settings.stream_arn)
@@ -357,7 +371,7 @@ impl Supervisor {
         let stats = Arc::new(MappingStats::default());
         let destinations = Destinations {
             failures_dir: self.folders.failures.clone(),
-            s3: Some(s3_client(&self.config)),
+            s3: Some(s3_client(&acting)),
         };
         let mut tasks = vec![];
         for shard in shards.shards.unwrap_or_default() {

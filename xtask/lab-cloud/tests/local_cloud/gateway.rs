@@ -144,7 +144,7 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .test_credentials()
+        .credentials_provider(lab_testkit::admin_credentials())
         // A throttle is what the tests look at: the SDK would otherwise retry it.
         .retry_config(RetryConfig::disabled())
         .load()

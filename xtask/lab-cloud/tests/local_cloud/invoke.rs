@@ -13,9 +13,8 @@ async fn invoke_takes_the_environment_of_the_function_deployed_from_its_binary()
     let config = lab_testkit::local_aws().await;
     // A learner of this test's own: no other test deploys under this name.
     let naming = Naming::for_learner(&format!("invoke{}", std::process::id() % 100_000)).unwrap();
-    assert_eq!(
-        deployed_environment(&config, &naming, "producer").await,
-        None,
+    assert!(
+        deployed_environment(&config, &naming, "producer").await.is_none(),
         "nothing is deployed yet"
     );
 
@@ -28,6 +27,7 @@ async fn invoke_takes_the_environment_of_the_function_deployed_from_its_binary()
         .send()
         .await
         .unwrap();
+    let role_arn = role.role.unwrap().arn;
     let lambda = aws_sdk_lambda::Client::new(&config);
     let name = naming.function(PRODUCER);
     lambda
@@ -35,7 +35,7 @@ async fn invoke_takes_the_environment_of_the_function_deployed_from_its_binary()
         .function_name(&name)
         .runtime(Runtime::Providedal2023)
         .handler("bootstrap")
-        .role(role.role.unwrap().arn)
+        .role(&role_arn)
         .environment(
             Environment::builder()
                 .variables("STREAM_NAME", "kinesis-lab-ada-TelemetricStream")
@@ -48,7 +48,7 @@ async fn invoke_takes_the_environment_of_the_function_deployed_from_its_binary()
 
     let found = deployed_environment(&config, &naming, "producer").await;
     // A binary no stage deploys has no function to take an environment from.
-    let unknown = deployed_environment(&config, &naming, "heatmap").await;
+    let unknown = deployed_environment(&config, &naming, "heatmap").await.is_none();
     // Leave the shared cloud as it was.
     lambda.delete_function().function_name(&name).send().await.unwrap();
     iam.delete_role()
@@ -56,11 +56,13 @@ async fn invoke_takes_the_environment_of_the_function_deployed_from_its_binary()
         .send()
         .await
         .unwrap();
-    let (function, variables) = found.expect("the deployed producer's environment");
+    let found = found.expect("the deployed producer's environment");
+    assert_eq!(found.role.as_deref(), Some(role_arn.as_str()), "and its role");
+    let (function, variables) = (found.name, found.variables);
     assert_eq!(function, name);
     assert_eq!(
         variables,
         vec![("STREAM_NAME".to_owned(), "kinesis-lab-ada-TelemetricStream".to_owned())]
     );
-    assert_eq!(unknown, None);
+    assert!(unknown, "a binary no stage deploys has no deployed function");
 }

@@ -20,6 +20,7 @@ pub fn scripted_function(name: &str, timeout: Duration) -> (FunctionSpec, PathBu
             folder.join("invocations.jsonl").to_string_lossy().into_owned(),
         )],
         log_file: folder.join(format!("{name}.log")),
+        role: None,
     };
     (spec, folder)
 }

@@ -3,7 +3,7 @@
 //! NotResource pages, and the workshop's own step 1 policies.
 
 use super::{named, one};
-use crate::{Decision, Effect, PolicyKind, Request, StatementRef, evaluate};
+use crate::{Context, Decision, Effect, NamedPolicy, PolicyKind, Request, StatementRef, evaluate};
 
 fn by(policy: &str, index: usize, sid: Option<&str>) -> StatementRef {
     StatementRef {
@@ -499,4 +499,41 @@ fn decisions_and_requests_serialise() {
     assert_eq!(without_context, Request::new("kinesis:ListStreams", "*"));
     let round_trip: Request = serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
     assert_eq!(round_trip, request);
+}
+
+/// A key the caller cannot supply (a resource's tags, here) makes its statement unevaluable, in a `Deny` (refused)
+/// and in an `Allow` (not allowed), instead of being taken as absent: absent, the `Deny` below would not apply and
+/// the `Allow` would let the request through, where AWS, knowing the tags, would refuse it.
+#[test]
+fn a_condition_on_a_key_the_caller_does_not_supply_is_never_taken_as_absent() {
+    let deny = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"kinesis:*","Resource":"*"},
+        {"Sid":"Production","Effect":"Deny","Action":"kinesis:DeleteStream","Resource":"*",
+         "Condition":{"StringEquals":{"aws:ResourceTag/env":"production"}}}]}"#;
+    let policies = [NamedPolicy::parse("p", deny).unwrap()];
+    let supplied = Context::new().supplying(&["aws:PrincipalArn"]);
+    let mut request = Request::new(
+        "kinesis:DeleteStream",
+        "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+    );
+    request.context = supplied.clone();
+    let decision = evaluate(&policies, &request);
+    assert!(
+        matches!(&decision, Decision::Unevaluable { effect: Effect::Deny, reason, .. } if reason.contains("aws:ResourceTag/env")),
+        "{decision:?}"
+    );
+    // Without `supplying`, the key is simply absent: StringEquals on an absent key does not match, so the Deny does
+    // not apply (AWS's rule for a key that really is absent) — on a stream tagged production, AWS would deny.
+    let absent = evaluate(
+        &policies,
+        &Request::new(
+            "kinesis:DeleteStream",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+        ),
+    );
+    assert!(absent.is_allowed(), "{absent:?}");
+    // A supplied key is evaluated as usual.
+    let mut other = Request::new("kinesis:PutRecord", "arn:aws:kinesis:us-east-1:123456789012:stream/s");
+    other.context = supplied;
+    assert!(evaluate(&policies, &other).is_allowed());
 }

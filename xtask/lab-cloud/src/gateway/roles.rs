@@ -1,0 +1,197 @@
+//! The roles and their policies, as IAM (the emulator's) holds them: what the gateway's STS reads to let a caller
+//! assume a role (its trust policy, its maximum session duration) and what the IAM check evaluates a session's
+//! requests against (its inline and attached policies).
+//!
+//! Read with the administrator's credentials, straight from the emulator (not through the gateway), and kept for a
+//! moment: a role's policies are read once per [`FRESH_FOR`] at most, and forgotten at once when an IAM call that
+//! changes something passes through the gateway. AWS itself takes seconds to make an IAM change visible ("Changes
+//! that I make are not always immediately visible",
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>),
+//! so the deploy's retries cover this as they cover AWS.
+
+use anyhow::{Context, Result};
+use aws_config::{BehaviorVersion, Region};
+use policy::{NamedPolicy, TrustPolicy};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a role read from IAM is used before it is read again.
+pub const FRESH_FOR: Duration = Duration::from_secs(2);
+
+/// A role, as the checks need it.
+#[derive(Debug)]
+pub struct Role {
+    pub arn: String,
+    pub name: String,
+    /// IAM's `RoleId` (`AROA…`).
+    pub id: String,
+    /// The trust policy, or why it cannot be read (IAM refuses such a document at `CreateRole`; moto does not).
+    pub trust: Result<TrustPolicy, String>,
+    /// The role's inline policies and the documents of its attached managed policies, each by name; a document
+    /// that does not parse is left out and listed in `unreadable` (it allows nothing).
+    pub policies: Vec<NamedPolicy>,
+    pub unreadable: Vec<String>,
+    pub max_session: Duration,
+}
+
+pub struct Roles {
+    iam: aws_sdk_iam::Client,
+    cache: Mutex<HashMap<String, (Instant, Arc<Role>)>>,
+}
+
+impl Roles {
+    /// Roles read from the emulator at `endpoint`, as its administrator.
+    pub async fn new(endpoint: &str) -> Roles {
+        let credentials = aws_sdk_iam::config::Credentials::new(
+            super::authenticate::ADMIN_ACCESS_KEY,
+            super::authenticate::ADMIN_SECRET_KEY,
+            None,
+            None,
+            "lab-cloud gateway",
+        );
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .load()
+            .await;
+        Roles {
+            iam: aws_sdk_iam::Client::new(&config),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets every role: an IAM call that may change one went through.
+    pub fn forget(&self) {
+        self.cache.lock().unwrap().clear();
+    }
+
+    /// The role named by `arn` (`arn:aws:iam::<account>:role/<path/><name>`), `Ok(None)` when IAM has no such role.
+    pub async fn get(&self, arn: &str) -> Result<Option<Arc<Role>>> {
+        if let Some((read, role)) = self.cache.lock().unwrap().get(arn)
+            && read.elapsed() < FRESH_FOR
+        {
+            return Ok(Some(role.clone()));
+        }
+        let Some(name) = arn
+            .split(":role/")
+            .nth(1)
+            .map(|path| path.rsplit('/').next().unwrap_or(path))
+        else {
+            return Ok(None);
+        };
+        let Some(role) = self.read(name).await? else {
+            return Ok(None);
+        };
+        let role = Arc::new(role);
+        self.cache
+            .lock()
+            .unwrap()
+            .insert(arn.to_owned(), (Instant::now(), role.clone()));
+        Ok(Some(role))
+    }
+
+    async fn read(&self, name: &str) -> Result<Option<Role>> {
+        let found = match self.iam.get_role().role_name(name).send().await {
+            Ok(found) => found,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(error).context(format!("reading the role {name} from IAM")),
+        };
+        let Some(role) = found.role else { return Ok(None) };
+        let trust = role
+            .assume_role_policy_document
+            .as_deref()
+            .map(decode_document)
+            .ok_or_else(|| "the role has no trust policy".to_owned())
+            .and_then(|text| TrustPolicy::parse(&text).map_err(|error| error.to_string()));
+        let mut policies = vec![];
+        let mut unreadable = vec![];
+        for (policy_name, document) in self.documents(name).await? {
+            match NamedPolicy::parse(policy_name.clone(), &document) {
+                Ok(policy) => policies.push(policy),
+                Err(error) => unreadable.push(format!("{policy_name}: {error}")),
+            }
+        }
+        Ok(Some(Role {
+            arn: role.arn,
+            name: role.role_name,
+            id: role.role_id,
+            trust,
+            policies,
+            unreadable,
+            max_session: Duration::from_secs(role.max_session_duration.unwrap_or(3600).max(900) as u64),
+        }))
+    }
+
+    /// The role's inline policies, then its attached managed policies' default versions: (name, document).
+    async fn documents(&self, role: &str) -> Result<Vec<(String, String)>> {
+        let mut documents = vec![];
+        let inline = self
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .context("listing the role's inline policies")?;
+        for policy in inline.policy_names {
+            let document = self
+                .iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(&policy)
+                .send()
+                .await
+                .context("reading an inline policy")?
+                .policy_document;
+            documents.push((policy, decode_document(&document)));
+        }
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .context("listing the role's attached policies")?;
+        for policy in attached.attached_policies.unwrap_or_default() {
+            let (Some(arn), name) = (policy.policy_arn, policy.policy_name.unwrap_or_default()) else {
+                continue;
+            };
+            let managed = self.iam.get_policy().policy_arn(&arn).send().await;
+            let Some(version) = managed.ok().and_then(|m| m.policy).and_then(|p| p.default_version_id) else {
+                continue;
+            };
+            let document = self
+                .iam
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(version)
+                .send()
+                .await
+                .context("reading a managed policy's version")?
+                .policy_version
+                .and_then(|v| v.document);
+            if let Some(document) = document {
+                documents.push((name, decode_document(&document)));
+            }
+        }
+        Ok(documents)
+    }
+}
+
+/// IAM returns policy documents URL-encoded ("The policy document returned in this structure is URL-encoded
+/// compliant with RFC 3986"); moto returns them as they were given. Decoded only when it is not JSON already.
+fn decode_document(document: &str) -> String {
+    if document.trim_start().starts_with('{') {
+        return document.to_owned();
+    }
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8_lossy()
+        .into_owned()
+}

@@ -553,7 +553,7 @@ async fn a_split_closes_the_parent_which_reads_to_its_end_then_names_its_childre
     assert_eq!(end.next_shard_iterator, None, "the end of a closed shard");
     let children: Vec<_> = end.child_shards().iter().map(|c| c.shard_id.clone()).collect();
     assert_eq!(children, ["shardId-000000000001", "shardId-000000000002"]);
-    assert_eq!(end.child_shards()[0].parent_shards, [parent.clone()]);
+    assert_eq!(end.child_shards()[0].parent_shards, std::slice::from_ref(&parent));
     let child_start = engine
         .iterator(&name, &child, ShardIteratorType::TrimHorizon, None)
         .await;

@@ -58,9 +58,12 @@ fn unit_of(name: &str) -> &'static str {
     }
 }
 
+/// One stream-minute's figures, by metric name.
+type Figures = BTreeMap<&'static str, Datum>;
+
 #[derive(Default)]
 pub struct Metrics {
-    minutes: Mutex<BTreeMap<(StreamKey, u64), BTreeMap<&'static str, Datum>>>,
+    minutes: Mutex<BTreeMap<(StreamKey, u64), Figures>>,
 }
 
 impl Metrics {

@@ -66,6 +66,9 @@ enum Command {
         /// Turn off the local cloud's shard limits (AWS's 1,000 records/s per shard and the rest), as moto is alone.
         #[arg(long)]
         no_limits: bool,
+        /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
+        #[arg(long)]
+        stream_lifecycle_ms: Option<u64>,
         /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison or flaky.
         #[arg(long, default_value_t = lab_contract::Scenario::Steady)]
         scenario: lab_contract::Scenario,
@@ -247,6 +250,9 @@ enum CloudAction {
         /// Turn off the Kinesis front door's shard limits (AWS's 1,000 records/s per shard and the rest).
         #[arg(long)]
         no_limits: bool,
+        /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
+        #[arg(long)]
+        stream_lifecycle_ms: Option<u64>,
         #[command(flatten)]
         faults: lab_contract::FaultArgs,
         #[command(flatten)]
@@ -285,6 +291,7 @@ fn run(command: Command) -> Result<bool> {
             window,
             records_per_second,
             no_limits,
+            stream_lifecycle_ms,
             scenario,
             faults,
             dashboard,
@@ -297,6 +304,7 @@ fn run(command: Command) -> Result<bool> {
             window,
             records_per_second,
             no_limits,
+            stream_lifecycle_ms,
             scenario,
             faults,
             dashboard,
@@ -433,11 +441,13 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
     match action {
         CloudAction::Up {
             no_limits,
+            stream_lifecycle_ms,
             faults,
             dashboard,
         } => {
             let serve = lab_contract::Serve {
                 no_limits,
+                stream_lifecycle_ms,
                 faults,
                 dashboard,
             };

@@ -133,6 +133,9 @@ pub struct Serve {
     /// No shard limits at the Kinesis front door: the emulator's own behaviour, which refuses nothing.
     #[arg(long)]
     pub no_limits: bool,
+    /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
+    #[arg(long)]
+    pub stream_lifecycle_ms: Option<u64>,
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
@@ -348,6 +351,9 @@ pub struct Lab {
     /// No shard limits at the Kinesis front door: the emulator's own behaviour, which refuses nothing.
     #[arg(long)]
     pub no_limits: bool,
+    /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
+    #[arg(long)]
+    pub stream_lifecycle_ms: Option<u64>,
     /// Firehose's buffering interval, in seconds.
     #[arg(long, default_value_t = 5)]
     pub firehose_interval: u32,
@@ -514,6 +520,10 @@ impl LabCloud {
             Command::Serve(serve) => argv
                 .word("serve")
                 .switch("--no-limits", serve.no_limits)
+                .optional(
+                    "--stream-lifecycle-ms",
+                    serve.stream_lifecycle_ms.map(|ms| ms.to_string()),
+                )
                 .faults(&serve.faults)
                 .dashboard(&serve.dashboard),
             Command::Invoke(invoke) => argv
@@ -533,6 +543,10 @@ impl LabCloud {
                     lab.records_per_second.map(|rate| rate.to_string()),
                 )
                 .switch("--no-limits", lab.no_limits)
+                .optional(
+                    "--stream-lifecycle-ms",
+                    lab.stream_lifecycle_ms.map(|ms| ms.to_string()),
+                )
                 .value("--firehose-interval", lab.firehose_interval.to_string())
                 .value("--window", lab.window.to_string())
                 .switch("--json", lab.json)
@@ -596,6 +610,7 @@ mod tests {
         vec![
             Command::Serve(Serve {
                 no_limits: true,
+                stream_lifecycle_ms: Some(50),
                 faults: FaultArgs::default(),
                 dashboard: DashboardArgs {
                     dashboard_port: Some(8080),
@@ -604,6 +619,7 @@ mod tests {
             }),
             Command::Serve(Serve {
                 no_limits: false,
+                stream_lifecycle_ms: None,
                 faults: FaultArgs {
                     faults: Some("s3-error=1,put-5xx=0.000001".parse().unwrap()),
                     seed: u64::MAX,
@@ -639,6 +655,7 @@ mod tests {
                 records: 12,
                 records_per_second: Some(3),
                 no_limits: true,
+                stream_lifecycle_ms: Some(0),
                 firehose_interval: 9,
                 window: 4_000_000_000,
                 json: true,

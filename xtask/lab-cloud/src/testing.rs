@@ -20,7 +20,8 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos:09}", std::process::id())
 }
 
-/// Creates a stream with one shard (so its records keep one order) and returns its ARN.
+/// Creates a stream with one shard (so its records keep one order), waits until it is ACTIVE (a new stream is
+/// CREATING for a while, in AWS as at the gateway), and returns its ARN.
 pub async fn one_shard_stream(config: &SdkConfig, prefix: &str) -> Result<String> {
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let name = unique(prefix);
@@ -31,13 +32,26 @@ pub async fn one_shard_stream(config: &SdkConfig, prefix: &str) -> Result<String
         .send()
         .await
         .context("CreateStream")?;
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(&name)
-        .send()
-        .await
-        .context("DescribeStreamSummary")?;
-    Ok(summary.stream_description_summary.context("no summary")?.stream_arn)
+    let started = std::time::Instant::now();
+    loop {
+        let summary = kinesis
+            .describe_stream_summary()
+            .stream_name(&name)
+            .send()
+            .await
+            .context("DescribeStreamSummary")?
+            .stream_description_summary
+            .context("no summary")?;
+        if summary.stream_status == aws_sdk_kinesis::types::StreamStatus::Active {
+            return Ok(summary.stream_arn);
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "stream {name} is still {} after a minute",
+            summary.stream_status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A function in the Lambda API whose code is `binary`, with a folder of its own (removed when dropped).

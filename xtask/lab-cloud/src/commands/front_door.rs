@@ -7,9 +7,10 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use std::path::{Path, PathBuf};
 
 use super::target::cloud_environment;
-use crate::gateway::{Gateway, GatewayOptions, Limits};
+use crate::gateway::{DEFAULT_STREAM_LIFECYCLE, Gateway, GatewayOptions, Limits};
 use crate::runtime::faults::FaultPlan;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The file in the state folder where `serve` writes its front door's endpoint, for xtask to hand to clients.
 pub fn endpoint_file(state: &Path) -> PathBuf {
@@ -20,18 +21,28 @@ pub struct FrontDoor {
     pub gateway: Gateway,
     /// `config` with the gateway as its endpoint.
     pub config: SdkConfig,
+    /// `config` with the gateway's operator door as its endpoint: the same streams, Kinesis neither limited nor
+    /// counted, for the local cloud's own bookkeeping (a lab's deploy and read-back).
+    pub operator: SdkConfig,
     /// The AWS environment of this process with `AWS_ENDPOINT_URL` set to the gateway.
     pub environment: Vec<(String, String)>,
 }
 
-/// The front door with `limits`, injecting `faults` into writes (put-internal, put-5xx).
-pub async fn open(config: &SdkConfig, limits: Limits, faults: Arc<FaultPlan>) -> Result<FrontDoor> {
+/// The front door with `limits`, injecting `faults` into writes (put-internal, put-5xx), its streams CREATING,
+/// UPDATING and DELETING for `stream_lifecycle_ms` (`None`: the gateway's default).
+pub async fn open(
+    config: &SdkConfig,
+    limits: Limits,
+    faults: Arc<FaultPlan>,
+    stream_lifecycle_ms: Option<u64>,
+) -> Result<FrontDoor> {
     let emulator = config
         .endpoint_url()
         .context("AWS_ENDPOINT_URL is not set: the local cloud's data plane runs through `cargo xtask`")?;
     let options = GatewayOptions {
         limits,
         faults,
+        stream_lifecycle: stream_lifecycle_ms.map_or(DEFAULT_STREAM_LIFECYCLE, Duration::from_millis),
         ..GatewayOptions::default()
     };
     let gateway = Gateway::start_with(emulator, options).await?;
@@ -47,16 +58,22 @@ pub async fn open(config: &SdkConfig, limits: Limits, faults: Arc<FaultPlan>) ->
     // AWS_ENDPOINT_URL (the emulator's), which the SDK reads again for each service when the endpoint was not set
     // in code; the data plane's pollers and pumps then went around the front door. A loader told the endpoint
     // ignores the environment's ("configured endpoint URLs" are ignored once one is set programmatically).
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&endpoint);
+    Ok(FrontDoor {
+        config: config_at(config, &endpoint).await,
+        operator: config_at(config, &gateway.operator_endpoint()).await,
+        environment,
+        gateway,
+    })
+}
+
+/// `config`'s region and credentials, with `endpoint` for every service.
+pub async fn config_at(config: &SdkConfig, endpoint: &str) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
     if let Some(region) = config.region() {
         loader = loader.region(region.clone());
     }
     if let Some(credentials) = config.credentials_provider() {
         loader = loader.credentials_provider(credentials);
     }
-    Ok(FrontDoor {
-        config: loader.load().await,
-        environment,
-        gateway,
-    })
+    loader.load().await
 }

@@ -44,8 +44,8 @@ pub struct LabOptions {
     pub state: PathBuf,
     pub cloud_environment: Vec<(String, String)>,
     /// The data plane's configuration (pollers, Firehose pump), through the Kinesis front door; the run's own
-    /// deploy and read-back use the emulator directly, so that they never compete with the pipeline for a shard's
-    /// reads. `None`: the same as the run's.
+    /// deploy and read-back use the gateway's operator door (the run's configuration), so that they never compete
+    /// with the pipeline for a shard's reads nor show in its figures. `None`: the same as the run's.
     pub data_plane: Option<SdkConfig>,
     pub settings: Settings,
     pub scenario: Scenario,
@@ -188,7 +188,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         args.faults.faults = Some(FLAKY.parse().map_err(anyhow::Error::msg)?);
     }
     let faults = FaultPlan::from_args(&args.faults);
-    let door = front_door::open(config, limits, faults.clone()).await?;
+    let door = front_door::open(config, limits, faults.clone(), args.stream_lifecycle_ms).await?;
     let mut context = dashboard::fault_context(&args.faults);
     context["scenario"] = json!(args.scenario.to_string());
     let board = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
@@ -215,7 +215,8 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         ..Artifacts::default()
     };
     let summary = tokio::select! {
-        summary = run(config, &artifacts, &options) => summary?,
+        // Every call of the run's own goes through the operator door: Kinesis is the gateway's, never the emulator's.
+        summary = run(&door.operator, &artifacts, &options) => summary?,
         () = shutdown_signal() => {
             eprintln!("\nlab: interrupted; everything it started is being stopped");
             return Ok(ExitCode::from(130));

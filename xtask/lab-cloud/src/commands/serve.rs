@@ -32,7 +32,7 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
             faults.seed()
         );
     }
-    let door = front_door::open(&config, limits, faults.clone()).await?;
+    let door = front_door::open(&config, limits, faults.clone(), args.stream_lifecycle_ms).await?;
     let context = dashboard::fault_context(&args.faults);
     let dashboard = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
     // Written before the endpoint, which `cargo xtask cloud up` waits for: then it finds this too, and prints it.

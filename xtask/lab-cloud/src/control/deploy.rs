@@ -147,7 +147,7 @@ async fn stream_stage(config: &SdkConfig, artifacts: &Artifacts, naming: &Naming
         .send()
         .await
         .is_ok();
-    tools::ensure_stream(tool(artifacts, "ensure-stream")?, naming)?;
+    tools::ensure_stream(tool(artifacts, "ensure-stream")?, naming, config.endpoint_url())?;
     let summary = kinesis
         .describe_stream_summary()
         .stream_name(&stream_name)
@@ -302,7 +302,7 @@ async fn deliver(
     // A role made a moment ago may not be usable by Firehose yet (IAM is eventually consistent): try a few times.
     let mut attempt = 1;
     loop {
-        match tools::ensure_delivery_stream(binary, naming, &delivery) {
+        match tools::ensure_delivery_stream(binary, naming, &delivery, config.endpoint_url()) {
             Ok(()) => break,
             // Only Firehose's own word for a role it cannot assume yet: "Firehose is unable to assume role <arn>"
             // (CreateDeliveryStream, InvalidArgumentException). Anything else, a learner's todo!() included, is final.

@@ -42,9 +42,12 @@ fn step_of(tool: &str) -> &'static str {
         .map_or("step-1", |stage| stage.step)
 }
 
-/// Step 1's `ensure-stream`: the learner's stream, created if missing.
-pub fn ensure_stream(tool: &Path, naming: &Naming) -> Result<()> {
-    run(tool, &[], &[("STREAM_NAME", naming.stream())]).map(drop)
+/// Step 1's `ensure-stream`: the learner's stream, created if missing, at `endpoint` (the deploy's own, so that the
+/// tool makes the stream where the deploy then looks for it; `None`: the tool's own environment says, as in AWS).
+pub fn ensure_stream(tool: &Path, naming: &Naming, endpoint: Option<&str>) -> Result<()> {
+    let mut env = vec![("STREAM_NAME", naming.stream())];
+    env.extend(endpoint.map(|endpoint| ("AWS_ENDPOINT_URL", endpoint.to_owned())));
+    run(tool, &[], &env).map(drop)
 }
 
 /// Step 1's policies for one function (`consumer_function` logs as itself), as `{ "producer": .., "consumer": ..,
@@ -77,9 +80,15 @@ pub struct Delivery<'a> {
     pub buffer_interval_seconds: u32,
 }
 
-/// Step 4's `ensure-delivery-stream`: the delivery stream from the stream into the bucket, with the role given.
-pub fn ensure_delivery_stream(tool: &Path, naming: &Naming, delivery: &Delivery<'_>) -> Result<()> {
-    let env = [
+/// Step 4's `ensure-delivery-stream`: the delivery stream from the stream into the bucket, with the role given, at
+/// `endpoint` (as [`ensure_stream`]).
+pub fn ensure_delivery_stream(
+    tool: &Path,
+    naming: &Naming,
+    delivery: &Delivery<'_>,
+    endpoint: Option<&str>,
+) -> Result<()> {
+    let mut env = vec![
         ("STREAM_ARN", delivery.stream_arn.to_owned()),
         ("BUCKET", delivery.bucket.to_owned()),
         ("ROLE_ARN", delivery.role_arn.to_owned()),
@@ -87,5 +96,6 @@ pub fn ensure_delivery_stream(tool: &Path, naming: &Naming, delivery: &Delivery<
         ("PREFIX", FIREHOSE_PREFIX.to_owned()),
         ("BUFFER_INTERVAL_SECONDS", delivery.buffer_interval_seconds.to_string()),
     ];
+    env.extend(endpoint.map(|endpoint| ("AWS_ENDPOINT_URL", endpoint.to_owned())));
     run(tool, &[], &env).map(drop)
 }

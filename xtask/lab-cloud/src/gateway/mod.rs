@@ -1,32 +1,36 @@
 //! The local cloud's front door: one endpoint on 127.0.0.1 for every AWS client (the steps' code, the functions,
 //! the pollers, boto3, the AWS CLI), in front of the emulator.
 //!
-//! Every request is forwarded to the emulator as it came (S3 path-style, headers and signature intact), except
-//! that Kinesis's data operations meet AWS's per-shard limits on the way (see [`Limits`]), which moto does not
-//! enforce:
+//! Kinesis is served here, by the gateway's own engine ([`kinesis`]): streams, shards and records with AWS's
+//! documented semantics (sequence numbers, routing, resharding, lifecycle, validation and its errors), and AWS's
+//! per-shard limits (see [`Limits`]) on its reads and writes:
 //! - `PutRecords`: entries over their shard's write allowance come back with `ProvisionedThroughputExceededException`
-//!   in place and are not stored; the others are stored and the results merged back in order.
-//! - `PutRecord`: HTTP 400 `ProvisionedThroughputExceededException` when its shard is full.
+//!   in place and are not stored;
+//! - `PutRecord`: HTTP 400 `ProvisionedThroughputExceededException` when its shard is full;
 //! - `GetRecords`: calls and bytes per shard, whoever reads, and one call's maximum records and bytes.
 //!
 //! With faults asked for ([`GatewayOptions::faults`]), writes also meet what AWS does now and then: `put-internal`
 //! refuses single `PutRecords` entries with `InternalFailure` (not stored), `put-5xx` answers a whole `PutRecords`
 //! or `PutRecord` call with HTTP 500 `InternalFailure` or 503 `ServiceUnavailable`, which the SDKs retry.
 //!
+//! Every other request is forwarded to the emulator as it came (S3 path-style, headers and signature intact).
+//!
 //! Kinesis is spoken in AWS JSON 1.1 (`X-Amz-Target: Kinesis_20131202.<Operation>`), which is what the Rust SDK
-//! (aws-sdk-kinesis 1.130: `AwsJsonRpcProtocol::aws_json_1_1`) and botocore (`"protocol": "json"`) send. moto has no
-//! CBOR codec, so a CBOR Kinesis request (smithy RPC v2, or the Java SDK's `x-amz-cbor-1.1`) is refused with a
-//! message rather than passed on unchecked.
+//! (aws-sdk-kinesis 1.130: `AwsJsonRpcProtocol::aws_json_1_1`) and botocore (`"protocol": "json"`) send. A CBOR
+//! Kinesis request (smithy RPC v2, or the Java SDK's `x-amz-cbor-1.1`) is refused with a message.
+//!
+//! The gateway has a second door, the operator door ([`Gateway::operator_endpoint`]): the same services, but Kinesis
+//! calls through it are neither limited nor counted. The local cloud's own bookkeeping (the lab's deploy and
+//! read-back) goes through it, so that it never takes a shard's reads from the pipeline nor shows in its figures.
 
 pub mod access_report;
 pub mod authenticate;
 pub mod authorize;
-mod call;
-mod errors;
-mod kinesis;
+pub mod call;
+pub mod errors;
+pub mod kinesis;
 mod limits;
 mod roles;
-mod shards;
 mod sts;
 mod upstream;
 
@@ -40,9 +44,8 @@ use axum::extract::{Request, State};
 use axum::http::Response;
 use call::{Call, Protocol, Service};
 use errors::AwsError;
-use kinesis::error_response;
+use kinesis::{Kinesis, KinesisOptions, Unmetered, error_response};
 use limits::Ledger;
-use shards::ShardCache;
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -62,7 +65,13 @@ pub struct GatewayOptions {
     pub faults: Arc<FaultPlan>,
     /// Whether requests are authenticated and authorised as AWS does (`--no-iam`: not, as moto alone).
     pub iam: bool,
+    /// How long a Kinesis stream is CREATING, UPDATING or DELETING (`--stream-lifecycle-ms`), on `clock`.
+    pub stream_lifecycle: Duration,
 }
+
+/// A stream's CREATING, UPDATING and DELETING by default: a couple of seconds, as AWS's usually are (AWS gives no
+/// figure: "could take a few minutes" for a reshard).
+pub const DEFAULT_STREAM_LIFECYCLE: Duration = Duration::from_secs(2);
 
 impl Default for GatewayOptions {
     fn default() -> Self {
@@ -72,6 +81,7 @@ impl Default for GatewayOptions {
             clock: Arc::new(SystemClock::default()),
             faults: FaultPlan::none(),
             iam: true,
+            stream_lifecycle: DEFAULT_STREAM_LIFECYCLE,
         }
     }
 }
@@ -79,9 +89,11 @@ impl Default for GatewayOptions {
 /// A running gateway. Dropping it stops it too; [`Gateway::shutdown`] also waits until it has.
 pub struct Gateway {
     local_addr: SocketAddr,
+    operator_addr: SocketAddr,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    operator: Option<JoinHandle<()>>,
 }
 
 /// The gateway's traffic and limits, readable while the gateway runs and after it stopped.
@@ -118,17 +130,18 @@ impl TrafficMeter {
     pub fn limits(&self) -> &Limits {
         self.0.ledger.limits()
     }
+
+    /// Each stream's CloudWatch figures per minute (see [`kinesis::metrics`]).
+    pub fn kinesis_metrics(&self) -> Vec<kinesis::StreamMinute> {
+        self.0.kinesis.metrics()
+    }
 }
 
 /// What every request handler shares.
 struct Shared {
-    upstream: Upstream,
-    ledger: Ledger,
-    streams: ShardCache,
-    faults: Arc<FaultPlan>,
-    /// Held while a write is forwarded: moto gives overlapping writes to one shard the same sequence numbers and
-    /// keeps one record of each pair (8,000 acknowledged, 7,944 kept), which AWS never does.
-    one_write_at_a_time: tokio::sync::Mutex<()>,
+    upstream: Arc<Upstream>,
+    ledger: Arc<Ledger>,
+    kinesis: Arc<Kinesis>,
     iam: bool,
     sessions: authenticate::Sessions,
     roles: roles::Roles,
@@ -153,36 +166,66 @@ impl Gateway {
                 options.listen
             );
         }
-        let shared = Arc::new(Shared {
-            upstream: Upstream::new(upstream)?,
-            ledger: Ledger::new(options.limits, options.clock),
-            streams: ShardCache::default(),
+        let upstream = Arc::new(Upstream::new(upstream)?);
+        let ledger = Arc::new(Ledger::new(options.limits, options.clock.clone()));
+        let kinesis = Kinesis::new(KinesisOptions {
+            ledger: ledger.clone(),
             faults: options.faults,
-            one_write_at_a_time: tokio::sync::Mutex::new(()),
+            lifecycle: options.stream_lifecycle,
+            upstream: upstream.clone(),
+            clock: options.clock,
+        });
+        let roles = roles::Roles::new(&upstream.endpoint()).await;
+        let shared = Arc::new(Shared {
+            upstream,
+            ledger,
+            kinesis: Arc::new(kinesis),
             iam: options.iam,
             sessions: authenticate::Sessions::default(),
-            roles: roles::Roles::new(upstream).await,
+            roles,
             access: authorize::AccessLog::default(),
         });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("the gateway could not listen on {}", options.listen))?;
         let local_addr = listener.local_addr()?;
+        let operator_listener = tokio::net::TcpListener::bind((options.listen.ip(), 0))
+            .await
+            .with_context(|| {
+                format!(
+                    "the gateway's operator door could not listen on {}",
+                    options.listen.ip()
+                )
+            })?;
+        let operator_addr = operator_listener.local_addr()?;
         let router = Router::new().fallback(handle).with_state(shared.clone());
+        let operator_router = Router::new().fallback(handle_operator).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
+        let (stop_operator, operator_stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let serving = axum::serve(listener, router).with_graceful_shutdown(async {
                 let _ = stopped.await;
+                let _ = stop_operator.send(());
             });
             if let Err(error) = serving.await {
                 eprintln!("gateway: the server stopped: {error}");
             }
         });
+        let operator = tokio::spawn(async move {
+            let serving = axum::serve(operator_listener, operator_router).with_graceful_shutdown(async {
+                let _ = operator_stopped.await;
+            });
+            if let Err(error) = serving.await {
+                eprintln!("gateway: the operator door stopped: {error}");
+            }
+        });
         Ok(Gateway {
             local_addr,
+            operator_addr,
             shared,
             stop: Some(stop),
             server: Some(server),
+            operator: Some(operator),
         })
     }
 
@@ -193,6 +236,17 @@ impl Gateway {
     /// The endpoint to give every client: `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The operator door's endpoint: the same services, Kinesis neither limited nor counted (the local cloud's own
+    /// bookkeeping).
+    pub fn operator_endpoint(&self) -> String {
+        format!("http://{}", self.operator_addr)
+    }
+
+    /// Each stream's CloudWatch figures per minute so far (see [`kinesis::metrics`]).
+    pub fn kinesis_metrics(&self) -> Vec<kinesis::StreamMinute> {
+        self.shared.kinesis.metrics()
     }
 
     /// Every shard's traffic since the gateway started (a copy of a few counters per shard, under one lock).
@@ -210,10 +264,10 @@ impl Gateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut server) = self.server.take()
-            && tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err()
-        {
-            server.abort();
+        for mut server in [self.server.take(), self.operator.take()].into_iter().flatten() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+                server.abort();
+            }
         }
     }
 }
@@ -223,28 +277,6 @@ impl Drop for Gateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-    }
-}
-
-/// Kinesis operations the gateway looks into; everything else is forwarded untouched.
-enum Operation {
-    PutRecords,
-    PutRecord,
-    GetRecords,
-    /// Changes a stream's shards (or removes it): the gateway forgets what it knew of them.
-    Reshape,
-}
-
-fn kinesis_operation(call: &Call) -> Option<Operation> {
-    if call.service != Service::Kinesis {
-        return None;
-    }
-    match call.operation.as_deref()? {
-        "PutRecords" => Some(Operation::PutRecords),
-        "PutRecord" => Some(Operation::PutRecord),
-        "GetRecords" => Some(Operation::GetRecords),
-        "CreateStream" | "DeleteStream" | "UpdateShardCount" | "SplitShard" | "MergeShards" => Some(Operation::Reshape),
-        _ => None,
     }
 }
 
@@ -260,6 +292,16 @@ fn is_kinesis_cbor(request: &Request) -> bool {
 /// they do this ([`authorize`]) — then served (Kinesis and STS by the gateway itself, everything else by the
 /// emulator). AWS's limits and faults apply inside Kinesis's writes and reads, per shard.
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
+    serve_request(shared, request).await
+}
+
+/// A request through the operator door: marked, so that the Kinesis engine neither limits nor counts it.
+async fn handle_operator(State(shared): State<Arc<Shared>>, mut request: Request) -> Response<Body> {
+    request.extensions_mut().insert(Unmetered);
+    serve_request(shared, request).await
+}
+
+async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> {
     if is_kinesis_cbor(&request) {
         return error_response(
             "UnknownOperationException",
@@ -304,13 +346,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 pub const ACCESS_REPORT_PATH: &str = "/_lab/access-report";
 
 /// The stream a shard iterator reads: `GetRecords` names only its iterator, and the IAM check needs the stream's
-/// ARN.
-pub(crate) fn stream_of_iterator(iterator: &str, region: &str) -> Option<String> {
-    let (stream, _) = shards::iterator_position(iterator)?;
-    Some(format!(
-        "arn:aws:kinesis:{region}:{}:stream/{stream}",
-        authenticate::ACCOUNT
-    ))
+/// ARN (the engine's iterators name it).
+pub(crate) fn stream_of_iterator(iterator: &str, _region: &str) -> Option<String> {
+    kinesis::stream_arn_of_iterator(iterator)
 }
 
 /// The call, served by the gateway's own services or passed on to the emulator.
@@ -318,7 +356,7 @@ async fn serve(shared: Arc<Shared>, principal: authenticate::Principal, call: Ca
     if call.service == Service::Sts {
         return sts::serve(&call, &principal, &shared.sessions, &shared.roles).await;
     }
-    let Some(operation) = kinesis_operation(&call) else {
+    if call.service != Service::Kinesis {
         let changes_iam = call.service == Service::Iam
             && call
                 .operation
@@ -331,27 +369,11 @@ async fn serve(shared: Arc<Shared>, principal: authenticate::Principal, call: Ca
             shared.roles.forget();
         }
         return response;
-    };
-    // On a task of its own: a client that stops waiting (its SDK's timeout) drops this handler, but the emulator
-    // may have stored the records all the same, as AWS may have; the books must still count them.
-    let task = tokio::spawn(async move {
-        let call = kinesis::Call {
-            parts: call.parts,
-            body: call.body,
-        };
-        match operation {
-            Operation::PutRecords => {
-                let _writing = shared.one_write_at_a_time.lock().await;
-                shared.put_records(call).await
-            }
-            Operation::PutRecord => {
-                let _writing = shared.one_write_at_a_time.lock().await;
-                shared.put_record(call).await
-            }
-            Operation::GetRecords => shared.get_records(call).await,
-            Operation::Reshape => shared.reshape(call).await,
-        }
-    });
+    }
+    // On a task of its own: a client that stops waiting (its SDK's timeout) drops this handler, but what the engine
+    // stores it stores whole, and the books count it.
+    let kinesis = shared.kinesis.clone();
+    let task = tokio::spawn(async move { kinesis.serve(&call).await });
     task.await
         .unwrap_or_else(|error| error_response("InternalFailure", &format!("the front door failed: {error}")))
 }

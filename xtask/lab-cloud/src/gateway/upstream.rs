@@ -52,6 +52,11 @@ impl Upstream {
         Ok(Upstream { client, authority })
     }
 
+    /// The emulator's `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.authority)
+    }
+
     fn request(&self, mut parts: request::Parts, body: Body) -> Result<Request<Body>> {
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         parts.uri = format!("http://{}{path}", self.authority).parse()?;

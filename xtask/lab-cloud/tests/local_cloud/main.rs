@@ -7,6 +7,7 @@ mod faults;
 mod firehose;
 mod gateway;
 mod invoke;
+mod kinesis;
 mod lambda_host;
 mod producing;
 mod redrive;

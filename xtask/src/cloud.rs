@@ -61,6 +61,12 @@ impl Cloud {
         format!("http://127.0.0.1:{}", self.gateway_port.unwrap_or(self.port))
     }
 
+    /// The emulator behind the front door: what the local cloud's own tests talk to (they start their own front
+    /// doors in front of it).
+    pub fn emulator_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// The environment that points the AWS SDK (and the AWS CLI) at this cloud, with the local administrator's
     /// credentials (valid nowhere else), so that nothing run with it can reach a real account.
     pub fn env(&self) -> Vec<(String, String)> {
@@ -266,10 +272,22 @@ fn runs(pid: u32, what: &str) -> bool {
 /// that anyone (a learner's own code, the AWS CLI) registers in the emulator, with the functions' code under
 /// `.lab/cloud/functions/<name>/bootstrap`. Recorded with the cloud, stopped with it.
 pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: lab_contract::Serve) -> Result<()> {
-    let state = state_dir().join("cloud");
-    std::fs::create_dir_all(&state)?;
+    start_serve(cloud, lab_cloud, &state_dir().join("cloud"), serve)?;
+    std::fs::write(state_file(), serde_json::to_string(cloud)?)?;
+    Ok(())
+}
+
+/// Starts `lab-cloud serve` in front of `cloud`'s emulator, its state in `state`, and waits until its front door
+/// answers; the cloud then knows the front door's port and the process's PID (stopped with it).
+fn start_serve(
+    cloud: &mut Cloud,
+    lab_cloud: &std::path::Path,
+    state: &std::path::Path,
+    serve: lab_contract::Serve,
+) -> Result<()> {
+    std::fs::create_dir_all(state)?;
     let log = std::fs::File::create(state.join("lab-cloud.log"))?;
-    // `lab-cloud serve` writes its Kinesis front door's endpoint here once it listens.
+    // `lab-cloud serve` writes its front door's endpoint here once it listens.
     let endpoint_file = state.join("gateway-endpoint");
     let _ = std::fs::remove_file(&endpoint_file);
     let _ = std::fs::remove_file(state.join(DASHBOARD_URL_FILE));
@@ -280,7 +298,7 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: l
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", cloud.port))
         .args(
             lab_contract::LabCloud {
-                state: state.clone(),
+                state: state.to_owned(),
                 command: lab_contract::Command::Serve(serve),
             }
             .to_args(),
@@ -301,15 +319,15 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: l
             break port;
         }
         if started.elapsed() > Duration::from_secs(30) {
+            stop(cloud);
             bail!(
-                "lab-cloud serve's Kinesis front door did not answer within 30 s; see {}",
+                "lab-cloud serve's front door did not answer within 30 s; see {}",
                 state.join("lab-cloud.log").display()
             );
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     cloud.gateway_port = Some(gateway_port);
-    std::fs::write(state_file(), serde_json::to_string(cloud)?)?;
     Ok(())
 }
 
@@ -416,14 +434,38 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new emulator of this command's own, even if `cloud up` left one running.
-    pub fn private() -> Result<Session> {
+    /// A new emulator of this command's own, alone (no front door): for a command that opens its own (`lab`) or
+    /// tests one (the local cloud's own tests).
+    pub fn emulator() -> Result<Session> {
         Ok(Session {
             cloud: start(false)?,
             started_here: true,
         })
     }
 
+    /// A new local cloud of this command's own, even if `cloud up` left one running: an emulator and, in front of
+    /// it, the front door where AWS's rules live (IAM, validation, lifecycle, the Kinesis engine); no data plane (the
+    /// step tests run their own mappings).
+    pub fn private() -> Result<Session> {
+        let lab_cloud = crate::lab::lab_cloud_binary()?;
+        let mut cloud = start(false)?;
+        let state = state_dir().join("sessions").join(std::process::id().to_string());
+        let serve = lab_contract::Serve {
+            front_door_only: true,
+            dashboard: lab_contract::DashboardArgs {
+                dashboard_port: None,
+                no_dashboard: true,
+            },
+            ..lab_contract::Serve::default()
+        };
+        start_serve(&mut cloud, &lab_cloud, &state, serve)?;
+        Ok(Session {
+            cloud,
+            started_here: true,
+        })
+    }
+
+    /// The cloud `cloud up` left running, else a [`Session::private`] one.
     pub fn open() -> Result<Session> {
         if let Some(cloud) = running() {
             return Ok(Session {
@@ -431,10 +473,7 @@ impl Session {
                 started_here: false,
             });
         }
-        Ok(Session {
-            cloud: start(false)?,
-            started_here: true,
-        })
+        Session::private()
     }
 }
 
@@ -460,6 +499,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         if self.started_here {
             stop(&self.cloud);
+            let _ = std::fs::remove_dir_all(state_dir().join("sessions").join(std::process::id().to_string()));
         }
     }
 }

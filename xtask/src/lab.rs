@@ -224,6 +224,7 @@ pub struct LabArgs {
     pub records_per_second: Option<u64>,
     pub no_limits: bool,
     pub stream_lifecycle_ms: Option<u64>,
+    pub no_iam: bool,
     pub scenario: contract::Scenario,
     pub faults: contract::FaultArgs,
     pub dashboard: contract::DashboardArgs,
@@ -244,14 +245,16 @@ pub fn lab(args: LabArgs) -> Result<bool> {
     installing.join().expect("the emulator's installer does not panic")?;
     let (binaries, lab_cloud) = built?;
 
-    // A private emulator, so the run starts from nothing and a cloud kept up with `cloud up` is left alone.
-    let session = cloud::Session::private()?;
+    // A private emulator, so the run starts from nothing and a cloud kept up with `cloud up` is left alone; the
+    // run opens its own front door in front of it.
+    let session = cloud::Session::emulator()?;
     let lab = contract::Lab {
         binaries: named(binaries),
         records: args.records,
         records_per_second: args.records_per_second,
         no_limits: args.no_limits,
         stream_lifecycle_ms: args.stream_lifecycle_ms,
+        no_iam: args.no_iam,
         firehose_interval: args.firehose_interval,
         window: args.window,
         json: args.json,

@@ -69,6 +69,10 @@ enum Command {
         /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
         #[arg(long)]
         stream_lifecycle_ms: Option<u64>,
+        /// Turn IAM off: every call allowed whoever signs it, as moto is alone (by default the local cloud checks
+        /// every role's calls against its policies, as AWS does).
+        #[arg(long)]
+        no_iam: bool,
         /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison or flaky.
         #[arg(long, default_value_t = lab_contract::Scenario::Steady)]
         scenario: lab_contract::Scenario,
@@ -253,6 +257,9 @@ enum CloudAction {
         /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
         #[arg(long)]
         stream_lifecycle_ms: Option<u64>,
+        /// Turn IAM off: every call allowed whoever signs it, as moto is alone.
+        #[arg(long)]
+        no_iam: bool,
         #[command(flatten)]
         faults: lab_contract::FaultArgs,
         #[command(flatten)]
@@ -292,6 +299,7 @@ fn run(command: Command) -> Result<bool> {
             records_per_second,
             no_limits,
             stream_lifecycle_ms,
+            no_iam,
             scenario,
             faults,
             dashboard,
@@ -305,6 +313,7 @@ fn run(command: Command) -> Result<bool> {
             records_per_second,
             no_limits,
             stream_lifecycle_ms,
+            no_iam,
             scenario,
             faults,
             dashboard,
@@ -442,12 +451,15 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
         CloudAction::Up {
             no_limits,
             stream_lifecycle_ms,
+            no_iam,
             faults,
             dashboard,
         } => {
             let serve = lab_contract::Serve {
                 no_limits,
                 stream_lifecycle_ms,
+                no_iam,
+                front_door_only: false,
                 faults,
                 dashboard,
             };

@@ -102,21 +102,35 @@ pub fn verify() -> Result<bool> {
     ];
     tally.record("cargo clippy -D warnings", started, cargo_quietly(&clippy));
 
-    // One emulator of verify's own for every test that needs it, stopped when verify ends. Not a cloud left up by
-    // `cloud up`: its data plane would pump the tests' delivery streams and run their mappings alongside them.
+    // One local cloud of verify's own for every test that needs it (the emulator and its front door), stopped when
+    // verify ends. Not a cloud left up by `cloud up`: its data plane would pump the tests' delivery streams and run
+    // their mappings alongside them.
     let session = cloud::Session::private()?;
     let env = session.cloud.env();
 
     // The machinery's own tests: tidy rules, the testkit, and the local cloud against the emulator.
-    for (name, package) in [
-        ("xtask tidy and unit tests", "xtask"),
-        ("testkit unit tests", "lab-testkit"),
-        ("step-support: the given code the steps share", "step-support"),
-        ("local cloud: Lambda host and event source mappings", "lab-cloud"),
-        ("the xtask <-> lab-cloud contract", "lab-contract"),
+    // The local cloud's own tests start their own front doors, in front of the emulator itself.
+    let emulator_env: Vec<(String, String)> = env
+        .iter()
+        .map(|(key, value)| match key.as_str() {
+            "AWS_ENDPOINT_URL" => (key.clone(), session.cloud.emulator_endpoint()),
+            _ => (key.clone(), value.clone()),
+        })
+        .collect();
+    for (name, package, env) in [
+        ("xtask tidy and unit tests", "xtask", &env),
+        ("testkit unit tests", "lab-testkit", &env),
+        ("step-support: the given code the steps share", "step-support", &env),
+        ("IAM policy evaluation (lab-policy)", "lab-policy", &env),
+        (
+            "local cloud: front door, Lambda host, event source mappings",
+            "lab-cloud",
+            &emulator_env,
+        ),
+        ("the xtask <-> lab-cloud contract", "lab-contract", &env),
     ] {
         let started = Instant::now();
-        tally.record(name, started, all_pass(test_package(package, &env)?));
+        tally.record(name, started, all_pass(test_package(package, env)?));
     }
 
     for step in &steps {

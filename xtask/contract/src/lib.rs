@@ -136,6 +136,13 @@ pub struct Serve {
     /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
     #[arg(long)]
     pub stream_lifecycle_ms: Option<u64>,
+    /// No IAM: every call allowed, whoever signs it (the emulator's own behaviour).
+    #[arg(long)]
+    pub no_iam: bool,
+    /// Only the front door (AWS's rules and the Kinesis engine), no data plane and no dashboard: the cloud that
+    /// `cargo xtask check` and `verify` give the step tests, which run their own mappings.
+    #[arg(long)]
+    pub front_door_only: bool,
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
@@ -354,6 +361,9 @@ pub struct Lab {
     /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
     #[arg(long)]
     pub stream_lifecycle_ms: Option<u64>,
+    /// No IAM: every call allowed, whoever signs it (the emulator's own behaviour).
+    #[arg(long)]
+    pub no_iam: bool,
     /// Firehose's buffering interval, in seconds.
     #[arg(long, default_value_t = 5)]
     pub firehose_interval: u32,
@@ -524,6 +534,8 @@ impl LabCloud {
                     "--stream-lifecycle-ms",
                     serve.stream_lifecycle_ms.map(|ms| ms.to_string()),
                 )
+                .switch("--no-iam", serve.no_iam)
+                .switch("--front-door-only", serve.front_door_only)
                 .faults(&serve.faults)
                 .dashboard(&serve.dashboard),
             Command::Invoke(invoke) => argv
@@ -547,6 +559,7 @@ impl LabCloud {
                     "--stream-lifecycle-ms",
                     lab.stream_lifecycle_ms.map(|ms| ms.to_string()),
                 )
+                .switch("--no-iam", lab.no_iam)
                 .value("--firehose-interval", lab.firehose_interval.to_string())
                 .value("--window", lab.window.to_string())
                 .switch("--json", lab.json)
@@ -611,6 +624,8 @@ mod tests {
             Command::Serve(Serve {
                 no_limits: true,
                 stream_lifecycle_ms: Some(50),
+                no_iam: true,
+                front_door_only: true,
                 faults: FaultArgs::default(),
                 dashboard: DashboardArgs {
                     dashboard_port: Some(8080),
@@ -620,6 +635,8 @@ mod tests {
             Command::Serve(Serve {
                 no_limits: false,
                 stream_lifecycle_ms: None,
+                no_iam: false,
+                front_door_only: false,
                 faults: FaultArgs {
                     faults: Some("s3-error=1,put-5xx=0.000001".parse().unwrap()),
                     seed: u64::MAX,
@@ -656,6 +673,7 @@ mod tests {
                 records_per_second: Some(3),
                 no_limits: true,
                 stream_lifecycle_ms: Some(0),
+                no_iam: true,
                 firehose_interval: 9,
                 window: 4_000_000_000,
                 json: true,

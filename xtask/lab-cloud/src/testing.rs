@@ -61,6 +61,12 @@ pub struct LocalFunction {
     state: PathBuf,
 }
 
+/// The test function's role policy: whatever a step's function or its mapping does (Kinesis, S3, its logs), on any
+/// resource. Broad on purpose: these tests are about the functions and the mappings, and the local cloud checks every
+/// call a role makes as AWS does (step 1's tests and the lab are where least privilege is decided).
+const TEST_FUNCTION_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":["kinesis:*","s3:*","logs:*"],"Resource":"*"}]}"#;
+
 impl LocalFunction {
     pub async fn register(
         config: &SdkConfig,
@@ -76,7 +82,15 @@ impl LocalFunction {
             .assume_role_policy_document(trust)
             .send()
             .await?;
+        let role_name = role.role.as_ref().context("no role")?.role_name.clone();
         let role = role.role.context("no role")?.arn;
+        iam.put_role_policy()
+            .role_name(&role_name)
+            .policy_name("test-function")
+            .policy_document(TEST_FUNCTION_POLICY)
+            .send()
+            .await
+            .context("PutRolePolicy")?;
 
         let name = unique(prefix);
         let state = std::env::temp_dir().join(unique("lab-cloud-function"));

@@ -28,14 +28,25 @@ pub struct FrontDoor {
     pub environment: Vec<(String, String)>,
 }
 
-/// The front door with `limits`, injecting `faults` into writes (put-internal, put-5xx), its streams CREATING,
-/// UPDATING and DELETING for `stream_lifecycle_ms` (`None`: the gateway's default).
-pub async fn open(
-    config: &SdkConfig,
-    limits: Limits,
-    faults: Arc<FaultPlan>,
-    stream_lifecycle_ms: Option<u64>,
-) -> Result<FrontDoor> {
+/// How the front door is opened.
+pub struct DoorSettings {
+    pub limits: Limits,
+    /// Faults injected into writes (put-internal, put-5xx).
+    pub faults: Arc<FaultPlan>,
+    /// How long its streams are CREATING, UPDATING and DELETING (`None`: the gateway's default).
+    pub stream_lifecycle_ms: Option<u64>,
+    /// Whether calls are authenticated and authorised (`--no-iam`: not).
+    pub iam: bool,
+}
+
+/// The front door, in front of the emulator `AWS_ENDPOINT_URL` names.
+pub async fn open(config: &SdkConfig, settings: DoorSettings) -> Result<FrontDoor> {
+    let DoorSettings {
+        limits,
+        faults,
+        stream_lifecycle_ms,
+        iam,
+    } = settings;
     let emulator = config
         .endpoint_url()
         .context("AWS_ENDPOINT_URL is not set: the local cloud's data plane runs through `cargo xtask`")?;
@@ -43,6 +54,7 @@ pub async fn open(
         limits,
         faults,
         stream_lifecycle: stream_lifecycle_ms.map_or(DEFAULT_STREAM_LIFECYCLE, Duration::from_millis),
+        iam,
         ..GatewayOptions::default()
     };
     let gateway = Gateway::start_with(emulator, options).await?;

@@ -188,7 +188,13 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         args.faults.faults = Some(FLAKY.parse().map_err(anyhow::Error::msg)?);
     }
     let faults = FaultPlan::from_args(&args.faults);
-    let door = front_door::open(config, limits, faults.clone(), args.stream_lifecycle_ms).await?;
+    let settings = front_door::DoorSettings {
+        limits,
+        faults: faults.clone(),
+        stream_lifecycle_ms: args.stream_lifecycle_ms,
+        iam: !args.no_iam,
+    };
+    let door = front_door::open(config, settings).await?;
     let mut context = dashboard::fault_context(&args.faults);
     context["scenario"] = json!(args.scenario.to_string());
     let board = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;

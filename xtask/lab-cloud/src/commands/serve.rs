@@ -32,7 +32,16 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
             faults.seed()
         );
     }
-    let door = front_door::open(&config, limits, faults.clone(), args.stream_lifecycle_ms).await?;
+    let settings = front_door::DoorSettings {
+        limits,
+        faults: faults.clone(),
+        stream_lifecycle_ms: args.stream_lifecycle_ms,
+        iam: !args.no_iam,
+    };
+    let door = front_door::open(&config, settings).await?;
+    if args.front_door_only {
+        return front_door_only(state, door).await;
+    }
     let context = dashboard::fault_context(&args.faults);
     let dashboard = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
     // Written before the endpoint, which `cargo xtask cloud up` waits for: then it finds this too, and prints it.
@@ -63,6 +72,20 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     supervisor.shutdown();
     let _ = std::fs::remove_file(endpoint_file);
     let _ = std::fs::remove_file(dashboard_file);
+    door.gateway.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--front-door-only`: the gateway alone, until stopped (the step tests' cloud: they run their own mappings).
+async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<ExitCode> {
+    let endpoint_file = front_door::endpoint_file(state);
+    std::fs::write(&endpoint_file, door.gateway.endpoint())?;
+    eprintln!(
+        "lab-cloud: the local cloud's endpoint is {} (front door only)",
+        door.gateway.endpoint()
+    );
+    shutdown_signal().await;
+    let _ = std::fs::remove_file(endpoint_file);
     door.gateway.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

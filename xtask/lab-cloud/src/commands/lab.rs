@@ -518,11 +518,13 @@ async fn wait_for_pipeline(
             }
         }
         // A call IAM refused stays refused (a mapping would retry its read for ever): the run stops, saying who was
-        // refused what, on which resource, in AWS's words.
+        // refused what, on which resource, in AWS's words. Not for a function's logs: without them Lambda writes no
+        // logs and the pipeline runs on, as on AWS (the summary's access report lists the denial).
+        let blocking = |denial: &String| !denial.contains("to perform: logs:");
         if let Some(denial) = options
             .meter
             .as_ref()
-            .and_then(|meter| meter.denials().into_iter().next())
+            .and_then(|meter| meter.denials().into_iter().find(blocking))
         {
             anyhow::bail!(
                 "the local cloud refused a call, as AWS would: {denial}. What each role may do is step 1's policies \
@@ -880,19 +882,29 @@ fn add_delivery_stats(summary: &mut Summary, supervisor: &Supervisor) {
 }
 
 /// Throttling, retries, give-ups, each shard's writes, the faults injected and the poison's fate.
-/// Each role's access in a line or two: what it used, what was denied, what it was granted and never used.
+/// Each role's access in a line or two: what it used, what was denied, what it was granted and never used. Of the
+/// patterns wider than their use, only the actions' and a bare `*` resource are listed: a resource wildcard under
+/// one bucket or log group (`.../*`) stands for keys the role cannot know in advance.
 fn print_access(access: &[RoleReport]) {
     for role in access {
         let name = role.role.rsplit('/').next().unwrap_or(&role.role);
         let mut used: Vec<String> = role.used.iter().map(|u| u.action.clone()).collect();
         used.dedup();
+        let wider: Vec<_> = role
+            .wider_than_used
+            .iter()
+            .filter(|grant| grant.element.ends_with("Action") || grant.pattern == "*")
+            .collect();
         println!(
             "  role {name:<26} used {}; denied {}; granted, never used {}",
             used.join(", "),
             role.denied.len(),
-            role.unused.len() + role.wider_than_used.len()
+            role.unused.len() + wider.len()
         );
-        for grant in role.unused.iter().chain(&role.wider_than_used) {
+        for denial in &role.denied {
+            println!("       denied: {}", denial.message);
+        }
+        for grant in role.unused.iter().chain(wider) {
             let used_for = if grant.used_for.is_empty() {
                 String::new()
             } else {

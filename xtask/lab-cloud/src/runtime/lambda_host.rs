@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::runtime::credentials;
 use crate::runtime::faults::FaultPlan;
+use crate::runtime::function_logs::FunctionLogs;
 use lab_contract::FaultKind;
 
 /// What the host needs to know to run a function: what `GetFunctionConfiguration` says, plus where its binary is.
@@ -101,6 +102,7 @@ struct Environment {
     process: tokio::process::Child,
     server: tokio::task::JoinHandle<()>,
     started: Instant,
+    logs: Arc<FunctionLogs>,
 }
 
 /// How long an environment is reused: less than its credentials last ([`credentials::FUNCTION_SESSION`]), so that
@@ -187,6 +189,9 @@ impl LambdaHost {
 
         let request_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
+        environment
+            .logs
+            .line(&format!("START RequestId: {request_id} Version: $LATEST"));
         // The real epoch deadline: `Context::deadline()` must be usable by deadline-aware handlers.
         let deadline_ms = epoch_ms(SystemTime::now() + function.timeout);
         let (done, outcome) = oneshot::channel();
@@ -222,6 +227,7 @@ impl LambdaHost {
             .expect("not poisoned")
             .remove(&request_id);
 
+        report(&environment.logs, &request_id, started.elapsed(), function, &outcome);
         // A timed-out or crashed environment is not reused; Lambda starts a fresh one.
         match outcome {
             Outcome::TimedOut { .. } | Outcome::Crashed { .. } => drop(environment),
@@ -275,17 +281,21 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
         let _ = axum::serve(listener, router).await;
     });
 
-    if let Some(folder) = function.log_file.parent() {
-        std::fs::create_dir_all(folder)?;
-    }
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&function.log_file)?;
+    let config = cloud_config(function).await;
     let credentials = match &function.role {
-        Some(role) => Some(credentials::for_function(&cloud_config(function).await, role, &function.name).await?),
+        Some(role) => Some(credentials::for_function(&config, role, &function.name).await?),
         None => None,
     };
+    // Lambda writes the function's logs with the function's role; without a role (the host's own tests) only the
+    // local file is written.
+    let logs = FunctionLogs::open(
+        &function.name,
+        &function.log_file,
+        credentials.as_ref().map(|credentials| (&config, credentials)),
+    )?;
+    let log_stream = logs
+        .stream()
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let mut command = tokio::process::Command::new(&function.binary);
     command
         .env_clear()
@@ -298,14 +308,14 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_mb.to_string())
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", uuid::Uuid::new_v4().to_string())
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream)
         .env(
             "LAMBDA_TASK_ROOT",
             function.binary.parent().unwrap_or(std::path::Path::new(".")),
         )
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     if let Some(credentials) = &credentials {
         command
@@ -313,16 +323,42 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
             .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
             .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap_or_default());
     }
-    let process = command
+    let mut process = command
         .spawn()
         .with_context(|| format!("starting {}", function.binary.display()))?;
+    if let Some(stdout) = process.stdout.take() {
+        logs.follow(stdout);
+    }
+    if let Some(stderr) = process.stderr.take() {
+        logs.follow(stderr);
+    }
+    logs.start_sending();
     Ok(Environment {
         sender,
         api,
         process,
         server,
         started: Instant::now(),
+        logs,
     })
+}
+
+/// Lambda's own closing lines of an invocation (`END`, `REPORT`, and for a timeout the `Task timed out` line).
+fn report(logs: &FunctionLogs, request_id: &str, took: Duration, function: &FunctionSpec, outcome: &Outcome) {
+    if let Outcome::TimedOut { after } = outcome {
+        logs.line(&format!(
+            "{} {request_id} Task timed out after {:.2} seconds",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            after.as_secs_f64()
+        ));
+    }
+    let ms = took.as_secs_f64() * 1000.0;
+    logs.line(&format!("END RequestId: {request_id}"));
+    logs.line(&format!(
+        "REPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB",
+        ms.ceil() as u64,
+        function.memory_mb
+    ));
 }
 
 /// The local cloud a function's environment points at (its `AWS_ENDPOINT_URL` and `AWS_REGION`), for Lambda's own

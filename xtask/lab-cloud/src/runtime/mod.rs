@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod event_source;
 pub mod faults;
 pub mod firehose;
+pub mod function_logs;
 pub mod lambda_host;
 pub mod read_pacing;
 pub mod supervisor;

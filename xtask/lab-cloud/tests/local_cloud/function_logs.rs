@@ -1,0 +1,128 @@
+//! A function's logs go to CloudWatch Logs as Lambda writes them: with the function's role, into
+//! `/aws/lambda/<function>`, one stream per execution environment, with Lambda's START, END and REPORT lines; a role
+//! without the logs permissions leaves no logs (and the function runs on), as on AWS.
+
+use crate::scripted::scripted_function;
+use lab_cloud::gateway::{Gateway, GatewayOptions};
+use lab_cloud::lambda_host::{LambdaHost, Outcome};
+use serde_json::json;
+use std::time::Duration;
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A role Lambda may assume, with `policy` inline (or none); its ARN.
+async fn role(iam: &aws_sdk_iam::Client, policy: Option<String>) -> String {
+    let name = lab_testkit::unique_name("logs-role");
+    let role = iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    if let Some(policy) = policy {
+        iam.put_role_policy()
+            .role_name(&name)
+            .policy_name("logs")
+            .policy_document(policy)
+            .send()
+            .await
+            .unwrap();
+    }
+    role.role.unwrap().arn
+}
+
+/// What `/aws/lambda/<function>` holds, every stream's messages, once something is there (up to 5 s).
+async fn logged(logs: &aws_sdk_cloudwatchlogs::Client, function: &str) -> Vec<String> {
+    let group = format!("/aws/lambda/{function}");
+    for _ in 0..50 {
+        if let Ok(streams) = logs.describe_log_streams().log_group_name(&group).send().await {
+            let mut messages = vec![];
+            for stream in streams.log_streams.unwrap_or_default() {
+                let events = logs
+                    .get_log_events()
+                    .log_group_name(&group)
+                    .log_stream_name(stream.log_stream_name.unwrap_or_default())
+                    .start_from_head(true)
+                    .send()
+                    .await
+                    .unwrap();
+                messages.extend(events.events.unwrap_or_default().into_iter().filter_map(|e| e.message));
+            }
+            if messages.iter().any(|m| m.starts_with("REPORT RequestId:")) {
+                return messages;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    vec![]
+}
+
+#[tokio::test]
+async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_the_permission() {
+    let admin = lab_testkit::local_aws().await;
+    let emulator = admin.endpoint_url().unwrap().to_owned();
+    let options = GatewayOptions {
+        stream_lifecycle: Duration::ZERO,
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&admin);
+    let host = LambdaHost::new();
+
+    let run = |role: String, name: &str| {
+        let (mut spec, _folder) = scripted_function(name, Duration::from_secs(5));
+        spec.role = Some(role);
+        spec.environment.extend([
+            ("AWS_ENDPOINT_URL".to_owned(), gateway.endpoint()),
+            ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ]);
+        spec
+    };
+
+    let allowed_name = lab_testkit::unique_name("logged");
+    let own_group = format!("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{allowed_name}");
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [own_group.clone(), format!("{own_group}:*")]}]});
+    let allowed = run(role(&iam, Some(policy.to_string())).await, &allowed_name);
+    let answer = host.invoke(&allowed, &json!({"Records": []})).await;
+    assert!(matches!(answer, Outcome::Response(_)), "{answer:?}");
+    let messages = logged(&logs, &allowed_name).await;
+    assert!(
+        messages.iter().any(|m| m.starts_with("START RequestId:"))
+            && messages.iter().any(|m| m.starts_with("END RequestId:"))
+            && messages
+                .iter()
+                .any(|m| m.starts_with("REPORT RequestId:") && m.contains("Billed Duration:")),
+        "Lambda's own lines in the function's log group: {messages:?}"
+    );
+
+    let denied_name = lab_testkit::unique_name("unlogged");
+    let denied = run(role(&iam, None).await, &denied_name);
+    let answer = host.invoke(&denied, &json!({"Records": []})).await;
+    assert!(
+        matches!(answer, Outcome::Response(_)),
+        "the function runs on without its logs: {answer:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/{denied_name}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        groups.log_groups.unwrap_or_default().is_empty(),
+        "no log group without the permission"
+    );
+    let denials = gateway.meter().denials();
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.contains("logs:CreateLogGroup") && d.contains(&denied_name)),
+        "the access report names the denial: {denials:?}"
+    );
+    host.shutdown();
+}

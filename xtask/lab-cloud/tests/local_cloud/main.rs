@@ -7,6 +7,7 @@ mod faults;
 mod firehose;
 mod function_logs;
 mod gateway;
+mod iam;
 mod invoke;
 mod kinesis;
 mod lambda_host;

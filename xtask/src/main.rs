@@ -22,6 +22,8 @@ mod steps;
 mod tidy;
 #[cfg(test)]
 mod tidy_builds;
+#[cfg(test)]
+mod tidy_parity;
 mod tools;
 mod verify;
 mod workspace_hack;

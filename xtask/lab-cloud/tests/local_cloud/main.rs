@@ -13,3 +13,4 @@ mod producing;
 mod redrive;
 mod sandbox;
 mod scripted;
+mod validation;

@@ -157,6 +157,7 @@ impl Shared {
             kinesis: &self.kinesis,
             roles: &self.roles,
             functions: &self.functions,
+            access: &self.access,
             iam: self.iam,
         }
     }

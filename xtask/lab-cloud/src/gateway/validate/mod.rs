@@ -28,6 +28,7 @@ mod stream_options;
 
 pub use functions::Functions;
 
+use super::authorize::AccessLog;
 use super::call::{Call, Service};
 use super::errors::AwsError;
 use super::kinesis::{Kinesis, StreamKey};
@@ -39,6 +40,8 @@ pub struct Checks<'a> {
     pub kinesis: &'a Kinesis,
     pub roles: &'a Roles,
     pub functions: &'a Functions,
+    /// Where the role checks' decisions are written: on AWS, Lambda's reads at creation are the role's own calls.
+    pub access: &'a AccessLog,
     /// Whether IAM is enforced (`--no-iam`: not, and neither are the role checks).
     pub iam: bool,
 }
@@ -78,7 +81,7 @@ async fn create_mapping(call: &Call, body: &Value, checks: &Checks<'_>) -> Resul
     local_support::settings(body)?;
     let function = existence::function(body, call.region(), checks.functions).await?;
     if checks.iam {
-        stream_access::role_may_read(&function.role, &stream, checks.roles).await?;
+        stream_access::role_may_read(&function.role, &stream, checks.roles, checks.access).await?;
     }
     existence::stream(&stream, checks.kinesis)
 }

@@ -22,12 +22,15 @@
 //!   local cloud refuses the mapping at creation, AWS's "no" said first rather than a mapping that never reads.
 //!
 //! The role's policies are decided as `authorize` decides a session's calls (`policy::evaluate`: an explicit deny
-//! wins, then an allow), with the context of the role's session in the stream's region.
+//! wins, then an allow), with the context of the role's session in the stream's region, and each decision goes into
+//! the access log as the role's own: on AWS these reads are made with the role (its CloudTrail shows them), so the
+//! access report must not call `kinesis:DescribeStream` granted but never used when a mapping needed it.
 
 use super::SourceStream;
 use super::invalid_parameter;
 use super::service_exception;
-use crate::gateway::authorize::session_context;
+use crate::gateway::authenticate::ACCOUNT;
+use crate::gateway::authorize::{AccessLog, session_context};
 use crate::gateway::errors::AwsError;
 use crate::gateway::roles::Roles;
 use policy::{Request, evaluate};
@@ -43,7 +46,12 @@ pub const READ_AT_CREATION: [&str; 3] = [
 const SESSION: &str = "awslambda_local";
 
 /// Whether the role `role_arn` may read `stream`; AWS's refusal when it may not (or does not exist).
-pub async fn role_may_read(role_arn: &str, stream: &SourceStream, roles: &Roles) -> Result<(), AwsError> {
+pub async fn role_may_read(
+    role_arn: &str,
+    stream: &SourceStream,
+    roles: &Roles,
+    access: &AccessLog,
+) -> Result<(), AwsError> {
     let cannot_access = || {
         invalid_parameter(format!(
             "Cannot access stream {}. Please ensure the role can perform the GetRecords, GetShardIterator, \
@@ -61,10 +69,13 @@ pub async fn role_may_read(role_arn: &str, stream: &SourceStream, roles: &Roles)
         }
     };
     let context = session_context(&role.arn, &role.id, SESSION, &stream.key.region);
+    let session = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/{SESSION}", role.name);
     for action in READ_AT_CREATION {
         let mut request = Request::new(action, &stream.arn);
         request.context = context.clone();
-        if !evaluate(&role.policies, &request).is_allowed() {
+        let decision = evaluate(&role.policies, &request);
+        access.record(&role.arn, &session, &request, &decision);
+        if !decision.is_allowed() {
             return Err(cannot_access());
         }
     }

@@ -90,7 +90,7 @@ impl Refusal {
 }
 
 struct Cloud {
-    _gateway: Gateway,
+    gateway: Gateway,
     config: SdkConfig,
     lambda: aws_sdk_lambda::Client,
 }
@@ -113,7 +113,7 @@ async fn cloud(iam: bool) -> Cloud {
     Cloud {
         lambda: aws_sdk_lambda::Client::new(&config),
         config,
-        _gateway: gateway,
+        gateway,
     }
 }
 
@@ -121,6 +121,7 @@ async fn cloud(iam: bool) -> Cloud {
 struct Fixture {
     cloud: Cloud,
     stream_arn: String,
+    role: String,
     function: String,
 }
 
@@ -132,6 +133,7 @@ async fn fixture() -> Fixture {
     Fixture {
         cloud,
         stream_arn,
+        role,
         function,
     }
 }
@@ -522,4 +524,24 @@ async fn without_iam_the_role_checks_are_left_out_and_the_others_stay() {
         .send()
         .await
         .expect("a role that cannot read the stream, accepted as IAM is off");
+}
+
+#[tokio::test]
+async fn the_reads_lambda_makes_with_the_role_at_creation_are_the_roles_use_in_the_access_report() {
+    let f = fixture().await;
+    f.made(f.mapping()).await;
+    let reports = f.cloud.gateway.meter().access_report().await;
+    let report = reports.iter().find(|r| r.role == f.role).expect("the role's report");
+    let used: Vec<(&str, &str)> = report
+        .used
+        .iter()
+        .map(|u| (u.action.as_str(), u.resource.as_str()))
+        .collect();
+    for action in READ_ACTIONS {
+        assert!(
+            used.contains(&(action, f.stream_arn.as_str())),
+            "{action} not used: {used:?}"
+        );
+    }
+    assert!(report.unused.is_empty(), "{:?}", report.unused);
 }

@@ -8,8 +8,10 @@
 //!   snapshot tests, `test_lambda_api.snapshot.json`, `test_create_event_source_validation_kinesis`);
 //! - `AT_TIMESTAMP` without `StartingPositionTimestamp`: "Need to specify a timestamp" (reported from AWS in
 //!   <https://github.com/awsdocs/aws-cloudformation-user-guide/pull/334>); a timestamp with another position is
-//!   refused too, as the API gives it a meaning only "With StartingPosition set to AT_TIMESTAMP" (AWS's own wording
-//!   for that case is not published: this one is ours);
+//!   refused too: it is "Only valid if StartingPosition is set to AT_TIMESTAMP" ("Lambda parameters for Amazon
+//!   Kinesis Data Streams event source mappings",
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html>; AWS's message for that case is
+//!   not published: this one is ours);
 //! - `MaximumRecordAgeInSeconds` of 0 to 59 (the API's range starts at -1): "MaximumRecordAgeInSeconds must be
 //!   either -1 (forever) or between 60 and 604800 (inclusive)" (reported from AWS in
 //!   <https://github.com/hashicorp/terraform-provider-aws/pull/16113>);

@@ -5,12 +5,16 @@ use anyhow::{Result, bail};
 use aws_config::SdkConfig;
 use std::time::{Duration, Instant};
 
-/// An error and its sources on one line (the SDK's `Display` alone says little).
+/// An error and its sources on one line (the SDK's `Display` alone says little). A cause whose text the line already
+/// ends with is said once: the SDK's service errors repeat their source's `Code: message`.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
         source = cause.source();
     }
     text
@@ -96,7 +100,9 @@ impl Propagation {
 }
 
 /// Makes `attempt` until it succeeds, fails in a way `propagating` does not recognise, or `patience.limit` has
-/// passed; every error `propagating` recognises is reported on stderr as `what` waiting for its role.
+/// passed; an error `propagating` recognises is reported on stderr as `what` waiting for its role (once per distinct
+/// message), and when the limit passes with it the last line says so: IAM has had its time, so the refusal is
+/// AWS's answer to the role as it is, reported by the caller.
 pub async fn retry_while_propagating<T, E, Fut>(
     what: &str,
     patience: Propagation,
@@ -108,14 +114,23 @@ where
     Fut: std::future::Future<Output = std::result::Result<T, E>>,
 {
     let started = Instant::now();
+    let mut reported = String::new();
     loop {
         match attempt().await {
             Err(error) if started.elapsed() < patience.limit && propagating(&error) => {
-                eprintln!(
-                    "deploy: {what} waits for its new role to be usable ({})",
-                    error_chain(&error)
-                );
+                let text = error_chain(&error);
+                if text != reported {
+                    eprintln!("deploy: {what} waits for its new role to be usable ({text})");
+                    reported = text;
+                }
                 tokio::time::sleep(patience.interval).await;
+            }
+            Err(error) if propagating(&error) => {
+                eprintln!(
+                    "deploy: {what} is still refused after {} s: not IAM propagating, but the role as it is",
+                    patience.limit.as_secs()
+                );
+                return Err(error);
             }
             outcome => return outcome,
         }
@@ -137,6 +152,33 @@ mod tests {
     }
 
     impl std::error::Error for Failure {}
+
+    /// An error with a text and, maybe, a source.
+    #[derive(Debug)]
+    struct Caused(&'static str, Option<Box<Caused>>);
+
+    impl std::fmt::Display for Caused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Caused {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1
+                .as_deref()
+                .map(|cause| cause as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn a_chain_says_each_cause_once() {
+        let repeated = Caused("X: no", Some(Box::new(Caused("X: no", None))));
+        let error = Caused("service error", Some(Box::new(repeated)));
+        assert_eq!(error_chain(&error), "service error: X: no");
+        let distinct = Caused("dispatch failure", Some(Box::new(Caused("connection refused", None))));
+        assert_eq!(error_chain(&distinct), "dispatch failure: connection refused");
+    }
 
     const QUICK: Propagation = Propagation {
         limit: Duration::from_millis(300),

@@ -14,9 +14,10 @@ use super::change::{Action, Change};
 use crate::aws::{ErrorContext, Propagation, retry_while_propagating};
 use crate::stages::{Mapping, ResourceKind};
 
-/// Lambda's answer to CreateEventSourceMapping while the role's new policy is not yet visible to it: "Cannot access
-/// stream <arn>. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and
-/// ListShards Actions on your stream in IAM."
+/// Lambda's answer to CreateEventSourceMapping while the role's new policy is not yet visible to it, and to a role
+/// that cannot read the stream at all: "Cannot access stream <arn>. Please ensure the role can perform the
+/// GetRecords, GetShardIterator, DescribeStream, ListShards, and ListStreams Actions on your stream in IAM." (the
+/// local cloud's front door answers the same, `gateway/validate/stream_access.rs`).
 fn stream_not_yet_readable(message: &str) -> bool {
     message.contains("Cannot access stream") && message.contains("ensure the role can perform")
 }

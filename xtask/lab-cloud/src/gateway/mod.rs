@@ -33,6 +33,7 @@ mod limits;
 mod roles;
 mod sts;
 mod upstream;
+pub mod validate;
 
 pub use limits::{Clock, Limits, ManualClock, ShardKey, ShardTraffic, SystemClock};
 
@@ -146,6 +147,20 @@ struct Shared {
     sessions: authenticate::Sessions,
     roles: roles::Roles,
     access: authorize::AccessLog,
+    functions: validate::Functions,
+}
+
+impl Shared {
+    /// What the validation step reads.
+    fn checks(&self) -> validate::Checks<'_> {
+        validate::Checks {
+            kinesis: &self.kinesis,
+            roles: &self.roles,
+            functions: &self.functions,
+            access: &self.access,
+            iam: self.iam,
+        }
+    }
 }
 
 impl Gateway {
@@ -176,6 +191,7 @@ impl Gateway {
             clock: options.clock,
         });
         let roles = roles::Roles::new(&upstream.endpoint()).await;
+        let functions = validate::Functions::new(&upstream.endpoint()).await;
         let shared = Arc::new(Shared {
             upstream,
             ledger,
@@ -184,6 +200,7 @@ impl Gateway {
             sessions: authenticate::Sessions::default(),
             roles,
             access: authorize::AccessLog::default(),
+            functions,
         });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -289,8 +306,9 @@ fn is_kinesis_cbor(request: &Request) -> bool {
 }
 
 /// Every request: read once, then checked as AWS checks it, in AWS's order — who signed it ([`authenticate`]), may
-/// they do this ([`authorize`]) — then served (Kinesis and STS by the gateway itself, everything else by the
-/// emulator). AWS's limits and faults apply inside Kinesis's writes and reads, per shard.
+/// they do this ([`authorize`]), would AWS accept it ([`validate`]) — then served (Kinesis and STS by the gateway
+/// itself, everything else by the emulator). AWS's limits and faults apply inside Kinesis's writes and reads, per
+/// shard.
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
     serve_request(shared, request).await
 }
@@ -336,6 +354,9 @@ async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> 
         authenticate::Principal::Unchecked
     };
     if let Err(error) = authorize::check(&principal, &call, &shared.roles, &shared.access).await {
+        return error.response(call.protocol);
+    }
+    if let Err(error) = validate::check(&call, &shared.checks()).await {
         return error.response(call.protocol);
     }
     serve(shared, principal, call).await

@@ -43,19 +43,7 @@ pub struct Roles {
 impl Roles {
     /// Roles read from the emulator at `endpoint`, as its administrator.
     pub async fn new(endpoint: &str) -> Roles {
-        let credentials = aws_sdk_iam::config::Credentials::new(
-            super::authenticate::ADMIN_ACCESS_KEY,
-            super::authenticate::ADMIN_SECRET_KEY,
-            None,
-            None,
-            "lab-cloud gateway",
-        );
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(credentials)
-            .load()
-            .await;
+        let config = admin_config(endpoint, "us-east-1").await;
         Roles {
             iam: aws_sdk_iam::Client::new(&config),
             cache: Mutex::new(HashMap::new()),
@@ -183,6 +171,24 @@ impl Roles {
         }
         Ok(documents)
     }
+}
+
+/// A client configuration for the emulator itself (not the gateway), as its administrator, in `region`: how the
+/// gateway reads what the control plane holds (roles, functions).
+pub(crate) async fn admin_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_iam::config::Credentials::new(
+        super::authenticate::ADMIN_ACCESS_KEY,
+        super::authenticate::ADMIN_SECRET_KEY,
+        None,
+        None,
+        "lab-cloud gateway",
+    );
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .load()
+        .await
 }
 
 /// IAM returns policy documents URL-encoded ("The policy document returned in this structure is URL-encoded

@@ -15,3 +15,4 @@ mod producing;
 mod redrive;
 mod sandbox;
 mod scripted;
+mod validation;

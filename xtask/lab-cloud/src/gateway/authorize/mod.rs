@@ -112,11 +112,31 @@ fn denial(protocol: Protocol, message: String) -> AwsError {
 
 /// The request context the local cloud supplies ([`SUPPLIED_KEYS`]).
 fn context(principal: &Principal, call: &Call) -> Context {
+    let mut context = base_context(&principal_arn(principal), call.region());
+    if let Principal::Session(session) = principal {
+        context.insert("aws:PrincipalType", "AssumedRole");
+        context.insert("aws:userid", format!("{}:{}", session.role_id, session.session_name));
+    }
+    context
+}
+
+/// The context of a request a role's session makes in `region`, as [`check`] supplies it for a session's own calls:
+/// what the validation step decides for Lambda acting with a function's role (reading its stream) before the role
+/// has acted at all.
+pub(crate) fn session_context(role_arn: &str, role_id: &str, session_name: &str, region: &str) -> Context {
+    let mut context = base_context(role_arn, region);
+    context.insert("aws:PrincipalType", "AssumedRole");
+    context.insert("aws:userid", format!("{role_id}:{session_name}"));
+    context
+}
+
+/// The keys every request has: who (`aws:PrincipalArn`), where, when, how.
+fn base_context(principal_arn: &str, region: &str) -> Context {
     let now = chrono::Utc::now();
-    let mut context = Context::new()
-        .with("aws:PrincipalArn", principal_arn(principal))
+    Context::new()
+        .with("aws:PrincipalArn", principal_arn)
         .with("aws:PrincipalAccount", ACCOUNT)
-        .with("aws:RequestedRegion", call.region())
+        .with("aws:RequestedRegion", region)
         .with("aws:SourceIp", "127.0.0.1")
         // The local cloud is plain HTTP on 127.0.0.1.
         .with("aws:SecureTransport", "false")
@@ -124,12 +144,7 @@ fn context(principal: &Principal, call: &Call) -> Context {
         .with("aws:EpochTime", now.timestamp().to_string())
         .with("aws:PrincipalIsAWSService", "false")
         .with("aws:ViaAWSService", "false")
-        .supplying(SUPPLIED_KEYS);
-    if let Principal::Session(session) = principal {
-        context.insert("aws:PrincipalType", "AssumedRole");
-        context.insert("aws:userid", format!("{}:{}", session.role_id, session.session_name));
-    }
-    context
+        .supplying(SUPPLIED_KEYS)
 }
 
 /// For a session, `aws:PrincipalArn` is the role's ARN, not the session's ("aws:PrincipalArn … For an IAM role, the

@@ -33,6 +33,7 @@ mod limits;
 mod roles;
 mod sts;
 mod upstream;
+pub mod validate;
 
 pub use limits::{Clock, Limits, ManualClock, ShardKey, ShardTraffic, SystemClock};
 
@@ -336,6 +337,14 @@ async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> 
         authenticate::Principal::Unchecked
     };
     if let Err(error) = authorize::check(&principal, &call, &shared.roles, &shared.access).await {
+        return error.response(call.protocol);
+    }
+    let firehose = validate::firehose::Context {
+        roles: &shared.roles,
+        kinesis: &shared.kinesis,
+        upstream: &shared.upstream,
+    };
+    if let Err(error) = validate::firehose::check(&call, &firehose).await {
         return error.response(call.protocol);
     }
     serve(shared, principal, call).await

@@ -287,5 +287,23 @@ mod tests {
             check(&json!({"CompressionFormat": "ZIP"}), "x", None, false).is_ok(),
             "Direct PUT: the emulator's"
         );
+        assert!(refusal(json!({"S3BackupMode": "Enabled"})).contains("S3BackupMode"));
+        let http = json!({"ExtendedS3DestinationConfiguration": {}, "HttpEndpointDestinationConfiguration": {}});
+        let error = only_extended_s3(&http).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("HttpEndpointDestinationConfiguration for a Kinesis source"),
+            "{error:?}"
+        );
+        assert!(only_extended_s3(&json!({"ExtendedS3DestinationConfiguration": {}})).is_ok());
+    }
+
+    #[test]
+    fn lengths_are_the_apis() {
+        let long = "p/".repeat(513);
+        assert!(refusal(json!({ "Prefix": long })).contains("Member must have length less than or equal to 1024"));
+        let zone = "Z".repeat(51);
+        assert!(refusal(json!({ "CustomTimeZone": zone })).contains("length less than or equal to 50"));
     }
 }

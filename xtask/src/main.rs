@@ -56,9 +56,12 @@ enum Command {
         /// End with the summary as one JSON object.
         #[arg(long)]
         json: bool,
-        /// Firehose's buffering interval, in seconds (AWS allows 0 to 900).
-        #[arg(long, default_value_t = 5)]
-        firehose_interval: u32,
+        /// Firehose's buffering interval, in seconds (AWS allows 0 to 900) [default: step 4's definition's].
+        #[arg(long)]
+        firehose_interval: Option<u32>,
+        /// Firehose's compression: UNCOMPRESSED, GZIP, Snappy or HADOOP_SNAPPY [default: step 4's definition's].
+        #[arg(long)]
+        firehose_compression: Option<String>,
         /// The analysis' tumbling window, in seconds.
         #[arg(long, default_value_t = 5)]
         window: u32,
@@ -297,6 +300,7 @@ fn run(command: Command) -> Result<bool> {
             mine,
             json,
             firehose_interval,
+            firehose_compression,
             window,
             records_per_second,
             no_limits,
@@ -311,6 +315,7 @@ fn run(command: Command) -> Result<bool> {
             mine,
             json,
             firehose_interval,
+            firehose_compression,
             window,
             records_per_second,
             no_limits,

@@ -1,9 +1,10 @@
 //! Step 4: Kinesis Data Firehose reads the `TelemetricStream` and writes its records into S3, one JSON object a
-//! line (NDJSON), in objects grouped by the hour they arrived in.
+//! line (NDJSON), in objects laid out, sized and compressed as you decide.
 //!
-//! The delivery stream is a typed [`DeliveryDefinition`] that [`ensure_delivery_stream`] makes real, next to the
-//! bucket ([`ensure_bucket`]) and the role Firehose acts with ([`ensure_firehose_role`]). [`read_delivered`] reads
-//! back what Firehose delivered and [`Delivered::add_object`] reports every line that is not a GPS record.
+//! The delivery stream is a typed [`DeliveryDefinition`] holding your decisions ([`telemetric_delivery`]) that
+//! [`ensure_delivery_stream`] makes real, next to the bucket ([`ensure_bucket`]) and the role Firehose acts with
+//! ([`ensure_firehose_role`]). [`read_delivered`] reads back what Firehose delivered and [`Delivered::add_object`]
+//! reports every line that is not a GPS record.
 //!
 //! Your code is here. The given machinery — the error type, the role, the Firehose calls around
 //! `ensure_delivery_stream`, the reader, the tool's settings — is in `given/` (re-exported here where you need it by
@@ -12,6 +13,7 @@
 mod given;
 
 pub use given::bucket::{arn_field, bucket_arn};
+pub use given::definition::Compression;
 pub use given::delivered::{BadLine, GpsRecord, listing_prefix, read_delivered};
 pub use given::errors::{DeliveryError, firehose_error, iam_error, invalid, kinesis_error, s3_error};
 pub use given::firehose::{ACTIVE_TIMEOUT, ROLE_PROPAGATION_TIMEOUT, create, describe, tags, wait_until_active};
@@ -20,9 +22,8 @@ pub use given::tool;
 
 use aws_sdk_firehose::Client;
 use aws_sdk_firehose::types::{
-    BufferingHints, CompressionFormat, DeliveryStreamDescription, DeliveryStreamType,
-    ExtendedS3DestinationConfiguration, KinesisStreamSourceConfiguration, ProcessingConfiguration, Processor,
-    ProcessorType,
+    BufferingHints, DeliveryStreamDescription, DeliveryStreamType, ExtendedS3DestinationConfiguration,
+    KinesisStreamSourceConfiguration, ProcessingConfiguration, Processor, ProcessorType,
 };
 use given::bucket::bucket_location;
 use std::collections::BTreeMap;
@@ -36,13 +37,8 @@ pub const ROLE_NAME: &str = "TelemetricDeliveryRole";
 /// The bucket's name is this, a dash and the account id: bucket names are global, so each account needs its own.
 pub const BUCKET_NAME_PREFIX: &str = "kinesis-lab-telemetry";
 
-/// Where delivered records go: under `telemetry/`, one folder per hour (UTC) in which their oldest record arrived.
-pub const PREFIX: &str = "telemetry/!{timestamp:yyyy/MM/dd/HH}/";
-/// Where records Firehose could not deliver go, by kind of failure and hour. A prefix with expressions needs one.
-pub const ERROR_OUTPUT_PREFIX: &str = "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/";
-
-/// When Firehose writes an object: when it holds `size_mib` MiB of records, or `interval_seconds` after its first
-/// record arrived, whichever comes first.
+/// When Firehose writes an object: when it holds `size_mib` MiB of records (before compression), or
+/// `interval_seconds` after its first record arrived, whichever comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Buffering {
     /// 1 to 128.
@@ -51,38 +47,28 @@ pub struct Buffering {
     pub interval_seconds: i32,
 }
 
-/// Everything needed to create the delivery stream.
+/// Everything needed to create the delivery stream: where it reads and writes, and your decisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryDefinition {
     pub name: String,
-    /// The Kinesis stream Firehose reads. It starts at the stream's LATEST position, when the delivery stream is
-    /// created: what the stream held before is not delivered
-    /// (https://docs.aws.amazon.com/firehose/latest/dev/writing-with-kinesis-streams.html).
+    /// The Kinesis stream Firehose reads, from the delivery stream's creation on.
     pub source_stream_arn: String,
     /// The role Firehose reads the stream and writes the bucket with.
     pub role_arn: String,
     pub bucket_name: String,
+    /// The start of every object's key: text and `!{...}` expressions Firehose evaluates when it writes.
     pub prefix: String,
-    pub error_output_prefix: String,
+    /// Where records Firehose could not process go. AWS requires one when `prefix` has expressions.
+    pub error_output_prefix: Option<String>,
     pub buffering: Buffering,
+    pub compression: Compression,
     pub tags: BTreeMap<String, String>,
 }
 
-/// The workshop's delivery stream: small objects every minute, so that you see them arrive while you work.
+/// The workshop's delivery stream: Hive-style hourly folders that query engines prune, an object every 10 seconds
+/// (or MiB) so that you see them arrive, and GZIP, which every reader of NDJSON decompresses.
 pub fn telemetric_delivery(source_stream_arn: &str, bucket_name: &str, role_arn: &str) -> DeliveryDefinition {
-    DeliveryDefinition {
-        name: DELIVERY_STREAM_NAME.to_owned(),
-        source_stream_arn: source_stream_arn.to_owned(),
-        role_arn: role_arn.to_owned(),
-        bucket_name: bucket_name.to_owned(),
-        prefix: PREFIX.to_owned(),
-        error_output_prefix: ERROR_OUTPUT_PREFIX.to_owned(),
-        buffering: Buffering {
-            size_mib: 1,
-            interval_seconds: 60,
-        },
-        tags: BTreeMap::from([("workshop".to_owned(), "kinesis-lab".to_owned())]),
-    }
+    todo!("your decisions: key layout and error prefix, buffering, compression; tags as in step 1")
 }
 
 /// Creates the bucket if it does not exist. Calling it again changes nothing, and keeps what the bucket holds.
@@ -90,9 +76,10 @@ pub async fn ensure_bucket(s3: &aws_sdk_s3::Client, bucket_name: &str) -> Result
     todo!("HeadBucket; create the bucket (in the client's region) only when it is NotFound")
 }
 
-/// Where and how Firehose writes: the bucket and prefixes, when to write an object, and one record a line.
+/// Where and how Firehose writes: the bucket and prefixes, when to write an object, how to compress it, and one
+/// record a line.
 pub fn s3_destination(definition: &DeliveryDefinition) -> Result<ExtendedS3DestinationConfiguration, DeliveryError> {
-    todo!("bucket, prefixes, buffering hints, UNCOMPRESSED and the AppendDelimiterToRecord processor")
+    todo!("bucket, both prefixes, buffering hints, compression, the AppendDelimiterToRecord processor")
 }
 
 /// Creates the delivery stream if it does not exist, then waits until it is ACTIVE. Calling it again changes

@@ -2,7 +2,7 @@
 //! against the solution. They talk to the local cloud that `cargo xtask check` starts; the last one also runs the
 //! local cloud's Firehose, which reads the stream and writes objects into S3 as AWS does.
 
-use aws_sdk_firehose::types::{CompressionFormat, DeliveryStreamStatus, DeliveryStreamType, ProcessorType};
+use aws_sdk_firehose::types::{DeliveryStreamStatus, DeliveryStreamType, ProcessorType};
 use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
@@ -163,6 +163,10 @@ impl Cloud {
     }
 
     async fn object(&self, bucket: &str, key: &str) -> String {
+        String::from_utf8(self.object_bytes(bucket, key).await).expect("a delivered object is UTF-8")
+    }
+
+    async fn object_bytes(&self, bucket: &str, key: &str) -> Vec<u8> {
         let output = self
             .s3
             .get_object()
@@ -177,7 +181,7 @@ impl Cloud {
             .await
             .expect("reading an object's body")
             .into_bytes();
-        String::from_utf8(bytes.to_vec()).expect("a delivered object is UTF-8")
+        bytes.to_vec()
     }
 
     /// The local cloud's Firehose for the delivery stream `name` only (other tests share the emulator, and each may
@@ -206,9 +210,7 @@ impl Cloud {
         loop {
             // Listed first: an object written between the two is then in the reader's listing, not only in this one.
             let listed = self.keys(&definition.bucket_name, definition.listing_prefix()).await;
-            let delivered = read_delivered(&self.s3, &definition.bucket_name, definition.listing_prefix())
-                .await
-                .expect("read_delivered should read the bucket");
+            let delivered = read_back(&self.s3, definition).await;
             let unread = !listed.is_empty() && delivered.records.is_empty() && delivered.bad_lines.is_empty();
             assert!(
                 !unread,
@@ -221,9 +223,9 @@ impl Cloud {
         }
     }
 
-    /// Everything a delivery stream needs: a stream, a bucket (with your `ensure_bucket`), the role; and the
-    /// workshop's definition with a unique name and the given buffering.
-    async fn delivery(&self, buffering: Buffering) -> (DeliveryDefinition, String) {
+    /// Everything a delivery stream needs: a stream, a bucket (with your `ensure_bucket`), the role; and your
+    /// definition with a unique name, and the given buffering in place of yours.
+    async fn delivery(&self, buffering: Option<Buffering>) -> (DeliveryDefinition, String) {
         let stream_arn = self.stream().await;
         let bucket = lab_testkit::unique_name("telemetry");
         ensure_bucket(&self.s3, &bucket)
@@ -233,19 +235,27 @@ impl Cloud {
         let role_arn = ensure_firehose_role(&self.iam, &role_name, &stream_arn, &bucket)
             .await
             .expect("ensure_firehose_role should create the role");
+        let yours = telemetric_delivery(&stream_arn, &bucket, &role_arn);
         let definition = DeliveryDefinition {
             name: lab_testkit::unique_name("TelemetricDelivery"),
-            buffering,
-            ..telemetric_delivery(&stream_arn, &bucket, &role_arn)
+            buffering: buffering.unwrap_or(yours.buffering),
+            ..yours
         };
         (definition, role_name)
     }
 }
 
-const WORKSHOP_BUFFERING: Buffering = Buffering {
-    size_mib: 1,
-    interval_seconds: 60,
-};
+/// What `read_delivered` finds under the definition's prefix, decompressed as it says.
+async fn read_back(s3: &aws_sdk_s3::Client, definition: &DeliveryDefinition) -> Delivered {
+    read_delivered(
+        s3,
+        &definition.bucket_name,
+        definition.listing_prefix(),
+        definition.compression,
+    )
+    .await
+    .expect("read_delivered should read the bucket")
+}
 
 /// A reading a record for each id, as the producer writes them: bare JSON, no delimiter.
 fn readings(ids: &[Uuid]) -> Vec<PutRecordsRequestEntry> {
@@ -275,6 +285,149 @@ fn bad_lines(delivered: &Delivered) -> Vec<(&str, usize)> {
         .iter()
         .map(|bad| (bad.key.as_str(), bad.line))
         .collect()
+}
+
+/// The `!{namespace:value}` expressions of a prefix, or why it is not made of them: "The sequence !{ can only appear
+/// in !{namespace:value} expressions" (https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html).
+fn expressions(prefix: &str) -> Vec<(String, String)> {
+    let mut found = vec![];
+    for piece in prefix.split("!{").skip(1) {
+        let inside = piece.split_once('}').map(|(inside, _)| inside);
+        let parsed = inside.and_then(|inside| inside.split_once(':'));
+        let (namespace, value) =
+            parsed.unwrap_or_else(|| panic!("{prefix}: !{{ starts an expression, !{{namespace:value}}"));
+        found.push((namespace.to_owned(), value.to_owned()));
+    }
+    found
+}
+
+const STREAM_ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/TelemetricStream";
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/TelemetricDeliveryRole";
+
+#[test]
+fn your_definition_meets_the_rules_aws_checks_at_creation() {
+    let yours = telemetric_delivery(STREAM_ARN, "kinesis-lab-telemetry-123456789012", ROLE_ARN);
+    assert_eq!(
+        (yours.name.as_str(), yours.role_arn.as_str()),
+        (DELIVERY_STREAM_NAME, ROLE_ARN)
+    );
+    assert_eq!(
+        yours.tags.get("workshop").map(String::as_str),
+        Some("kinesis-lab"),
+        "tagged as step 1's stream"
+    );
+    // https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html
+    let Buffering {
+        size_mib,
+        interval_seconds,
+    } = yours.buffering;
+    assert!(
+        (1..=128).contains(&size_mib),
+        "SizeInMBs: Valid Range: Minimum value of 1. Maximum value of 128: {size_mib}"
+    );
+    assert!(
+        (0..=900).contains(&interval_seconds),
+        "IntervalInSeconds: Valid Range: Minimum value of 0. Maximum value of 900: {interval_seconds}"
+    );
+    let data = expressions(&yours.prefix);
+    for (namespace, value) in &data {
+        let allowed =
+            matches!(namespace.as_str(), "timestamp") || (namespace == "firehose" && value == "random-string");
+        assert!(
+            allowed,
+            "!{{{namespace}:{value}}} in Prefix: a data prefix uses !{{timestamp:...}} and !{{firehose:random-string}}; \
+             \"Prefix can't contain !{{firehose:error-output-type}}\", and partitionKeyFrom... needs dynamic \
+             partitioning, which this step does not enable"
+        );
+        if namespace == "timestamp" {
+            let letters = value
+                .split('\'')
+                .step_by(2)
+                .flat_map(str::chars)
+                .filter(char::is_ascii_alphabetic);
+            let unknown: String = letters.filter(|c| !"yMdHms".contains(*c)).collect();
+            assert!(
+                unknown.is_empty(),
+                "!{{timestamp:{value}}}: the local cloud evaluates y, M, d, H, m, s ({unknown:?})"
+            );
+        }
+    }
+    let errors = yours.error_output_prefix.as_deref().unwrap_or("");
+    assert!(
+        data.is_empty() || !errors.is_empty(),
+        "AWS refuses it: \"Ths supplied prefix(es) do not satisfy the following constraint: ErrorOutputPrefix cannot \
+         be null or empty when Prefix contains expressions\""
+    );
+    let failed = expressions(errors);
+    assert!(
+        failed.is_empty()
+            || failed
+                .iter()
+                .any(|e| e == &("firehose".to_owned(), "error-output-type".to_owned())),
+        "\"If you specify an expression for ErrorOutputPrefix, you must include at least one instance of \
+         !{{firehose:error-output-type}}\": {errors}"
+    );
+    // The workshop's own rule: every reader lists the data prefix's fixed part; failed records must not be in it.
+    let (listing, failures) = (yours.listing_prefix(), listing_prefix(errors));
+    assert!(
+        !listing.is_empty() && !failures.starts_with(listing),
+        "the error prefix ({errors}) lies outside the data's fixed part ({listing:?}), or a reader of the data would \
+         read failed records"
+    );
+}
+
+#[tokio::test]
+async fn the_local_cloud_refuses_a_definition_aws_would_refuse_in_aws_words() {
+    let cloud = Cloud::new().await;
+    let (yours, _) = cloud.delivery(None).await;
+    let hourly = "telemetry/!{timestamp:yyyy/MM/dd/HH}/".to_owned();
+    let without_errors = DeliveryDefinition {
+        prefix: if expressions(&yours.prefix).is_empty() {
+            hourly
+        } else {
+            yours.prefix.clone()
+        },
+        error_output_prefix: None,
+        ..yours.clone()
+    };
+    let error = ensure_delivery_stream(&cloud.firehose, &without_errors)
+        .await
+        .expect_err("a prefix with expressions and no error output prefix is refused");
+    assert!(
+        error.to_string().contains(
+            "Ths supplied prefix(es) do not satisfy the following constraint: ErrorOutputPrefix cannot be null or \
+             empty when Prefix contains expressions"
+        ),
+        "AWS's InvalidArgumentException, in its words (s3_destination passes the error prefix as the definition \
+         has it): {error}"
+    );
+    let too_big = DeliveryDefinition {
+        buffering: Buffering {
+            size_mib: 129,
+            ..yours.buffering
+        },
+        ..yours.clone()
+    };
+    let error = ensure_delivery_stream(&cloud.firehose, &too_big)
+        .await
+        .expect_err("129 MiB is refused");
+    assert!(
+        error.to_string().contains(
+            "bufferingHints.sizeInMBs' failed to satisfy constraint: Member must have value less than or equal to 128"
+        ),
+        "AWS's ValidationException (s3_destination passes the definition's buffering): {error}"
+    );
+    assert!(
+        describe(&cloud.firehose, &yours.name).await.unwrap().is_none(),
+        "nothing was made"
+    );
+    cloud
+        .kinesis
+        .delete_stream()
+        .stream_arn(&yours.source_stream_arn)
+        .send()
+        .await
+        .expect("DeleteStream");
 }
 
 #[tokio::test]
@@ -372,7 +525,7 @@ async fn ensure_firehose_role_reports_a_role_it_may_not_read() {
 #[tokio::test]
 async fn ensure_delivery_stream_twice_changes_nothing() {
     let cloud = Cloud::new().await;
-    let (definition, _) = cloud.delivery(WORKSHOP_BUFFERING).await;
+    let (definition, _) = cloud.delivery(None).await;
 
     let first = ensure_delivery_stream(&cloud.firehose, &definition)
         .await
@@ -422,7 +575,7 @@ async fn ensure_delivery_stream_twice_changes_nothing() {
 #[tokio::test]
 async fn s3_destination_and_source_read_back_as_defined() {
     let cloud = Cloud::new().await;
-    let (definition, role_name) = cloud.delivery(WORKSHOP_BUFFERING).await;
+    let (definition, role_name) = cloud.delivery(None).await;
     ensure_delivery_stream(&cloud.firehose, &definition)
         .await
         .expect("ensure_delivery_stream should create the delivery stream");
@@ -469,19 +622,26 @@ async fn s3_destination_and_source_read_back_as_defined() {
         s3.role_arn, definition.role_arn,
         "Firehose writes the bucket with the role"
     );
-    assert_eq!(s3.prefix.as_deref(), Some("telemetry/!{timestamp:yyyy/MM/dd/HH}/"));
+    assert_eq!(s3.prefix.as_deref(), Some(definition.prefix.as_str()), "your prefix");
     assert_eq!(
-        s3.error_output_prefix.as_deref(),
-        Some("errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/"),
-        "a prefix with expressions needs an error output prefix"
+        s3.error_output_prefix, definition.error_output_prefix,
+        "your error output prefix (set_error_output_prefix takes the Option as it is)"
     );
     let hints = s3.buffering_hints.as_ref().expect("buffering hints");
-    assert_eq!(hints.size_in_mbs, Some(1), "an object at 1 MiB...");
-    assert_eq!(hints.interval_in_seconds, Some(60), "...or after 60 seconds");
+    assert_eq!(
+        hints.size_in_mbs,
+        Some(definition.buffering.size_mib),
+        "an object at your size..."
+    );
+    assert_eq!(
+        hints.interval_in_seconds,
+        Some(definition.buffering.interval_seconds),
+        "...or after your interval"
+    );
     assert_eq!(
         s3.compression_format,
-        CompressionFormat::Uncompressed,
-        "set CompressionFormat explicitly: UNCOMPRESSED"
+        definition.compression.format(),
+        "your compression, set explicitly (Compression::format gives the API's value)"
     );
 
     let processing = s3.processing_configuration.as_ref().expect("a ProcessingConfiguration");
@@ -575,11 +735,15 @@ async fn ensure_delivery_stream_tool_sets_up_the_delivery_its_options_name() {
         "5",
         "--buffer-mib",
         "2",
+        "--compression",
+        "Snappy",
     ];
     let printed = ensure_delivery_stream_tool(&args).expect("the tool sets up the delivery");
     assert!(printed.contains(&format!("  reads   {stream_arn}")), "{printed}");
     assert!(
-        printed.contains(&format!("  writes  arn:aws:s3:::{bucket}/lab/ every 5 s or 2 MiB")),
+        printed.contains(&format!(
+            "  writes  arn:aws:s3:::{bucket}/lab/ every 5 s or 2 MiB, Snappy"
+        )),
         "{printed}"
     );
 
@@ -641,7 +805,7 @@ async fn read_delivered_counts_objects_and_records() {
         ])
         .await;
 
-    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/")
+    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/", Compression::Uncompressed)
         .await
         .expect("read_delivered should read the bucket");
     assert_eq!(
@@ -684,7 +848,7 @@ async fn read_delivered_reports_bad_lines_with_their_key_and_line_number() {
         .bucket_with(&[("telemetry/a/messy", &messy), ("telemetry/b/cut-short", &cut_short)])
         .await;
 
-    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/")
+    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/", Compression::Uncompressed)
         .await
         .expect("a bad line is reported, not an error");
     assert_eq!(
@@ -724,7 +888,7 @@ async fn read_delivered_skips_blank_lines_and_the_last_newline() {
         ])
         .await;
 
-    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/")
+    let delivered = read_delivered(&cloud.s3, &bucket, "telemetry/", Compression::Uncompressed)
         .await
         .expect("read_delivered should read the bucket");
     assert!(
@@ -754,12 +918,12 @@ async fn read_delivered_reads_only_under_the_prefix() {
         ])
         .await;
 
-    let prefix = listing_prefix(PREFIX);
+    let prefix = listing_prefix("telemetry/!{timestamp:yyyy/MM/dd/HH}/");
     assert_eq!(
         prefix, "telemetry/",
         "the fixed part of the prefix, before its first expression"
     );
-    let delivered = read_delivered(&cloud.s3, &bucket, prefix)
+    let delivered = read_delivered(&cloud.s3, &bucket, prefix, Compression::Uncompressed)
         .await
         .expect("read_delivered should read the bucket");
     assert_eq!(
@@ -771,21 +935,62 @@ async fn read_delivered_reads_only_under_the_prefix() {
     assert!(delivered.bad_lines.is_empty(), "{:?}", delivered.bad_lines);
 }
 
-/// `telemetry/yyyy/MM/dd/HH/<name>-<version>-<yyyy>-<MM>-<dd>-<HH>-<mm>-<ss>-<uuid>`, as AWS names objects.
-fn assert_firehose_key(key: &str, name: &str, version: &str) {
-    let digits = |text: &str, length: usize| text.len() == length && text.bytes().all(|b| b.is_ascii_digit());
-    let rest = key
-        .strip_prefix("telemetry/")
-        .unwrap_or_else(|| panic!("{key} is not under telemetry/"));
-    let parts: Vec<&str> = rest.split('/').collect();
-    assert!(
-        parts.len() == 5 && [4, 2, 2, 2].iter().zip(&parts).all(|(n, part)| digits(part, *n)),
-        "{key}: the prefix's !{{timestamp:yyyy/MM/dd/HH}} becomes the hour's folder, telemetry/yyyy/MM/dd/HH/"
-    );
-    let suffix = parts[4]
-        .strip_prefix(&format!("{name}-{version}-"))
-        .unwrap_or_else(|| panic!("{key}: the object's name starts with the delivery stream's name and version"));
+/// The prefix as Firehose evaluates it at `time` (yyyy, MM, dd, HH, mm, ss): `!{timestamp:...}` with its quoted text
+/// taken literally, `!{firehose:random-string}` as `?` eleven times; with no timestamp, `yyyy/MM/dd/HH/` appended
+/// (https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html).
+fn evaluated(prefix: &str, time: &[&str; 6]) -> String {
+    let (mut out, mut rest, mut timestamp) = (String::new(), prefix, false);
+    while let Some(start) = rest.find("!{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("an expression ends") + start;
+        match rest[start + 2..end].split_once(':') {
+            Some(("timestamp", pattern)) => {
+                timestamp = true;
+                for (index, piece) in pattern.split('\'').enumerate() {
+                    if index % 2 == 1 {
+                        out.push_str(piece);
+                        continue;
+                    }
+                    let fields = ["yyyy", "MM", "dd", "HH", "mm", "ss"];
+                    out.push_str(
+                        &fields
+                            .iter()
+                            .zip(time)
+                            .fold(piece.to_owned(), |p, (f, v)| p.replace(f, v)),
+                    );
+                }
+            }
+            _ => out.push_str(&"?".repeat(11)),
+        }
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    if !timestamp {
+        out.push_str(&format!("{}/{}/{}/{}/", time[0], time[1], time[2], time[3]));
+    }
+    out
+}
+
+/// `<your prefix, evaluated><name>-<version>-<yyyy>-<MM>-<dd>-<HH>-<mm>-<ss>-<uuid><extension>`, as AWS names objects
+/// (https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html), the prefix evaluated at the same time.
+fn assert_firehose_key(key: &str, definition: &DeliveryDefinition, version: &str) {
+    let (folders, object) = key.rsplit_once('/').map_or(("", key), |(f, o)| (f, o));
+    let extension = match definition.compression {
+        Compression::Uncompressed => "",
+        Compression::Gzip => ".gz",
+        Compression::Snappy | Compression::HadoopSnappy => ".snappy",
+    };
+    let suffix = object
+        .strip_prefix(&format!("{}-{version}-", definition.name))
+        .and_then(|rest| rest.strip_suffix(extension))
+        .unwrap_or_else(|| {
+            panic!(
+                "{key}: the name and version, ..., then {extension:?} for {:?}",
+                definition.compression
+            )
+        });
     let fields: Vec<&str> = suffix.splitn(7, '-').collect();
+    let digits = |text: &str, length: usize| text.len() == length && text.bytes().all(|b| b.is_ascii_digit());
     assert!(
         fields.len() == 7
             && [4, 2, 2, 2, 2, 2]
@@ -794,6 +999,18 @@ fn assert_firehose_key(key: &str, name: &str, version: &str) {
                 .all(|(n, field)| digits(field, *n))
             && Uuid::parse_str(fields[6]).is_ok(),
         "{key}: then the time it was written, yyyy-MM-dd-HH-mm-ss, and a UUID"
+    );
+    let time = [fields[0], fields[1], fields[2], fields[3], fields[4], fields[5]];
+    let expected = evaluated(&definition.prefix, &time);
+    let same = |a: char, b: char| a == b || b == '?';
+    assert!(
+        format!("{folders}/").len() == expected.len()
+            && format!("{folders}/")
+                .chars()
+                .zip(expected.chars())
+                .all(|(a, b)| same(a, b)),
+        "{key}: the prefix {:?} evaluated at the object's time is {expected:?}",
+        definition.prefix
     );
 }
 
@@ -805,7 +1022,7 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
         size_mib: 1,
         interval_seconds: interval.as_secs() as i32,
     };
-    let (definition, _) = cloud.delivery(buffering).await;
+    let (definition, _) = cloud.delivery(Some(buffering)).await;
     let description = ensure_delivery_stream(&cloud.firehose, &definition)
         .await
         .expect("ensure_delivery_stream should create the delivery stream");
@@ -838,9 +1055,7 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
     assert_eq!(put.failed_record_count, Some(0), "every record is in the stream");
 
     // Firehose holds records until the interval has passed since the first one arrived (1 MiB is far away).
-    let early = read_delivered(&cloud.s3, &definition.bucket_name, definition.listing_prefix())
-        .await
-        .expect("read_delivered should read the bucket");
+    let early = read_back(&cloud.s3, &definition).await;
     // Checked only if this listing surely ended within the interval (allowing a second for clock rounding).
     if put_at.elapsed() + Duration::from_secs(1) < interval {
         assert!(
@@ -873,12 +1088,23 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
     );
 
     for key in &delivered.objects {
-        assert_firehose_key(key, &definition.name, &description.version_id);
-        let body = cloud.object(&definition.bucket_name, key).await;
+        assert_firehose_key(key, &definition, &description.version_id);
+        let stored = cloud.object_bytes(&definition.bucket_name, key).await;
+        let body = definition
+            .compression
+            .decompress(&stored)
+            .expect("an object decompresses as it was compressed");
         assert!(
-            body.ends_with('\n') && !body.contains("\n\n"),
+            body.ends_with(b"\n") && !body.windows(2).any(|pair| pair == b"\n\n"),
             "{key} is NDJSON: each record followed by one newline"
         );
+        if definition.compression != Compression::Uncompressed {
+            assert_ne!(
+                stored, body,
+                "{key} is stored compressed, as {:?}",
+                definition.compression
+            );
+        }
     }
     cloud.remove(&definition.name, &definition.source_stream_arn).await;
 }

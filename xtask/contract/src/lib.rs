@@ -364,9 +364,12 @@ pub struct Lab {
     /// No IAM: every call allowed, whoever signs it (the emulator's own behaviour).
     #[arg(long)]
     pub no_iam: bool,
-    /// Firehose's buffering interval, in seconds.
-    #[arg(long, default_value_t = 5)]
-    pub firehose_interval: u32,
+    /// Firehose's buffering interval, in seconds [default: step 4's definition's].
+    #[arg(long)]
+    pub firehose_interval: Option<u32>,
+    /// Firehose's compression (UNCOMPRESSED, GZIP, Snappy, HADOOP_SNAPPY) [default: step 4's definition's].
+    #[arg(long)]
+    pub firehose_compression: Option<String>,
     /// The analysis' tumbling window, in seconds.
     #[arg(long, default_value_t = 5)]
     pub window: u32,
@@ -419,7 +422,7 @@ pub struct Deploy {
     /// The zips' architecture: arm64 or x86_64.
     #[arg(long, default_value = "arm64")]
     pub architecture: String,
-    /// Firehose's buffering interval in seconds [default: 60 on AWS, 5 locally].
+    /// Firehose's buffering interval in seconds [default: step 4's definition's].
     #[arg(long)]
     pub firehose_interval: Option<u32>,
     /// The analysis' tumbling window in seconds [default: 60 on AWS, 5 locally].
@@ -560,7 +563,8 @@ impl LabCloud {
                     lab.stream_lifecycle_ms.map(|ms| ms.to_string()),
                 )
                 .switch("--no-iam", lab.no_iam)
-                .value("--firehose-interval", lab.firehose_interval.to_string())
+                .optional("--firehose-interval", lab.firehose_interval.map(|s| s.to_string()))
+                .optional("--firehose-compression", lab.firehose_compression.clone())
                 .value("--window", lab.window.to_string())
                 .switch("--json", lab.json)
                 .value("--scenario", lab.scenario.to_string())
@@ -674,7 +678,8 @@ mod tests {
                 no_limits: true,
                 stream_lifecycle_ms: Some(0),
                 no_iam: true,
-                firehose_interval: 9,
+                firehose_interval: Some(9),
+                firehose_compression: Some("GZIP".to_owned()),
                 window: 4_000_000_000,
                 json: true,
                 scenario: Scenario::HotKey,

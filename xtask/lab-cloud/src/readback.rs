@@ -4,7 +4,10 @@
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use aws_sdk_kinesis::types::ShardIteratorType;
+use serde::Serialize;
 use serde_json::Value;
+
+use crate::runtime::firehose_compression::Compression;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -106,6 +109,15 @@ pub fn positions(body: &str) -> impl Iterator<Item = Result<String, &str>> {
 }
 
 pub async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, String)>> {
+    let found = object_bytes(s3, bucket, prefix).await?;
+    Ok(found
+        .into_iter()
+        .map(|(key, body)| (key, String::from_utf8_lossy(&body).into_owned()))
+        .collect())
+}
+
+/// Every object under the prefix, as stored.
+pub async fn object_bytes(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let mut found = vec![];
     let mut pages = s3
         .list_objects_v2()
@@ -126,8 +138,82 @@ pub async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Res
                 .collect()
                 .await?
                 .into_bytes();
-            found.push((key, String::from_utf8_lossy(&body).into_owned()));
+            found.push((key, body.to_vec()));
         }
     }
     Ok(found)
+}
+
+/// Where and how a delivery stream writes, as Firehose describes it: what a reader of its objects needs, whatever
+/// layout and compression the learner chose (step 4's definition).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeliveryLayout {
+    pub bucket: String,
+    /// The prefix as configured, expressions and all.
+    pub prefix: String,
+    /// Its fixed start, before the first expression: what to list.
+    pub listing_prefix: String,
+    /// `CompressionFormat`, as the API names it.
+    pub compression: String,
+    pub interval_seconds: i32,
+    pub size_mib: i32,
+}
+
+impl DeliveryLayout {
+    /// The delivery stream's layout, `None` when it does not exist or writes nowhere the readers know.
+    pub async fn describe(config: &SdkConfig, name: &str) -> Result<Option<DeliveryLayout>> {
+        let described = aws_sdk_firehose::Client::new(config)
+            .describe_delivery_stream()
+            .delivery_stream_name(name)
+            .send()
+            .await;
+        let Ok(described) = described else {
+            return Ok(None);
+        };
+        let Some(s3) = described
+            .delivery_stream_description
+            .and_then(|d| d.destinations.into_iter().next())
+            .and_then(|d| d.extended_s3_destination_description)
+        else {
+            return Ok(None);
+        };
+        let prefix = s3.prefix.unwrap_or_default();
+        let hints = s3
+            .buffering_hints
+            .unwrap_or_else(|| aws_sdk_firehose::types::BufferingHints::builder().build());
+        Ok(Some(DeliveryLayout {
+            bucket: s3.bucket_arn.rsplit(":::").next().unwrap_or_default().to_owned(),
+            listing_prefix: crate::runtime::firehose_keys::listing_prefix(&prefix).to_owned(),
+            prefix,
+            compression: s3.compression_format.as_str().to_owned(),
+            interval_seconds: hints.interval_in_seconds.unwrap_or(300),
+            size_mib: hints.size_in_mbs.unwrap_or(5),
+        }))
+    }
+
+    /// Every object the delivery stream wrote (under its listing prefix): its key, its size as stored, and its text
+    /// once decompressed (or why it would not decompress).
+    pub async fn objects(&self, s3: &aws_sdk_s3::Client) -> Result<Vec<DeliveredObject>> {
+        let compression = Compression::from_api(&self.compression).map_err(anyhow::Error::msg)?;
+        let mut found = vec![];
+        for (key, body) in object_bytes(s3, &self.bucket, &self.listing_prefix).await? {
+            let text = compression
+                .decompress(&body)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            found.push(DeliveredObject {
+                key,
+                stored_bytes: body.len() as u64,
+                text,
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// One object a delivery stream wrote.
+#[derive(Debug, Clone)]
+pub struct DeliveredObject {
+    pub key: String,
+    pub stored_bytes: u64,
+    pub text: Result<String, String>,
 }

@@ -1,5 +1,6 @@
 //! The code step 4 gives you: you call it, you need not edit it. The chapter's "What is given" lists it.
 //!
+//! - [`definition`]: the compressions a definition names, and reading an object back ("Compression");
 //! - [`errors`]: the step's error type, `DeliveryError`, and one constructor per service ("Creating it
 //!   idempotently");
 //! - [`bucket`]: the bucket's ARN and the region S3 creates it in ("The bucket and the role Firehose acts with");
@@ -10,6 +11,7 @@
 //! - [`tool`]: the settings of the `ensure-delivery-stream` tool, by option or environment variable.
 
 pub mod bucket;
+pub mod definition;
 pub mod delivered;
 pub mod errors;
 pub mod firehose;

@@ -5,13 +5,13 @@
 
 use super::bucket::arn_field;
 use super::errors::kinesis_error;
-use crate::{BUCKET_NAME_PREFIX, Buffering, DELIVERY_STREAM_NAME, DeliveryDefinition, ROLE_NAME, STREAM_NAME};
+use crate::{BUCKET_NAME_PREFIX, Compression, DELIVERY_STREAM_NAME, DeliveryDefinition, ROLE_NAME, STREAM_NAME};
 use aws_sdk_firehose::types::DeliveryStreamDescription;
 use std::collections::BTreeMap;
 use std::error::Error;
 
 /// (option, environment variable, what it is and its default).
-pub const OPTIONS: [(&str, &str, &str); 9] = [
+pub const OPTIONS: [(&str, &str, &str); 10] = [
     (
         "--stream",
         "STREAM_NAME",
@@ -38,20 +38,21 @@ pub const OPTIONS: [(&str, &str, &str); 9] = [
         "DELIVERY_STREAM_NAME",
         "the delivery stream's name [TelemetricDelivery]",
     ),
-    (
-        "--prefix",
-        "PREFIX",
-        "where objects go [telemetry/!{timestamp:yyyy/MM/dd/HH}/]",
-    ),
+    ("--prefix", "PREFIX", "where objects go [your definition's]"),
     (
         "--buffer-seconds",
         "BUFFER_INTERVAL_SECONDS",
-        "write an object at least this often [60]",
+        "write an object at least this often [your definition's]",
     ),
     (
         "--buffer-mib",
         "BUFFER_SIZE_MIB",
-        "write an object when this many MiB are buffered [1]",
+        "write an object when this many MiB are buffered [your definition's]",
+    ),
+    (
+        "--compression",
+        "COMPRESSION",
+        "UNCOMPRESSED, GZIP, Snappy or HADOOP_SNAPPY [your definition's]",
     ),
 ];
 
@@ -80,8 +81,11 @@ pub struct Settings {
     pub role: String,
     pub role_arn: Option<String>,
     pub delivery_stream: String,
+    /// What replaces the definition's choices, when given.
     pub prefix: Option<String>,
-    pub buffering: Buffering,
+    pub interval_seconds: Option<i32>,
+    pub size_mib: Option<i32>,
+    pub compression: Option<Compression>,
 }
 
 impl Settings {
@@ -91,8 +95,10 @@ impl Settings {
         variable: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, String> {
         let mut values = settings(args, variable)?;
-        let interval_seconds = number(&values, "--buffer-seconds", 60)?;
-        let size_mib = number(&values, "--buffer-mib", 1)?;
+        let interval_seconds = number(&values, "--buffer-seconds")?;
+        let size_mib = number(&values, "--buffer-mib")?;
+        let compression = values.get("--compression").map(|value| Compression::parse(value));
+        let compression = compression.transpose().map_err(|why| format!("--compression: {why}"))?;
         let mut take = |option: &str| values.remove(option);
         Ok(Settings {
             stream: take("--stream").unwrap_or_else(|| STREAM_NAME.to_owned()),
@@ -102,10 +108,9 @@ impl Settings {
             role_arn: take("--role-arn"),
             delivery_stream: take("--delivery-stream").unwrap_or_else(|| DELIVERY_STREAM_NAME.to_owned()),
             prefix: take("--prefix"),
-            buffering: Buffering {
-                size_mib,
-                interval_seconds,
-            },
+            interval_seconds,
+            size_mib,
+            compression,
         })
     }
 
@@ -116,14 +121,17 @@ impl Settings {
             .unwrap_or_else(|| format!("{BUCKET_NAME_PREFIX}-{}", arn_field(stream_arn, 4)))
     }
 
-    /// The workshop's delivery stream (`telemetric_delivery`) with this run's name, prefix and buffering.
+    /// Your delivery stream (`telemetric_delivery`) with this run's name, and what the run replaces of your choices.
     pub fn definition(&self, stream_arn: &str, bucket: &str, role_arn: &str) -> DeliveryDefinition {
         let mut definition = crate::telemetric_delivery(stream_arn, bucket, role_arn);
         definition.name = self.delivery_stream.clone();
         if let Some(prefix) = &self.prefix {
             definition.prefix = prefix.clone();
         }
-        definition.buffering = self.buffering;
+        let buffering = &mut definition.buffering;
+        buffering.interval_seconds = self.interval_seconds.unwrap_or(buffering.interval_seconds);
+        buffering.size_mib = self.size_mib.unwrap_or(buffering.size_mib);
+        definition.compression = self.compression.unwrap_or(definition.compression);
         definition
     }
 }
@@ -156,13 +164,14 @@ fn settings(
     Ok(values)
 }
 
-fn number(values: &BTreeMap<&str, String>, option: &str, default: i32) -> Result<i32, String> {
-    values.get(option).map_or(Ok(default), |value| {
+fn number(values: &BTreeMap<&str, String>, option: &str) -> Result<Option<i32>, String> {
+    let parse = |value: &String| {
         value
             .trim()
             .parse()
             .map_err(|_| format!("{option}: {value:?} is not a whole number"))
-    })
+    };
+    values.get(option).map(parse).transpose()
 }
 
 /// The stream's ARN, looked up by its name. A stream Kinesis does not know is named as missing, with what makes
@@ -210,11 +219,12 @@ pub fn summary(description: &DeliveryStreamDescription) -> String {
     if let Some(s3) = destination.and_then(|destination| destination.extended_s3_destination_description.as_ref()) {
         let hints = s3.buffering_hints.as_ref();
         text.push_str(&format!(
-            "  writes  {}/{} every {} s or {} MiB\n",
+            "  writes  {}/{} every {} s or {} MiB, {}\n",
             s3.bucket_arn,
             s3.prefix.as_deref().unwrap_or(""),
             hints.and_then(|hints| hints.interval_in_seconds).unwrap_or_default(),
-            hints.and_then(|hints| hints.size_in_mbs).unwrap_or_default()
+            hints.and_then(|hints| hints.size_in_mbs).unwrap_or_default(),
+            s3.compression_format
         ));
     }
     text
@@ -263,12 +273,14 @@ mod tests {
             ("--buffer-mib", "two".to_owned()),
             ("--buffer-seconds", " 5 ".to_owned()),
         ]);
-        assert_eq!(number(&values, "--buffer-seconds", 60), Ok(5));
-        assert_eq!(number(&values, "--prefix", 60), Ok(60), "the default when not given");
+        assert_eq!(number(&values, "--buffer-seconds"), Ok(Some(5)));
+        assert_eq!(number(&values, "--prefix"), Ok(None), "the definition's when not given");
         assert_eq!(
-            number(&values, "--buffer-mib", 1),
+            number(&values, "--buffer-mib"),
             Err("--buffer-mib: \"two\" is not a whole number".to_owned())
         );
+        let zip = Settings::parse(["--compression".to_owned(), "ZIP".to_owned()], |_| None).unwrap_err();
+        assert!(zip.starts_with("--compression: \"ZIP\" is not"), "{zip}");
     }
 
     #[test]
@@ -320,11 +332,13 @@ mod tests {
         );
         let definition = given.definition(stream_arn, "b", "arn:r");
         assert_eq!((definition.name.as_str(), definition.prefix.as_str()), ("d", "p/"));
-        let buffering = Buffering {
-            size_mib: 1,
+        let yours = crate::telemetric_delivery(stream_arn, "b", "arn:r");
+        let buffering = crate::Buffering {
             interval_seconds: 5,
+            ..yours.buffering
         };
-        assert_eq!(definition.buffering, buffering);
+        assert_eq!(definition.buffering, buffering, "the interval replaced, the size yours");
+        assert_eq!(definition.compression, yours.compression);
     }
 
     /// A Kinesis client whose calls `fake` answers (the SDK's own retries off, so each call is one request).

@@ -1,9 +1,9 @@
 //! Reading back what Firehose delivered: the records' types, where to list (the fixed start of the prefix), and
-//! `read_delivered`, which hands each object to `Delivered::add_object`, which you write. The chapter's "Reading
-//! back what was delivered" explains it.
+//! `read_delivered`, which decompresses each object and hands it to `Delivered::add_object`, which you write. The
+//! chapter's "Reading back what was delivered" explains it.
 
 use super::errors::{DeliveryError, s3_error};
-use crate::{Delivered, DeliveryDefinition};
+use crate::{Compression, Delivered, DeliveryDefinition};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -33,16 +33,19 @@ impl DeliveryDefinition {
     }
 }
 
-/// The part of a Firehose prefix before its first `!{...}` expression: `telemetry/` for [`crate::PREFIX`].
+/// The part of a Firehose prefix before its first `!{...}` expression: `telemetry/` for `telemetry/year=!{...}/`.
 pub fn listing_prefix(prefix: &str) -> &str {
     prefix.find("!{").map_or(prefix, |start| &prefix[..start])
 }
 
-/// Reads every object under `prefix` (a plain key prefix, such as [`DeliveryDefinition::listing_prefix`]).
+/// Reads every object under `prefix` (a plain key prefix, such as [`DeliveryDefinition::listing_prefix`]), each
+/// decompressed as Firehose compressed it. An object that does not decompress is a bad line (its line 0): a finding,
+/// not a failure, as a line that is not a record.
 pub async fn read_delivered(
     s3: &aws_sdk_s3::Client,
     bucket_name: &str,
     prefix: &str,
+    compression: Compression,
 ) -> Result<Delivered, DeliveryError> {
     let mut delivered = Delivered::default();
     // ListObjectsV2 returns at most 1,000 keys a call; the paginator makes the calls that follow.
@@ -63,7 +66,10 @@ pub async fn read_delivered(
                 .await
                 .map_err(s3_error)?;
             let body = output.body.collect().await.map_err(s3_error)?.into_bytes();
-            delivered.add_object(&key, &body);
+            match compression.decompress(&body) {
+                Ok(body) => delivered.add_object(&key, &body),
+                Err(error) => delivered.bad_lines.push(BadLine { key, line: 0, error }),
+            }
         }
     }
     Ok(delivered)
@@ -82,11 +88,6 @@ mod tests {
             "arn:aws:kinesis:us-east-1:123456789012:stream/TelemetricStream",
             "kinesis-lab-telemetry-123456789012",
             "arn:aws:iam::123456789012:role/TelemetricDeliveryRole",
-        );
-        assert_eq!(
-            workshop.listing_prefix(),
-            "telemetry/",
-            "the workshop's delivery stream"
         );
         let with = |prefix: &str| DeliveryDefinition {
             prefix: prefix.to_owned(),
@@ -107,6 +108,29 @@ mod tests {
             "",
             "an expression first: list everything"
         );
-        assert_eq!(listing_prefix(crate::ERROR_OUTPUT_PREFIX), "errors/");
+        assert_eq!(listing_prefix("errors/!{firehose:error-output-type}/"), "errors/");
+    }
+
+    /// Each compression read back as Firehose writes it: GZIP, snappy-java's framing, Hadoop's.
+    #[test]
+    fn each_compression_reads_back_as_firehose_writes_it() {
+        use std::io::Write;
+        let text = b"{\"id\":1}\n{\"id\":2}\n".repeat(100);
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&text).unwrap();
+        assert_eq!(Compression::Gzip.decompress(&gzip.finish().unwrap()).unwrap(), text);
+        let block = snap::raw::Encoder::new().compress_vec(&text).unwrap();
+        let length = (block.len() as u32).to_be_bytes();
+        let snappy_java = [&b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01"[..], &length, &block].concat();
+        assert_eq!(Compression::Snappy.decompress(&snappy_java).unwrap(), text);
+        let hadoop = [&(text.len() as u32).to_be_bytes()[..], &length, &block].concat();
+        assert_eq!(Compression::HadoopSnappy.decompress(&hadoop).unwrap(), text);
+        assert!(
+            Compression::Snappy.decompress(&hadoop).is_err(),
+            "one framing is not the other"
+        );
+        assert!(Compression::Gzip.decompress(&text).is_err());
+        assert_eq!(Compression::parse("HADOOP_SNAPPY"), Ok(Compression::HadoopSnappy));
+        assert!(Compression::parse("ZIP").is_err());
     }
 }

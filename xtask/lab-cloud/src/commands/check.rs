@@ -13,8 +13,8 @@ use crate::aws::s3_client;
 use crate::control::inventory::tags_map;
 use crate::control::invoker::{Batches, Invoker, producer_request};
 use crate::control::mapping::MappingSpec;
-use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming};
-use crate::readback::{objects, positions, stream_ids};
+use crate::naming::{ANALYTICS_PREFIX, Naming};
+use crate::readback::{DeliveredObject, DeliveryLayout, positions, stream_ids};
 use crate::stages::{self, ANALYTICS, CONSUMER, PRODUCER};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -340,11 +340,21 @@ async fn check_delivery(
         delivery.delivery_stream_status.as_str() == "ACTIVE" && source == stream_arn,
         format!("{}, source {source}", delivery.delivery_stream_status.as_str()),
     );
+    // Read as the learner laid the objects out and compressed them (step 4's definition), as Firehose says.
+    let Some(layout) = DeliveryLayout::describe(config, &naming.delivery_stream()).await? else {
+        report.record(4, "the delivery stream writes to S3", false, "no S3 destination".into());
+        return Ok(true);
+    };
+    let _ = bucket;
     let s3 = s3_client(config);
     let started = Instant::now();
+    // The learner's interval decides how long the last records wait in Firehose's buffer.
+    let patience_for_delivery = patience
+        .delivery
+        .max(Duration::from_secs(layout.interval_seconds.max(0) as u64 * 2 + 30));
     let found = loop {
-        let found = Ndjson::read(&objects(&s3, bucket, FIREHOSE_PREFIX).await.unwrap_or_default());
-        if produced.iter().all(|id| found.delivered.contains(id)) || started.elapsed() > patience.delivery {
+        let found = Ndjson::read(&layout.objects(&s3).await.unwrap_or_default());
+        if produced.iter().all(|id| found.delivered.contains(id)) || started.elapsed() > patience_for_delivery {
             break found;
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -375,9 +385,17 @@ struct Ndjson {
 }
 
 impl Ndjson {
-    fn read(objects: &[(String, String)]) -> Ndjson {
+    fn read(objects: &[DeliveredObject]) -> Ndjson {
         let mut found = Ndjson::default();
-        for (key, body) in objects {
+        for object in objects {
+            let key = &object.key;
+            let body = match &object.text {
+                Ok(body) => body,
+                Err(why) => {
+                    found.bad_lines.push(format!("{key}: {why}"));
+                    continue;
+                }
+            };
             // `lines()` gives no empty line for the newline that ends the last record: only a doubled one counts.
             found.blank_lines += body.lines().filter(|line| line.trim().is_empty()).count();
             for position in positions(body) {
@@ -550,11 +568,16 @@ mod tests {
         let line = |id: &str| format!(r#"{{"id":"{id}","latitude":1.5,"longitude":2.5}}"#);
         let once = format!("{}\n{}\n", line("a"), line("b"));
         let twice = format!("{}\n\n{}\n\n", line("c"), line("d"));
-        let clean = Ndjson::read(&[("one".to_owned(), once.clone())]);
+        let object = |key: &str, text: &str| DeliveredObject {
+            key: key.to_owned(),
+            stored_bytes: text.len() as u64,
+            text: Ok(text.to_owned()),
+        };
+        let clean = Ndjson::read(&[object("one", &once)]);
         assert!(clean.is_clean(), "{clean:?}");
         assert_eq!(clean.delivered.len(), 2);
 
-        let doubled = Ndjson::read(&[("one".to_owned(), once), ("two".to_owned(), twice)]);
+        let doubled = Ndjson::read(&[object("one", &once), object("two", &twice)]);
         assert_eq!(doubled.delivered.len(), 4, "every record is still found");
         assert_eq!(
             doubled.blank_lines, 2,

@@ -38,7 +38,8 @@ pub async fn deploy(config: &SdkConfig, state: &Path, args: Deploy) -> Result<Ex
     let settings = Settings {
         stage: args.stage,
         naming: naming(&args.target)?,
-        firehose_interval_seconds: args.firehose_interval.unwrap_or(default_seconds),
+        firehose_interval_seconds: args.firehose_interval,
+        firehose_compression: None,
         analytics_window_seconds: i32::try_from(window).context("--window is too long")?,
         functions_dir: state.join("functions"),
     };

@@ -25,7 +25,7 @@ use crate::dashboard::{self, Dashboard, Feed};
 use crate::gateway::access_report::RoleReport;
 use crate::gateway::{Limits, ShardKey, ShardTraffic, TrafficMeter};
 use crate::naming::Naming;
-use crate::readback::{objects, positions, stream_data, stream_ids};
+use crate::readback::{DeliveryLayout, objects, positions, stream_data, stream_ids};
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::lambda_host::{FunctionSpec, Outcome, function_spec};
@@ -85,7 +85,12 @@ pub struct Summary {
     pub duplicates_in_s3: u64,
     pub lost: u64,
     pub s3_objects: u64,
+    /// The objects' bytes as stored (compressed), their mean, and their bytes once decompressed.
     pub s3_bytes: u64,
+    pub s3_mean_object_bytes: u64,
+    pub s3_raw_bytes: u64,
+    /// How the delivery stream wrote them: step 4's definition, with the lab's `--firehose-*` replacements.
+    pub firehose: Option<DeliveryLayout>,
     pub consumer_invocations: u64,
     pub windows_closed: u64,
     pub latest_window: Option<Value>,
@@ -208,6 +213,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
             stage: 5,
             naming: Naming::plain(),
             firehose_interval_seconds: args.firehose_interval,
+            firehose_compression: args.firehose_compression.clone(),
             analytics_window_seconds: i32::try_from(args.window).context("--window is too long")?,
             functions_dir: state.join("functions"),
         },
@@ -498,7 +504,13 @@ async fn wait_for_pipeline(
     let mut invocation = Some(invocation);
     let mut settled_since: Option<Instant> = None;
     let deadline = Duration::from_secs(options.records / rate.max(1) + 120)
-        + Duration::from_secs(options.settings.firehose_interval_seconds as u64 * 2);
+        + Duration::from_secs(
+            deployed
+                .firehose
+                .as_ref()
+                .map_or(300, |f| f.interval_seconds.max(0) as u64)
+                * 2,
+        );
     loop {
         if let Some(handle) = invocation.as_ref()
             && handle.is_finished()
@@ -798,18 +810,28 @@ async fn summarise(
     summary.given_up.consumer = scenario::given_up_by_condition(&walk(&folders.failures));
     summary.poison = poison.map(|written| written.found(&walk(&folders.failures)));
 
-    // What Firehose delivered: every object under the prefix, read back, every line parsed.
+    // What Firehose delivered: every object under the prefix, read back, decompressed, every line parsed.
     let s3 = s3_client(config);
     let mut delivered: HashMap<String, u64> = HashMap::new();
-    for (key, body) in objects(&s3, &deployed.bucket, &deployed.firehose_prefix).await? {
-        let _ = key;
+    summary.firehose = deployed.firehose.clone();
+    let written = match &deployed.firehose {
+        Some(layout) => layout.objects(&s3).await?,
+        None => vec![],
+    };
+    for object in written {
         summary.s3_objects += 1;
-        summary.s3_bytes += body.len() as u64;
+        summary.s3_bytes += object.stored_bytes;
+        let body = object.text.unwrap_or_else(|why| {
+            eprintln!("lab: {} does not decompress: {why}", object.key);
+            String::new()
+        });
+        summary.s3_raw_bytes += body.len() as u64;
         let poisoned = |id: &String| poison.is_some_and(|p| p.ids.contains(id));
         for id in positions(&body).filter_map(Result::ok).filter(|id| !poisoned(id)) {
             *delivered.entry(id).or_default() += 1;
         }
     }
+    summary.s3_mean_object_bytes = summary.s3_bytes.checked_div(summary.s3_objects).unwrap_or(0);
     summary.delivered = in_stream.iter().filter(|id| delivered.contains_key(*id)).count() as u64;
     summary.duplicates_in_s3 = delivered.values().map(|n| n.saturating_sub(1)).sum();
     if !supervisor.delivery_stats().is_empty() {
@@ -1041,6 +1063,11 @@ fn walk(folder: &std::path::Path) -> Vec<PathBuf> {
     files
 }
 
+/// Bytes in KiB, one decimal.
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
 fn print_summary(summary: &Summary, state: &Path) {
     println!(
         "The pipeline ran in {:.1} s (scenario {}{}).",
@@ -1081,11 +1108,19 @@ fn print_summary(summary: &Summary, state: &Path) {
     for reason in &summary.failure_reasons {
         println!("                  {reason}");
     }
+    if let Some(layout) = &summary.firehose {
+        println!(
+            "  firehose        every {} s or {} MiB, {}, under {}",
+            layout.interval_seconds, layout.size_mib, layout.compression, layout.prefix
+        );
+    }
     println!(
-        "  delivered to S3 {:>8}  in {} objects, {} bytes ({})",
+        "  delivered to S3 {:>8}  in {} objects of {} on average, {} stored ({} uncompressed) ({})",
         summary.delivered,
         summary.s3_objects,
-        summary.s3_bytes,
+        kib(summary.s3_mean_object_bytes),
+        kib(summary.s3_bytes),
+        kib(summary.s3_raw_bytes),
         latency(
             "S3",
             summary.delivered,

@@ -21,7 +21,8 @@ use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust
 use super::mapping::{MappingSpec, ensure_mapping};
 use super::tools;
 use crate::aws::{ErrorContext, region_of};
-use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming, missing_tags};
+use crate::naming::{ANALYTICS_PREFIX, Naming, missing_tags};
+use crate::readback::DeliveryLayout;
 use crate::stages::{self, CONSUMER, FIREHOSE_ROLE, FunctionStage, ResourceKind, STAGES, Setting};
 
 /// The executables built from the steps (the learner's or the solutions'), and the functions' zip archives when
@@ -49,8 +50,11 @@ pub struct Settings {
     /// Deploy stages 1 to this one (1 stream, 2 producer, 3 consumer, 4 delivery stream, 5 analysis).
     pub stage: u8,
     pub naming: Naming,
-    /// Seconds of Firehose buffering (AWS allows 0 to 900).
-    pub firehose_interval_seconds: u32,
+    /// Seconds of Firehose buffering (AWS allows 0 to 900), replacing step 4's definition's; `None`: the
+    /// definition's own.
+    pub firehose_interval_seconds: Option<u32>,
+    /// Firehose's `CompressionFormat`, replacing step 4's definition's; `None`: the definition's own.
+    pub firehose_compression: Option<String>,
     /// Seconds of the analysis' tumbling windows.
     pub analytics_window_seconds: i32,
     /// Where the local cloud keeps each function's executable (`<functions>/<name>/bootstrap`).
@@ -64,7 +68,8 @@ pub struct Deployed {
     pub region: String,
     pub stream_arn: String,
     pub bucket: String,
-    pub firehose_prefix: String,
+    /// Where and how the delivery stream writes, as Firehose describes it once made (stage 4).
+    pub firehose: Option<DeliveryLayout>,
     pub analytics_prefix: String,
     pub functions: Vec<String>,
     pub changes: Vec<Change>,
@@ -112,7 +117,7 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
         region,
         stream_arn,
         bucket,
-        firehose_prefix: FIREHOSE_PREFIX.to_owned(),
+        firehose: None,
         analytics_prefix: ANALYTICS_PREFIX.to_owned(),
         functions: vec![],
         changes: vec![stream_change],
@@ -132,6 +137,7 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
         } else {
             let changes = deliver(config, settings, artifacts, &deployed).await?;
             deployed.changes.extend(changes);
+            deployed.firehose = DeliveryLayout::describe(config, &naming.delivery_stream()).await?;
         }
     }
     Ok(deployed)
@@ -297,6 +303,7 @@ async fn deliver(
         bucket: &deployed.bucket,
         role_arn: &role_arn,
         buffer_interval_seconds: settings.firehose_interval_seconds,
+        compression: settings.firehose_compression.as_deref(),
     };
     let binary = tool(artifacts, "ensure-delivery-stream")?;
     // A role made a moment ago may not be usable by Firehose yet (IAM is eventually consistent): try a few times.

@@ -9,8 +9,8 @@ use std::fmt;
 use crate::aws::{ErrorContext, s3_client};
 use crate::control::inventory::{Found, discover};
 use crate::control::plan::IDLE_COST_PER_HOUR;
-use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming};
-use crate::readback::stream_ids;
+use crate::naming::{ANALYTICS_PREFIX, Naming};
+use crate::readback::{DeliveryLayout, stream_ids};
 use crate::stages::ResourceKind;
 
 /// What exists and what flows.
@@ -21,6 +21,8 @@ pub struct Status {
     pub records_in_stream: Option<u64>,
     /// Objects and bytes in the bucket, by top-level prefix (`telemetry/`, `analytics/`, `aws/` for failed batches).
     pub objects: BTreeMap<String, (u64, u64)>,
+    /// Where and how the delivery stream writes (its prefix, compression, buffering), as Firehose describes it.
+    pub delivery: Option<DeliveryLayout>,
 }
 
 pub const RECORDS_COUNTED_AT_MOST: usize = 100_000;
@@ -60,7 +62,13 @@ pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
         resources,
         records_in_stream,
         objects,
+        delivery: DeliveryLayout::describe(config, &naming.delivery_stream()).await?,
     })
+}
+
+/// A key's top-level folder, as the objects are counted: `telemetry/` for `telemetry/year=`.
+fn top_folder(key: &str) -> String {
+    format!("{}/", key.split_once('/').map_or(key, |(top, _)| top))
 }
 
 impl fmt::Display for Status {
@@ -82,9 +90,18 @@ impl fmt::Display for Status {
             Some(n) => writeln!(f, "Records in the stream: {n}")?,
             None => {}
         }
+        // The learner's layout decides where Firehose writes: the top folder of its prefix's fixed part.
+        let delivered = self.delivery.as_ref().map(|d| top_folder(&d.listing_prefix));
+        if let Some(delivery) = &self.delivery {
+            writeln!(
+                f,
+                "Firehose writes under {} ({}, every {} s or {} MiB)",
+                delivery.prefix, delivery.compression, delivery.interval_seconds, delivery.size_mib
+            )?;
+        }
         for (prefix, (count, bytes)) in &self.objects {
             let what = match prefix.as_str() {
-                FIREHOSE_PREFIX => "delivered by Firehose",
+                top if delivered.as_deref() == Some(top) => "delivered by Firehose",
                 ANALYTICS_PREFIX => "window results",
                 "aws/" => "failed batches (on-failure destination)",
                 _ => "other",

@@ -7,13 +7,19 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-use crate::naming::{FIREHOSE_PREFIX, Naming};
+use crate::naming::Naming;
 use crate::stages::{PRODUCER, STAGES};
 
 /// Runs one of the steps' tools with the same AWS environment, and returns what it printed.
 fn run(tool: &Path, args: &[&str], env: &[(&str, String)]) -> Result<String> {
     let output = Command::new(tool)
         .args(args)
+        // Only what the deploy says: a setting of step 4's tool left in the caller's environment would silently
+        // replace the learner's own choice.
+        .env_remove("PREFIX")
+        .env_remove("BUFFER_INTERVAL_SECONDS")
+        .env_remove("BUFFER_SIZE_MIB")
+        .env_remove("COMPRESSION")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         // A learner's unfinished step panics at a todo!(): its message is the point, not a backtrace.
         .env("RUST_BACKTRACE", "0")
@@ -77,7 +83,10 @@ pub struct Delivery<'a> {
     pub stream_arn: &'a str,
     pub bucket: &'a str,
     pub role_arn: &'a str,
-    pub buffer_interval_seconds: u32,
+    /// What replaces the learner's choices (the lab's `--firehose-interval`, `--firehose-compression`): the rest of
+    /// the delivery stream is step 4's definition, prefix, buffering and compression as the learner chose them.
+    pub buffer_interval_seconds: Option<u32>,
+    pub compression: Option<&'a str>,
 }
 
 /// Step 4's `ensure-delivery-stream`: the delivery stream from the stream into the bucket, with the role given, at
@@ -93,9 +102,13 @@ pub fn ensure_delivery_stream(
         ("BUCKET", delivery.bucket.to_owned()),
         ("ROLE_ARN", delivery.role_arn.to_owned()),
         ("DELIVERY_STREAM_NAME", naming.delivery_stream()),
-        ("PREFIX", FIREHOSE_PREFIX.to_owned()),
-        ("BUFFER_INTERVAL_SECONDS", delivery.buffer_interval_seconds.to_string()),
     ];
+    env.extend(
+        delivery
+            .buffer_interval_seconds
+            .map(|s| ("BUFFER_INTERVAL_SECONDS", s.to_string())),
+    );
+    env.extend(delivery.compression.map(|c| ("COMPRESSION", c.to_owned())));
     env.extend(endpoint.map(|endpoint| ("AWS_ENDPOINT_URL", endpoint.to_owned())));
     run(tool, &[], &env).map(drop)
 }

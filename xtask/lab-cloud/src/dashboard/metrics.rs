@@ -104,7 +104,15 @@ pub struct DeliveryFigures {
     pub prefix: String,
     pub records: u64,
     pub objects: u64,
+    /// The objects' bytes as stored, their mean, and the same objects before compression.
     pub bytes: u64,
+    pub mean_object_bytes: u64,
+    pub raw_bytes: u64,
+    /// `CompressionFormat`, as the API names it.
+    pub compression: String,
+    /// From a record's arrival in the stream to its object in S3, in milliseconds (0 before the first object).
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
     pub buffered_bytes: u64,
     pub buffer_size_hint_bytes: u64,
     /// Seconds since the buffer's first record (0 when it is empty).
@@ -305,6 +313,13 @@ fn delivery_figures(sources: &Sources, now: &Reading, before: Option<&Reading>, 
         .map(|(settings, stats)| {
             let (buffered_bytes, opened_ms) = *stats.buffer.lock().expect("not poisoned");
             let records = now.deliveries.get(&settings.name).copied().unwrap_or_default();
+            let mut latencies = stats.arrival_to_s3_ms.lock().expect("not poisoned").clone();
+            latencies.sort_by(f64::total_cmp);
+            let at = |p: f64| {
+                latencies
+                    .get(((latencies.len().max(1) - 1) as f64 * p).round() as usize)
+                    .copied()
+            };
             DeliveryFigures {
                 name: settings.name.clone(),
                 bucket: settings.bucket.clone(),
@@ -312,6 +327,11 @@ fn delivery_figures(sources: &Sources, now: &Reading, before: Option<&Reading>, 
                 records: load(&stats.records),
                 objects: load(&stats.objects),
                 bytes: load(&stats.bytes),
+                mean_object_bytes: load(&stats.bytes).checked_div(load(&stats.objects)).unwrap_or(0),
+                raw_bytes: load(&stats.raw_bytes),
+                compression: format!("{:?}", settings.compression),
+                latency_ms_p50: at(0.5).unwrap_or(0.0),
+                latency_ms_p99: at(0.99).unwrap_or(0.0),
                 buffered_bytes,
                 buffer_size_hint_bytes: settings.buffer_bytes as u64,
                 buffer_age_s: if opened_ms > 0 {

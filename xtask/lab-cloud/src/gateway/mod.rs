@@ -359,6 +359,14 @@ async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> 
     if let Err(error) = validate::check(&call, &shared.checks()).await {
         return error.response(call.protocol);
     }
+    let firehose = validate::firehose::Context {
+        roles: &shared.roles,
+        kinesis: &shared.kinesis,
+        upstream: &shared.upstream,
+    };
+    if let Err(error) = validate::firehose::check(&call, &firehose).await {
+        return error.response(call.protocol);
+    }
     serve(shared, principal, call).await
 }
 

@@ -4,11 +4,12 @@
 //! As AWS documents it: the delivery stream reads every shard of its source stream from the time it was created
 //! (Firehose starts at the stream's LATEST position when the delivery stream is created); it buffers records and
 //! writes one object when the buffer reaches `BufferingHints.SizeInMBs` or `IntervalInSeconds` has passed since
-//! the buffer's first record; with the `AppendDelimiterToRecord` processor each record ends with a newline. Object
-//! keys are the prefix (its `!{timestamp:...}` and `!{firehose:random-string}` expressions evaluated; without a
-//! timestamp expression, AWS's default `YYYY/MM/dd/HH/` is appended) and
-//! `<delivery stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid>`, the time being the arrival of the object's oldest
-//! record, in UTC. Only uncompressed delivery is supported here.
+//! the buffer's first record; with the `AppendDelimiterToRecord` processor each record ends with a newline. The
+//! object is compressed as `CompressionFormat` says ([`super::firehose_compression`]) and named as AWS names it
+//! ([`super::firehose_keys`]: the prefix's expressions, `CustomTimeZone`, the extension or `FileExtension`).
+//! What the pump does not implement (a Lambda processor, format conversion, dynamic partitioning, ZIP, ...) is
+//! refused when the delivery stream is created (`gateway/validate/firehose.rs`), and again here for a delivery
+//! stream made past the gateway: it is not delivered, and the data plane's log says why.
 //!
 //! Firehose checkpoints what it has delivered from each shard of its source and continues from there, so that a
 //! record reaches S3 once (barring a failure between the write and the checkpoint: Firehose promises at least once).
@@ -17,9 +18,9 @@
 //! the delivery stream updated) reads each shard after its checkpoint, not from the delivery stream's creation.
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_firehose::types::{CompressionFormat, DeliveryStreamDescription, ProcessorType};
+use aws_sdk_firehose::types::{DeliveryStreamDescription, ProcessingConfiguration, Processor, ProcessorType};
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ use tokio::sync::mpsc;
 
 use crate::aws::error_chain;
 use crate::runtime::faults::FaultPlan;
+use crate::runtime::firehose_compression::Compression;
+use crate::runtime::firehose_keys::{self, Civil, PrefixError};
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
 
 /// What the pump needs to know of a delivery stream.
@@ -44,6 +47,11 @@ pub struct DeliverySettings {
     pub buffer_bytes: usize,
     pub buffer_interval: Duration,
     pub append_delimiter: bool,
+    pub compression: Compression,
+    /// What ends every key: `FileExtension` when set, else the compression's extension.
+    pub extension: String,
+    /// `CustomTimeZone` (`None`: UTC).
+    pub time_zone: Option<String>,
     /// Where reading starts: when the delivery stream was created (seconds since the epoch).
     pub start_at: f64,
     /// The role Firehose reads the source with, and the one it writes the destination with (the workshop gives both
@@ -53,7 +61,8 @@ pub struct DeliverySettings {
 }
 
 impl DeliverySettings {
-    /// `None` for delivery streams the pump has nothing to do with (Direct PUT, other destinations).
+    /// `None` for delivery streams the pump has nothing to do with (Direct PUT, other destinations); `Err` for one it
+    /// cannot deliver as configured (the gateway refuses those at creation; this is for one made past it).
     pub fn from_description(description: &DeliveryStreamDescription) -> Result<Option<DeliverySettings>> {
         let Some(source) = description
             .source
@@ -69,35 +78,58 @@ impl DeliverySettings {
         else {
             return Ok(None);
         };
-        if destination.compression_format != CompressionFormat::Uncompressed {
-            bail!(
-                "{}: the local pump delivers uncompressed objects only",
-                description.delivery_stream_name
-            );
+        let name = &description.delivery_stream_name;
+        let compression = Compression::from_api(destination.compression_format.as_str()).map_err(anyhow::Error::msg)?;
+        let prefix = destination.prefix.clone().unwrap_or_default();
+        for text in [Some(&prefix), destination.error_output_prefix.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Err(PrefixError::Invalid(why) | PrefixError::Unsupported(why)) = firehose_keys::parse(text) {
+                bail!("{name}: its prefix {text:?} cannot be evaluated: {why}");
+            }
+        }
+        let time_zone = destination.custom_time_zone.clone().filter(|zone| !zone.is_empty());
+        firehose_keys::time_zone(time_zone.as_deref()).map_err(anyhow::Error::msg)?;
+        let processors = enabled_processors(destination.processing_configuration.as_ref());
+        if let Some(other) = processors
+            .iter()
+            .find(|p| p.r#type != ProcessorType::AppendDelimiterToRecord)
+        {
+            bail!("{name}: the local pump runs no {} processor", other.r#type.as_str());
+        }
+        let converts = destination
+            .data_format_conversion_configuration
+            .as_ref()
+            .is_some_and(|c| c.enabled != Some(false));
+        let partitions = destination
+            .dynamic_partitioning_configuration
+            .as_ref()
+            .is_some_and(|c| c.enabled == Some(true));
+        if converts || partitions {
+            bail!("{name}: the local pump neither converts formats nor partitions dynamically");
         }
         let hints = destination.buffering_hints.as_ref();
-        let processors = destination
-            .processing_configuration
-            .as_ref()
-            .filter(|configuration| configuration.enabled != Some(false))
-            .and_then(|configuration| configuration.processors.clone())
-            .unwrap_or_default();
         Ok(Some(DeliverySettings {
-            name: description.delivery_stream_name.clone(),
+            name: name.clone(),
             version_id: description.version_id.clone(),
             stream_arn: source
                 .kinesis_stream_arn
                 .clone()
                 .context("the source has no stream ARN")?,
             bucket: destination.bucket_arn.trim_start_matches("arn:aws:s3:::").to_owned(),
-            prefix: destination.prefix.clone().unwrap_or_default(),
+            prefix,
             error_output_prefix: destination.error_output_prefix.clone(),
             // AWS's defaults: 5 MiB and 300 s.
             buffer_bytes: hints.and_then(|h| h.size_in_mbs).unwrap_or(5).max(1) as usize * 1024 * 1024,
             buffer_interval: Duration::from_secs(hints.and_then(|h| h.interval_in_seconds).unwrap_or(300).max(0) as u64),
-            append_delimiter: processors
-                .iter()
-                .any(|p| p.r#type == ProcessorType::AppendDelimiterToRecord),
+            append_delimiter: !processors.is_empty(),
+            extension: match destination.file_extension.as_deref() {
+                Some(extension) if !extension.is_empty() => extension.to_owned(),
+                _ => compression.extension().to_owned(),
+            },
+            compression,
+            time_zone,
             start_at: description.create_timestamp.map(|t| t.as_secs_f64()).unwrap_or(0.0),
             source_role: source.role_arn.clone().context("the source has no role")?,
             destination_role: destination.role_arn.clone(),
@@ -111,12 +143,23 @@ impl DeliverySettings {
     }
 }
 
+/// The processors that run: none when processing is disabled ("Enabled": false keeps them configured, unused).
+fn enabled_processors(configuration: Option<&ProcessingConfiguration>) -> Vec<Processor> {
+    configuration
+        .filter(|configuration| configuration.enabled != Some(false))
+        .and_then(|configuration| configuration.processors.clone())
+        .unwrap_or_default()
+}
+
 /// What a pump has delivered.
 #[derive(Debug, Default)]
 pub struct DeliveryStats {
     pub records: AtomicU64,
     pub objects: AtomicU64,
+    /// The objects' sizes as stored (compressed).
     pub bytes: AtomicU64,
+    /// The same objects before compression.
+    pub raw_bytes: AtomicU64,
     /// Milliseconds from a record's arrival in the stream to its object being written.
     pub arrival_to_s3_ms: Mutex<Vec<f64>>,
     /// The buffer as it is now: its bytes, and when its first record came in (epoch ms; 0 when it is empty).
@@ -135,58 +178,14 @@ pub struct DeliveryStats {
 /// How many keys [`DeliveryStats::written_keys`] keeps.
 pub const WRITTEN_KEYS_KEPT: usize = 10_000;
 
-/// Evaluates a Firehose S3 prefix at `time`: `!{timestamp:<Java date pattern>}` and `!{firehose:random-string}`;
-/// without a timestamp expression, AWS appends `YYYY/MM/dd/HH/`.
-pub fn evaluate_prefix(prefix: &str, time: DateTime<Utc>) -> String {
-    let mut out = String::new();
-    let mut rest = prefix;
-    let mut has_timestamp = false;
-    while let Some(start) = rest.find("!{") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else { break };
-        let expression = &rest[start + 2..start + end];
-        if let Some(pattern) = expression.strip_prefix("timestamp:") {
-            has_timestamp = true;
-            out.push_str(&java_date(pattern, time));
-        } else if expression == "firehose:random-string" {
-            out.push_str(&uuid::Uuid::new_v4().simple().to_string()[..11]);
-        }
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    if !has_timestamp {
-        out.push_str(&format!(
-            "{:04}/{:02}/{:02}/{:02}/",
-            time.year(),
-            time.month(),
-            time.day(),
-            time.hour()
-        ));
-    }
-    out
-}
-
-/// The parts of Java's date pattern that Firehose prefixes use.
-fn java_date(pattern: &str, time: DateTime<Utc>) -> String {
-    pattern
-        .replace("yyyy", &format!("{:04}", time.year()))
-        .replace("MM", &format!("{:02}", time.month()))
-        .replace("dd", &format!("{:02}", time.day()))
-        .replace("HH", &format!("{:02}", time.hour()))
-        .replace("mm", &format!("{:02}", time.minute()))
-        .replace("ss", &format!("{:02}", time.second()))
-}
-
-/// The object key of a delivery: the evaluated prefix, then AWS's object name.
+/// The object key of a delivery: the evaluated prefix, then AWS's object name, at the oldest record's arrival.
 pub fn object_key(settings: &DeliverySettings, oldest_arrival: DateTime<Utc>) -> String {
-    format!(
-        "{}{}-{}-{}-{}",
-        evaluate_prefix(&settings.prefix, oldest_arrival),
-        settings.name,
-        settings.version_id,
-        oldest_arrival.format("%Y-%m-%d-%H-%M-%S"),
-        uuid::Uuid::new_v4()
-    )
+    let zone = firehose_keys::time_zone(settings.time_zone.as_deref()).unwrap_or_default();
+    let time = Civil::at(oldest_arrival.timestamp_millis(), zone.as_ref());
+    // Checked when the settings were read: a prefix that does not parse never reaches a pump.
+    let parts = firehose_keys::parse(&settings.prefix).unwrap_or_default();
+    let name = firehose_keys::object_name(&settings.name, &settings.version_id, &time, &settings.extension);
+    format!("{}{name}", firehose_keys::evaluate(&parts, &time, ""))
 }
 
 fn arrival(record: &Record) -> DateTime<Utc> {
@@ -302,6 +301,8 @@ impl Pump {
             }
         }
         let key = object_key(&self.settings, oldest);
+        let raw_size = body.len();
+        let body = self.settings.compression.compress(&body);
         let size = body.len();
         let delivered = self.put_until_window_ends(&key, body).await;
         if !delivered {
@@ -320,6 +321,7 @@ impl Pump {
         self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.stats.objects.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(size as u64, Ordering::Relaxed);
+        self.stats.raw_bytes.fetch_add(raw_size as u64, Ordering::Relaxed);
         let mut written = self.stats.written_keys.lock().expect("not poisoned");
         if written.len() >= WRITTEN_KEYS_KEPT {
             written.drain(..WRITTEN_KEYS_KEPT / 2);
@@ -349,11 +351,13 @@ impl Pump {
                 Some("InternalError: injected by the local cloud (--faults s3-error)".to_owned())
             } else {
                 let put = self.s3.put_object().bucket(&self.settings.bucket).key(key);
-                put.body(body.clone().into())
-                    .send()
-                    .await
-                    .err()
-                    .map(|e| error_chain(&e))
+                let put = put
+                    .content_type("application/octet-stream")
+                    .set_content_encoding(self.settings.compression.content_encoding().map(str::to_owned));
+                put.body(body.clone().into()).send().await.err().map(|error| {
+                    let code = error.as_service_error().and_then(|e| e.meta().code()).unwrap_or("");
+                    format!("{}: {}", delivery_error(code), error_chain(&error))
+                })
             };
             let Some(failure) = failure else { return true };
             if started.elapsed() >= self.faults.s3_retry_window {
@@ -370,6 +374,25 @@ impl Pump {
             );
             self.stats.s3_retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Firehose's error log entry for a failed S3 write: its code and message ("Amazon S3 data delivery errors" in
+/// <https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-logs.html>), from S3's error code.
+pub fn delivery_error(s3_code: &str) -> &'static str {
+    match s3_code {
+        "AccessDenied" => {
+            "S3.AccessDenied: Access was denied. Ensure that the trust policy for the provided IAM role allows Firehose \
+             to assume the role, and the access policy allows access to the S3 bucket."
+        }
+        "NoSuchBucket" => {
+            "S3.NoSuchBucket: The specified bucket does not exist. Create the bucket or use a different bucket that \
+             does exist."
+        }
+        _ => {
+            "InternalError: An internal error occurred while attempting to deliver data. Delivery will be retried; if \
+             the error persists, then it will be reported to AWS for resolution."
         }
     }
 }
@@ -449,32 +472,5 @@ impl ShardReader {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn a_prefix_without_a_timestamp_gets_the_default_hour_folders() {
-        assert_eq!(
-            evaluate_prefix("telemetry/", at("2026-11-27T09:05:03Z")),
-            "telemetry/2026/11/27/09/"
-        );
-        assert_eq!(evaluate_prefix("", at("2026-01-02T23:59:59Z")), "2026/01/02/23/");
-    }
-
-    #[test]
-    fn timestamp_expressions_are_evaluated() {
-        let prefix = "gps/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/";
-        assert_eq!(
-            evaluate_prefix(prefix, at("2026-11-27T09:05:03Z")),
-            "gps/year=2026/month=11/day=27/"
-        );
     }
 }

@@ -6,6 +6,8 @@ pub mod credentials;
 pub mod event_source;
 pub mod faults;
 pub mod firehose;
+pub mod firehose_compression;
+pub mod firehose_keys;
 pub mod function_logs;
 pub mod lambda_host;
 pub mod read_pacing;

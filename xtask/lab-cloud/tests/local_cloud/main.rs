@@ -5,6 +5,7 @@ mod dashboard;
 mod event_source;
 mod faults;
 mod firehose;
+mod firehose_rules;
 mod function_logs;
 mod gateway;
 mod iam;

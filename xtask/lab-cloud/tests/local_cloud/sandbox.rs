@@ -77,7 +77,8 @@ impl Workspace {
         Settings {
             stage,
             naming: naming.clone(),
-            firehose_interval_seconds: 60,
+            firehose_interval_seconds: Some(60),
+            firehose_compression: None,
             analytics_window_seconds: 60,
             functions_dir: self.dir.join("functions"),
         }

@@ -10,6 +10,9 @@
 //! - `CreateFunction` (`POST /2015-03-31/functions`) and `UpdateFunctionConfiguration`
 //!   (`PUT /2015-03-31/functions/<name>/configuration`).
 //!
+//! Firehose's rules (`CreateDeliveryStream`, `UpdateDestination`, `PutRecord` on a Kinesis source) are in
+//! [`firehose`], called by the gateway beside this module's [`check`].
+//!
 //! One module per family of rules, each citing the page it follows: [`constraints`] (the API's value ranges:
 //! `ValidationException`), [`stream_options`] (a Kinesis mapping's settings AWS refuses:
 //! `InvalidParameterValueException`), [`local_support`] (what the local cloud cannot run and refuses, saying so),
@@ -17,6 +20,8 @@
 //! [`function_role`] (Lambda may assume the function's role). [`functions`] reads a function from the emulator.
 //!
 //! With IAM off (`--no-iam`), the two role checks are left out, as IAM is; the others stay.
+
+pub mod firehose;
 
 mod constraints;
 mod existence;

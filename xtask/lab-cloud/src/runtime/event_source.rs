@@ -32,7 +32,7 @@
 //! invocation, your function checkpoints the sequence number"), so a restart mid-window delivers them again.
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_kinesis::types::{Record, ShardIteratorType};
+use aws_sdk_kinesis::types::{ChildShard, Record, ShardIteratorType};
 use aws_sdk_lambda::types::{EventSourceMappingConfiguration, EventSourcePosition, FunctionResponseType};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use crate::aws::error_chain;
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
+use crate::runtime::shard_lineage::{DeliveryOrder, Following, ShardEnd};
 
 /// The largest state a tumbling window carries; a larger one ends the window early ("a maximum of 1 MB per
 /// shard", taken as 1 MiB of serialised JSON).
@@ -152,6 +153,8 @@ impl MappingSettings {
 pub struct Pacing {
     pub poll_interval: Duration,
     pub retry_delay: Duration,
+    /// How the mappings and pumps follow the stream's shards across a reshard (parent before child).
+    pub following: Following,
 }
 
 impl Default for Pacing {
@@ -159,6 +162,12 @@ impl Default for Pacing {
         Pacing {
             poll_interval: Duration::from_secs(1),
             retry_delay: Duration::from_millis(200),
+            // AWS documents no figure for how soon its pollers see a new shard; a closed shard's reader names its
+            // children at once, so the listing only matters for shards no reader has reached yet.
+            following: Following {
+                discovery_interval: Duration::from_secs(5),
+                parents_first: true,
+            },
         }
     }
 }
@@ -187,6 +196,10 @@ pub struct MappingStats {
     pub responses_without_state: AtomicU64,
     /// Batches split in two after a function error (`BisectBatchOnFunctionError`).
     pub bisects: AtomicU64,
+    /// Each partition key's records in the order they were delivered (done), against the stream's order.
+    pub order: Mutex<DeliveryOrder>,
+    /// Closed shards read to their end and delivered (see `shard_lineage`).
+    pub shards_finished: AtomicU64,
     /// The last function error's message, when it was a panic (a learner's `todo!()` reached, say): a mapping
     /// retries such a batch as AWS would, and the lab stops rather than wait for it.
     pub last_panic: Mutex<Option<String>>,
@@ -299,6 +312,7 @@ pub struct Destinations {
     pub s3: Option<aws_sdk_s3::Client>,
 }
 
+#[derive(Clone)]
 pub struct ShardPoller {
     pub settings: MappingSettings,
     pub shard_id: String,
@@ -313,13 +327,18 @@ pub struct ShardPoller {
     pub stop: Arc<AtomicBool>,
     /// This mapping's checkpoint of this shard.
     pub checkpoint: ShardCheckpoint,
+    /// A shard reached through its parent (after a reshard) is read from its start, whatever the mapping's
+    /// starting position: the parent's records ended where the child's begin.
+    pub from_its_start: bool,
 }
 
 impl ShardPoller {
     /// Polls the shard until `stop` is set or the shard is closed: one `GetRecords` call (up to 10,000 records, as
-    /// Lambda reads) per poll interval, delivered in batches of `BatchSize`.
-    pub async fn run(self) -> Result<()> {
+    /// Lambda reads) per poll interval, delivered in batches of `BatchSize`. A closed shard read to its end and
+    /// delivered is checkpointed as finished, and its children are named.
+    pub async fn run(self) -> Result<ShardEnd> {
         let mut iterator = self.first_iterator().await?;
+        let mut children: Vec<ChildShard> = vec![];
         let mut buffer: Vec<Record> = vec![];
         let mut first_buffered: Option<Instant> = None;
         let mut window: Option<OpenWindow> = None;
@@ -336,7 +355,12 @@ impl ShardPoller {
                 if let Some(open) = window.take() {
                     self.close_window(open).await;
                 }
-                return Ok(());
+                if self.stopped() {
+                    return Ok(ShardEnd::Stopped);
+                }
+                self.checkpoint.finish_or_warn();
+                self.stats.shards_finished.fetch_add(1, Ordering::Relaxed);
+                return Ok(ShardEnd::Finished { children });
             };
             // Wait for this reader's turn at the shard, or less when the batching window ends first.
             let mut pause = pacer.until_next_call();
@@ -346,7 +370,9 @@ impl ShardPoller {
             tokio::time::sleep(pause).await;
             iterator = if pacer.until_next_call().is_zero() {
                 let sent_ms = Utc::now().timestamp_millis();
-                let (next, caught_up) = self.read(current, &mut pacer, &mut buffer, &mut first_buffered).await;
+                let (next, caught_up) = self
+                    .read(current, &mut pacer, &mut buffer, &mut first_buffered, &mut children)
+                    .await;
                 if caught_up {
                     caught_up_at_ms = sent_ms;
                 }
@@ -362,7 +388,7 @@ impl ShardPoller {
                 self.close_window(window.take().expect("checked")).await;
             }
         }
-        Ok(())
+        Ok(ShardEnd::Stopped)
     }
 
     /// Whether the supervisor has stopped this poller. A stopped poller abandons its batch unfinished and not
@@ -372,13 +398,15 @@ impl ShardPoller {
     }
 
     /// One `GetRecords` call into the buffer; the iterator to read from next (the same one after a failure: a read
-    /// throttle or a passing fault is retried, as Lambda does), and whether it reached the tip of the shard.
+    /// throttle or a passing fault is retried, as Lambda does; none at a closed shard's end, whose `children` it
+    /// names), and whether it reached the tip of the shard.
     async fn read(
         &self,
         current: String,
         pacer: &mut ReadPacer,
         buffer: &mut Vec<Record>,
         first_buffered: &mut Option<Instant>,
+        children: &mut Vec<ChildShard>,
     ) -> (Option<String>, bool) {
         let request = self.kinesis.get_records().shard_iterator(&current).limit(10_000);
         let output = match request.send().await {
@@ -406,6 +434,9 @@ impl ShardPoller {
             *first_buffered = Some(Instant::now());
         }
         buffer.extend(output.records);
+        if output.next_shard_iterator.is_none() {
+            *children = output.child_shards.unwrap_or_default();
+        }
         (output.next_shard_iterator, caught_up)
     }
 
@@ -458,6 +489,9 @@ impl ShardPoller {
         }
         let request = match self.settings.starting_position {
             StartingPosition::TrimHorizon => request().shard_iterator_type(ShardIteratorType::TrimHorizon),
+            StartingPosition::Latest if self.from_its_start => {
+                request().shard_iterator_type(ShardIteratorType::TrimHorizon)
+            }
             StartingPosition::Latest => request().shard_iterator_type(ShardIteratorType::Latest),
             StartingPosition::AtTimestamp(seconds) => request()
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
@@ -581,6 +615,15 @@ impl ShardPoller {
         }
     }
 
+    /// Notes records the function took, for the order check: each key's records in the order they were delivered.
+    fn delivered(&self, records: &[Record]) {
+        let mut order = self.stats.order.lock().expect("not poisoned");
+        for record in records {
+            let key = record.partition_key.as_deref().unwrap_or_default();
+            order.delivered(key, &self.shard_id, &record.sequence_number);
+        }
+    }
+
     /// Gives up the records older than `MaximumRecordAgeInSeconds` (the first ones: a shard's records arrive in
     /// order); the rest, to deliver.
     async fn give_up_expired(&self, batch: Vec<Record>, attempts: u32, window: Option<&mut OpenWindow>) -> Vec<Record> {
@@ -627,6 +670,7 @@ impl ShardPoller {
                 let Some(index) = failed_from else {
                     // Checkpointed first: a count that includes a record means its checkpoint is saved.
                     self.moved_past(&batch, window.as_deref_mut());
+                    self.delivered(&batch);
                     self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     if let Some(open) = window.as_deref_mut()
                         && state_bytes(&open.state) > MAX_WINDOW_STATE_BYTES
@@ -637,6 +681,7 @@ impl ShardPoller {
                 };
                 // The checkpoint moves past the records before the first failure; the retry starts there.
                 self.moved_past(&batch[..index], window.as_deref_mut());
+                self.delivered(&batch[..index]);
                 self.stats.records_done.fetch_add(index as u64, Ordering::Relaxed);
                 batch.drain(..index);
                 let diagnosis = diagnosis.expect("a failure has a diagnosis");

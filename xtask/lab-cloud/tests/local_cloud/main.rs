@@ -11,5 +11,6 @@ mod kinesis;
 mod lambda_host;
 mod producing;
 mod redrive;
+mod reshard;
 mod sandbox;
 mod scripted;

@@ -16,6 +16,9 @@
 //!   their arrival time; each invocation carries the window and the state the function returned last in it, and
 //!   when the window is over (a later record arrives, or its time passes) the function gets a final invocation
 //!   with no records and `isFinalInvokeForWindow: true`;
+//! - an event never exceeds Lambda's 6 MB invocation payload: a batch whose JSON would is cut to fit, the rest
+//!   being the next batch; an answer over 6 MB is a function error (`Function.ResponseSizeTooLarge`);
+//! - `StartingPosition` `AT_TIMESTAMP` reads each shard from `StartingPositionTimestamp`;
 //! - each shard's checkpoint (the last sequence number done) is kept in a file, so that pollers started again (a
 //!   new data plane, an updated mapping) resume after it instead of at the mapping's starting position.
 //!
@@ -27,8 +30,8 @@
 //! early" (a final invocation with `isWindowTerminatedEarly: true`, after which the same window goes on with a
 //! fresh state); and at the window's end "if the invocation is unsuccessful, your Lambda function suspends further
 //! processing until a successful invocation": the final invocation is retried, holding the shard, until it
-//! succeeds or the mapping's `MaximumRetryAttempts` give it up (its records then go to the on-failure
-//! destination). A window's records are checkpointed when its final invocation is done ("Upon successful
+//! succeeds or the mapping's `MaximumRetryAttempts` or `MaximumRecordAgeInSeconds` give it up (its records then go
+//! to the on-failure destination; with the default `MaximumRetryAttempts` -1 the record age is what ends it). A window's records are checkpointed when its final invocation is done ("Upon successful
 //! invocation, your function checkpoints the sequence number"), so a restart mid-window delivers them again.
 
 use anyhow::{Context, Result, bail};
@@ -52,12 +55,20 @@ use crate::runtime::shard_lineage::{DeliveryOrder, Following, ShardEnd};
 /// shard", taken as 1 MiB of serialised JSON).
 pub const MAX_WINDOW_STATE_BYTES: usize = 1024 * 1024;
 
+/// The largest event Lambda sends a function: a batch is cut to fit. `BatchSize`: "Lambda passes all of the
+/// records in the batch to the function in a single call, up to the payload limit for synchronous invocation (6
+/// MB)" (<https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>); Invoke refuses a
+/// request of 6,291,456 bytes or more ("Request must be smaller than 6291456 bytes").
+pub const MAX_EVENT_BYTES: usize = 6_291_456 - 1;
+
 /// Where a new mapping starts reading.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartingPosition {
     TrimHorizon,
     Latest,
-    AtTimestamp(f64),
+    /// `StartingPositionTimestamp`, in seconds since the epoch (`None`: the control plane did not say it, and the
+    /// supervisor refuses the mapping rather than read from another position).
+    AtTimestamp(Option<f64>),
 }
 
 /// A mapping's settings, as the Lambda API holds them.
@@ -99,12 +110,9 @@ impl MappingSettings {
             .context("the mapping has no function")?;
         let starting_position = match &configuration.starting_position {
             Some(EventSourcePosition::Latest) => StartingPosition::Latest,
-            Some(EventSourcePosition::AtTimestamp) => StartingPosition::AtTimestamp(
-                configuration
-                    .starting_position_timestamp
-                    .map(|t| t.as_secs_f64())
-                    .unwrap_or(0.0),
-            ),
+            Some(EventSourcePosition::AtTimestamp) => {
+                StartingPosition::AtTimestamp(configuration.starting_position_timestamp.map(|t| t.as_secs_f64()))
+            }
             _ => StartingPosition::TrimHorizon,
         };
         let seconds = |value: Option<i32>| value.filter(|v| *v >= 0).map(|v| Duration::from_secs(v as u64));
@@ -493,9 +501,13 @@ impl ShardPoller {
                 request().shard_iterator_type(ShardIteratorType::TrimHorizon)
             }
             StartingPosition::Latest => request().shard_iterator_type(ShardIteratorType::Latest),
+            // "AT_TIMESTAMP - Specify a time from which to start reading records" (CreateEventSourceMapping's
+            // StartingPosition, <https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>).
             StartingPosition::AtTimestamp(seconds) => request()
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
-                .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(seconds)),
+                .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(
+                    seconds.context("AT_TIMESTAMP without a StartingPositionTimestamp")?,
+                )),
         };
         Ok(request.send().await.context("GetShardIterator")?.shard_iterator)
     }
@@ -566,8 +578,16 @@ impl ShardPoller {
             if self.stopped() {
                 return false;
             }
-            if self.settings.max_retry_attempts.is_some_and(|max| attempts > max) {
-                let condition = "RetryAttemptsExhausted";
+            // Retried until it succeeds, its retries are used up, or its records are older than
+            // `MaximumRecordAgeInSeconds` (with the default `MaximumRetryAttempts` -1, the only way out).
+            let condition = if self.settings.max_retry_attempts.is_some_and(|max| attempts > max) {
+                Some("RetryAttemptsExhausted")
+            } else if self.settings.max_record_age.is_some_and(|max| window_age(open) > max) {
+                Some("RecordAgeExceeded")
+            } else {
+                None
+            };
+            if let Some(condition) = condition {
                 self.give_up(open.span(), condition, &event, Some(&diagnosis), attempts)
                     .await;
                 break;
@@ -583,6 +603,7 @@ impl ShardPoller {
     /// One invocation, counted; how it ended, and why it failed if it did.
     async fn invoke(&self, event: &Value, in_window: bool) -> (Outcome, Option<Diagnosis>) {
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        // An answer over 6 MB is already a function error here: the host's Runtime API refuses it as Lambda's does.
         let outcome = self.host.invoke(&self.function, event).await;
         let diagnosis = Diagnosis::of(&outcome, in_window);
         if outcome.is_error() {
@@ -656,9 +677,10 @@ impl ShardPoller {
                 if batch.is_empty() {
                     break;
                 }
-                let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, &batch);
-                if let Some(open) = window.as_deref() {
-                    add_window(&mut event, &self.settings, &self.shard_id, open, false, false);
+                let (event, rest) = self.event_within_limit(&mut batch, window.as_deref());
+                if !rest.is_empty() {
+                    // What does not fit is the next batch, after this one.
+                    queue.push_front((rest, attempts));
                 }
                 if first_delivery {
                     let now = Utc::now().timestamp_millis() as f64;
@@ -708,6 +730,35 @@ impl ShardPoller {
                 tokio::time::sleep(self.pacing.retry_delay).await;
             }
         }
+    }
+
+    /// The event for `batch`, cut (from its end) to the records whose event fits [`MAX_EVENT_BYTES`]; the records
+    /// cut off.
+    fn event_within_limit(&self, batch: &mut Vec<Record>, window: Option<&OpenWindow>) -> (Value, Vec<Record>) {
+        let event_of = |records: &[Record]| {
+            let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, records);
+            if let Some(open) = window {
+                add_window(&mut event, &self.settings, &self.shard_id, open, false, false);
+            }
+            event
+        };
+        let size = |event: &Value| serde_json::to_vec(event).map_or(0, |bytes| bytes.len());
+        let event = event_of(batch);
+        if size(&event) <= MAX_EVENT_BYTES || batch.len() == 1 {
+            return (event, vec![]);
+        }
+        // The most records that fit (at least one: a record of 1 MiB is far below the limit).
+        let (mut fits, mut too_many) = (1, batch.len());
+        while too_many - fits > 1 {
+            let middle = (fits + too_many) / 2;
+            if size(&event_of(&batch[..middle])) <= MAX_EVENT_BYTES {
+                fits = middle;
+            } else {
+                too_many = middle;
+            }
+        }
+        let rest = batch.split_off(fits);
+        (event_of(batch), rest)
     }
 
     /// One invocation with a batch: the index the retry starts at (`None`: the batch is done) and why. A valid
@@ -815,6 +866,17 @@ fn arrival_ms(record: &Record) -> f64 {
 fn age(record: &Record) -> Duration {
     let now = Utc::now().timestamp_millis() as f64;
     Duration::from_millis((now - arrival_ms(record)).max(0.0) as u64)
+}
+
+/// How old a window's oldest record is (its start, when it holds none).
+fn window_age(open: &OpenWindow) -> Duration {
+    match &open.first {
+        Some(first) => age(first),
+        None => {
+            let now = Utc::now().timestamp_millis();
+            Duration::from_millis((now - open.start_ms).max(0) as u64)
+        }
+    }
 }
 
 fn iso(ms: f64) -> String {

@@ -14,7 +14,9 @@ use tokio::task::JoinHandle;
 
 use crate::aws::{error_chain, s3_client};
 use crate::runtime::credentials;
-use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
+use crate::runtime::event_source::{
+    Destinations, MappingSettings, MappingStats, Pacing, ShardPoller, StartingPosition,
+};
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
@@ -324,16 +326,24 @@ impl Supervisor {
     /// (<https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>, "Polling and batching streams"); these
     /// pollers run one batch per shard at a time, so a mapping asking for more would silently run slower and in a
     /// stricter order than on AWS. Refusing it says so.
+    ///
+    /// A mapping starting `AT_TIMESTAMP` whose timestamp the control plane did not return (an emulator without
+    /// `moto_server.py`'s patch) is refused too: reading from any other position would deliver other records.
     fn refuse(&mut self, settings: &MappingSettings) -> bool {
-        if settings.parallelization_factor <= 1 {
+        let why = if settings.parallelization_factor > 1 {
+            format!(
+                "ParallelizationFactor {} is not supported by the local cloud (it runs one batch per shard at a \
+                 time); update the mapping with ParallelizationFactor 1 to run it locally",
+                settings.parallelization_factor
+            )
+        } else if settings.starting_position == StartingPosition::AtTimestamp(None) {
+            "StartingPosition AT_TIMESTAMP, but the control plane did not return its StartingPositionTimestamp (start \
+             the emulator with xtask/cloud/moto_server.py)"
+                .to_owned()
+        } else {
             self.refused.remove(&settings.uuid);
             return false;
-        }
-        let why = format!(
-            "ParallelizationFactor {} is not supported by the local cloud (it runs one batch per shard at a time); \
-             update the mapping with ParallelizationFactor 1 to run it locally",
-            settings.parallelization_factor
-        );
+        };
         if self.refused.get(&settings.uuid) != Some(&why) {
             eprintln!("event source mapping {}: refused: {why}", settings.uuid);
             self.refused.insert(settings.uuid.clone(), why);

@@ -355,7 +355,11 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         checkpoints: options.state.join("checkpoints"),
     };
     let mut pacing = Pacing::default();
-    pacing.following.parents_first = options.parents_first;
+    if !options.parents_first {
+        // The demonstration's readers start every shard the moment they see it, and look four times a second.
+        pacing.following.parents_first = false;
+        pacing.following.discovery_interval = Duration::from_millis(250);
+    }
     let mut supervisor = Supervisor::new(
         options.data_plane.clone().unwrap_or_else(|| config.clone()),
         options.cloud_environment.clone(),

@@ -173,7 +173,7 @@ impl Default for Pacing {
             // AWS documents no figure for how soon its pollers see a new shard; a closed shard's reader names its
             // children at once, so the listing only matters for shards no reader has reached yet.
             following: Following {
-                discovery_interval: Duration::from_secs(5),
+                discovery_interval: Duration::from_secs(1),
                 parents_first: true,
             },
         }

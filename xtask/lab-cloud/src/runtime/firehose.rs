@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use crate::aws::error_chain;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
-use crate::runtime::shard_lineage::{self, Checkpoints, Following, ShardEnd, ShardStart};
+use crate::runtime::shard_lineage::{self, Checkpoints, Following, ShardEnd, ShardStart, Source};
 
 /// What the pump needs to know of a delivery stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,38 +220,8 @@ impl Pump {
     /// Reads every shard (parents before children, see `shard_lineage`) and delivers until `stop` is set; what is
     /// buffered then is delivered too.
     pub async fn run(self) -> Result<()> {
-        let stream_name = self.settings.stream_name().to_owned();
-        let shards = shard_lineage::list_shards(&self.kinesis, &stream_name).await?;
         let (sender, mut receiver) = mpsc::channel::<FromShard>(64);
-        let reader = ShardReader {
-            kinesis: self.kinesis.clone(),
-            stream_name: stream_name.clone(),
-            shard_id: String::new(),
-            checkpoint: self.checkpoint(""),
-            start_at: self.settings.start_at,
-            poll_interval: self.poll_interval,
-            stop: self.stop.clone(),
-        };
-        let checkpoints = PumpCheckpoints(self.checkpoint(""));
-        let owner = self.checkpoint("");
-        // The readers' task holds the last sender: once every reader has stopped, the channel closes.
-        tokio::spawn(shard_lineage::follow(
-            self.kinesis.clone(),
-            stream_name,
-            shards,
-            self.following.clone(),
-            self.stop.clone(),
-            checkpoints,
-            |_, _| {},
-            move |start: ShardStart| {
-                let reader = ShardReader {
-                    checkpoint: owner.sibling(&start.shard_id),
-                    shard_id: start.shard_id,
-                    ..reader.clone()
-                };
-                reader.run(sender.clone())
-            },
-        ));
+        self.start_readers(sender).await?;
 
         let mut buffer: Vec<Record> = vec![];
         // Each shard's last record in the buffer: its checkpoint once the buffer is written; and the closed shards
@@ -298,6 +268,45 @@ impl Pump {
             });
             *self.stats.buffer.lock().expect("not poisoned") = (buffered_bytes as u64, opened);
         }
+    }
+
+    /// Starts the task that follows the source's shards and runs a reader for each; it holds the last sender, so
+    /// that the channel closes once every reader has stopped.
+    async fn start_readers(&self, sender: mpsc::Sender<FromShard>) -> Result<()> {
+        let stream_name = self.settings.stream_name().to_owned();
+        let shards = shard_lineage::list_shards(&self.kinesis, &stream_name).await?;
+        let reader = ShardReader {
+            kinesis: self.kinesis.clone(),
+            stream_name: stream_name.clone(),
+            shard_id: String::new(),
+            checkpoint: self.checkpoint(""),
+            start_at: self.settings.start_at,
+            poll_interval: self.poll_interval,
+            stop: self.stop.clone(),
+        };
+        let checkpoints = PumpCheckpoints(self.checkpoint(""));
+        let owner = self.checkpoint("");
+        let source = Source {
+            kinesis: self.kinesis.clone(),
+            stream_name,
+            initial: shards,
+        };
+        tokio::spawn(shard_lineage::follow(
+            source,
+            self.following.clone(),
+            self.stop.clone(),
+            checkpoints,
+            |_, _| {},
+            move |start: ShardStart| {
+                let reader = ShardReader {
+                    checkpoint: owner.sibling(&start.shard_id),
+                    shard_id: start.shard_id,
+                    ..reader.clone()
+                };
+                reader.run(sender.clone())
+            },
+        ));
+        Ok(())
     }
 
     /// A shard's checkpoint, owned by this delivery stream (its source and creation time: a delivery stream made

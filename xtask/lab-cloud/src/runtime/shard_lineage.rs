@@ -139,13 +139,18 @@ pub trait Checkpoints {
     fn finished(&self, shard_id: &str) -> bool;
 }
 
+/// The stream a reader follows: its client, its name, and its shards as first listed (the caller lists once before,
+/// so that a stream it cannot list fails its start).
+pub struct Source {
+    pub kinesis: aws_sdk_kinesis::Client,
+    pub stream_name: String,
+    pub initial: Vec<Shard>,
+}
+
 /// Runs a reader for each shard of the stream, parents first, until `stop` is set; then waits for the readers
-/// (which watch `stop` too). `initial` is the first listing (the caller lists once before, so that a stream it
-/// cannot list fails its start). `learned` hears of each shard and its parents (for [`DeliveryOrder`]).
+/// (which watch `stop` too). `learned` hears of each shard and its parents (for [`DeliveryOrder`]).
 pub async fn follow<R, F>(
-    kinesis: aws_sdk_kinesis::Client,
-    stream_name: String,
-    initial: Vec<Shard>,
+    source: Source,
     following: Following,
     stop: Arc<AtomicBool>,
     checkpoints: impl Checkpoints,
@@ -155,6 +160,11 @@ pub async fn follow<R, F>(
     R: FnMut(ShardStart) -> F,
     F: std::future::Future<Output = Result<ShardEnd>> + Send + 'static,
 {
+    let Source {
+        kinesis,
+        stream_name,
+        initial,
+    } = source;
     let mut lineage = Lineage::new(following.parents_first);
     let first_seen: BTreeSet<String> = initial.iter().map(|shard| shard.shard_id.clone()).collect();
     let read_before: BTreeSet<String> = first_seen.iter().filter(|id| checkpoints.exists(id)).cloned().collect();
@@ -183,22 +193,8 @@ pub async fn follow<R, F>(
         }
         let wait = following.discovery_interval.saturating_sub(listed_at.elapsed());
         tokio::select! {
-            Some(ended) = readers.join_next() => {
-                let Ok((shard_id, end)) = ended else { continue };
-                match end {
-                    Ok(ShardEnd::Finished { children }) => {
-                        lineage.finish(&shard_id);
-                        for child in children {
-                            lineage.learn(&child.shard_id, child.parent_shards.clone());
-                            learned(&child.shard_id, &child.parent_shards);
-                        }
-                    }
-                    Ok(ShardEnd::Stopped) => lineage.unstart(&shard_id),
-                    Err(error) => {
-                        eprintln!("{stream_name}: reading {shard_id} stopped ({error:#}); it is read again shortly");
-                        lineage.unstart(&shard_id);
-                    }
-                }
+            Some(Ok((shard_id, end))) = readers.join_next() => {
+                ended(&mut lineage, &mut learned, &stream_name, &shard_id, end);
             }
             () = tokio::time::sleep(wait.min(Duration::from_millis(100))) => {}
         }
@@ -216,6 +212,30 @@ pub async fn follow<R, F>(
         }
     }
     while readers.join_next().await.is_some() {}
+}
+
+/// A shard's reader ended: finished (its children learned), or to be started again at the next look.
+fn ended(
+    lineage: &mut Lineage,
+    learned: &mut impl FnMut(&str, &[String]),
+    stream_name: &str,
+    shard_id: &str,
+    end: Result<ShardEnd>,
+) {
+    match end {
+        Ok(ShardEnd::Finished { children }) => {
+            lineage.finish(shard_id);
+            for child in children {
+                lineage.learn(&child.shard_id, child.parent_shards.clone());
+                learned(&child.shard_id, &child.parent_shards);
+            }
+        }
+        Ok(ShardEnd::Stopped) => lineage.unstart(shard_id),
+        Err(error) => {
+            eprintln!("{stream_name}: reading {shard_id} stopped ({error:#}); it is read again shortly");
+            lineage.unstart(shard_id);
+        }
+    }
 }
 
 /// Whether the records of one partition key were delivered in the order the stream accepted them: within a shard

@@ -21,7 +21,7 @@ use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
 use crate::runtime::read_pacing::ShardCheckpoint;
-use crate::runtime::shard_lineage::{self, Checkpoints, ShardStart};
+use crate::runtime::shard_lineage::{self, Checkpoints, ShardStart, Source};
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
 #[derive(Debug, Clone)]
@@ -400,10 +400,13 @@ impl Supervisor {
             folder: self.folders.checkpoints.join("mappings").join(&settings.uuid),
             owner: settings.stream_arn.clone(),
         };
-        let task = tokio::spawn(shard_lineage::follow(
+        let source = Source {
             kinesis,
-            settings.stream_name().to_owned(),
-            shards,
+            stream_name: settings.stream_name().to_owned(),
+            initial: shards,
+        };
+        let task = tokio::spawn(shard_lineage::follow(
+            source,
             self.pacing.following.clone(),
             stop.clone(),
             checkpoints.clone(),

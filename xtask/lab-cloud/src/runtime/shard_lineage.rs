@@ -2,13 +2,13 @@
 //! found by `ListShards` now and then and by the `ChildShards` a closed shard names at its end, and a child only
 //! once its parents (both, after a merge) have been read to their end and delivered.
 //!
-//! Why: after a reshard a partition key's records are in the parent up to the reshard and in a child after it.
-//! "After you reshard, data records that were flowing to the parent shards are rerouted to flow to the child
-//! shards ... If you need to read the data in order, read from the parent shards until they are finished before
-//! reading from the child shards" — "Consider data routing, data persistence, and shard state after a reshard",
-//! <https://docs.aws.amazon.com/streams/latest/dev/kinesis-using-sdk-java-after-resharding.html>. Lambda does so
-//! for its mappings ("Lambda processes parent shards before child shards", "Polling and batching streams" in
-//! <https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>), and so does Firehose for a Kinesis source.
+//! Why: after a reshard a partition key's records are in the parent up to the reshard and in a child after it:
+//! "data records that were flowing to the parent shards are rerouted to flow to the child shards", while the
+//! parent keeps the records it had ("Consider data routing, data persistence, and shard state after a reshard",
+//! <https://docs.aws.amazon.com/streams/latest/dev/kinesis-using-sdk-java-after-resharding.html>). A reader that
+//! wants each key's records in order must therefore read a parent to its end before its children, as Lambda's
+//! mappings do ("Polling and batching streams", <https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>)
+//! and Firehose does for a Kinesis source.
 //!
 //! [`DeliveryOrder`] checks the result from the other side: each partition key's records, as they were delivered,
 //! in the order the stream accepted them (a shard's sequence order, an ancestor's records before a descendant's).

@@ -1,7 +1,7 @@
 //! Resharding end to end in the data plane: an event source mapping and a Firehose pump reading a stream served by
 //! the gateway's engine while its shards are split and merged. Every record is delivered once, each partition key's
-//! records in the order the stream accepted them, a parent's before its children's (AWS: "read from the parent
-//! shards until they are finished before reading from the child shards",
+//! records in the order the stream accepted them, a parent's before its children's (after a reshard "data records
+//! that were flowing to the parent shards are rerouted to flow to the child shards",
 //! <https://docs.aws.amazon.com/streams/latest/dev/kinesis-using-sdk-java-after-resharding.html>). With
 //! parent-before-child switched off, a test built for it shows the order broken.
 

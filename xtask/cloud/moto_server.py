@@ -1,4 +1,5 @@
-"""The local cloud's AWS APIs: moto's server, with moto's own Kinesis -> Lambda push turned off.
+"""The local cloud's AWS APIs: moto's server, with moto's own Kinesis -> Lambda push turned off, and event source
+mappings that say their StartingPositionTimestamp.
 
 Run it exactly as `python -m moto.server` (same arguments, same server):
 
@@ -11,7 +12,11 @@ PutRecords falls from about 10,000 to about 570 records/s as soon as a mapping n
 `{"lambda": {"use_docker": false}}`. The project's own data plane (lab-cloud's event source mappings) polls the
 stream and delivers records to Lambda as AWS does, so moto's push is both slow and redundant.
 
-The patch replaces only that one method, and only on the moto version it was written against: `cloud.rs` pins
+Second: moto 5.2.5 keeps a mapping's `StartingPositionTimestamp` (EventSourceMapping.__init__) but leaves it out of
+every answer (`get_configuration`), so lab-cloud's pollers could not honour `StartingPosition: AT_TIMESTAMP` as
+Lambda does; the patch adds it to the configuration moto returns, as AWS's GetEventSourceMapping does.
+
+The patches replace only those methods, and only on the moto version they were written against: `cloud.rs` pins
 moto, and a different version stops here rather than running with a patch nobody has checked.
 """
 
@@ -41,8 +46,24 @@ def disable_kinesis_push_to_lambda() -> None:
     LambdaBackend.send_kinesis_message = send_kinesis_message
 
 
+def return_starting_position_timestamp() -> None:
+    from moto.awslambda.models import EventSourceMapping
+
+    original = EventSourceMapping.get_configuration
+
+    def get_configuration(self):
+        configuration = original(self)
+        timestamp = getattr(self, "starting_position_timestamp", None)
+        if timestamp is not None:
+            configuration["StartingPositionTimestamp"] = timestamp
+        return configuration
+
+    EventSourceMapping.get_configuration = get_configuration
+
+
 if __name__ == "__main__":
     disable_kinesis_push_to_lambda()
+    return_starting_position_timestamp()
     from moto.server import main
 
     main(sys.argv[1:])

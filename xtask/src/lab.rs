@@ -216,7 +216,9 @@ pub fn lab_cloud_binary() -> Result<PathBuf> {
 }
 
 pub struct LabArgs {
-    pub records: u64,
+    /// `None`: the scenario's default.
+    pub records: Option<u64>,
+    pub no_parents_first: bool,
     pub mine: bool,
     pub json: bool,
     pub firehose_interval: Option<u32>,
@@ -261,6 +263,7 @@ pub fn lab(args: LabArgs) -> Result<bool> {
         window: args.window,
         json: args.json,
         scenario: args.scenario,
+        no_parents_first: args.no_parents_first,
         faults: args.faults,
         dashboard: args.dashboard,
         hold: args.hold,

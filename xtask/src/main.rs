@@ -46,9 +46,9 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline on the local cloud (no AWS account needed), and check that nothing was lost.
     Lab {
-        /// How many records the producer writes.
-        #[arg(long, default_value_t = 5000)]
-        records: u64,
+        /// How many records the producer writes [default: 5000; 20000 for the reshard scenario].
+        #[arg(long)]
+        records: Option<u64>,
         /// Run your own code for each step you have started (changed from its starter) and the solutions for the
         /// rest; says which is which. A started step that does not build runs the solution too.
         #[arg(long)]
@@ -78,9 +78,13 @@ enum Command {
         /// every role's calls against its policies, as AWS does).
         #[arg(long)]
         no_iam: bool,
-        /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison or flaky.
+        /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison, flaky or reshard.
         #[arg(long, default_value_t = lab_contract::Scenario::Steady)]
         scenario: lab_contract::Scenario,
+        /// For the demonstration only: read a reshard's children without waiting for their parents (AWS never
+        /// does), to see the order check fail.
+        #[arg(long, hide = true)]
+        no_parents_first: bool,
         #[command(flatten)]
         faults: lab_contract::FaultArgs,
         #[command(flatten)]
@@ -94,7 +98,7 @@ enum Command {
     DashboardCheck {
         #[arg(long, default_value_t = 2000)]
         records: u64,
-        /// The lab's scenario (steady, hot-key, burst, poison, flaky) [default: the lab's].
+        /// The lab's scenario (steady, hot-key, burst, poison, flaky, reshard) [default: the lab's].
         #[arg(long)]
         scenario: Option<String>,
     },
@@ -307,11 +311,13 @@ fn run(command: Command) -> Result<bool> {
             stream_lifecycle_ms,
             no_iam,
             scenario,
+            no_parents_first,
             faults,
             dashboard,
             hold,
         } => lab::lab(lab::LabArgs {
             records,
+            no_parents_first,
             mine,
             json,
             firehose_interval,

@@ -306,15 +306,19 @@ pub enum Scenario {
     Poison,
     /// Every fault at a modest rate.
     Flaky,
+    /// The producer asks for twice the stream's capacity; a third of the way in, the lab (as an operator would)
+    /// doubles the shards with `UpdateShardCount`, and checks that each vehicle's readings kept their order.
+    Reshard,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Steady,
         Scenario::HotKey,
         Scenario::Burst,
         Scenario::Poison,
         Scenario::Flaky,
+        Scenario::Reshard,
     ];
 
     pub fn name(self) -> &'static str {
@@ -324,6 +328,16 @@ impl Scenario {
             Scenario::Burst => "burst",
             Scenario::Poison => "poison",
             Scenario::Flaky => "flaky",
+            Scenario::Reshard => "reshard",
+        }
+    }
+
+    /// The records a run asks for when `--records` does not say: `reshard` needs a run long enough for the stream
+    /// to work a while with its new shards after the reshard (which takes a couple of seconds).
+    pub fn default_records(self) -> u64 {
+        match self {
+            Scenario::Reshard => 20_000,
+            _ => 5_000,
         }
     }
 }
@@ -350,8 +364,9 @@ pub struct Lab {
     /// The steps' executables, as NAME=PATH (ensure-stream, policies, producer, consumer, ...).
     #[arg(long = "bin")]
     pub binaries: Vec<Named>,
-    #[arg(long, default_value_t = 5000)]
-    pub records: u64,
+    /// The records to make [default: 5000; 20000 for the reshard scenario].
+    #[arg(long)]
+    pub records: Option<u64>,
     /// The producer's rate [default: 95% of the stream's write capacity, 1,000 records/s per shard].
     #[arg(long)]
     pub records_per_second: Option<u64>,
@@ -375,9 +390,13 @@ pub struct Lab {
     pub window: u32,
     #[arg(long)]
     pub json: bool,
-    /// What the run provokes: steady, hot-key, burst, poison or flaky.
+    /// What the run provokes: steady, hot-key, burst, poison, flaky or reshard.
     #[arg(long, default_value_t = Scenario::Steady)]
     pub scenario: Scenario,
+    /// For the demonstration only: the mappings and the Firehose pump read a reshard's children without waiting for
+    /// their parents (AWS never does), so that the order check shows what that breaks.
+    #[arg(long, hide = true)]
+    pub no_parents_first: bool,
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
@@ -552,7 +571,7 @@ impl LabCloud {
             Command::Lab(lab) => argv
                 .word("lab")
                 .each("--bin", &lab.binaries)
-                .value("--records", lab.records.to_string())
+                .optional("--records", lab.records.map(|records| records.to_string()))
                 .optional(
                     "--records-per-second",
                     lab.records_per_second.map(|rate| rate.to_string()),
@@ -568,6 +587,7 @@ impl LabCloud {
                 .value("--window", lab.window.to_string())
                 .switch("--json", lab.json)
                 .value("--scenario", lab.scenario.to_string())
+                .switch("--no-parents-first", lab.no_parents_first)
                 .faults(&lab.faults)
                 .dashboard(&lab.dashboard)
                 .switch("--hold", lab.hold),
@@ -673,7 +693,7 @@ mod tests {
             }),
             Command::Lab(Lab {
                 binaries: vec![named("producer", "/b/producer"), named("heatmap", "/b/with=sign")],
-                records: 12,
+                records: Some(12),
                 records_per_second: Some(3),
                 no_limits: true,
                 stream_lifecycle_ms: Some(0),
@@ -683,6 +703,7 @@ mod tests {
                 window: 4_000_000_000,
                 json: true,
                 scenario: Scenario::HotKey,
+                no_parents_first: true,
                 faults: FaultArgs {
                     faults: Some(
                         "put-internal=0.01,put-5xx=0.02,function-error=0.05,function-timeout=0.01,s3-error=0.02"
@@ -834,7 +855,7 @@ mod tests {
         let error = "hot".parse::<Scenario>().unwrap_err();
         assert_eq!(
             error,
-            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky"
+            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky, reshard"
         );
         for scenario in Scenario::ALL {
             assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));

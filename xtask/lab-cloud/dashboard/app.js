@@ -65,7 +65,9 @@ function fill(list, nodes) {
 function drawTotals(m) {
   const t = m.totals;
   const rate = m.shards.reduce((sum, s) => sum + s.records_per_s, 0);
-  const capacity = m.limits.write_records_per_s ? m.limits.write_records_per_s * m.shards.length : null;
+  // Only open shards take writes: a reshard's closed parents add nothing to the capacity.
+  const open = m.shards.filter((s) => !s.closed).length;
+  const capacity = m.limits.write_records_per_s ? m.limits.write_records_per_s * open : null;
   fill(document.getElementById("totals"), [
     figure("totals.produced", "produced", t.produced, n(t.produced), "Records the stream accepted, all shards.", CH.s2),
     figure("totals.records_per_s", "incoming records/s", rate, n(rate) + (capacity ? " / " + n(capacity) : ""),
@@ -91,8 +93,13 @@ function drawTotals(m) {
 function drawShards(m) {
   const limits = m.limits;
   fill(document.getElementById("shards"), m.shards.map((s) => {
-    const card = el("div", { class: "card" });
-    card.append(el("h3", {}, `${s.stream} / ${s.shard_id}`));
+    const card = el("div", { class: s.closed ? "card closed" : "card", "data-shard": s.shard_id });
+    const title = el("h3", {}, `${s.stream} / ${s.shard_id}`);
+    if (s.closed) {
+      // Closed by a reshard: it keeps its records, its readers finish it, then read its children.
+      title.append(" ", el("span", { class: "badge", title: "Closed by a reshard: no more writes; read to its end, then its children" }, "closed"));
+    }
+    card.append(title);
     const list = el("dl", { class: "figures" });
     const key = "shard." + s.shard_id;
     list.append(

@@ -149,11 +149,12 @@ impl LocalFunction {
 
     /// A supervisor for this function's mappings, polling at test speed, with the test's AWS environment.
     pub async fn supervisor(&self, config: &SdkConfig) -> Result<Supervisor> {
+        self.supervisor_pacing(config, test_pacing()).await
+    }
+
+    /// The same, paced as `pacing` says (a reshard's test turns parent-before-child off).
+    pub async fn supervisor_pacing(&self, config: &SdkConfig, pacing: Pacing) -> Result<Supervisor> {
         let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
-        let pacing = Pacing {
-            poll_interval: Duration::from_millis(50),
-            retry_delay: Duration::from_millis(20),
-        };
         let mut supervisor = Supervisor::new(config.clone(), environment, self.folders.clone(), pacing);
         supervisor.sync().await?;
         Ok(supervisor)
@@ -163,6 +164,18 @@ impl LocalFunction {
 impl Drop for LocalFunction {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// Test speed: polls every 50 ms, retries after 20 ms, lists a stream's shards again every 200 ms; parents first.
+pub fn test_pacing() -> Pacing {
+    Pacing {
+        poll_interval: Duration::from_millis(50),
+        retry_delay: Duration::from_millis(20),
+        following: crate::runtime::shard_lineage::Following {
+            discovery_interval: Duration::from_millis(200),
+            parents_first: true,
+        },
     }
 }
 

@@ -3,12 +3,14 @@
 //! - `fail-once...`: reported in `batchItemFailures` the first time this function sees that sequence number;
 //! - `fail...`: always reported in `batchItemFailures`;
 //! - `crash...`: the whole invocation returns an error;
-//! - `sleep:<ms>`: sleeps that long first.
+//! - `sleep:<ms>`: sleeps that long first;
+//! - `big-response:<bytes>`: the answer carries that many bytes more (`pad`).
 //!
 //! In a time-window event, the answer's state counts the window's records (`{"count": "<n>"}`), and:
 //! - `no-state`: the answer has no `state`;
 //! - `big-state:<bytes>`: the answer's state carries that many bytes more;
-//! - `final-fails-once`: the window's final invocation fails the first time (the state remembers it).
+//! - `final-fails-once`: the window's final invocation fails the first time (the state remembers it);
+//! - `final-fails-always`: the window's final invocation always fails.
 //!
 //! A producer's request (`max_records`) is answered as step 2's producer reports: when `max_records` is above the
 //! request's `stall_above`, as an invocation that stopped on a timed-out call after making `stall_above` records (a
@@ -110,13 +112,23 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             return Err("scripted failure of a final invocation".into());
         }
     }
+    if data.iter().any(|text| text == "final-fails-always") || payload["state"]["final_fails"] == "always" {
+        state["final_fails"] = json!("always");
+        if payload["isFinalInvokeForWindow"] == true {
+            return Err("scripted failure of every final invocation".into());
+        }
+    }
     if let Some(bytes) = data.iter().find_map(|text| text.strip_prefix("big-state:")) {
         state["pad"] = json!("x".repeat(bytes.parse().unwrap_or(0)));
     }
     if data.iter().any(|text| text == "no-state") {
         return Ok(json!({ "batchItemFailures": failures }));
     }
-    Ok(json!({ "batchItemFailures": failures, "state": state }))
+    let mut answer = json!({ "batchItemFailures": failures, "state": state });
+    if let Some(bytes) = data.iter().find_map(|text| text.strip_prefix("big-response:")) {
+        answer["pad"] = json!("x".repeat(bytes.parse().unwrap_or(0)));
+    }
+    Ok(answer)
 }
 
 #[tokio::main]

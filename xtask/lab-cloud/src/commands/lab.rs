@@ -49,6 +49,9 @@ pub struct LabOptions {
     pub data_plane: Option<SdkConfig>,
     pub settings: Settings,
     pub scenario: Scenario,
+    /// Whether the mappings and the pump read a reshard's parents before its children (AWS's way; `false` only for
+    /// the hidden `--no-parents-first`, to see the order check fail).
+    pub parents_first: bool,
     /// Faults the data plane injects (the front door's are given to it when it is opened).
     pub faults: Arc<FaultPlan>,
     /// The dashboard, told what the run deploys (`None`: `--no-dashboard`).
@@ -134,6 +137,13 @@ pub struct Summary {
     pub faults_injected: BTreeMap<String, u64>,
     /// The `poison` scenario's malformed records: how many were written, and where they ended up.
     pub poison: Option<Poison>,
+    /// The `reshard` scenario's shards and throughput before and after the reshard.
+    pub reshard: Option<scenario::Reshard>,
+    /// Records the consumer's mapping delivered after a record of the same partition key (vehicle) that the stream
+    /// accepted later: 0 when every vehicle's readings reached the consumer in the stream's order.
+    pub order_violations: u64,
+    /// The first few, in words.
+    pub order_examples: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -204,7 +214,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
     context["scenario"] = json!(args.scenario.to_string());
     let board = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
     let options = LabOptions {
-        records: args.records,
+        records: args.records.unwrap_or(args.scenario.default_records()),
         records_per_second: args.records_per_second,
         state: state.to_owned(),
         cloud_environment: door.environment.clone(),
@@ -218,6 +228,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
             functions_dir: state.join("functions"),
         },
         scenario: args.scenario,
+        parents_first: !args.no_parents_first,
         faults,
         dashboard: board.as_ref().map(Dashboard::feed),
         meter: Some(door.gateway.meter()),
@@ -279,6 +290,12 @@ fn failure(summary: &Summary) -> Option<String> {
     }
     if summary.lost > 0 {
         reasons.push(format!("{} records in the stream never reached S3", summary.lost));
+    }
+    if summary.order_violations > 0 {
+        reasons.push(format!(
+            "{} records reached the consumer after a later record of the same vehicle",
+            summary.order_violations
+        ));
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
@@ -343,11 +360,17 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         failures: options.state.join("failures"),
         checkpoints: options.state.join("checkpoints"),
     };
+    let mut pacing = Pacing::default();
+    if !options.parents_first {
+        // The demonstration's readers start every shard the moment they see it, and look four times a second.
+        pacing.following.parents_first = false;
+        pacing.following.discovery_interval = Duration::from_millis(250);
+    }
     let mut supervisor = Supervisor::new(
         options.data_plane.clone().unwrap_or_else(|| config.clone()),
         options.cloud_environment.clone(),
         folders.clone(),
-        Pacing::default(),
+        pacing,
     )
     // The faults are for what the pipeline runs, not for the producer the lab invokes itself.
     .with_faults(options.faults.clone(), &[PRODUCER]);
@@ -373,6 +396,20 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     let invocation =
         tokio::spawn(async move { producing::until_done(&host, &producer, &request, max_seconds_for).await });
     let poison = (options.scenario == Scenario::Poison).then(|| scenario::write_poison(config, &deployed.stream_arn));
+    let reshard = match (&options.meter, options.scenario) {
+        (Some(meter), Scenario::Reshard) => {
+            let (stream_arn, third) = (&deployed.stream_arn, options.records / 3);
+            Some(scenario::reshard_midway(
+                config,
+                meter.clone(),
+                stream_arn,
+                third,
+                produce_started,
+            ))
+        }
+        (None, Scenario::Reshard) => anyhow::bail!("the reshard scenario needs the front door's counts"),
+        _ => None,
+    };
 
     let produced = wait_for_pipeline(
         options,
@@ -400,6 +437,9 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     )
     .await?;
     add_scenario(&mut summary, options);
+    if let Some(resharding) = reshard {
+        add_reshard(&mut summary, options, resharding).await?;
+    }
     if let Some(poison) = summary.poison.as_mut() {
         poison.redrive = Some(redrive_given_up(config, options, &supervisor, &folders).await?);
     }
@@ -413,6 +453,24 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         }
     }
     Ok(summary)
+}
+
+/// The `reshard` scenario's figures; an error when the reshard did not happen (the run ended first, or the call
+/// failed).
+async fn add_reshard(
+    summary: &mut Summary,
+    options: &LabOptions,
+    resharding: tokio::task::JoinHandle<Result<scenario::Resharded>>,
+) -> Result<()> {
+    if !resharding.is_finished() {
+        resharding.abort();
+        anyhow::bail!("the run ended before the reshard was done (ask for more --records)");
+    }
+    let resharded = resharding.await?.context("resharding the stream")?;
+    let meter = options.meter.as_ref().context("the front door's counts")?;
+    let at_end = scenario::Writes::of(meter, &summary.stream);
+    summary.reshard = Some(resharded.figures(at_end, summary.produce_seconds));
+    Ok(())
 }
 
 /// The producer as the run invokes it (through the local Lambda host, like a Lambda function), its request and rate.
@@ -481,7 +539,7 @@ async fn scenario_rate(config: &SdkConfig, stream_arn: &str, scenario: Scenario)
         .map_or(1, |description| description.open_shard_count().max(1)) as u64;
     let capacity = shards * SHARD_RECORDS_PER_SECOND;
     let (rate, share) = match scenario {
-        Scenario::Burst => (capacity * 2, "twice"),
+        Scenario::Burst | Scenario::Reshard => (capacity * 2, "twice"),
         _ => (capacity * 95 / 100, "95% of"),
     };
     eprintln!("lab: the producer asks for {rate} records/s, {share} the stream's {capacity} ({shards} shards)");
@@ -798,6 +856,10 @@ async fn summarise(
             summary.consumed += stats.records_done.load(Ordering::Relaxed);
             summary.failed += stats.records_given_up.load(Ordering::Relaxed);
             summary.consumer_invocations += stats.invocations.load(Ordering::Relaxed);
+            let order = stats.order.lock().expect("not poisoned");
+            summary.order_violations += order.violations;
+            summary.order_examples.extend(order.examples.iter().cloned());
+            drop(order);
             let latencies = stats.arrival_to_invoke_ms.lock().expect("not poisoned").clone();
             summary.invoke_latency_ms_p50 = percentile(&latencies, 50.0);
             summary.invoke_latency_ms_p99 = percentile(&latencies, 99.0);
@@ -938,6 +1000,23 @@ fn print_access(access: &[RoleReport]) {
             );
         }
     }
+}
+
+/// The reshard's shards and the stream's writes before and after it.
+fn print_reshard(reshard: &scenario::Reshard) {
+    let after =
+        |rate: Option<f64>| rate.map_or_else(|| "none (the producer was done)".to_owned(), |r| format!("{r:.0}"));
+    println!(
+        "  resharded       {:>8}  -> {} shards (UpdateShardCount at {:.1} s, ACTIVE again at {:.1} s)",
+        reshard.shards_before, reshard.shards_after, reshard.requested_at_s, reshard.active_at_s
+    );
+    println!(
+        "                  records/s {:.0} before, {} after; refusals/s {:.0} before, {} after",
+        reshard.produce_records_per_s_before,
+        after(reshard.produce_records_per_s_after),
+        reshard.refusals_per_s_before,
+        after(reshard.refusals_per_s_after)
+    );
 }
 
 fn print_pressure(summary: &Summary) {
@@ -1132,6 +1211,17 @@ fn print_summary(summary: &Summary, state: &Path) {
         "  lost            {:>8}  (records in the stream missing from S3; {} asked for never stored)",
         summary.lost, summary.never_stored
     );
+    println!(
+        "  out of order    {:>8}  (records the consumer got after a later reading of the same vehicle){}",
+        summary.order_violations,
+        summary
+            .order_examples
+            .first()
+            .map_or(String::new(), |e| format!("; the first: {e}"))
+    );
+    if let Some(reshard) = &summary.reshard {
+        print_reshard(reshard);
+    }
     print_pressure(summary);
     if let Some(check) = &summary.glitches {
         println!(

@@ -33,6 +33,8 @@ struct MappingCounts {
 struct Reading {
     at: Instant,
     shards: BTreeMap<ShardKey, ShardTraffic>,
+    /// The shards a reshard has closed.
+    closed: std::collections::BTreeSet<ShardKey>,
     mappings: BTreeMap<String, MappingCounts>,
     deliveries: BTreeMap<String, u64>,
 }
@@ -69,6 +71,8 @@ pub struct ShardFigures {
     /// The front door's own counts, as they are (flattened: the JSON has their fields beside the rates).
     #[serde(flatten)]
     pub traffic: ShardTraffic,
+    /// Closed by a reshard: it takes no more writes, its readers finish it and go on with its children.
+    pub closed: bool,
     pub records_per_s: f64,
     pub bytes_per_s: f64,
     pub throttled_per_s: f64,
@@ -205,6 +209,11 @@ fn read(sources: &Sources, at: Instant) -> Reading {
     Reading {
         at,
         shards: sources.meter.as_ref().map(TrafficMeter::traffic).unwrap_or_default(),
+        closed: sources
+            .meter
+            .as_ref()
+            .map(TrafficMeter::closed_shards)
+            .unwrap_or_default(),
         mappings: sources
             .mappings
             .iter()
@@ -249,6 +258,7 @@ fn snapshot(sources: &Sources, now: &Reading, before: Option<&Reading>, limits: 
                 stream: key.stream.clone(),
                 shard_id: key.shard_id.clone(),
                 traffic: t.clone(),
+                closed: now.closed.contains(key),
                 records_per_s: rate(t.records_accepted, then.map(|t| t.records_accepted), seconds),
                 bytes_per_s: rate(t.bytes_accepted, then.map(|t| t.bytes_accepted), seconds),
                 throttled_per_s: rate(t.writes_throttled, then.map(|t| t.writes_throttled), seconds),

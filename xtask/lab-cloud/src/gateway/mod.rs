@@ -136,6 +136,18 @@ impl TrafficMeter {
     pub fn kinesis_metrics(&self) -> Vec<kinesis::StreamMinute> {
         self.0.kinesis.metrics()
     }
+
+    /// The shards a reshard has closed (the dashboard marks them).
+    pub fn closed_shards(&self) -> std::collections::BTreeSet<ShardKey> {
+        let closed = self.0.kinesis.closed_shards().into_iter();
+        closed
+            .map(|(region, stream, shard_id)| ShardKey {
+                region,
+                stream,
+                shard_id,
+            })
+            .collect()
+    }
 }
 
 /// What every request handler shares.

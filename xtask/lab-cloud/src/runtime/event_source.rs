@@ -16,6 +16,9 @@
 //!   their arrival time; each invocation carries the window and the state the function returned last in it, and
 //!   when the window is over (a later record arrives, or its time passes) the function gets a final invocation
 //!   with no records and `isFinalInvokeForWindow: true`;
+//! - an event never exceeds Lambda's 6 MB invocation payload: a batch whose JSON would is cut to fit, the rest
+//!   being the next batch; an answer over 6 MB is a function error (`Function.ResponseSizeTooLarge`);
+//! - `StartingPosition` `AT_TIMESTAMP` reads each shard from `StartingPositionTimestamp`;
 //! - each shard's checkpoint (the last sequence number done) is kept in a file, so that pollers started again (a
 //!   new data plane, an updated mapping) resume after it instead of at the mapping's starting position.
 //!
@@ -27,12 +30,12 @@
 //! early" (a final invocation with `isWindowTerminatedEarly: true`, after which the same window goes on with a
 //! fresh state); and at the window's end "if the invocation is unsuccessful, your Lambda function suspends further
 //! processing until a successful invocation": the final invocation is retried, holding the shard, until it
-//! succeeds or the mapping's `MaximumRetryAttempts` give it up (its records then go to the on-failure
-//! destination). A window's records are checkpointed when its final invocation is done ("Upon successful
+//! succeeds or the mapping's `MaximumRetryAttempts` or `MaximumRecordAgeInSeconds` give it up (its records then go
+//! to the on-failure destination; with the default `MaximumRetryAttempts` -1 the record age is what ends it). A window's records are checkpointed when its final invocation is done ("Upon successful
 //! invocation, your function checkpoints the sequence number"), so a restart mid-window delivers them again.
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_kinesis::types::{Record, ShardIteratorType};
+use aws_sdk_kinesis::types::{ChildShard, Record, ShardIteratorType};
 use aws_sdk_lambda::types::{EventSourceMappingConfiguration, EventSourcePosition, FunctionResponseType};
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -46,17 +49,26 @@ use std::time::{Duration, Instant};
 use crate::aws::error_chain;
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
+use crate::runtime::shard_lineage::{DeliveryOrder, Following, ShardEnd};
 
 /// The largest state a tumbling window carries; a larger one ends the window early ("a maximum of 1 MB per
 /// shard", taken as 1 MiB of serialised JSON).
 pub const MAX_WINDOW_STATE_BYTES: usize = 1024 * 1024;
+
+/// The largest event Lambda sends a function: a batch is cut to fit. `BatchSize`: "Lambda passes all of the
+/// records in the batch to the function in a single call, up to the payload limit for synchronous invocation (6
+/// MB)" (<https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>); Invoke refuses a
+/// request of 6,291,456 bytes or more ("Request must be smaller than 6291456 bytes").
+pub const MAX_EVENT_BYTES: usize = 6_291_456 - 1;
 
 /// Where a new mapping starts reading.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartingPosition {
     TrimHorizon,
     Latest,
-    AtTimestamp(f64),
+    /// `StartingPositionTimestamp`, in seconds since the epoch (`None`: the control plane did not say it, and the
+    /// supervisor refuses the mapping rather than read from another position).
+    AtTimestamp(Option<f64>),
 }
 
 /// A mapping's settings, as the Lambda API holds them.
@@ -98,12 +110,9 @@ impl MappingSettings {
             .context("the mapping has no function")?;
         let starting_position = match &configuration.starting_position {
             Some(EventSourcePosition::Latest) => StartingPosition::Latest,
-            Some(EventSourcePosition::AtTimestamp) => StartingPosition::AtTimestamp(
-                configuration
-                    .starting_position_timestamp
-                    .map(|t| t.as_secs_f64())
-                    .unwrap_or(0.0),
-            ),
+            Some(EventSourcePosition::AtTimestamp) => {
+                StartingPosition::AtTimestamp(configuration.starting_position_timestamp.map(|t| t.as_secs_f64()))
+            }
             _ => StartingPosition::TrimHorizon,
         };
         let seconds = |value: Option<i32>| value.filter(|v| *v >= 0).map(|v| Duration::from_secs(v as u64));
@@ -152,6 +161,8 @@ impl MappingSettings {
 pub struct Pacing {
     pub poll_interval: Duration,
     pub retry_delay: Duration,
+    /// How the mappings and pumps follow the stream's shards across a reshard (parent before child).
+    pub following: Following,
 }
 
 impl Default for Pacing {
@@ -159,6 +170,12 @@ impl Default for Pacing {
         Pacing {
             poll_interval: Duration::from_secs(1),
             retry_delay: Duration::from_millis(200),
+            // AWS documents no figure for how soon its pollers see a new shard; a closed shard's reader names its
+            // children at once, so the listing only matters for shards no reader has reached yet.
+            following: Following {
+                discovery_interval: Duration::from_secs(1),
+                parents_first: true,
+            },
         }
     }
 }
@@ -187,6 +204,10 @@ pub struct MappingStats {
     pub responses_without_state: AtomicU64,
     /// Batches split in two after a function error (`BisectBatchOnFunctionError`).
     pub bisects: AtomicU64,
+    /// Each partition key's records in the order they were delivered (done), against the stream's order.
+    pub order: Mutex<DeliveryOrder>,
+    /// Closed shards read to their end and delivered (see `shard_lineage`).
+    pub shards_finished: AtomicU64,
     /// The last function error's message, when it was a panic (a learner's `todo!()` reached, say): a mapping
     /// retries such a batch as AWS would, and the lab stops rather than wait for it.
     pub last_panic: Mutex<Option<String>>,
@@ -299,6 +320,7 @@ pub struct Destinations {
     pub s3: Option<aws_sdk_s3::Client>,
 }
 
+#[derive(Clone)]
 pub struct ShardPoller {
     pub settings: MappingSettings,
     pub shard_id: String,
@@ -313,13 +335,18 @@ pub struct ShardPoller {
     pub stop: Arc<AtomicBool>,
     /// This mapping's checkpoint of this shard.
     pub checkpoint: ShardCheckpoint,
+    /// A shard reached through its parent (after a reshard) is read from its start, whatever the mapping's
+    /// starting position: the parent's records ended where the child's begin.
+    pub from_its_start: bool,
 }
 
 impl ShardPoller {
     /// Polls the shard until `stop` is set or the shard is closed: one `GetRecords` call (up to 10,000 records, as
-    /// Lambda reads) per poll interval, delivered in batches of `BatchSize`.
-    pub async fn run(self) -> Result<()> {
+    /// Lambda reads) per poll interval, delivered in batches of `BatchSize`. A closed shard read to its end and
+    /// delivered is checkpointed as finished, and its children are named.
+    pub async fn run(self) -> Result<ShardEnd> {
         let mut iterator = self.first_iterator().await?;
+        let mut children: Vec<ChildShard> = vec![];
         let mut buffer: Vec<Record> = vec![];
         let mut first_buffered: Option<Instant> = None;
         let mut window: Option<OpenWindow> = None;
@@ -336,7 +363,12 @@ impl ShardPoller {
                 if let Some(open) = window.take() {
                     self.close_window(open).await;
                 }
-                return Ok(());
+                if self.stopped() {
+                    return Ok(ShardEnd::Stopped);
+                }
+                self.checkpoint.finish_or_warn();
+                self.stats.shards_finished.fetch_add(1, Ordering::Relaxed);
+                return Ok(ShardEnd::Finished { children });
             };
             // Wait for this reader's turn at the shard, or less when the batching window ends first.
             let mut pause = pacer.until_next_call();
@@ -346,7 +378,9 @@ impl ShardPoller {
             tokio::time::sleep(pause).await;
             iterator = if pacer.until_next_call().is_zero() {
                 let sent_ms = Utc::now().timestamp_millis();
-                let (next, caught_up) = self.read(current, &mut pacer, &mut buffer, &mut first_buffered).await;
+                let (next, caught_up) = self
+                    .read(current, &mut pacer, &mut buffer, &mut first_buffered, &mut children)
+                    .await;
                 if caught_up {
                     caught_up_at_ms = sent_ms;
                 }
@@ -362,7 +396,7 @@ impl ShardPoller {
                 self.close_window(window.take().expect("checked")).await;
             }
         }
-        Ok(())
+        Ok(ShardEnd::Stopped)
     }
 
     /// Whether the supervisor has stopped this poller. A stopped poller abandons its batch unfinished and not
@@ -372,13 +406,15 @@ impl ShardPoller {
     }
 
     /// One `GetRecords` call into the buffer; the iterator to read from next (the same one after a failure: a read
-    /// throttle or a passing fault is retried, as Lambda does), and whether it reached the tip of the shard.
+    /// throttle or a passing fault is retried, as Lambda does; none at a closed shard's end, whose `children` it
+    /// names), and whether it reached the tip of the shard.
     async fn read(
         &self,
         current: String,
         pacer: &mut ReadPacer,
         buffer: &mut Vec<Record>,
         first_buffered: &mut Option<Instant>,
+        children: &mut Vec<ChildShard>,
     ) -> (Option<String>, bool) {
         let request = self.kinesis.get_records().shard_iterator(&current).limit(10_000);
         let output = match request.send().await {
@@ -406,6 +442,9 @@ impl ShardPoller {
             *first_buffered = Some(Instant::now());
         }
         buffer.extend(output.records);
+        if output.next_shard_iterator.is_none() {
+            *children = output.child_shards.unwrap_or_default();
+        }
         (output.next_shard_iterator, caught_up)
     }
 
@@ -458,10 +497,17 @@ impl ShardPoller {
         }
         let request = match self.settings.starting_position {
             StartingPosition::TrimHorizon => request().shard_iterator_type(ShardIteratorType::TrimHorizon),
+            StartingPosition::Latest if self.from_its_start => {
+                request().shard_iterator_type(ShardIteratorType::TrimHorizon)
+            }
             StartingPosition::Latest => request().shard_iterator_type(ShardIteratorType::Latest),
+            // "AT_TIMESTAMP - Specify a time from which to start reading records" (CreateEventSourceMapping's
+            // StartingPosition, <https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>).
             StartingPosition::AtTimestamp(seconds) => request()
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
-                .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(seconds)),
+                .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(
+                    seconds.context("AT_TIMESTAMP without a StartingPositionTimestamp")?,
+                )),
         };
         Ok(request.send().await.context("GetShardIterator")?.shard_iterator)
     }
@@ -532,8 +578,16 @@ impl ShardPoller {
             if self.stopped() {
                 return false;
             }
-            if self.settings.max_retry_attempts.is_some_and(|max| attempts > max) {
-                let condition = "RetryAttemptsExhausted";
+            // Retried until it succeeds, its retries are used up, or its records are older than
+            // `MaximumRecordAgeInSeconds` (with the default `MaximumRetryAttempts` -1, the only way out).
+            let condition = if self.settings.max_retry_attempts.is_some_and(|max| attempts > max) {
+                Some("RetryAttemptsExhausted")
+            } else if self.settings.max_record_age.is_some_and(|max| window_age(open) > max) {
+                Some("RecordAgeExceeded")
+            } else {
+                None
+            };
+            if let Some(condition) = condition {
                 self.give_up(open.span(), condition, &event, Some(&diagnosis), attempts)
                     .await;
                 break;
@@ -549,6 +603,7 @@ impl ShardPoller {
     /// One invocation, counted; how it ended, and why it failed if it did.
     async fn invoke(&self, event: &Value, in_window: bool) -> (Outcome, Option<Diagnosis>) {
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
+        // An answer over 6 MB is already a function error here: the host's Runtime API refuses it as Lambda's does.
         let outcome = self.host.invoke(&self.function, event).await;
         let diagnosis = Diagnosis::of(&outcome, in_window);
         if outcome.is_error() {
@@ -578,6 +633,15 @@ impl ShardPoller {
                 open.records += records.len();
             }
             None => self.checkpoint.save_or_warn(&last.sequence_number),
+        }
+    }
+
+    /// Notes records the function took, for the order check: each key's records in the order they were delivered.
+    fn delivered(&self, records: &[Record]) {
+        let mut order = self.stats.order.lock().expect("not poisoned");
+        for record in records {
+            let key = record.partition_key.as_deref().unwrap_or_default();
+            order.delivered(key, &self.shard_id, &record.sequence_number);
         }
     }
 
@@ -613,9 +677,10 @@ impl ShardPoller {
                 if batch.is_empty() {
                     break;
                 }
-                let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, &batch);
-                if let Some(open) = window.as_deref() {
-                    add_window(&mut event, &self.settings, &self.shard_id, open, false, false);
+                let (event, rest) = self.event_within_limit(&mut batch, window.as_deref());
+                if !rest.is_empty() {
+                    // What does not fit is the next batch, after this one.
+                    queue.push_front((rest, attempts));
                 }
                 if first_delivery {
                     let now = Utc::now().timestamp_millis() as f64;
@@ -627,6 +692,7 @@ impl ShardPoller {
                 let Some(index) = failed_from else {
                     // Checkpointed first: a count that includes a record means its checkpoint is saved.
                     self.moved_past(&batch, window.as_deref_mut());
+                    self.delivered(&batch);
                     self.stats.records_done.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     if let Some(open) = window.as_deref_mut()
                         && state_bytes(&open.state) > MAX_WINDOW_STATE_BYTES
@@ -637,6 +703,7 @@ impl ShardPoller {
                 };
                 // The checkpoint moves past the records before the first failure; the retry starts there.
                 self.moved_past(&batch[..index], window.as_deref_mut());
+                self.delivered(&batch[..index]);
                 self.stats.records_done.fetch_add(index as u64, Ordering::Relaxed);
                 batch.drain(..index);
                 let diagnosis = diagnosis.expect("a failure has a diagnosis");
@@ -663,6 +730,35 @@ impl ShardPoller {
                 tokio::time::sleep(self.pacing.retry_delay).await;
             }
         }
+    }
+
+    /// The event for `batch`, cut (from its end) to the records whose event fits [`MAX_EVENT_BYTES`]; the records
+    /// cut off.
+    fn event_within_limit(&self, batch: &mut Vec<Record>, window: Option<&OpenWindow>) -> (Value, Vec<Record>) {
+        let event_of = |records: &[Record]| {
+            let mut event = kinesis_event(&self.settings, &self.shard_id, &self.invoke_identity_arn, records);
+            if let Some(open) = window {
+                add_window(&mut event, &self.settings, &self.shard_id, open, false, false);
+            }
+            event
+        };
+        let size = |event: &Value| serde_json::to_vec(event).map_or(0, |bytes| bytes.len());
+        let event = event_of(batch);
+        if size(&event) <= MAX_EVENT_BYTES || batch.len() == 1 {
+            return (event, vec![]);
+        }
+        // The most records that fit (at least one: a record of 1 MiB is far below the limit).
+        let (mut fits, mut too_many) = (1, batch.len());
+        while too_many - fits > 1 {
+            let middle = (fits + too_many) / 2;
+            if size(&event_of(&batch[..middle])) <= MAX_EVENT_BYTES {
+                fits = middle;
+            } else {
+                too_many = middle;
+            }
+        }
+        let rest = batch.split_off(fits);
+        (event_of(batch), rest)
     }
 
     /// One invocation with a batch: the index the retry starts at (`None`: the batch is done) and why. A valid
@@ -770,6 +866,17 @@ fn arrival_ms(record: &Record) -> f64 {
 fn age(record: &Record) -> Duration {
     let now = Utc::now().timestamp_millis() as f64;
     Duration::from_millis((now - arrival_ms(record)).max(0.0) as u64)
+}
+
+/// How old a window's oldest record is (its start, when it holds none).
+fn window_age(open: &OpenWindow) -> Duration {
+    match &open.first {
+        Some(first) => age(first),
+        None => {
+            let now = Utc::now().timestamp_millis();
+            Duration::from_millis((now - open.start_ms).max(0) as u64)
+        }
+    }
 }
 
 fn iso(ms: f64) -> String {

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_firehose::types::{DeliveryStreamDescription, ProcessingConfiguration, Processor, ProcessorType};
 use aws_sdk_kinesis::types::{Record, ShardIteratorType};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -34,6 +34,7 @@ use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose_compression::Compression;
 use crate::runtime::firehose_keys::{self, Civil, PrefixError};
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
+use crate::runtime::shard_lineage::{self, Checkpoints, Following, ShardEnd, ShardStart, Source};
 
 /// What the pump needs to know of a delivery stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,39 +207,26 @@ pub struct Pump {
     pub checkpoints: PathBuf,
     /// `s3-error` strikes S3 writes; its retry window bounds every failing write.
     pub faults: Arc<FaultPlan>,
+    /// How the pump follows the source's shards across a reshard (parent before child).
+    pub following: Following,
 }
 
+/// What a shard's reader hands the pump: its shard, records in the shard's order, and whether they are the
+/// shard's last (it is closed and read to its end).
+type FromShard = (String, Vec<Record>, bool);
+
 impl Pump {
-    /// Reads every shard and delivers until `stop` is set; what is buffered then is delivered too.
+    /// Reads every shard (parents before children, see `shard_lineage`) and delivers until `stop` is set; what is
+    /// buffered then is delivered too.
     pub async fn run(self) -> Result<()> {
-        let shards = self
-            .kinesis
-            .list_shards()
-            .stream_name(self.settings.stream_name())
-            .send()
-            .await
-            .context("ListShards")?
-            .shards
-            .unwrap_or_default();
-        let (sender, mut receiver) = mpsc::channel::<(String, Vec<Record>)>(64);
-        for shard in shards {
-            let reader = ShardReader {
-                kinesis: self.kinesis.clone(),
-                stream_name: self.settings.stream_name().to_owned(),
-                checkpoint: self.checkpoint(&shard.shard_id),
-                shard_id: shard.shard_id,
-                start_at: self.settings.start_at,
-                poll_interval: self.poll_interval,
-                stop: self.stop.clone(),
-            };
-            let sender = sender.clone();
-            tokio::spawn(async move { reader.run(sender).await });
-        }
-        drop(sender);
+        let (sender, mut receiver) = mpsc::channel::<FromShard>(64);
+        self.start_readers(sender).await?;
 
         let mut buffer: Vec<Record> = vec![];
-        // Each shard's last record in the buffer: its checkpoint once the buffer is written.
+        // Each shard's last record in the buffer: its checkpoint once the buffer is written; and the closed shards
+        // whose last records are in it, checkpointed as finished then.
         let mut buffered_through: BTreeMap<String, String> = BTreeMap::new();
+        let mut finishing: BTreeSet<String> = BTreeSet::new();
         let mut buffered_bytes = 0usize;
         let mut first_buffered: Option<Instant> = None;
         loop {
@@ -248,9 +236,12 @@ impl Pump {
             };
             let received = tokio::time::timeout(wait, receiver.recv()).await;
             match received {
-                Ok(Some((shard_id, records))) => {
+                Ok(Some((shard_id, records, last_of_shard))) => {
                     if let Some(last) = records.last() {
-                        buffered_through.insert(shard_id, last.sequence_number.clone());
+                        buffered_through.insert(shard_id.clone(), last.sequence_number.clone());
+                    }
+                    if last_of_shard {
+                        self.finished(shard_id, &buffered_through, &mut finishing);
                     }
                     if first_buffered.is_none() && !records.is_empty() {
                         first_buffered = Some(Instant::now());
@@ -260,14 +251,14 @@ impl Pump {
                 }
                 // Every reader has stopped.
                 Ok(None) => {
-                    self.flush(&mut buffer, &mut buffered_through).await;
+                    self.flush(&mut buffer, &mut buffered_through, &mut finishing).await;
                     return Ok(());
                 }
                 Err(_elapsed) => {}
             }
             let interval_over = first_buffered.is_some_and(|at| at.elapsed() >= self.settings.buffer_interval);
             if !buffer.is_empty() && (buffered_bytes >= self.settings.buffer_bytes || interval_over) {
-                self.flush(&mut buffer, &mut buffered_through).await;
+                self.flush(&mut buffer, &mut buffered_through, &mut finishing).await;
                 buffered_bytes = 0;
                 first_buffered = None;
             }
@@ -278,6 +269,45 @@ impl Pump {
         }
     }
 
+    /// Starts the task that follows the source's shards and runs a reader for each; it holds the last sender, so
+    /// that the channel closes once every reader has stopped.
+    async fn start_readers(&self, sender: mpsc::Sender<FromShard>) -> Result<()> {
+        let stream_name = self.settings.stream_name().to_owned();
+        let shards = shard_lineage::list_shards(&self.kinesis, &stream_name).await?;
+        let reader = ShardReader {
+            kinesis: self.kinesis.clone(),
+            stream_name: stream_name.clone(),
+            shard_id: String::new(),
+            checkpoint: self.checkpoint(""),
+            start_at: self.settings.start_at,
+            poll_interval: self.poll_interval,
+            stop: self.stop.clone(),
+        };
+        let checkpoints = PumpCheckpoints(self.checkpoint(""));
+        let owner = self.checkpoint("");
+        let source = Source {
+            kinesis: self.kinesis.clone(),
+            stream_name,
+            initial: shards,
+        };
+        tokio::spawn(shard_lineage::follow(
+            source,
+            self.following.clone(),
+            self.stop.clone(),
+            checkpoints,
+            |_, _| {},
+            move |start: ShardStart| {
+                let reader = ShardReader {
+                    checkpoint: owner.sibling(&start.shard_id),
+                    shard_id: start.shard_id,
+                    ..reader.clone()
+                };
+                reader.run(sender.clone())
+            },
+        ));
+        Ok(())
+    }
+
     /// A shard's checkpoint, owned by this delivery stream (its source and creation time: a delivery stream made
     /// again under the same name starts afresh).
     fn checkpoint(&self, shard_id: &str) -> ShardCheckpoint {
@@ -285,9 +315,29 @@ impl Pump {
         ShardCheckpoint::new(self.checkpoints.clone(), shard_id, owner)
     }
 
+    /// A closed shard's last records have come in: it is checkpointed as finished once they are written (at once
+    /// when none of its records wait in the buffer).
+    fn finished(
+        &self,
+        shard_id: String,
+        buffered_through: &BTreeMap<String, String>,
+        finishing: &mut BTreeSet<String>,
+    ) {
+        if buffered_through.contains_key(&shard_id) {
+            finishing.insert(shard_id);
+        } else {
+            self.checkpoint(&shard_id).finish_or_warn();
+        }
+    }
+
     /// Writes the buffer as one object (retrying while S3 refuses, as Firehose does for up to a day), then
-    /// checkpoints each shard at its last record in the object.
-    async fn flush(&self, buffer: &mut Vec<Record>, buffered_through: &mut BTreeMap<String, String>) {
+    /// checkpoints each shard at its last record in the object, and as finished the closed shards it ends.
+    async fn flush(
+        &self,
+        buffer: &mut Vec<Record>,
+        buffered_through: &mut BTreeMap<String, String>,
+        finishing: &mut BTreeSet<String>,
+    ) {
         if buffer.is_empty() {
             return;
         }
@@ -313,6 +363,9 @@ impl Pump {
         // Only now: a pump stopped before the write reads these records again, after the previous checkpoint.
         for (shard_id, sequence_number) in std::mem::take(buffered_through) {
             self.checkpoint(&shard_id).save_or_warn(&sequence_number);
+        }
+        for shard_id in std::mem::take(finishing) {
+            self.checkpoint(&shard_id).finish_or_warn();
         }
         if !delivered {
             return;
@@ -397,6 +450,20 @@ pub fn delivery_error(s3_code: &str) -> &'static str {
     }
 }
 
+/// The pump's checkpoints, as `shard_lineage::follow` asks for them.
+struct PumpCheckpoints(ShardCheckpoint);
+
+impl Checkpoints for PumpCheckpoints {
+    fn exists(&self, shard_id: &str) -> bool {
+        self.0.sibling(shard_id).exists()
+    }
+
+    fn finished(&self, shard_id: &str) -> bool {
+        self.0.sibling(shard_id).is_finished()
+    }
+}
+
+#[derive(Clone)]
 struct ShardReader {
     kinesis: aws_sdk_kinesis::Client,
     stream_name: String,
@@ -408,8 +475,9 @@ struct ShardReader {
 }
 
 impl ShardReader {
-    /// The shard's first iterator: after its checkpoint, or else at the delivery stream's creation.
-    async fn first_iterator(&self) -> Option<String> {
+    /// The shard's first iterator: after its checkpoint, or else at the delivery stream's creation (for a child
+    /// shard too: its records are all after the reshard, and those after the creation are the ones to deliver).
+    async fn first_iterator(&self) -> Result<Option<String>> {
         let request = self
             .kinesis
             .get_shard_iterator()
@@ -423,24 +491,24 @@ impl ShardReader {
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
                 .timestamp(aws_sdk_kinesis::primitives::DateTime::from_secs_f64(self.start_at)),
         };
-        match request.send().await {
-            Ok(output) => output.shard_iterator,
-            Err(error) => {
-                eprintln!("firehose: reading {} failed: {}", self.shard_id, error_chain(&error));
-                None
-            }
-        }
+        let output = request
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("firehose: reading {} failed: {}", self.shard_id, error_chain(&error)))?;
+        Ok(output.shard_iterator)
     }
 
-    async fn run(self, sender: mpsc::Sender<(String, Vec<Record>)>) {
-        let mut iterator = self.first_iterator().await;
+    /// Reads the shard into the pump until `stop` is set, or to its end when it is closed: its last records are
+    /// sent marked as such, and its children named to the caller.
+    async fn run(self, sender: mpsc::Sender<FromShard>) -> Result<ShardEnd> {
+        let mut iterator = self.first_iterator().await?;
         // One call per poll interval (Firehose, like Lambda, polls each shard about once a second), longer after a
         // read throttle.
         let mut pacer = ReadPacer::new(self.poll_interval);
         while let Some(current) = iterator.take() {
             tokio::time::sleep(pacer.until_next_call()).await;
             if self.stop.load(Ordering::Relaxed) {
-                return;
+                return Ok(ShardEnd::Stopped);
             }
             match self
                 .kinesis
@@ -453,9 +521,18 @@ impl ShardReader {
                 Ok(output) => {
                     pacer.called(false);
                     iterator = output.next_shard_iterator;
-                    if !output.records.is_empty() && sender.send((self.shard_id.clone(), output.records)).await.is_err()
+                    let last_of_shard = iterator.is_none();
+                    if (last_of_shard || !output.records.is_empty())
+                        && sender
+                            .send((self.shard_id.clone(), output.records, last_of_shard))
+                            .await
+                            .is_err()
                     {
-                        return;
+                        return Ok(ShardEnd::Stopped);
+                    }
+                    if last_of_shard {
+                        let children = output.child_shards.unwrap_or_default();
+                        return Ok(ShardEnd::Finished { children });
                     }
                 }
                 Err(error) => {
@@ -472,5 +549,8 @@ impl ShardReader {
                 }
             }
         }
+        // No iterator at all: a shard closed before the position asked for.
+        let _ = sender.send((self.shard_id.clone(), vec![], true)).await;
+        Ok(ShardEnd::Finished { children: vec![] })
     }
 }

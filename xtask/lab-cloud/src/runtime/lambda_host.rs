@@ -273,7 +273,11 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
     let address = listener.local_addr()?;
     let router = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(respond))
+        // Past axum's 2 MB default: an answer up to Lambda's limit is taken, a larger one refused as Lambda does.
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(respond).layer(axum::extract::DefaultBodyLimit::max(RESPONSE_BODY_READ_BYTES)),
+        )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(report_error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(api.clone());
@@ -417,7 +421,25 @@ fn finish(api: &RuntimeApi, id: &str, outcome: Outcome) -> StatusCode {
     }
 }
 
+/// The largest answer a function may give: "6 MB each for request and response" (Lambda's quotas,
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>), 6,291,556 bytes as the Runtime API's
+/// refusal names it. A larger answer is refused (413) and the invocation is a function error.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// How much of an answer the Runtime API reads, to refuse one over [`MAX_RESPONSE_BYTES`] in Lambda's words.
+const RESPONSE_BODY_READ_BYTES: usize = 64 * 1024 * 1024;
+
 async fn respond(State(api): State<Arc<RuntimeApi>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    if body.len() > MAX_RESPONSE_BYTES {
+        let outcome = Outcome::FunctionError {
+            error_type: "Function.ResponseSizeTooLarge".to_owned(),
+            message: format!(
+                "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+            ),
+        };
+        finish(&api, &id, outcome);
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    }
     let outcome = match serde_json::from_slice(&body) {
         Ok(value) => Outcome::Response(value),
         // A handler returning `()` answers with an empty body.

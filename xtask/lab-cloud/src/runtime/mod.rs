@@ -1,5 +1,6 @@
 //! What AWS runs and moto does not: the Lambda host, event source mappings, the Firehose pump, and the supervisor
-//! that starts them for what the control plane holds; the roles they act with (`credentials`); and the faults
+//! that starts them for what the control plane holds; how they follow a stream's shards across a reshard
+//! (`shard_lineage`); the roles they act with (`credentials`); and the faults
 //! injected into them on purpose.
 
 pub mod credentials;
@@ -11,4 +12,5 @@ pub mod firehose_keys;
 pub mod function_logs;
 pub mod lambda_host;
 pub mod read_pacing;
+pub mod shard_lineage;
 pub mod supervisor;

@@ -9,7 +9,8 @@
 //! keeps a checkpoint per shard for each event source mapping and resumes after it when its pollers restart (the
 //! mapping updated, a poller moved to another host), and Firehose does the same for a Kinesis source; the local
 //! data plane keeps its checkpoints under `.lab/` so that a restart of `lab-cloud serve` resumes instead of
-//! delivering the stream again from where it first started.
+//! delivering the stream again from where it first started. A closed shard read to its end is checkpointed as
+//! finished, so that a restarted reader goes on with its children (see [`super::shard_lineage`]).
 
 use anyhow::{Context, Result};
 use aws_sdk_kinesis::error::SdkError;
@@ -80,22 +81,61 @@ impl ShardCheckpoint {
         }
     }
 
-    /// The sequence number to resume after, if this owner left one.
-    pub fn load(&self) -> Option<String> {
+    /// The same owner's checkpoint of another shard, in the same folder.
+    pub fn sibling(&self, shard_id: &str) -> ShardCheckpoint {
+        let folder = self.path.parent().map(PathBuf::from).unwrap_or_default();
+        ShardCheckpoint::new(folder, shard_id, self.owner.clone())
+    }
+
+    /// What this owner left, if anything.
+    fn saved(&self) -> Option<Value> {
         let text = std::fs::read_to_string(&self.path).ok()?;
         let saved: Value = serde_json::from_str(&text).ok()?;
-        if saved["owner"].as_str() != Some(self.owner.as_str()) {
-            return None;
+        (saved["owner"].as_str() == Some(self.owner.as_str())).then_some(saved)
+    }
+
+    /// The sequence number to resume after, if this owner left one.
+    pub fn load(&self) -> Option<String> {
+        self.saved()?["sequenceNumber"].as_str().map(str::to_owned)
+    }
+
+    /// Whether this owner left a checkpoint at all (a shard it has read, finished or not).
+    pub fn exists(&self) -> bool {
+        self.saved().is_some()
+    }
+
+    /// Whether the reader read this (closed) shard to its end and delivered all of it: its children may be read.
+    pub fn is_finished(&self) -> bool {
+        self.saved().is_some_and(|saved| saved["finished"] == true)
+    }
+
+    /// Records that the shard is closed and done with (its last sequence number kept): a restarted reader skips it
+    /// and goes on with its children.
+    pub fn finish(&self) -> Result<()> {
+        self.write(self.load().as_deref(), true)
+    }
+
+    /// Like [`finish`](Self::finish), reporting a failure on stderr (the shard is then read again after a restart).
+    pub fn finish_or_warn(&self) {
+        if let Err(error) = self.finish() {
+            eprintln!("checkpoint {}: {error:#}", self.path.display());
         }
-        saved["sequenceNumber"].as_str().map(str::to_owned)
     }
 
     /// Records that everything up to `sequence_number` is done. Written to a temporary file and renamed over the
     /// old one, so that a reader killed halfway leaves the previous checkpoint, never half a file.
     pub fn save(&self, sequence_number: &str) -> Result<()> {
+        self.write(Some(sequence_number), false)
+    }
+
+    fn write(&self, sequence_number: Option<&str>, finished: bool) -> Result<()> {
         let folder = self.path.parent().context("a checkpoint file has a folder")?;
         std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
-        let text = json!({ "owner": self.owner, "sequenceNumber": sequence_number }).to_string();
+        let mut saved = json!({ "owner": self.owner, "sequenceNumber": sequence_number });
+        if finished {
+            saved["finished"] = json!(true);
+        }
+        let text = saved.to_string();
         let temporary = self.path.with_extension(format!(
             "json.{}-{}.tmp",
             std::process::id(),
@@ -128,6 +168,22 @@ mod tests {
         assert_eq!(checkpoint.load().as_deref(), Some("42"), "the latest save wins");
         let stranger = ShardCheckpoint::new(folder.clone(), "shardId-000000000000", "stream-b");
         assert_eq!(stranger.load(), None, "another resource's checkpoint is not used");
+        assert!(!checkpoint.is_finished(), "an open shard's checkpoint");
+        checkpoint.finish().unwrap();
+        assert!(checkpoint.is_finished(), "read to its end");
+        assert_eq!(
+            checkpoint.load().as_deref(),
+            Some("42"),
+            "a finished shard keeps its last sequence number"
+        );
+        assert!(!stranger.is_finished() && !stranger.exists());
+        let never_read = ShardCheckpoint::new(folder.clone(), "shardId-000000000001", "stream-a");
+        never_read.finish().unwrap();
+        assert!(
+            never_read.is_finished() && never_read.load().is_none(),
+            "closed before it had a record"
+        );
+        std::fs::remove_file(folder.join("shardId-000000000001.json")).unwrap();
         let files: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().collect();
         assert_eq!(files.len(), 1, "no temporary file left behind: {files:?}");
         std::fs::remove_dir_all(folder).unwrap();

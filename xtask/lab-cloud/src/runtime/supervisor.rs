@@ -1,6 +1,7 @@
 //! Runs the data plane for what the control plane (moto's Lambda and Firehose APIs, here) says exists: a poller per
-//! shard for each enabled Kinesis event source mapping, and a pump for each delivery stream reading a Kinesis
-//! stream into S3; each stopped when its resource is deleted (or the mapping disabled).
+//! shard for each enabled Kinesis event source mapping (the shards followed across a reshard, parents first: see
+//! `shard_lineage`), and a pump for each delivery stream reading a Kinesis stream into S3; each stopped when its
+//! resource is deleted (or the mapping disabled).
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
@@ -13,11 +14,14 @@ use tokio::task::JoinHandle;
 
 use crate::aws::{error_chain, s3_client};
 use crate::runtime::credentials;
-use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, Pacing, ShardPoller};
+use crate::runtime::event_source::{
+    Destinations, MappingSettings, MappingStats, Pacing, ShardPoller, StartingPosition,
+};
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
 use crate::runtime::read_pacing::ShardCheckpoint;
+use crate::runtime::shard_lineage::{self, Checkpoints, ShardStart, Source};
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
 #[derive(Debug, Clone)]
@@ -47,7 +51,8 @@ struct RunningMapping {
     settings: MappingSettings,
     stop: Arc<AtomicBool>,
     stats: Arc<MappingStats>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The task that follows the stream's shards and runs a poller per shard (it ends once they have).
+    task: JoinHandle<()>,
 }
 
 pub struct Supervisor {
@@ -228,6 +233,7 @@ impl Supervisor {
                 stop: stop.clone(),
                 checkpoints: self.folders.checkpoints.join("firehose").join(&settings.name),
                 faults: self.faults.clone(),
+                following: self.pacing.following.clone(),
             };
             let name = settings.name.clone();
             let task = tokio::spawn(async move {
@@ -284,7 +290,7 @@ impl Supervisor {
             if let Some(running) = self.mappings.remove(&uuid) {
                 running.stop.store(true, Ordering::Relaxed);
                 if wanted.contains_key(&uuid) {
-                    replaced.extend(running.tasks);
+                    replaced.push(running.task);
                 }
             }
         }
@@ -320,16 +326,24 @@ impl Supervisor {
     /// (<https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html>, "Polling and batching streams"); these
     /// pollers run one batch per shard at a time, so a mapping asking for more would silently run slower and in a
     /// stricter order than on AWS. Refusing it says so.
+    ///
+    /// A mapping starting `AT_TIMESTAMP` whose timestamp the control plane did not return (an emulator without
+    /// `moto_server.py`'s patch) is refused too: reading from any other position would deliver other records.
     fn refuse(&mut self, settings: &MappingSettings) -> bool {
-        if settings.parallelization_factor <= 1 {
+        let why = if settings.parallelization_factor > 1 {
+            format!(
+                "ParallelizationFactor {} is not supported by the local cloud (it runs one batch per shard at a \
+                 time); update the mapping with ParallelizationFactor 1 to run it locally",
+                settings.parallelization_factor
+            )
+        } else if settings.starting_position == StartingPosition::AtTimestamp(None) {
+            "StartingPosition AT_TIMESTAMP, but the control plane did not return its StartingPositionTimestamp (start \
+             the emulator with xtask/cloud/moto_server.py)"
+                .to_owned()
+        } else {
             self.refused.remove(&settings.uuid);
             return false;
-        }
-        let why = format!(
-            "ParallelizationFactor {} is not supported by the local cloud (it runs one batch per shard at a time); \
-             update the mapping with ParallelizationFactor 1 to run it locally",
-            settings.parallelization_factor
-        );
+        };
         if self.refused.get(&settings.uuid) != Some(&why) {
             eprintln!("event source mapping {}: refused: {why}", settings.uuid);
             self.refused.insert(settings.uuid.clone(), why);
@@ -361,50 +375,61 @@ impl Supervisor {
         let session = credentials::session_name(&settings.function_name);
         let acting = credentials::acting_as(&self.config, "lambda.amazonaws.com", &role, &session, None).await?;
         let kinesis = aws_sdk_kinesis::Client::new(&acting);
-        let shards = kinesis
-            .list_shards()
-            .stream_arn(&settings.stream_arn)
-            .send()
-            .await
-            .context("ListShards")?;
+        // Listed once here, so that a stream the role cannot list fails the mapping's start, said once.
+        let shards = shard_lineage::list_shards(&kinesis, settings.stream_name()).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(MappingStats::default());
-        let destinations = Destinations {
-            failures_dir: self.folders.failures.clone(),
-            s3: Some(s3_client(&acting)),
+        let poller = ShardPoller {
+            settings: settings.clone(),
+            shard_id: String::new(),
+            function,
+            invoke_identity_arn: role,
+            checkpoint: ShardCheckpoint::new(PathBuf::new(), "", ""),
+            kinesis: kinesis.clone(),
+            host: self.host.clone(),
+            destinations: Destinations {
+                failures_dir: self.folders.failures.clone(),
+                s3: Some(s3_client(&acting)),
+            },
+            pacing: self.pacing.clone(),
+            stats: stats.clone(),
+            stop: stop.clone(),
+            from_its_start: false,
         };
-        let mut tasks = vec![];
-        for shard in shards.shards.unwrap_or_default() {
-            let checkpoint = ShardCheckpoint::new(
-                self.folders.checkpoints.join("mappings").join(&settings.uuid),
-                &shard.shard_id,
-                settings.stream_arn.clone(),
-            );
-            let poller = ShardPoller {
-                settings: settings.clone(),
-                shard_id: shard.shard_id,
-                function: function.clone(),
-                invoke_identity_arn: role.clone(),
-                checkpoint,
-                kinesis: kinesis.clone(),
-                host: self.host.clone(),
-                destinations: destinations.clone(),
-                pacing: self.pacing.clone(),
-                stats: stats.clone(),
-                stop: stop.clone(),
-            };
-            let uuid = settings.uuid.clone();
-            tasks.push(tokio::spawn(async move {
-                if let Err(error) = poller.run().await {
-                    eprintln!("event source mapping {uuid}: a shard poller stopped: {error:#}");
-                }
-            }));
-        }
+        let checkpoints = MappingCheckpoints {
+            folder: self.folders.checkpoints.join("mappings").join(&settings.uuid),
+            owner: settings.stream_arn.clone(),
+        };
+        let source = Source {
+            kinesis,
+            stream_name: settings.stream_name().to_owned(),
+            initial: shards,
+        };
+        let task = tokio::spawn(shard_lineage::follow(
+            source,
+            self.pacing.following.clone(),
+            stop.clone(),
+            checkpoints.clone(),
+            {
+                let stats = stats.clone();
+                move |shard, parents| stats.order.lock().expect("not poisoned").learn(shard, parents)
+            },
+            move |start: ShardStart| {
+                // One poller per shard, each a copy of the mapping's with its shard and checkpoint.
+                let poller = ShardPoller {
+                    checkpoint: checkpoints.of(&start.shard_id),
+                    shard_id: start.shard_id,
+                    from_its_start: start.from_its_start,
+                    ..poller.clone()
+                };
+                poller.run()
+            },
+        ));
         Ok(RunningMapping {
             settings,
             stop,
             stats,
-            tasks,
+            task,
         })
     }
 
@@ -417,6 +442,30 @@ impl Supervisor {
             pump.stop.store(true, Ordering::Relaxed);
         }
         self.host.shutdown();
+    }
+}
+
+/// A mapping's checkpoints: one file per shard, owned by the stream (a stream made again under the same name
+/// starts afresh).
+#[derive(Clone)]
+struct MappingCheckpoints {
+    folder: PathBuf,
+    owner: String,
+}
+
+impl MappingCheckpoints {
+    fn of(&self, shard_id: &str) -> ShardCheckpoint {
+        ShardCheckpoint::new(self.folder.clone(), shard_id, self.owner.clone())
+    }
+}
+
+impl Checkpoints for MappingCheckpoints {
+    fn exists(&self, shard_id: &str) -> bool {
+        self.of(shard_id).exists()
+    }
+
+    fn finished(&self, shard_id: &str) -> bool {
+        self.of(shard_id).is_finished()
     }
 }
 

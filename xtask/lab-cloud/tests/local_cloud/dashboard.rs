@@ -478,3 +478,66 @@ async fn overlapping_writes_keep_every_record_they_acknowledge() {
     assert_eq!(counted, acknowledged);
     gateway.shutdown().await;
 }
+
+/// After a split the parent is marked closed (it takes no more writes; its readers finish it) and its children are
+/// listed as they take writes.
+#[tokio::test]
+async fn a_reshards_closed_parent_is_marked_and_its_children_appear() {
+    let config = lab_testkit::local_aws().await;
+    let emulator = config.endpoint_url().unwrap().to_owned();
+    let options = GatewayOptions {
+        clock: Arc::new(ManualClock::default()),
+        stream_lifecycle: Duration::ZERO,
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    let through_door = config.to_builder().endpoint_url(gateway.endpoint()).build();
+    let stream_arn = lab_cloud::testing::one_shard_stream(&through_door, "dashboard-reshard")
+        .await
+        .unwrap();
+    let stream = stream_arn.rsplit('/').next().unwrap().to_owned();
+    let dashboard = Dashboard::start(0, Limits::default()).await.unwrap();
+    let feed = dashboard.feed();
+    feed.watch_gateway(gateway.meter());
+    let kinesis = aws_sdk_kinesis::Client::new(&through_door);
+    let put = |key: &'static str| {
+        kinesis
+            .put_record()
+            .stream_arn(&stream_arn)
+            .partition_key(key)
+            .data(Blob::new("{}"))
+            .send()
+    };
+    for key in ["a", "b", "c", "d"] {
+        put(key).await.unwrap();
+    }
+    let split = kinesis
+        .split_shard()
+        .stream_arn(&stream_arn)
+        .shard_to_split("shardId-000000000000")
+        .new_starting_hash_key((1u128 << 127).to_string());
+    split.send().await.unwrap();
+    for key in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        put(key).await.unwrap();
+    }
+    feed.sample();
+
+    let metrics = metrics(&dashboard.url()).await;
+    let shards: Vec<(String, bool)> = metrics["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|shard| shard["stream"] == stream.as_str())
+        .map(|shard| (shard["shard_id"].as_str().unwrap().to_owned(), shard["closed"] == true))
+        .collect();
+    assert_eq!(
+        shards,
+        [
+            ("shardId-000000000000".to_owned(), true),
+            ("shardId-000000000001".to_owned(), false),
+            ("shardId-000000000002".to_owned(), false),
+        ],
+        "{metrics}"
+    );
+    gateway.shutdown().await;
+}

@@ -36,6 +36,10 @@ struct Mapping {
     on_failure_bucket: Option<String>,
     tumbling_window_seconds: Option<i32>,
     parallelization_factor: Option<i32>,
+    /// `MaximumRecordAgeInSeconds` (`None`: -1, no limit).
+    max_record_age_seconds: Option<i32>,
+    /// `StartingPosition` `AT_TIMESTAMP` from this time (`None`: `TRIM_HORIZON`).
+    at_timestamp: Option<aws_sdk_lambda::primitives::DateTime>,
 }
 
 async fn fixture(name: &str) -> Fixture {
@@ -79,6 +83,14 @@ impl Fixture {
         if let Some(factor) = mapping.parallelization_factor {
             request = request.parallelization_factor(factor);
         }
+        if let Some(seconds) = mapping.max_record_age_seconds {
+            request = request.maximum_record_age_in_seconds(seconds);
+        }
+        if let Some(at) = mapping.at_timestamp {
+            request = request
+                .starting_position(EventSourcePosition::AtTimestamp)
+                .starting_position_timestamp(at);
+        }
         if mapping.report_failures {
             request = request.function_response_types(FunctionResponseType::ReportBatchItemFailures);
         }
@@ -110,18 +122,19 @@ impl Fixture {
         sequences
     }
 
-    /// Every invocation's whole line (window, state, final flag included).
+    /// Every invocation's whole line (window, state, final flag included). A line the function is still writing
+    /// (a large one, read halfway) is not one yet.
     fn raw_invocations(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.record_file).unwrap_or_default();
-        text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+        let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+        whole.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
     }
 
     /// The invocations the function has seen: (sequence numbers, data) per invocation.
     fn invocations(&self) -> Vec<(Vec<String>, Vec<String>)> {
-        let text = std::fs::read_to_string(&self.record_file).unwrap_or_default();
-        text.lines()
-            .map(|line| {
-                let value: Value = serde_json::from_str(line).unwrap();
+        self.raw_invocations()
+            .into_iter()
+            .map(|value| {
                 let strings = |key: &str| -> Vec<String> {
                     value[key]
                         .as_array()
@@ -826,4 +839,122 @@ async fn an_updated_mapping_resumes_after_its_checkpoint() {
         invocations.iter().skip(1).all(|(sequences, _)| sequences.len() <= 2),
         "after the update, batches of the new BatchSize: {invocations:?}"
     );
+}
+
+// StartingPosition AT_TIMESTAMP: "Specify a time from which to start reading records"
+// (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+#[tokio::test]
+async fn at_timestamp_starts_at_the_starting_position_timestamp() {
+    let fixture = fixture("at-timestamp").await;
+    fixture.put("key", &["ok-before-1", "ok-before-2"]).await;
+    // Arrival times are in ms: the timestamp falls strictly between the two puts.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let at = aws_sdk_lambda::primitives::DateTime::from_millis(chrono::Utc::now().timestamp_millis());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = fixture.put("key", &["ok-after-1", "ok-after-2"]).await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            at_timestamp: Some(at),
+            ..Mapping::default()
+        })
+        .await;
+    let invocations = fixture.wait_for(|invocations| delivered(invocations) >= 2).await;
+    // A little longer: anything read from the start would have come by now too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received: Vec<String> = fixture.invocations().into_iter().flat_map(|(_, data)| data).collect();
+    assert_eq!(received, ["ok-after-1", "ok-after-2"], "{invocations:?}");
+    let sequences: Vec<String> = fixture.invocations().into_iter().flat_map(|(s, _)| s).collect();
+    assert_eq!(sequences, after);
+}
+
+// BatchSize: "Lambda passes all of the records in the batch to the function in a single call, up to the payload
+// limit for synchronous invocation (6 MB)" (API_CreateEventSourceMapping.html): a batch is cut to fit.
+#[tokio::test]
+async fn a_batch_whose_event_would_pass_6_mb_is_cut_to_fit_in_order() {
+    let fixture = fixture("payload-cap").await;
+    // 8 records of 900,000 bytes, 1.2 MB each in base64: 5 fit in 6 MB, not 6.
+    let big: Vec<String> = (0..8).map(|n| format!("ok-{n}-{}", "x".repeat(900_000))).collect();
+    let big: Vec<&str> = big.iter().map(String::as_str).collect();
+    let sequences = fixture.put("key", &big).await;
+    let _supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            ..Mapping::default()
+        })
+        .await;
+    let invocations = fixture.wait_for(|invocations| delivered(invocations) >= 8).await;
+    let sizes: Vec<usize> = invocations.iter().map(|(s, _)| s.len()).collect();
+    assert_eq!(sizes, [5, 3], "the first batch cut at 6 MB, the rest next");
+    let received: Vec<String> = invocations.into_iter().flat_map(|(s, _)| s).collect();
+    assert_eq!(received, sequences, "each record once, in the shard's order");
+}
+
+// "6 MB each for request and response" (gettingstarted-limits.html): a larger answer fails the invocation.
+#[tokio::test]
+async fn an_answer_over_6_mb_is_a_function_error() {
+    let fixture = fixture("response-cap").await;
+    let supervisor = fixture
+        .map(Mapping {
+            batch_size: 1,
+            max_retries: Some(0),
+            ..Mapping::default()
+        })
+        .await;
+    fixture
+        .put("key", &["big-response:6000000", "big-response:6300000"])
+        .await;
+    let started = Instant::now();
+    while fixture.failure_records().is_empty() && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let records = fixture.failure_records();
+    assert_eq!(records.len(), 1, "only the answer over the limit failed: {records:?}");
+    let record = &records[0];
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["lab"]["errorType"], "Function.ResponseSizeTooLarge");
+    assert_eq!(record["KinesisBatchInfo"]["batchSize"], 1);
+    let stats = supervisor.all_stats().pop().unwrap().1;
+    assert_eq!(
+        stats.records_done.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "6,000,000 bytes is within it"
+    );
+}
+
+// With the default MaximumRetryAttempts (-1) a failing final invocation is retried until its records are older than
+// MaximumRecordAgeInSeconds, then given up (RecordAgeExceeded) and the shard moves on
+// (services-kinesis-windows.html; kinesis-on-failure-destination.html). A second here, not AWS's minimum of 60:
+// the emulator's control plane takes it, and no test waits a minute.
+#[tokio::test]
+async fn a_final_invocation_failing_for_ever_is_given_up_once_its_records_are_too_old() {
+    let fixture = fixture("final-age").await;
+    let supervisor = fixture
+        .map(Mapping {
+            batch_size: 10,
+            tumbling_window_seconds: Some(1),
+            max_record_age_seconds: Some(1),
+            ..Mapping::default()
+        })
+        .await;
+    // One record: its window is the one whose final invocation fails.
+    fixture.put("key", &["final-fails-always"]).await;
+    let started = Instant::now();
+    while fixture.failure_records().is_empty() && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let later = fixture.put("key", &["ok-later"]).await;
+    let lines = fixture
+        .wait_for_lines(|lines| lines.iter().any(|line| line["sequences"][0] == later[0].as_str()))
+        .await;
+    let records = fixture.failure_records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["requestContext"]["condition"], "RecordAgeExceeded");
+    assert_eq!(records[0]["KinesisBatchInfo"]["batchSize"], 1, "the window's record");
+    assert!(
+        lines.iter().any(|line| line["sequences"][0] == later[0].as_str()),
+        "the shard moved on: {lines:?}"
+    );
+    let stats = supervisor.all_stats().pop().unwrap().1;
+    assert_eq!(stats.records_given_up.load(std::sync::atomic::Ordering::Relaxed), 1);
 }

@@ -123,7 +123,6 @@ mod s3_error {
         BufferingHints, CompressionFormat, DeliveryStreamType, ExtendedS3DestinationConfiguration,
         KinesisStreamSourceConfiguration,
     };
-    use lab_cloud::event_source::Pacing;
     use lab_cloud::runtime::firehose::DeliveryStats;
     use lab_cloud::supervisor::{Folders, Supervisor};
     use std::sync::atomic::Ordering;
@@ -212,10 +211,7 @@ mod s3_error {
                 failures: self.state.join("failures"),
                 checkpoints: self.state.join("checkpoints"),
             };
-            let pacing = Pacing {
-                poll_interval: Duration::from_millis(50),
-                retry_delay: Duration::from_millis(20),
-            };
+            let pacing = lab_cloud::testing::test_pacing();
             let mut supervisor = Supervisor::new(self.config.clone(), vec![], folders, pacing)
                 .with_faults(faults, &[])
                 .only_delivery_streams([self.name.clone()]);

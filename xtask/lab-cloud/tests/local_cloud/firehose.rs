@@ -5,7 +5,6 @@ use aws_sdk_firehose::types::{
     BufferingHints, CompressionFormat, DeliveryStreamType, ExtendedS3DestinationConfiguration,
     KinesisStreamSourceConfiguration, ProcessingConfiguration, Processor, ProcessorType,
 };
-use lab_cloud::event_source::Pacing;
 use lab_cloud::supervisor::{Folders, Supervisor};
 use std::time::{Duration, Instant};
 
@@ -136,10 +135,7 @@ impl Fixture {
             checkpoints: self.state.join("checkpoints"),
         };
         let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
-        let pacing = Pacing {
-            poll_interval: Duration::from_millis(50),
-            retry_delay: Duration::from_millis(20),
-        };
+        let pacing = lab_cloud::testing::test_pacing();
         let mut supervisor = Supervisor::new(self.config.clone(), environment, folders, pacing)
             .only_delivery_streams([self.delivery.clone()]);
         supervisor.sync().await.unwrap();

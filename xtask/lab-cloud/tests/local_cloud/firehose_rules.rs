@@ -407,6 +407,7 @@ async fn pump(door: &Door, name: &str, retry: Duration) -> (Supervisor, std::pat
     let pacing = Pacing {
         poll_interval: Duration::from_millis(50),
         retry_delay: Duration::from_millis(20),
+        ..Pacing::default()
     };
     let faults = std::sync::Arc::new(FaultPlan::new(Default::default(), 1, retry));
     let mut supervisor = Supervisor::new(door.config.clone(), vec![], folders, pacing)

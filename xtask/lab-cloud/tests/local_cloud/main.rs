@@ -14,6 +14,7 @@ mod kinesis;
 mod lambda_host;
 mod producing;
 mod redrive;
+mod reshard;
 mod sandbox;
 mod scripted;
 mod validation;

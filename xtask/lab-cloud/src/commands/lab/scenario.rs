@@ -1,6 +1,9 @@
-//! The `poison` scenario's malformed records, written by the lab itself beside the producer's, and where they end
-//! up: the consumer rejects each (step 3 reports it as a batch item failure), its mapping retries, and once the
-//! retries are used up gives the rest of the batch up to the on-failure destination.
+//! What the lab's scenarios do beside the producer:
+//! - `poison`: malformed records, written by the lab itself beside the producer's, and where they end up: the
+//!   consumer rejects each (step 3 reports it as a batch item failure), its mapping retries, and once the retries
+//!   are used up gives the rest of the batch up to the on-failure destination;
+//! - `reshard`: a third of the way in, the lab doubles the stream's shards as an operator would
+//!   (`UpdateShardCount`, `UNIFORM_SCALING`), and measures the stream's throughput before and after.
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
@@ -11,6 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::gateway::TrafficMeter;
 use crate::runtime::event_source::{MappingSettings, kinesis_event};
 use crate::runtime::lambda_host::{FunctionSpec, LambdaHost, Outcome};
 
@@ -228,6 +232,144 @@ impl Written {
     }
 }
 
+/// The `reshard` scenario's figures, in the summary: the stream's writes before the reshard (from the producer's
+/// start to the `UpdateShardCount` call) and after it (from the stream's return to ACTIVE with its new shards to
+/// the producer's end).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Reshard {
+    /// Open shards before and after.
+    pub shards_before: u64,
+    pub shards_after: u64,
+    /// Seconds into the producer's run when the lab called `UpdateShardCount`, and when the stream was ACTIVE again.
+    pub requested_at_s: f64,
+    pub active_at_s: f64,
+    /// Records the stream accepted per second, and write entries it refused per second.
+    pub produce_records_per_s_before: f64,
+    pub produce_records_per_s_after: Option<f64>,
+    pub refusals_per_s_before: f64,
+    pub refusals_per_s_after: Option<f64>,
+}
+
+/// A stream's writes as the front door counted them: records accepted, entries refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Writes {
+    pub accepted: u64,
+    pub refused: u64,
+}
+
+impl Writes {
+    pub fn of(meter: &TrafficMeter, stream: &str) -> Writes {
+        let mut writes = Writes::default();
+        for (shard, traffic) in meter.traffic() {
+            if shard.stream == stream {
+                writes.accepted += traffic.records_accepted;
+                writes.refused += traffic.writes_throttled;
+            }
+        }
+        writes
+    }
+}
+
+/// What the reshard did and when (seconds into the producer's run), before the producer's end is known.
+#[derive(Debug, Clone, Default)]
+pub struct Resharded {
+    pub shards_before: u64,
+    pub shards_after: u64,
+    pub requested_at_s: f64,
+    pub at_request: Writes,
+    pub active_at_s: f64,
+    pub at_active: Writes,
+}
+
+impl Resharded {
+    /// The figures, given the stream's writes at the producer's end, `produce_seconds` into its run. No "after"
+    /// when the producer was done before the new shards were.
+    pub fn figures(&self, at_end: Writes, produce_seconds: f64) -> Reshard {
+        let per_second = |count: u64, seconds: f64| (count as f64 / seconds * 10.0).round() / 10.0;
+        let before = self.requested_at_s.max(f64::EPSILON);
+        let after = produce_seconds - self.active_at_s;
+        let after_rate = |count: u64| (after > 0.0).then(|| per_second(count, after));
+        Reshard {
+            shards_before: self.shards_before,
+            shards_after: self.shards_after,
+            requested_at_s: (self.requested_at_s * 10.0).round() / 10.0,
+            active_at_s: (self.active_at_s * 10.0).round() / 10.0,
+            produce_records_per_s_before: per_second(self.at_request.accepted, before),
+            produce_records_per_s_after: after_rate(at_end.accepted.saturating_sub(self.at_active.accepted)),
+            refusals_per_s_before: per_second(self.at_request.refused, before),
+            refusals_per_s_after: after_rate(at_end.refused.saturating_sub(self.at_active.refused)),
+        }
+    }
+}
+
+/// Open shards and whether the stream is ACTIVE.
+async fn open_shards(kinesis: &aws_sdk_kinesis::Client, stream_arn: &str) -> Result<(u64, bool)> {
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .context("DescribeStreamSummary")?
+        .stream_description_summary
+        .context("no stream description")?;
+    let active = summary.stream_status == aws_sdk_kinesis::types::StreamStatus::Active;
+    Ok((summary.open_shard_count.max(0) as u64, active))
+}
+
+/// Once the stream has accepted `after_records`, doubles its open shards as an operator would (`UpdateShardCount`
+/// with `UNIFORM_SCALING`, <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_UpdateShardCount.html>),
+/// waits until it is ACTIVE again with them, and says when each happened, counted from `started`.
+pub fn reshard_midway(
+    config: &SdkConfig,
+    meter: TrafficMeter,
+    stream_arn: &str,
+    after_records: u64,
+    started: std::time::Instant,
+) -> tokio::task::JoinHandle<Result<Resharded>> {
+    let kinesis = aws_sdk_kinesis::Client::new(config);
+    let stream_arn = stream_arn.to_owned();
+    let stream = stream_arn
+        .rsplit_once(":stream/")
+        .map_or("", |(_, name)| name)
+        .to_owned();
+    tokio::spawn(async move {
+        while Writes::of(&meter, &stream).accepted < after_records {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (shards_before, _) = open_shards(&kinesis, &stream_arn).await?;
+        let at_request = Writes::of(&meter, &stream);
+        let requested_at_s = started.elapsed().as_secs_f64();
+        let target = shards_before * 2;
+        eprintln!("\nlab: resharding {stream}: {shards_before} -> {target} shards (UpdateShardCount, UNIFORM_SCALING)");
+        kinesis
+            .update_shard_count()
+            .stream_arn(&stream_arn)
+            .target_shard_count(i32::try_from(target).context("too many shards")?)
+            .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+            .send()
+            .await
+            .context("UpdateShardCount")?;
+        // "The stream status is UPDATING" until the reshard is done; then ACTIVE with the new shards.
+        loop {
+            let (open, active) = open_shards(&kinesis, &stream_arn).await?;
+            if active && open == target {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let resharded = Resharded {
+            shards_before,
+            shards_after: target,
+            requested_at_s,
+            at_request,
+            active_at_s: started.elapsed().as_secs_f64(),
+            at_active: Writes::of(&meter, &stream),
+        };
+        eprintln!("lab: {stream} is ACTIVE with {target} shards");
+        Ok(resharded)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +394,38 @@ mod tests {
             })
             .collect();
         (folder, files)
+    }
+
+    #[test]
+    fn the_reshards_rates_are_over_the_time_before_the_request_and_after_the_new_shards() {
+        let resharded = Resharded {
+            shards_before: 2,
+            shards_after: 4,
+            requested_at_s: 5.0,
+            at_request: Writes {
+                accepted: 10_000,
+                refused: 10_000,
+            },
+            active_at_s: 7.0,
+            at_active: Writes {
+                accepted: 14_000,
+                refused: 14_000,
+            },
+        };
+        let at_end = Writes {
+            accepted: 30_000,
+            refused: 15_000,
+        };
+        let figures = resharded.figures(at_end, 11.0);
+        assert_eq!(figures.produce_records_per_s_before, 2000.0);
+        assert_eq!(figures.refusals_per_s_before, 2000.0);
+        assert_eq!(figures.produce_records_per_s_after, Some(4000.0));
+        assert_eq!(figures.refusals_per_s_after, Some(250.0));
+        let too_soon = resharded.figures(at_end, 6.0);
+        assert_eq!(
+            too_soon.produce_records_per_s_after, None,
+            "the producer was done before the new shards"
+        );
     }
 
     #[test]

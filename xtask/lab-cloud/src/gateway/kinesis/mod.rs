@@ -117,6 +117,18 @@ impl Kinesis {
         self.metrics.snapshot()
     }
 
+    /// Every closed shard (resharded: a parent), by stream, for display: `(region, stream, shard id)`.
+    pub fn closed_shards(&self) -> std::collections::BTreeSet<(String, String, String)> {
+        let mut closed = std::collections::BTreeSet::new();
+        for stream in self.store.all() {
+            let stream = store::lock(&stream);
+            for shard in stream.shards.iter().filter(|shard| !shard.is_open()) {
+                closed.insert((stream.key.region.clone(), stream.key.name.clone(), shard.id.clone()));
+            }
+        }
+        closed
+    }
+
     /// Serves one Kinesis call (AWS JSON 1.1).
     pub async fn serve(&self, call: &Call) -> Response<Body> {
         let operation = call.operation.clone().unwrap_or_default();

@@ -375,6 +375,8 @@ async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> 
         roles: &shared.roles,
         kinesis: &shared.kinesis,
         upstream: &shared.upstream,
+        access: &shared.access,
+        iam: shared.iam,
     };
     if let Err(error) = validate::firehose::check(&call, &firehose).await {
         return error.response(call.protocol);

@@ -18,6 +18,7 @@ use super::super::errors::AwsError;
 use super::super::kinesis::Kinesis;
 use super::super::roles::Roles;
 use super::super::upstream::Upstream;
+use crate::gateway::authorize::AccessLog;
 use serde_json::Value;
 
 /// What the checks read besides the call: the roles (IAM), the streams (the Kinesis engine), and the emulator's
@@ -26,6 +27,10 @@ pub struct Context<'a> {
     pub roles: &'a Roles,
     pub kinesis: &'a Kinesis,
     pub upstream: &'a Upstream,
+    /// Where Firehose's read of the source at creation is written: on AWS it is the role's own call.
+    pub access: &'a AccessLog,
+    /// Whether IAM is enforced (`--no-iam`: not, and neither are the role checks).
+    pub iam: bool,
 }
 
 /// `Ok` when AWS would take the call (or it is no Firehose call these rules concern).
@@ -71,7 +76,9 @@ async fn update(call: &Call, body: &Value, context: &Context<'_>) -> Result<(), 
         .and_then(|d| d.pointer("/Destinations/0/ExtendedS3DestinationDescription"));
     destination::check(update, "extendedS3DestinationUpdate", current_s3, kinesis_source)?;
     if let Some(role) = update["RoleARN"].as_str().filter(|_| kinesis_source) {
-        source::firehose_may_assume(role, context.roles).await?;
+        if context.iam {
+            source::firehose_may_assume(role, context.roles).await?;
+        }
     }
     Ok(())
 }

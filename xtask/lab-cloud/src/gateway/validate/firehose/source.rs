@@ -9,6 +9,7 @@
 
 use super::{Context, invalid_argument};
 use crate::gateway::authenticate::ACCOUNT;
+use crate::gateway::authorize::session_context;
 use crate::gateway::call::Call;
 use crate::gateway::errors::AwsError;
 use crate::gateway::kinesis::StreamKey;
@@ -24,14 +25,16 @@ pub async fn check(call: &Call, body: &Value, context: &Context<'_>) -> Result<(
              KinesisStreamAsSource delivery stream",
         ));
     };
-    firehose_may_assume(role_arn, context.roles).await?;
-    if let Some(role) = body
-        .pointer("/ExtendedS3DestinationConfiguration/RoleARN")
-        .and_then(Value::as_str)
-    {
-        firehose_may_assume(role, context.roles).await?;
+    if context.iam {
+        firehose_may_assume(role_arn, context.roles).await?;
+        if let Some(role) = body
+            .pointer("/ExtendedS3DestinationConfiguration/RoleARN")
+            .and_then(Value::as_str)
+        {
+            firehose_may_assume(role, context.roles).await?;
+        }
+        may_describe(role_arn, stream_arn, call.region(), context).await?;
     }
-    may_describe(role_arn, stream_arn, context.roles).await?;
     let name = stream_arn.rsplit_once(":stream/").map_or(stream_arn, |(_, name)| name);
     let key = StreamKey {
         region: stream_arn.split(':').nth(3).unwrap_or(call.region()).to_owned(),
@@ -58,11 +61,23 @@ pub async fn firehose_may_assume(role_arn: &str, roles: &Roles) -> Result<(), Aw
     if decision.is_allowed() { Ok(()) } else { Err(unable()) }
 }
 
-/// Whether the role's policies allow `kinesis:DescribeStream` on the stream.
-async fn may_describe(role_arn: &str, stream_arn: &str, roles: &Roles) -> Result<(), AwsError> {
-    let role = roles.get(role_arn).await.ok().flatten();
-    let allowed = role
-        .is_some_and(|role| evaluate(&role.policies, &Request::new("kinesis:DescribeStream", stream_arn)).is_allowed());
+/// The session name Firehose's reads of a source show in the access report (AWS's are not documented).
+const SESSION: &str = "firehose_local";
+
+/// Whether the role's policies allow `kinesis:DescribeStream` on the stream; the decision is the role's own call in
+/// the access log, as Firehose's read is on AWS.
+async fn may_describe(role_arn: &str, stream_arn: &str, region: &str, context: &Context<'_>) -> Result<(), AwsError> {
+    let allowed = match context.roles.get(role_arn).await.ok().flatten() {
+        Some(role) => {
+            let mut request = Request::new("kinesis:DescribeStream", stream_arn);
+            request.context = session_context(&role.arn, &role.id, SESSION, region);
+            let decision = evaluate(&role.policies, &request);
+            let session = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/{SESSION}", role.name);
+            context.access.record(&role.arn, &session, &request, &decision);
+            decision.is_allowed()
+        }
+        None => false,
+    };
     if allowed {
         return Ok(());
     }

@@ -75,10 +75,8 @@ async fn update(call: &Call, body: &Value, context: &Context<'_>) -> Result<(), 
         .as_ref()
         .and_then(|d| d.pointer("/Destinations/0/ExtendedS3DestinationDescription"));
     destination::check(update, "extendedS3DestinationUpdate", current_s3, kinesis_source)?;
-    if let Some(role) = update["RoleARN"].as_str().filter(|_| kinesis_source) {
-        if context.iam {
-            source::firehose_may_assume(role, context.roles).await?;
-        }
+    if let Some(role) = update["RoleARN"].as_str().filter(|_| kinesis_source && context.iam) {
+        source::firehose_may_assume(role, context.roles).await?;
     }
     Ok(())
 }

@@ -88,7 +88,8 @@ pub fn grade(name: &str, document: &str, resources: &Resources, make: impl Fn(&s
         !roles.is_empty(),
         "the reference trace has no role that gets the {document} document"
     );
-    let mut problems: Vec<String> = vec![];
+    // Each problem once, with every role it is a problem for: (what is wrong, why each role needs otherwise).
+    let mut missing: Vec<(String, Vec<String>, String)> = vec![];
     let mut beyond: Vec<(Finding, Vec<String>)> = vec![];
     for role in roles {
         let json = make(role.function.as_deref().unwrap_or_default()).to_json();
@@ -100,12 +101,14 @@ pub fn grade(name: &str, document: &str, resources: &Resources, make: impl Fn(&s
         for need in &needed {
             let Request { action, resource, .. } = &need.request;
             let decision = policy::evaluate(std::slice::from_ref(&policy), &need.request);
-            if !decision.is_allowed() {
-                let refused = refusal(&decision, action);
-                problems.push(format!(
-                    "{name} does not allow {action} on {resource}, which {}{refused}",
-                    need.because
-                ));
+            if decision.is_allowed() {
+                continue;
+            }
+            let what = format!("{name} does not allow {action} on {resource}, which ");
+            match missing.iter_mut().find(|(seen, _, _)| *seen == what) {
+                Some((_, becauses, _)) if !becauses.contains(&need.because) => becauses.push(need.because.clone()),
+                Some(_) => {}
+                None => missing.push((what, vec![need.because.clone()], refusal(&decision, action))),
             }
         }
         let requests: Vec<Request> = needed.into_iter().map(|need| need.request).collect();
@@ -116,15 +119,12 @@ pub fn grade(name: &str, document: &str, resources: &Resources, make: impl Fn(&s
             }
         }
     }
-    let mut unique = vec![];
-    for problem in problems {
-        if !unique.contains(&problem) {
-            unique.push(problem);
-        }
-    }
-    // A grant too much for every role that gets the document is said once, naming them all.
-    unique.extend(beyond.into_iter().map(|(finding, whos)| finding.say(&whos)));
-    unique
+    let missing = missing
+        .into_iter()
+        .map(|(what, becauses, refused)| format!("{what}{}{refused}", becauses.join(", and ")));
+    missing
+        .chain(beyond.into_iter().map(|(finding, whos)| finding.say(&whos)))
+        .collect()
 }
 
 /// AWS's reason for the refusal, when it has one ("because no identity-based policy allows …").

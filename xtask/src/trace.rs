@@ -178,3 +178,42 @@ fn run_one(
         None => bail!("the {scenario} run printed no summary ({}):\n{stdout}", output.status),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lab's JSON summary of a steady run that made exactly what the shipped trace lists for the steady scenario.
+    fn steady_summary() -> Value {
+        let mut run = shipped().expect("the shipped trace reads");
+        run.about.clear();
+        for role in &mut run.roles {
+            role.requests
+                .retain(|request| request.scenarios.iter().any(|s| s == "steady"));
+        }
+        serde_json::json!({"scenario": "steady", "trace": run})
+    }
+
+    #[test]
+    fn the_shipped_trace_agrees_with_a_run_that_made_its_calls_and_not_with_one_that_made_another() {
+        assert_eq!(
+            differences_from_summary(&steady_summary()).unwrap(),
+            Vec::<String>::new()
+        );
+        let mut summary = steady_summary();
+        summary["trace"]["roles"][0]["requests"][0]["action"] = "kinesis:PutRecord".into();
+        let differences = differences_from_summary(&summary).unwrap();
+        assert_eq!(
+            differences.len(),
+            2,
+            "one call new to the trace, one the run no longer made: {differences:?}"
+        );
+        assert!(differences[0].contains("kinesis:PutRecord on"), "{differences:?}");
+    }
+
+    #[test]
+    fn a_summary_without_a_trace_is_an_error_not_an_agreement() {
+        let error = differences_from_summary(&serde_json::json!({"scenario": "steady"})).unwrap_err();
+        assert!(format!("{error:#}").contains("no trace"), "{error:#}");
+    }
+}

@@ -282,7 +282,7 @@ pub fn lab(args: LabArgs) -> Result<bool> {
 
 /// An exclusive lock on `path` (released when the file is dropped, or the process ends however it ends), or an error
 /// saying that another lab runs in this clone.
-fn only_run(path: &std::path::Path) -> Result<std::fs::File> {
+pub(crate) fn only_run(path: &std::path::Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
     let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     match file.try_lock() {

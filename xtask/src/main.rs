@@ -25,6 +25,7 @@ mod tidy_builds;
 #[cfg(test)]
 mod tidy_parity;
 mod tools;
+mod trace;
 mod verify;
 mod workspace_hack;
 
@@ -92,6 +93,13 @@ enum Command {
         /// Keep the dashboard up after the summary, until Ctrl-C.
         #[arg(long)]
         hold: bool,
+        /// Rewrite step 1's reference trace (steps/step-1/tests/fixtures/reference-trace.json) from a run of the
+        /// solutions in every scenario, --records each: what each role calls, which step 1's tests grade against.
+        #[arg(long, conflicts_with_all = ["mine", "scenario", "no_iam", "no_limits", "check_trace", "hold"])]
+        write_trace: bool,
+        /// Compare step 1's reference trace with a steady run of the solutions (`verify` does it too).
+        #[arg(long, conflicts_with_all = ["mine", "scenario", "no_iam", "no_limits", "hold"])]
+        check_trace: bool,
     },
     /// Run a short lab and watch its dashboard in headless Chromium: live figures, no console error, step 5's map
     /// drawn where its readings are, the last figures equal to the summary; screenshots in .lab/screenshots/.
@@ -315,23 +323,33 @@ fn run(command: Command) -> Result<bool> {
             faults,
             dashboard,
             hold,
-        } => lab::lab(lab::LabArgs {
-            records,
-            no_parents_first,
-            mine,
-            json,
-            firehose_interval,
-            firehose_compression,
-            window,
-            records_per_second,
-            no_limits,
-            stream_lifecycle_ms,
-            no_iam,
-            scenario,
-            faults,
-            dashboard,
-            hold,
-        }),
+            write_trace,
+            check_trace,
+        } => {
+            if write_trace {
+                return trace::write(records);
+            }
+            if check_trace {
+                return trace::check(records);
+            }
+            lab::lab(lab::LabArgs {
+                records,
+                no_parents_first,
+                mine,
+                json,
+                firehose_interval,
+                firehose_compression,
+                window,
+                records_per_second,
+                no_limits,
+                stream_lifecycle_ms,
+                no_iam,
+                scenario,
+                faults,
+                dashboard,
+                hold,
+            })
+        }
         Command::DashboardCheck { records, scenario } => dashboard_check(records, scenario),
         Command::Invoke {
             step,

@@ -12,6 +12,7 @@ use crate::cargo::{Verdict, cargo, test_package};
 use crate::cloud;
 use crate::learner;
 use crate::steps;
+use crate::trace;
 
 struct Tally {
     passed: usize,
@@ -216,7 +217,9 @@ pub fn verify() -> Result<bool> {
         name: "check".to_owned(),
         echo: false,
     };
-    let outcome = browser::dashboard_check(&check)
+    let dashboard = browser::dashboard_check(&check);
+    let outcome = dashboard
+        .as_ref()
         .map(|report| {
             format!(
                 "live in headless Chromium, no console error, the map drawn where its readings are ({} rings \
@@ -227,6 +230,24 @@ pub fn verify() -> Result<bool> {
         })
         .map_err(|error| format!("{error:#}"));
     tally.record("the lab's dashboard in a browser", started, outcome);
+
+    // The same run's calls against step 1's reference trace, which step 1's tests grade the policies with.
+    if let Ok(report) = &dashboard {
+        let started = Instant::now();
+        let outcome = match trace::differences_from_summary(&report.summary) {
+            Ok(differences) if differences.is_empty() => {
+                Ok("a real run made exactly the calls step 1's reference trace lists for it".to_owned())
+            }
+            Ok(differences) => Err(format!(
+                "{} is stale (`{}` rewrites it):\n{}",
+                lab_contract::trace::TRACE_FILE,
+                trace::REWRITE,
+                differences.join("\n")
+            )),
+            Err(error) => Err(format!("{error:#}")),
+        };
+        tally.record("step 1's reference trace", started, outcome);
+    }
 
     println!("verify: {} passed, {} failed", tally.passed, tally.failed);
     Ok(tally.failed == 0)

@@ -9,15 +9,13 @@
 mod given;
 
 pub use given::policy::{Effect, POLICY_VERSION, PolicyDocument, Resources, Statement};
-pub use given::stream_api::StreamError;
+pub use given::stream_api::{ACTIVE_TIMEOUT, POLL_INTERVAL, StreamError, wait_until_active};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::client::Waiters;
-use aws_sdk_kinesis::types::{StreamDescriptionSummary, StreamStatus};
+use aws_sdk_kinesis::types::StreamDescriptionSummary;
 use given::policy::{allow, function_logs};
 use given::stream_api::{align_settings, describe, kinesis_error, stream_mode};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// The stream every later step reads or writes.
 pub const STREAM_NAME: &str = "TelemetricStream";
@@ -57,16 +55,17 @@ pub fn telemetric_stream() -> StreamDefinition {
 }
 // ANCHOR_END: telemetric_stream
 
-// learner: allow PutRecord and PutRecords on the stream, and writing the function's own logs
+// learner: allow exactly what the producer calls on the stream, and writing the function's own logs
 // ANCHOR: producer_policy
 /// The producer Lambda writes records to the stream and its own logs.
 pub fn producer_policy(resources: &Resources, function_name: &str) -> PolicyDocument {
     PolicyDocument {
         version: POLICY_VERSION,
         statement: vec![
+            // The producer writes in batches: PutRecords only (PutRecord is a separate action it never calls).
             allow(
                 "PutRecordsOnTheStream",
-                &["kinesis:PutRecord", "kinesis:PutRecords"],
+                &["kinesis:PutRecords"],
                 vec![resources.stream_arn()],
             ),
             function_logs(resources, function_name),
@@ -75,7 +74,7 @@ pub fn producer_policy(resources: &Resources, function_name: &str) -> PolicyDocu
 }
 // ANCHOR_END: producer_policy
 
-// learner: allow what an event source mapping reads on the stream, and the function's own logs
+// learner: allow what the consumer's event source mapping needs on the stream, and the function's own logs
 // ANCHOR: consumer_policy
 /// The consumer Lambda is invoked by an event source mapping, which reads the stream with the function's role.
 pub fn consumer_policy(resources: &Resources, function_name: &str) -> PolicyDocument {
@@ -85,11 +84,13 @@ pub fn consumer_policy(resources: &Resources, function_name: &str) -> PolicyDocu
             allow(
                 "ReadTheStream",
                 &[
-                    "kinesis:DescribeStream",
-                    "kinesis:DescribeStreamSummary",
+                    // What the mapping calls...
                     "kinesis:ListShards",
                     "kinesis:GetShardIterator",
                     "kinesis:GetRecords",
+                    // ...and what Lambda documents as required of its role besides.
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
                 ],
                 vec![resources.stream_arn()],
             ),
@@ -99,7 +100,7 @@ pub fn consumer_policy(resources: &Resources, function_name: &str) -> PolicyDocu
 }
 // ANCHOR_END: consumer_policy
 
-// learner: allow reading the stream and writing objects into the bucket, nothing more
+// learner: allow what Firehose needs to read the stream and write objects into the bucket, nothing more
 // ANCHOR: firehose_policy
 /// Firehose reads the stream and writes objects into the bucket.
 pub fn firehose_policy(resources: &Resources) -> PolicyDocument {
@@ -111,7 +112,6 @@ pub fn firehose_policy(resources: &Resources) -> PolicyDocument {
                 "ReadTheStream",
                 &[
                     "kinesis:DescribeStream",
-                    "kinesis:DescribeStreamSummary",
                     "kinesis:ListShards",
                     "kinesis:GetShardIterator",
                     "kinesis:GetRecords",
@@ -134,9 +134,6 @@ pub fn firehose_policy(resources: &Resources) -> PolicyDocument {
     }
 }
 // ANCHOR_END: firehose_policy
-
-/// How long `ensure_stream` waits for a new stream to become ACTIVE: AWS usually needs well under a minute.
-pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 
 // learner: create the stream only if it is missing, wait until it is ACTIVE, then align_settings
 // ANCHOR: ensure_stream
@@ -168,22 +165,12 @@ pub async fn ensure_stream(
         }
     }
 
-    // A new stream is CREATING for a few seconds. The SDK's waiter polls DescribeStream until it is ACTIVE.
-    client
-        .wait_until_stream_exists()
-        .stream_name(&definition.name)
-        .wait(ACTIVE_TIMEOUT)
-        .await
-        .map_err(kinesis_error)?;
-
-    let summary = describe(client, &definition.name).await?;
-    let Some(summary) = summary.filter(|summary| summary.stream_status == StreamStatus::Active) else {
-        return Err(StreamError::NotActive {
-            status: "not ACTIVE after waiting".to_owned(),
-        });
-    };
+    // A new stream is CREATING for a moment (ours, or one a concurrent deploy just made): tags and retention can be
+    // set only once it is ACTIVE.
+    let summary = wait_until_active(client, &definition.name).await?;
     align_settings(client, definition, &summary).await?;
-    Ok(describe(client, &definition.name).await?.unwrap_or(summary))
+    // A retention change leaves the stream UPDATING for a moment: hand it back once it is ACTIVE again.
+    wait_until_active(client, &definition.name).await
 }
 // ANCHOR_END: ensure_stream
 

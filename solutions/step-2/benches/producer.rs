@@ -10,7 +10,6 @@
 //! ```
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::primitives::Blob;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use producer::{Producer, Reading, Request, Stream, Tally, batches, kinesis_client, now_millis};
@@ -30,19 +29,7 @@ async fn local_stream(kinesis: &Client) -> String {
         .send()
         .await
         .expect("the local cloud creates a stream");
-    kinesis
-        .wait_until_stream_exists()
-        .stream_name(&name)
-        .wait(Duration::from_secs(30))
-        .await
-        .expect("the stream becomes ACTIVE");
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(&name)
-        .send()
-        .await
-        .unwrap();
-    summary.stream_description_summary.unwrap().stream_arn
+    lab_testkit::wait_until_active(kinesis, &name).await.stream_arn
 }
 
 fn put_records_versus_put_record(c: &mut Criterion) {

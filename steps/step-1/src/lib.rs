@@ -9,15 +9,13 @@
 mod given;
 
 pub use given::policy::{Effect, POLICY_VERSION, PolicyDocument, Resources, Statement};
-pub use given::stream_api::StreamError;
+pub use given::stream_api::{ACTIVE_TIMEOUT, POLL_INTERVAL, StreamError, wait_until_active};
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::client::Waiters;
-use aws_sdk_kinesis::types::{StreamDescriptionSummary, StreamStatus};
+use aws_sdk_kinesis::types::StreamDescriptionSummary;
 use given::policy::{allow, function_logs};
 use given::stream_api::{align_settings, describe, kinesis_error, stream_mode};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// The stream every later step reads or writes.
 pub const STREAM_NAME: &str = "TelemetricStream";
@@ -49,21 +47,18 @@ pub fn telemetric_stream() -> StreamDefinition {
 
 /// The producer Lambda writes records to the stream and its own logs.
 pub fn producer_policy(resources: &Resources, function_name: &str) -> PolicyDocument {
-    todo!("allow PutRecord and PutRecords on the stream, and writing the function's own logs")
+    todo!("allow exactly what the producer calls on the stream, and writing the function's own logs")
 }
 
 /// The consumer Lambda is invoked by an event source mapping, which reads the stream with the function's role.
 pub fn consumer_policy(resources: &Resources, function_name: &str) -> PolicyDocument {
-    todo!("allow what an event source mapping reads on the stream, and the function's own logs")
+    todo!("allow what the consumer's event source mapping needs on the stream, and the function's own logs")
 }
 
 /// Firehose reads the stream and writes objects into the bucket.
 pub fn firehose_policy(resources: &Resources) -> PolicyDocument {
-    todo!("allow reading the stream and writing objects into the bucket, nothing more")
+    todo!("allow what Firehose needs to read the stream and write objects into the bucket, nothing more")
 }
-
-/// How long `ensure_stream` waits for a new stream to become ACTIVE: AWS usually needs well under a minute.
-pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Creates the stream if it does not exist, then waits until it is ACTIVE. Calling it again changes nothing.
 pub async fn ensure_stream(

@@ -5,7 +5,6 @@
 //! `producer` binary itself, run by the local cloud's Lambda host.
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::config::retry::RetryConfig;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use lab_testkit::fake::{Call, FakeAws, Reply};
@@ -1159,19 +1158,7 @@ async fn local_stream(kinesis: &Client, shards: i32) -> String {
         .send()
         .await
         .expect("the local cloud creates a stream");
-    kinesis
-        .wait_until_stream_exists()
-        .stream_name(&name)
-        .wait(Duration::from_secs(30))
-        .await
-        .expect("the stream becomes ACTIVE");
-    let summary = kinesis
-        .describe_stream_summary()
-        .stream_name(&name)
-        .send()
-        .await
-        .unwrap();
-    summary.stream_description_summary.unwrap().stream_arn
+    lab_testkit::wait_until_active(kinesis, &name).await.stream_arn
 }
 
 /// Every record on every shard of the stream, as (shard's hash range, partition key, data).

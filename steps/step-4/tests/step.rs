@@ -3,7 +3,6 @@
 //! local cloud's Firehose, which reads the stream and writes objects into S3 as AWS does.
 
 use aws_sdk_firehose::types::{DeliveryStreamStatus, DeliveryStreamType, ProcessorType};
-use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_s3::primitives::ByteStream;
@@ -43,20 +42,7 @@ impl Cloud {
             .send()
             .await
             .expect("creating a test stream");
-        self.kinesis
-            .wait_until_stream_exists()
-            .stream_name(&name)
-            .wait(Duration::from_secs(30))
-            .await
-            .expect("the test stream becomes ACTIVE");
-        let summary = self
-            .kinesis
-            .describe_stream_summary()
-            .stream_name(&name)
-            .send()
-            .await
-            .expect("describing the test stream");
-        summary.stream_description_summary.expect("a summary").stream_arn
+        lab_testkit::wait_until_active(&self.kinesis, &name).await.stream_arn
     }
 
     /// Deletes a test's delivery stream and the stream it reads: every test of a run shares one emulator, and the

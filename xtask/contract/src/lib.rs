@@ -3,6 +3,11 @@
 //! xtask builds these and turns them into a command line ([`LabCloud::to_args`]); lab-cloud parses the same types
 //! back with clap. Both sides compile against this crate, so a flag renamed or retyped on one side fails to compile
 //! on the other, and the round-trip tests below hold the rendering and the parsing to each other.
+//!
+//! [`trace`] is the one other thing both sides read: step 1's reference trace, which lab-cloud's runs make and xtask
+//! writes and checks.
+
+pub mod trace;
 
 /// The local cloud's administrator: what xtask's tools, the tests and `cargo xtask cloud up`'s printed environment
 /// sign with. The local cloud checks every signature as AWS does and knows no other long-term key. Not a secret:

@@ -8,6 +8,8 @@
 //!   ([`Decision::because`]). [`TrustPolicy::may_assume`] decides who may assume a role.
 //! - [`access_report`] replays the requests a role really made and reports the grants never used, or wider than
 //!   their use ([`AccessReport`]).
+//! - [`DOCUMENTED_AS_REQUIRED`] lists what AWS documents as required of a service's role (an event source mapping's,
+//!   Firehose's), which a least-privilege grade asks for even where no run is seen to use it.
 //!
 //! Nothing is silently allowed: an operator or construct the crate does not implement makes its statement
 //! [`Decision::Unevaluable`], which never allows and, in a `Deny`, refuses the request, with the reason.
@@ -38,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod conditions;
+mod documented;
 mod evaluate;
 mod matching;
 mod parse;
@@ -45,6 +48,7 @@ mod report;
 mod request;
 mod trust;
 
+pub use documented::{DOCUMENTED_AS_REQUIRED, Documented, ServiceRole, documented_for};
 pub use evaluate::{Decision, NamedPolicy, PolicyKind, StatementRef, evaluate};
 pub use parse::{Condition, Effect, Element, Policy, PolicyError, PrincipalElement, Principals, Statement, Version};
 pub use report::{AccessReport, Denied, ElementUse, PatternUse, StatementGrants, Used, Verdict, access_report};

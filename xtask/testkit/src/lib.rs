@@ -80,6 +80,48 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos:09}", std::process::id())
 }
 
+/// How often [`wait_until_active`] asks: the local cloud's streams are CREATING for about 2 s.
+const ACTIVE_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long [`wait_until_active`] waits before it fails the test: far longer than the local cloud's lifecycle, for
+/// a machine under load.
+const ACTIVE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until the stream `name` is ACTIVE and returns its summary; panics, saying what it saw, when it is not
+/// ACTIVE within a minute or a call fails.
+///
+/// A new stream is CREATING for a moment, on the local cloud as on AWS, and refuses writes and reads until it is
+/// ACTIVE. The SDK's own waiter (`wait_until_stream_exists`) polls no more often than every 10 s (its `min_delay`),
+/// which made each test that creates a stream wait 10 s for a 2 s lifecycle; this one asks `DescribeStreamSummary`
+/// five times a second.
+pub async fn wait_until_active(
+    kinesis: &aws_sdk_kinesis::Client,
+    name: &str,
+) -> aws_sdk_kinesis::types::StreamDescriptionSummary {
+    use aws_sdk_kinesis::types::StreamStatus;
+    let started = std::time::Instant::now();
+    loop {
+        let summary = kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("DescribeStreamSummary {name}: {:?}", error.into_service_error()))
+            .stream_description_summary
+            .unwrap_or_else(|| panic!("DescribeStreamSummary {name} answered without a summary"));
+        match summary.stream_status {
+            StreamStatus::Active => return summary,
+            StreamStatus::Creating | StreamStatus::Updating if started.elapsed() < ACTIVE_PATIENCE => {
+                tokio::time::sleep(ACTIVE_POLL).await;
+            }
+            status => panic!(
+                "the test stream {name} is {status} after {:.1} s, not ACTIVE",
+                started.elapsed().as_secs_f64()
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_loopback;

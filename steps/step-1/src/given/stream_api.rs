@@ -1,25 +1,43 @@
 //! The Kinesis calls `ensure_stream` is built from, and its error type. The chapter's "Creating it idempotently"
-//! section explains why tags and retention are set after the stream is ACTIVE.
+//! section explains why tags and retention are set after the stream is ACTIVE, and "Waiting until it is ACTIVE"
+//! why [`wait_until_active`] asks every second instead of using the SDK's waiter.
 
 use crate::{Capacity, StreamDefinition};
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::operation::describe_stream_summary::DescribeStreamSummaryError;
-use aws_sdk_kinesis::types::{StreamDescriptionSummary, StreamMode, StreamModeDetails};
+use aws_sdk_kinesis::types::{StreamDescriptionSummary, StreamMode, StreamModeDetails, StreamStatus};
+use std::time::{Duration, Instant};
+
+/// How long [`wait_until_active`] waits for a new stream: AWS usually needs well under a minute.
+pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How often [`wait_until_active`] asks. `DescribeStreamSummary` allows 20 calls a second per account
+/// (<https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DescribeStreamSummary.html>): once a second leaves
+/// plenty for everyone else, and sees the stream ACTIVE within a second of its becoming so.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What can go wrong while making sure the stream exists.
 #[derive(Debug)]
 pub enum StreamError {
     /// A Kinesis call failed (the message says which, and why).
     Kinesis(String),
-    /// The stream did not become ACTIVE in time.
-    NotActive { status: String },
+    /// The stream did not become ACTIVE: still CREATING (or UPDATING) after `waited`, or DELETING, or gone.
+    NotActive {
+        stream: String,
+        status: String,
+        waited: Duration,
+    },
 }
 
 impl std::fmt::Display for StreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StreamError::Kinesis(message) => write!(f, "Kinesis call failed: {message}"),
-            StreamError::NotActive { status } => write!(f, "the stream did not become ACTIVE in time (it is {status})"),
+            StreamError::NotActive { stream, status, waited } => write!(
+                f,
+                "{stream} did not become ACTIVE: it is {status} after {} s of waiting",
+                waited.as_secs()
+            ),
         }
     }
 }
@@ -40,6 +58,39 @@ pub(crate) async fn describe(client: &Client, name: &str) -> Result<Option<Strea
             DescribeStreamSummaryError::ResourceNotFoundException(_) => Ok(None),
             other => Err(kinesis_error(other)),
         },
+    }
+}
+
+/// Waits until the stream is ACTIVE, asking `DescribeStreamSummary` every [`POLL_INTERVAL`] for [`ACTIVE_TIMEOUT`] at
+/// most, and returns its summary; an error once the time is up, or at once if the stream is being deleted or is gone.
+pub async fn wait_until_active(client: &Client, name: &str) -> Result<StreamDescriptionSummary, StreamError> {
+    wait_until_active_within(client, name, ACTIVE_TIMEOUT, POLL_INTERVAL).await
+}
+
+/// [`wait_until_active`], asking every `pause` for `patience` at most (the given tests wait milliseconds).
+pub(crate) async fn wait_until_active_within(
+    client: &Client,
+    name: &str,
+    patience: Duration,
+    pause: Duration,
+) -> Result<StreamDescriptionSummary, StreamError> {
+    let started = Instant::now();
+    loop {
+        let not_active = |status: &str| StreamError::NotActive {
+            stream: name.to_owned(),
+            status: status.to_owned(),
+            waited: started.elapsed(),
+        };
+        let Some(summary) = describe(client, name).await? else {
+            return Err(not_active("gone (DescribeStreamSummary: ResourceNotFoundException)"));
+        };
+        match summary.stream_status {
+            StreamStatus::Active => return Ok(summary),
+            // A stream being created, or resharded or changed (UPDATING), becomes ACTIVE by itself.
+            StreamStatus::Creating | StreamStatus::Updating if started.elapsed() < patience => {}
+            status => return Err(not_active(status.as_str())),
+        }
+        tokio::time::sleep(pause).await;
     }
 }
 

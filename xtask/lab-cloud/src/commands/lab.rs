@@ -34,6 +34,7 @@ use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 use lab_contract::{Faults, Scenario};
 
 pub mod scenario;
+pub mod trace;
 use scenario::Poison;
 
 #[derive(Debug, Clone)]
@@ -131,6 +132,11 @@ pub struct Summary {
     pub s3_dropped: u64,
     /// Each role's access, as the IAM check saw it: actions used, calls denied, grants never used.
     pub access: Vec<RoleReport>,
+    /// The run's part of step 1's reference trace (`cargo xtask lab --write-trace` merges them).
+    pub trace: Option<lab_contract::trace::Trace>,
+    /// The names of the run's resources, for the trace.
+    #[serde(skip)]
+    pub names: Option<trace::Names>,
     /// Each shard's writes over the producer's run.
     pub shards: Vec<ShardFigures>,
     /// Faults injected, by kind.
@@ -248,6 +254,15 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
     let mut summary = summary;
     add_traffic(&mut summary, &door.gateway.traffic());
     summary.access = door.gateway.meter().access_report().await;
+    if let Some(names) = summary.names.clone() {
+        trace::set_aside_documented(&mut summary.access, &names);
+        summary.trace = Some(trace::of_run(
+            &summary.access,
+            &names,
+            args.scenario.name(),
+            args.records.unwrap_or(args.scenario.default_records()),
+        ));
+    }
     summary.failure = failure(&summary);
     if let Some(board) = &board {
         board.feed().finish(json_summary(&summary)?).await;
@@ -440,6 +455,7 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     if let Some(resharding) = reshard {
         add_reshard(&mut summary, options, resharding).await?;
     }
+    summary.names = Some(trace::Names::of(&deployed, &options.settings.naming));
     if let Some(poison) = summary.poison.as_mut() {
         poison.redrive = Some(redrive_given_up(config, options, &supervisor, &folders).await?);
     }
@@ -965,10 +981,10 @@ fn add_delivery_stats(summary: &mut Summary, supervisor: &Supervisor) {
     }
 }
 
-/// Throttling, retries, give-ups, each shard's writes, the faults injected and the poison's fate.
 /// Each role's access in a line or two: what it used, what was denied, what it was granted and never used. Of the
 /// patterns wider than their use, only the actions' and a bare `*` resource are listed: a resource wildcard under
-/// one bucket or log group (`.../*`) stands for keys the role cannot know in advance.
+/// one bucket or log group (`.../*`) stands for keys the role cannot know in advance. The grants never used that AWS
+/// documents as required of the role's service are listed apart, not counted.
 fn print_access(access: &[RoleReport]) {
     for role in access {
         let name = role.role.rsplit('/').next().unwrap_or(&role.role);
@@ -999,6 +1015,13 @@ fn print_access(access: &[RoleReport]) {
                 grant.element, grant.pattern, grant.statement
             );
         }
+        if !role.documented.is_empty() {
+            let patterns: Vec<&str> = role.documented.iter().map(|grant| grant.pattern.as_str()).collect();
+            println!(
+                "       never used here, but AWS documents them as required: {}",
+                patterns.join(", ")
+            );
+        }
     }
 }
 
@@ -1019,6 +1042,7 @@ fn print_reshard(reshard: &scenario::Reshard) {
     );
 }
 
+/// Throttling, retries, give-ups, each shard's writes, the faults injected and the poison's fate.
 fn print_pressure(summary: &Summary) {
     let counts = |map: &BTreeMap<String, u64>| {
         let parts: Vec<String> = map.iter().map(|(why, n)| format!("{n} {why}")).collect();

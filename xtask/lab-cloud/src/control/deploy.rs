@@ -194,7 +194,7 @@ async fn stream_stage(config: &SdkConfig, artifacts: &Artifacts, naming: &Naming
 }
 
 /// A value of the table, at deploy time.
-fn setting(setting: Setting, naming: &Naming, bucket: &str) -> String {
+pub(crate) fn setting(setting: Setting, naming: &Naming, bucket: &str) -> String {
     match setting {
         Setting::StreamName => naming.stream(),
         Setting::Bucket => bucket.to_owned(),

@@ -19,9 +19,11 @@ pub struct RoleReport {
     pub used: Vec<Use>,
     /// Each call denied, with AWS's message (the first ones).
     pub denied: Vec<Refusal>,
-    /// Each pattern of an `Allow` statement that no call used: a permission to remove, unless AWS documents it as
-    /// required (see the step 1 chapter).
+    /// Each pattern of an `Allow` statement that no call used: a permission to remove.
     pub unused: Vec<Grant>,
+    /// The patterns no call used that AWS documents as required of the service acting with the role (the lab sets
+    /// them aside from `unused`: it knows which service that is; see `policy::DOCUMENTED_AS_REQUIRED`).
+    pub documented: Vec<Grant>,
     /// Each wildcard pattern that was used, but only for what `used_for` lists: a permission to narrow.
     pub wider_than_used: Vec<Grant>,
     /// Policies of the role that do not parse (they allow nothing).
@@ -116,6 +118,7 @@ pub async fn report(log: &AccessLog, roles: &Roles) -> Vec<RoleReport> {
             used,
             denied,
             unused: grants(policy::Verdict::Unused),
+            documented: vec![],
             wider_than_used: grants(policy::Verdict::WiderThanUsed),
             unreadable: role.map(|role| role.unreadable.clone()).unwrap_or_default(),
         });

@@ -210,6 +210,8 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
             firehose_interval_seconds: args.firehose_interval,
             analytics_window_seconds: i32::try_from(args.window).context("--window is too long")?,
             functions_dir: state.join("functions"),
+            accounts: crate::control::accounts::Accounts::Any,
+            lifetime: None,
         },
         scenario: args.scenario,
         faults,

@@ -30,7 +30,7 @@ pub struct Found {
 }
 
 impl Found {
-    fn new(kind: ResourceKind, name: String, state: impl Into<String>) -> Found {
+    pub fn new(kind: ResourceKind, name: String, state: impl Into<String>) -> Found {
         Found {
             kind,
             id: name.clone(),

@@ -9,4 +9,5 @@ pub mod firehose;
 pub mod function_logs;
 pub mod lambda_host;
 pub mod read_pacing;
+pub mod scheduler;
 pub mod supervisor;

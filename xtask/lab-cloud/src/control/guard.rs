@@ -196,6 +196,24 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
                 &["logs:DeleteLogGroup"],
                 log_groups,
             ),
+            // Read-only, by name: schedules carry no tags, and the guard lists its own among the learner's.
+            allow(
+                "SeeTheGuardsSchedule",
+                &["scheduler:GetSchedule"],
+                vec![format!(
+                    "arn:aws:scheduler:{region}:{account}:schedule/default/{}",
+                    naming.function(GUARD)
+                )],
+            ),
+            // What Lambda writes the guard's own logs with (`AWSLambdaBasicExecutionRole`, narrowed to its group).
+            allow(
+                "WriteTheGuardsOwnLogs",
+                &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                vec![
+                    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}", naming.function(GUARD)),
+                    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*", naming.function(GUARD)),
+                ],
+            ),
         ],
     }
 }

@@ -6,6 +6,7 @@ mod event_source;
 mod faults;
 mod firehose;
 mod function_logs;
+mod guard;
 mod gateway;
 mod iam;
 mod invoke;

@@ -135,7 +135,11 @@ fn build_zips(steps: &[Step], solution: bool) -> Result<BTreeMap<String, PathBuf
     ensure_rust_target()?;
     let functions: Vec<(&str, String)> = steps
         .iter()
-        .filter_map(|step| step.lambda.as_ref().map(|function| (step.package(solution), function.clone())))
+        .filter_map(|step| {
+            step.lambda
+                .as_ref()
+                .map(|function| (step.package(solution), function.clone()))
+        })
         .chain([(GUARD_PACKAGE, GUARD_BINARY.to_owned())])
         .collect();
     let out = cloud::state_dir()

@@ -108,7 +108,10 @@ impl Context {
         let key = key.to_lowercase();
         self.supplied.as_ref().is_some_and(|supplied| {
             !supplied.contains(&key)
-                && !self.supplied_families.iter().any(|family| key.starts_with(family.as_str()))
+                && !self
+                    .supplied_families
+                    .iter()
+                    .any(|family| key.starts_with(family.as_str()))
                 && self.get(&key).is_none()
         })
     }

@@ -105,13 +105,19 @@ mod tests {
             accounts.check(id).unwrap();
         }
         let refusal = format!("{:#}", accounts.check("123456789012").unwrap_err());
-        assert!(refusal.contains("account 123456789012 is not one of your sandbox accounts"), "{refusal}");
+        assert!(
+            refusal.contains("account 123456789012 is not one of your sandbox accounts"),
+            "{refusal}"
+        );
         assert!(refusal.contains("echo 123456789012 >>"), "{refusal}");
         let none = Accounts::named(None, &dir.join("missing")).unwrap();
         let first = format!("{:#}", none.check("123456789012").unwrap_err());
         assert!(first.contains("You have not named a sandbox account yet"), "{first}");
         let bad = Accounts::named(Some("12345"), &file).unwrap_err();
-        assert!(format!("{bad:#}").contains("\"12345\" is not an AWS account ID"), "{bad:#}");
+        assert!(
+            format!("{bad:#}").contains("\"12345\" is not an AWS account ID"),
+            "{bad:#}"
+        );
         Accounts::Any.check("123456789012").unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -18,16 +18,14 @@ use super::accounts::Accounts;
 use super::bucket::ensure_bucket;
 use super::change::{Action, Change};
 use super::function::{Code, FunctionSettings, ensure_function};
-use super::guard::{
-    DEFAULT_LIFETIME, EXPIRES_AT_TAG, GuardDeploy, Place, ensure_guard, format_time, parse_time,
-};
+use super::guard::{DEFAULT_LIFETIME, EXPIRES_AT_TAG, GuardDeploy, Place, ensure_guard, format_time, parse_time};
 use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust_policy};
 use super::mapping::{MappingSpec, ensure_mapping};
 use super::tools;
 use crate::aws::{ErrorContext, account};
-use chrono::{DateTime, Utc};
 use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming, missing_tags};
 use crate::stages::{self, CONSUMER, FIREHOSE_ROLE, FunctionStage, GUARD_BINARY, ResourceKind, STAGES, Setting};
+use chrono::{DateTime, Utc};
 
 /// The executables built from the steps (the learner's or the solutions'), and the functions' zip archives when
 /// the functions run in AWS rather than in the local Lambda host.
@@ -117,7 +115,8 @@ fn guard_code(artifacts: &Artifacts) -> Result<Code<'_>> {
 /// if still ahead; else the default lifetime from now.
 async fn expiry(config: &SdkConfig, naming: &Naming, lifetime: Option<Duration>) -> DateTime<Utc> {
     let now = Utc::now();
-    let from_now = |lifetime: Duration| now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(4));
+    let from_now =
+        |lifetime: Duration| now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(4));
     if let Some(lifetime) = lifetime {
         return from_now(lifetime);
     }

@@ -105,7 +105,11 @@ pub struct Place<'a> {
 /// only those tagged as this learner's. The Service Authorization Reference gives each action's resource and its
 /// condition keys (<https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html>).
 pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
-    let Place { account, region, bucket } = place;
+    let Place {
+        account,
+        region,
+        bucket,
+    } = place;
     let learner = naming.learner().unwrap_or_default();
     let mut tagged = allow(
         "DeleteOnlyThisLearnersTaggedResources",
@@ -191,11 +195,7 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
                 ],
                 vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
             ),
-            allow(
-                "DeleteThisLearnersFunctionLogs",
-                &["logs:DeleteLogGroup"],
-                log_groups,
-            ),
+            allow("DeleteThisLearnersFunctionLogs", &["logs:DeleteLogGroup"], log_groups),
             // Read-only, by name: schedules carry no tags, and the guard lists its own among the learner's.
             allow(
                 "SeeTheGuardsSchedule",
@@ -210,8 +210,14 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
                 "WriteTheGuardsOwnLogs",
                 &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 vec![
-                    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}", naming.function(GUARD)),
-                    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*", naming.function(GUARD)),
+                    format!(
+                        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
+                        naming.function(GUARD)
+                    ),
+                    format!(
+                        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*",
+                        naming.function(GUARD)
+                    ),
                 ],
             ),
         ],
@@ -290,7 +296,9 @@ pub(crate) async fn ensure_guard(config: &SdkConfig, guard: GuardDeploy<'_>) -> 
     let target = Target::builder()
         .arn(&guard_arn)
         .role_arn(&scheduler_role)
-        .input(serde_json::json!({ "learner": naming.learner(), "expires_at": format_time(guard.expires_at) }).to_string())
+        .input(
+            serde_json::json!({ "learner": naming.learner(), "expires_at": format_time(guard.expires_at) }).to_string(),
+        )
         .build()?;
     let schedule_change = ensure_schedule(config, &name, guard.expires_at, target).await?;
     Ok(vec![role_change, function_change, scheduler_change, schedule_change])
@@ -305,7 +313,9 @@ pub fn at_expression(time: DateTime<Utc>) -> String {
 async fn ensure_schedule(config: &SdkConfig, name: &str, expires_at: DateTime<Utc>, target: Target) -> Result<Change> {
     let scheduler = aws_sdk_scheduler::Client::new(config);
     let expression = at_expression(expires_at);
-    let window = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build()?;
+    let window = FlexibleTimeWindow::builder()
+        .mode(FlexibleTimeWindowMode::Off)
+        .build()?;
     let existing = scheduler.get_schedule().name(name).send().await.ok();
     let action = match existing {
         Some(schedule)
@@ -387,7 +397,10 @@ mod tests {
         let document = serde_json::to_value(guard_policy(&naming, &place)).unwrap();
         let tagged = &document["Statement"][1];
         assert_eq!(tagged["Condition"]["StringEquals"]["aws:ResourceTag/learner"], "ada");
-        assert_eq!(tagged["Condition"]["StringEquals"]["aws:ResourceTag/workshop"], "kinesis-lab");
+        assert_eq!(
+            tagged["Condition"]["StringEquals"]["aws:ResourceTag/workshop"],
+            "kinesis-lab"
+        );
         // Every delete but the bucket's and the log groups' (by exact name) is under the tag condition.
         for statement in document["Statement"].as_array().unwrap() {
             let actions = statement["Action"].as_array().unwrap();

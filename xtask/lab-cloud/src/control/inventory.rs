@@ -152,7 +152,13 @@ async fn discover_functions(config: &SdkConfig, naming: &Naming) -> Result<Funct
     for function in functions {
         let name = function.function_name().unwrap_or_default().to_owned();
         let arn = function.function_arn().unwrap_or_default().to_owned();
-        let tags = lambda.list_tags().resource(&arn).send().await.ok().map(|t| t.tags.unwrap_or_default());
+        let tags = lambda
+            .list_tags()
+            .resource(&arn)
+            .send()
+            .await
+            .ok()
+            .map(|t| t.tags.unwrap_or_default());
         let owned = by_name(&name) || tags.as_ref().is_some_and(|tags| naming.owns(&name, tags));
         if owned {
             if let Some(role) = function.role() {
@@ -258,7 +264,9 @@ async fn discover_delivery_streams(config: &SdkConfig, naming: &Naming) -> Resul
                 .as_ref()
                 .map_or("unknown".to_owned(), |d| d.delivery_stream_status.as_str().to_owned());
             let mut delivery = Found::new(ResourceKind::DeliveryStream, name, state);
-            delivery.created = description.as_ref().and_then(|d| d.create_timestamp.as_ref().and_then(rfc3339));
+            delivery.created = description
+                .as_ref()
+                .and_then(|d| d.create_timestamp.as_ref().and_then(rfc3339));
             delivery.expires_at = tags.as_ref().and_then(expiry_of);
             found.push(delivery);
         }
@@ -390,7 +398,13 @@ async fn discover_schedules(config: &SdkConfig, naming: &Naming) -> Result<Vec<F
             found.expires_at = schedule.schedule_expression().and_then(expiry_of_expression);
             Ok(vec![found])
         }
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(vec![]),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(vec![])
+        }
         Err(error) => Err(error).context_chain("reading the clean-up schedule"),
     }
 }

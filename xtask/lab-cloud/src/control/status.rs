@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::aws::{ErrorContext, s3_client};
-use crate::control::inventory::{Found, discover};
 use crate::control::guard::parse_time;
+use crate::control::inventory::{Found, discover};
 use crate::control::plan::{IDLE_COST_PER_HOUR, SHARD_HOUR_USD};
-use chrono::{DateTime, Utc};
 use crate::naming::{ANALYTICS_PREFIX, FIREHOSE_PREFIX, Naming};
 use crate::readback::stream_ids;
 use crate::stages::ResourceKind;
+use chrono::{DateTime, Utc};
 
 /// What exists and what flows.
 #[derive(Debug, Clone, Serialize)]
@@ -50,11 +50,7 @@ pub struct Meter {
 /// whole or in part: <https://aws.amazon.com/kinesis/data-streams/pricing/>, read here as time elapsed), everything
 /// else nothing while idle (requests, data and storage are billed by use, and `status` shows the use).
 pub fn meter(resource: &Found, now: DateTime<Utc>) -> Meter {
-    let since = |time: &Option<String>| {
-        time.as_deref()
-            .and_then(parse_time)
-            .map(|t| (now - t).num_seconds())
-    };
+    let since = |time: &Option<String>| time.as_deref().and_then(parse_time).map(|t| (now - t).num_seconds());
     let age_seconds = since(&resource.created).map(|s| s.max(0));
     let per_hour_usd = match (resource.kind, resource.shards) {
         (ResourceKind::Stream, Some(shards)) => f64::from(shards) * SHARD_HOUR_USD,
@@ -132,7 +128,11 @@ impl fmt::Display for Status {
                 }
             )?;
         }
-        let expired = self.meter.iter().filter(|m| m.expires_in_seconds.is_some_and(|s| s <= 0)).count();
+        let expired = self
+            .meter
+            .iter()
+            .filter(|m| m.expires_in_seconds.is_some_and(|s| s <= 0))
+            .count();
         if expired > 0 {
             writeln!(
                 f,
@@ -199,7 +199,12 @@ mod tests {
         // 2 shards for 2.5 hours at $0.015.
         assert!((meter.cost_usd - 0.075).abs() < 1e-9, "{meter:?}");
         assert_eq!(meter.expires_in_seconds, Some(-1800));
-        let role = found(ResourceKind::Role, "2026-12-06T13:30:00Z", Some("2026-12-06T17:00:00Z"), None);
+        let role = found(
+            ResourceKind::Role,
+            "2026-12-06T13:30:00Z",
+            Some("2026-12-06T17:00:00Z"),
+            None,
+        );
         let role = super::meter(&role, now);
         assert_eq!((role.cost_usd, role.expires_in_seconds), (0.0, Some(3600)));
         assert_eq!(duration(9000), "2h 30m");

@@ -364,7 +364,8 @@ fn changes_tags(call: &Call) -> bool {
         .operation
         .as_deref()
         .is_some_and(|op| (op.contains("Tag") && !op.starts_with("List")) || op.starts_with("Delete"));
-    by_operation || (writes && (call.path().contains("/tags") || call.path().contains("tagging")))
+    by_operation
+        || (writes && (call.path().contains("/tags") || call.path().contains("tagging")))
         || call.method() == axum::http::Method::DELETE
 }
 

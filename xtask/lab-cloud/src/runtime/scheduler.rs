@@ -64,7 +64,12 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(config: SdkConfig, host: Arc<LambdaHost>, folders: &super::supervisor::Folders, environment: Vec<(String, String)>) -> Self {
+    pub fn new(
+        config: SdkConfig,
+        host: Arc<LambdaHost>,
+        folders: &super::supervisor::Folders,
+        environment: Vec<(String, String)>,
+    ) -> Self {
         Scheduler {
             config,
             host,
@@ -128,7 +133,10 @@ impl Scheduler {
         )?;
         let target = schedule.target().context("the schedule has no target")?;
         if !target.arn().starts_with("arn:aws:lambda:") {
-            bail!("its target {} is not a Lambda function; the local cloud invokes functions only", target.arn());
+            bail!(
+                "its target {} is not a Lambda function; the local cloud invokes functions only",
+                target.arn()
+            );
         }
         Ok(OneTime {
             name: name.to_owned(),
@@ -150,8 +158,14 @@ impl Scheduler {
             bail!("function {function} has no local code here");
         }
         let session = credentials::session_name(&format!("scheduler-{}", schedule.name));
-        let acting = credentials::acting_as(&self.config, "scheduler.amazonaws.com", &schedule.role_arn, &session, None)
-            .await?;
+        let acting = credentials::acting_as(
+            &self.config,
+            "scheduler.amazonaws.com",
+            &schedule.role_arn,
+            &session,
+            None,
+        )
+        .await?;
         aws_sdk_lambda::Client::new(&acting)
             .invoke()
             .function_name(&schedule.function_arn)

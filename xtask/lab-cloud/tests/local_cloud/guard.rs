@@ -28,7 +28,8 @@ fn counts(found: &[Found]) -> BTreeMap<String, usize> {
     counts
 }
 
-#[tokio::test]
+// Multi-threaded: the deploy runs step 1's tool as a blocking process, and the front door it talks to runs here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guard_removes_an_expired_learners_resources_and_spares_another_learners() {
     let emulator = lab_testkit::local_aws().await.endpoint_url().unwrap().to_owned();
     let options = GatewayOptions {
@@ -75,7 +76,9 @@ async fn the_guard_removes_an_expired_learners_resources_and_spares_another_lear
     let ada_deployed = deploy::deploy(&admin, &artifacts, &settings(&ada, Some(Duration::from_secs(3))))
         .await
         .expect("ada's deploy, expiring in 3 s");
-    deploy::deploy(&admin, &artifacts, &settings(&bob, None)).await.expect("bob's deploy");
+    deploy::deploy(&admin, &artifacts, &settings(&bob, None))
+        .await
+        .expect("bob's deploy");
 
     let ada_before = inventory::discover(&admin, &ada).await.unwrap();
     let bob_before = inventory::discover(&admin, &bob).await.unwrap();
@@ -91,8 +94,17 @@ async fn the_guard_removes_an_expired_learners_resources_and_spares_another_lear
     ];
     let mut scheduler = Scheduler::new(admin.clone(), Arc::new(LambdaHost::new()), &folders, environment);
     let deadline = parse_time(ada_deployed.expires_at.as_deref().unwrap()).unwrap();
-    let mine = |fired: &[String]| fired.iter().filter(|f| f.contains(ada.learner().unwrap()) || f.contains(bob.learner().unwrap())).cloned().collect::<Vec<_>>();
-    let early = scheduler.fire_due(deadline - chrono::Duration::seconds(1)).await.unwrap();
+    let mine = |fired: &[String]| {
+        fired
+            .iter()
+            .filter(|f| f.contains(ada.learner().unwrap()) || f.contains(bob.learner().unwrap()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let early = scheduler
+        .fire_due(deadline - chrono::Duration::seconds(1))
+        .await
+        .unwrap();
     assert!(mine(&early).is_empty(), "{early:?}");
     while chrono::Utc::now() <= deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -104,9 +116,9 @@ async fn the_guard_removes_an_expired_learners_resources_and_spares_another_lear
     let started = Instant::now();
     let ada_after = loop {
         let found = inventory::discover(&admin, &ada).await.unwrap();
-        let only_the_guard = found
-            .iter()
-            .all(|r| lab_cloud::control::guard::is_guards_own(&ada, r.kind, &r.name) && r.kind != ResourceKind::Schedule);
+        let only_the_guard = found.iter().all(|r| {
+            lab_cloud::control::guard::is_guards_own(&ada, r.kind, &r.name) && r.kind != ResourceKind::Schedule
+        });
         if only_the_guard || started.elapsed() > Duration::from_secs(120) {
             break found;
         }
@@ -115,8 +127,12 @@ async fn the_guard_removes_an_expired_learners_resources_and_spares_another_lear
     let bob_after = inventory::discover(&admin, &bob).await.unwrap();
     println!("after:  ada {:?}", counts(&ada_after));
     println!("after:  bob {:?}", counts(&bob_after));
-    let log = std::fs::read_to_string(folders.logs.join(format!("{}.log", ada.function(lab_cloud::stages::GUARD))))
-        .unwrap_or_default();
+    let log = std::fs::read_to_string(
+        folders
+            .logs
+            .join(format!("{}.log", ada.function(lab_cloud::stages::GUARD))),
+    )
+    .unwrap_or_default();
     assert_eq!(
         counts(&ada_after),
         BTreeMap::from([("IAM role".to_owned(), 2), ("Lambda function".to_owned(), 1)]),

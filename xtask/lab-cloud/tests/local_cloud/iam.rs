@@ -438,7 +438,9 @@ async fn a_condition_on_a_resources_tags_allows_only_what_carries_them() {
             .role(format!("arn:aws:iam::123456789012:role/{role}"))
             .code(
                 aws_sdk_lambda::types::FunctionCode::builder()
-                    .zip_file(aws_sdk_lambda::primitives::Blob::new(lab_cloud::control::function::EMPTY_ZIP))
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                        lab_cloud::control::function::EMPTY_ZIP,
+                    ))
                     .build(),
             )
             .tags("workshop", "kinesis-lab")
@@ -455,14 +457,23 @@ async fn a_condition_on_a_resources_tags_allows_only_what_carries_them() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error.raw_response().map(|r| r.status().as_u16()), Some(403), "{error:?}");
+    assert_eq!(
+        error.raw_response().map(|r| r.status().as_u16()),
+        Some(403),
+        "{error:?}"
+    );
     their_lambda
         .delete_function()
         .function_name(&functions[0])
         .send()
         .await
         .expect("ada's tagged function may be deleted");
-    lambda.delete_function().function_name(&functions[1]).send().await.unwrap();
+    lambda
+        .delete_function()
+        .function_name(&functions[1])
+        .send()
+        .await
+        .unwrap();
 
     // A bucket's tags are not supplied: the grant is refused, naming the key, however the bucket is tagged.
     let s3 = lab_cloud::aws::s3_client(&door.admin);

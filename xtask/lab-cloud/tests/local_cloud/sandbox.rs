@@ -472,14 +472,19 @@ async fn only_a_named_sandbox_account_is_deployed_to_and_the_deployment_expires(
     settings.accounts = Accounts::named(Some("111122223333"), &file).unwrap();
     let refusal = format!(
         "{:#}",
-        deploy::deploy(&config, &workspace.artifacts, &settings).await.unwrap_err()
+        deploy::deploy(&config, &workspace.artifacts, &settings)
+            .await
+            .unwrap_err()
     );
     println!("the refusal: {refusal}");
     assert!(
         refusal.starts_with("account 123456789012 is not one of your sandbox accounts, so nothing was deployed"),
         "{refusal}"
     );
-    assert!(refusal.contains(&format!("echo 123456789012 >> {}", file.display())), "{refusal}");
+    assert!(
+        refusal.contains(&format!("echo 123456789012 >> {}", file.display())),
+        "{refusal}"
+    );
     assert!(
         inventory::discover(&config, &naming).await.unwrap().is_empty(),
         "a refused deploy made nothing"
@@ -496,7 +501,11 @@ async fn only_a_named_sandbox_account_is_deployed_to_and_the_deployment_expires(
     let ahead = (deadline - chrono::Utc::now()).num_minutes();
     assert!((235..=240).contains(&ahead), "4 hours by default: {expires_at}");
     for resource in found.iter().filter(|r| r.kind != ResourceKind::LogGroup) {
-        assert_eq!(resource.expires_at.as_deref(), Some(expires_at.as_str()), "{resource:#?}");
+        assert_eq!(
+            resource.expires_at.as_deref(),
+            Some(expires_at.as_str()),
+            "{resource:#?}"
+        );
     }
 
     // Deployed again, the deadline stays; with --for it moves, schedule and tags together.
@@ -511,11 +520,18 @@ async fn only_a_named_sandbox_account_is_deployed_to_and_the_deployment_expires(
 
     let status = status::status(&config, &naming).await.unwrap();
     println!("{status}");
-    let stream = status.resources.iter().position(|r| r.kind == ResourceKind::Stream).unwrap();
+    let stream = status
+        .resources
+        .iter()
+        .position(|r| r.kind == ResourceKind::Stream)
+        .unwrap();
     let meter = &status.meter[stream];
     assert!(meter.age_seconds.is_some_and(|a| a < 600), "{meter:?}");
     assert!((meter.per_hour_usd - 0.03).abs() < 1e-9, "2 shards: {meter:?}");
-    assert!(meter.expires_in_seconds.is_some_and(|s| (5300..=5400).contains(&s)), "{meter:?}");
+    assert!(
+        meter.expires_in_seconds.is_some_and(|s| (5300..=5400).contains(&s)),
+        "{meter:?}"
+    );
     assert!(status.to_string().contains("expires in 1h 29m"), "{status}");
 
     // Cleaning up works without any allow-list.

@@ -559,7 +559,10 @@ fn a_family_of_keys_supplied_whole_makes_a_missing_tag_absent_not_unevaluable() 
         evaluate(&policies, &request)
     };
     assert!(tagged(&[("learner", "ada"), ("workshop", "kinesis-lab")]).is_allowed());
-    assert_eq!(tagged(&[("learner", "bob"), ("workshop", "kinesis-lab")]), Decision::ImplicitDeny);
+    assert_eq!(
+        tagged(&[("learner", "bob"), ("workshop", "kinesis-lab")]),
+        Decision::ImplicitDeny
+    );
     // Untagged: both keys absent, so StringEquals does not match: denied, not unevaluable.
     assert_eq!(tagged(&[]), Decision::ImplicitDeny);
     // The family covers its own keys only: a condition on another unsupplied key is still unevaluable.

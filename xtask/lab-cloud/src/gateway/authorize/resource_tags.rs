@@ -96,7 +96,13 @@ impl ResourceTags {
                     .send()
                     .await
                     .ok()?;
-                Some(output.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default())).collect())
+                Some(
+                    output
+                        .tags
+                        .into_iter()
+                        .map(|t| (t.key, t.value.unwrap_or_default()))
+                        .collect(),
+                )
             }
             "iam" => {
                 let name = resource.strip_prefix("role/")?.rsplit('/').next()?;

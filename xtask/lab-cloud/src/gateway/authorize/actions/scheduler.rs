@@ -20,7 +20,12 @@ pub fn needs(call: &Call) -> Needs {
     let region = call.region();
     let group = call
         .query_value("groupName")
-        .or_else(|| call.json().and_then(|b| b.get("GroupName")).and_then(Value::as_str).map(str::to_owned))
+        .or_else(|| {
+            call.json()
+                .and_then(|b| b.get("GroupName"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| "default".to_owned());
     let schedule = |name: &str| arn("scheduler", region, &format!("schedule/{group}/{name}"));
     let passed_role = || {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cloud;
-use crate::lab::{lab_cloud_binary, stage_binaries};
+use crate::lab::{lab_cloud_binary, stage_binaries_and};
 use crate::steps::{self, Step};
 use lab_contract::{self as contract, LabCloud, Named};
 
@@ -71,7 +71,7 @@ fn stage_of(step: &Step) -> Result<(u8, Vec<Step>)> {
     Ok(((position + 1) as u8, all[..=position].to_vec()))
 }
 
-pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bool> {
+pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool, lifetime: Option<String>) -> Result<bool> {
     let step = steps::find(id)?;
     let (stage, steps) = stage_of(&step)?;
     let whose = if solution { "the solutions" } else { "your code" };
@@ -85,6 +85,7 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bo
         target: target.clone(),
         stage,
         ask: target.aws && !yes,
+        lifetime: lifetime.clone(),
     };
     if !run(lab_cloud(target, contract::Command::Plan(plan))?)? {
         return Ok(false);
@@ -98,7 +99,9 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bo
         .cloned()
         .collect();
     let staging = cloud::state_dir().join("deploy").join("bin");
-    let binaries = stage_binaries(&native, !solution, &staging)?;
+    // The clean-up guard (xtask/guard) runs here as an executable for the local Lambda host, in AWS from its zip.
+    let guard: &[&str] = if target.aws { &[] } else { &[GUARD_PACKAGE] };
+    let binaries = stage_binaries_and(&native, !solution, guard, &staging)?;
     let zips = if target.aws {
         build_zips(&steps, solution)?
     } else {
@@ -113,9 +116,14 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool) -> Result<bo
         architecture: "arm64".to_owned(),
         firehose_interval: None,
         window: None,
+        lifetime,
     };
     run(lab_cloud(target, contract::Command::Deploy(deploy))?)
 }
+
+/// The clean-up guard's package and binary (`xtask/guard`), deployed with the first stage.
+const GUARD_PACKAGE: &str = "lab-guard";
+const GUARD_BINARY: &str = "expiry-guard";
 
 /// Lambda's target: Graviton (arm64) costs less per GB-second than x86_64 and is the default.
 const LAMBDA_TARGET: &str = "aarch64-unknown-linux-gnu";
@@ -125,13 +133,15 @@ const LAMBDA_TARGET: &str = "aarch64-unknown-linux-gnu";
 fn build_zips(steps: &[Step], solution: bool) -> Result<BTreeMap<String, PathBuf>> {
     let cargo_lambda = cloud::install_cargo_lambda()?;
     ensure_rust_target()?;
-    let functions: Vec<(&Step, &String)> = steps
+    let functions: Vec<(&str, String)> = steps
         .iter()
-        .filter_map(|step| step.lambda.as_ref().map(|function| (step, function)))
+        .filter_map(|step| {
+            step.lambda
+                .as_ref()
+                .map(|function| (step.package(solution), function.clone()))
+        })
+        .chain([(GUARD_PACKAGE, GUARD_BINARY.to_owned())])
         .collect();
-    if functions.is_empty() {
-        return Ok(BTreeMap::new());
-    }
     let out = cloud::state_dir()
         .join("zips")
         .join(if solution { "solutions" } else { "mine" });
@@ -150,14 +160,14 @@ fn build_zips(steps: &[Step], solution: bool) -> Result<BTreeMap<String, PathBuf
                 std::env::var("PATH").unwrap_or_default()
             ),
         );
-    for (step, function) in &functions {
-        command.args(["--package", step.package(solution), "--bin", function]);
+    for (package, function) in &functions {
+        command.args(["--package", package, "--bin", function]);
     }
     eprintln!(
         "deploy: building {} for Lambda (arm64; the first build takes about 6 minutes on 2 cores)",
         functions
             .iter()
-            .map(|(s, f)| format!("{}'s `{f}`", s.package(solution)))
+            .map(|(package, f)| format!("{package}'s `{f}`"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -167,11 +177,11 @@ fn build_zips(steps: &[Step], solution: bool) -> Result<BTreeMap<String, PathBuf
     }
     let mut zips = BTreeMap::new();
     for (_, function) in functions {
-        let zip = out.join(function).join("bootstrap.zip");
+        let zip = out.join(&function).join("bootstrap.zip");
         if !zip.exists() {
             bail!("cargo-lambda did not write {}", zip.display());
         }
-        zips.insert(function.clone(), zip);
+        zips.insert(function, zip);
     }
     Ok(zips)
 }

@@ -69,7 +69,18 @@ fn build_binaries(packages: &[&str]) -> Result<BTreeMap<String, BTreeMap<String,
 /// them, so that building another package (which may write an executable of the same name) cannot swap them under
 /// the run. `mine` builds the learner's crates, else the solutions.
 pub fn stage_binaries(steps: &[Step], mine: bool, staging: &std::path::Path) -> Result<BTreeMap<String, PathBuf>> {
-    let packages: Vec<&str> = steps.iter().map(|step| step.package(!mine)).collect();
+    stage_binaries_and(steps, mine, &[], staging)
+}
+
+/// The steps' binaries and those of the `extra` packages (the clean-up guard's), built in one cargo call.
+pub fn stage_binaries_and(
+    steps: &[Step],
+    mine: bool,
+    extra: &[&str],
+    staging: &std::path::Path,
+) -> Result<BTreeMap<String, PathBuf>> {
+    let mut packages: Vec<&str> = steps.iter().map(|step| step.package(!mine)).collect();
+    packages.extend(extra);
     stage_packages(&packages, staging)
 }
 

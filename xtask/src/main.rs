@@ -156,6 +156,10 @@ enum Command {
         /// Go ahead without asking (AWS only; the plan and its cost are printed all the same).
         #[arg(long)]
         yes: bool,
+        /// How long the deployment lives before the clean-up guard removes it: 90m, 2h, 1d [default: its current
+        /// deadline, or 4 hours].
+        #[arg(long = "for", value_name = "LIFETIME")]
+        lifetime: Option<String>,
         #[command(flatten)]
         target: TargetArgs,
     },
@@ -376,8 +380,9 @@ fn run(command: Command) -> Result<bool> {
             step,
             solution,
             yes,
+            lifetime,
             target,
-        } => deploy::deploy(&step, solution, &target.into(), yes),
+        } => deploy::deploy(&step, solution, &target.into(), yes, lifetime),
         Command::RunProducer { records, target } => deploy::run_producer(&target.into(), records),
         Command::Status { json, target } => deploy::status(&target.into(), json),
         Command::Destroy { yes, target } => deploy::destroy(&target.into(), yes),

@@ -429,6 +429,9 @@ pub struct Plan {
     pub stage: u8,
     #[arg(long)]
     pub ask: bool,
+    /// How long the deployment lives (`90m`, `2h`, `1d`) [default: its current deadline, or 4 hours].
+    #[arg(long = "for")]
+    pub lifetime: Option<String>,
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -452,6 +455,9 @@ pub struct Deploy {
     /// The analysis' tumbling window in seconds [default: 60 on AWS, 5 locally].
     #[arg(long)]
     pub window: Option<u32>,
+    /// How long the deployment lives (`90m`, `2h`, `1d`) [default: its current deadline, or 4 hours].
+    #[arg(long = "for")]
+    pub lifetime: Option<String>,
 }
 
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -600,7 +606,8 @@ impl LabCloud {
                 .word("plan")
                 .target(&plan.target)
                 .value("--stage", plan.stage.to_string())
-                .switch("--ask", plan.ask),
+                .switch("--ask", plan.ask)
+                .optional("--for", plan.lifetime.as_ref()),
             Command::Deploy(deploy) => argv
                 .word("deploy")
                 .target(&deploy.target)
@@ -609,7 +616,8 @@ impl LabCloud {
                 .each("--zip", &deploy.zips)
                 .value("--architecture", &deploy.architecture)
                 .optional("--firehose-interval", deploy.firehose_interval.map(|s| s.to_string()))
-                .optional("--window", deploy.window.map(|s| s.to_string())),
+                .optional("--window", deploy.window.map(|s| s.to_string()))
+                .optional("--for", deploy.lifetime.as_ref()),
             Command::Status(status) => argv.word("status").target(&status.target).switch("--json", status.json),
             Command::CheckDeployed(check) => argv
                 .word("check-deployed")
@@ -728,6 +736,7 @@ mod tests {
                 target: learner("ada", true),
                 stage: 4,
                 ask: true,
+                lifetime: Some("2h".into()),
             }),
             Command::Deploy(Deploy {
                 target: learner("ada-42", true),
@@ -740,6 +749,7 @@ mod tests {
                 architecture: "x86_64".into(),
                 firehose_interval: Some(0),
                 window: Some(60),
+                lifetime: Some("90m".into()),
             }),
             Command::Deploy(Deploy {
                 target: Target::default(),
@@ -749,6 +759,7 @@ mod tests {
                 architecture: "arm64".into(),
                 firehose_interval: None,
                 window: None,
+                lifetime: None,
             }),
             Command::Status(Status {
                 target: Target::default(),

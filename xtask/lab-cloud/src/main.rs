@@ -17,7 +17,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::run(config, &state, args).await,
         Command::Invoke(args) => invoke::run(&config, &state, args).await,
         Command::Lab(args) => lab::command(&config, &state, args).await,
-        Command::Plan(args) => deployment::plan(&config, args).await,
+        Command::Plan(args) => deployment::plan(&config, &state, args).await,
         Command::Deploy(args) => deployment::deploy(&config, &state, args).await,
         Command::Status(args) => deployment::status(&config, args).await,
         Command::CheckDeployed(args) => check::run(&config, &state, args).await,

@@ -29,6 +29,9 @@ pub enum ResourceKind {
     Role,
     #[serde(rename = "S3 bucket")]
     Bucket,
+    /// The clean-up guard's one-time schedule (`control::guard`): removed with the guard, after everything else.
+    #[serde(rename = "EventBridge schedule")]
+    Schedule,
 }
 
 impl fmt::Display for ResourceKind {
@@ -228,12 +231,25 @@ pub fn function(name: &str) -> &'static FunctionStage {
 /// delivery stream, each function and each role (`Naming::owns_name` knows a learner's names by these).
 pub fn name_pieces() -> impl Iterator<Item = &'static str> {
     let functions = STAGES.iter().filter_map(|s| s.function.as_ref());
-    let roles = functions.clone().map(|f| f.role).chain([FIREHOSE_ROLE]);
-    functions.map(|f| f.name).chain(roles)
+    let roles = functions
+        .clone()
+        .map(|f| f.role)
+        .chain([FIREHOSE_ROLE, GUARD_ROLE, SCHEDULER_ROLE]);
+    functions.map(|f| f.name).chain([GUARD]).chain(roles)
 }
 
 /// The role Firehose acts with (stage 4), by its piece of name.
 pub const FIREHOSE_ROLE: &str = "firehose";
+
+/// The clean-up guard (`control::guard`), deployed with the first stage of a learner's deployment: its function
+/// (and one-time schedule) by this name, its executable or zip by [`GUARD_BINARY`], its role and the scheduler's by
+/// their pieces of name.
+pub const GUARD: &str = "expiryGuard";
+pub const GUARD_BINARY: &str = "expiry-guard";
+pub const GUARD_ROLE: &str = "expiry-guard";
+pub const SCHEDULER_ROLE: &str = "expiry-scheduler";
+/// The guard runs for minutes at most: deleting a delivery stream waits until it is gone.
+pub const GUARD_TIMEOUT_SECONDS: i32 = 600;
 
 #[cfg(test)]
 mod tests {

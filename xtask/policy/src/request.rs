@@ -56,6 +56,9 @@ pub struct Context {
     entries: BTreeMap<String, (String, Vec<String>)>,
     /// The keys the caller can supply at all, lower-case (`None`: any key the context lacks is simply absent).
     supplied: Option<std::collections::BTreeSet<String>>,
+    /// Families of keys the caller supplied whole, by their lower-case prefix (`aws:resourcetag/`): every key of the
+    /// family the context lacks is known to be absent (the resource has no such tag), not unevaluable.
+    supplied_families: std::collections::BTreeSet<String>,
 }
 
 impl Context {
@@ -89,11 +92,28 @@ impl Context {
         self
     }
 
+    /// Says that every key starting with `prefix` (`aws:ResourceTag/`) is supplied: the caller knows the whole
+    /// family (every tag of the resource), so a key of it the context lacks is absent, as AWS takes a tag the
+    /// resource does not carry ("If the key that you specify in a policy condition is not present in the request
+    /// context, the values do not match",
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>).
+    #[must_use]
+    pub fn supplying_family(mut self, prefix: &str) -> Self {
+        self.supplied_families.insert(prefix.to_lowercase());
+        self
+    }
+
     /// Whether `key` is one the caller said it cannot supply (see [`Context::supplying`]).
     pub fn unsupplied(&self, key: &str) -> bool {
-        self.supplied
-            .as_ref()
-            .is_some_and(|supplied| !supplied.contains(&key.to_lowercase()) && self.get(key).is_none())
+        let key = key.to_lowercase();
+        self.supplied.as_ref().is_some_and(|supplied| {
+            !supplied.contains(&key)
+                && !self
+                    .supplied_families
+                    .iter()
+                    .any(|family| key.starts_with(family.as_str()))
+                && self.get(&key).is_none()
+        })
     }
 
     /// The same context with one more value.

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use super::target::{check, default_seconds, invoker, naming};
 use crate::aws::account;
+use crate::control::accounts::Accounts;
 use crate::control::deploy::{self, Artifacts, Settings};
 use crate::control::destroy;
+use crate::control::guard::parse_lifetime;
 use crate::control::inventory::{Found, discover};
 use crate::control::invoker::producer_request;
 use crate::control::plan;
@@ -20,8 +22,25 @@ fn by_name(files: Vec<Named>) -> std::collections::BTreeMap<String, std::path::P
     files.into_iter().map(|file| (file.name, file.path)).collect()
 }
 
-pub async fn plan(config: &SdkConfig, args: Plan) -> Result<ExitCode> {
+/// Where a deploy may go: in AWS, the learner's sandbox accounts (`.lab/sandbox-accounts`, the state folder's
+/// parent, and `KINESIS_LAB_SANDBOX_ACCOUNTS`); the local cloud is the learner's own.
+fn accounts(target: &lab_contract::Target, state: &Path) -> Result<Accounts> {
+    if !target.aws {
+        return Ok(Accounts::Any);
+    }
+    Accounts::of_learner(state.parent().unwrap_or(state))
+}
+
+fn lifetime(text: Option<&str>) -> Result<Option<std::time::Duration>> {
+    text.map(parse_lifetime).transpose()
+}
+
+pub async fn plan(config: &SdkConfig, state: &Path, args: Plan) -> Result<ExitCode> {
     check(&args.target, config)?;
+    lifetime(args.lifetime.as_deref())?;
+    // Refused before anything else is looked at: the account comes from STS's GetCallerIdentity alone.
+    let (account_id, _) = account(config).await?;
+    accounts(&args.target, state)?.check(&account_id)?;
     let plan = plan::plan(config, &naming(&args.target)?, args.stage, !args.target.aws).await?;
     println!("{plan}");
     if args.ask && !confirm("Deploy these?")? {
@@ -42,6 +61,8 @@ pub async fn deploy(config: &SdkConfig, state: &Path, args: Deploy) -> Result<Ex
         firehose_compression: None,
         analytics_window_seconds: i32::try_from(window).context("--window is too long")?,
         functions_dir: state.join("functions"),
+        accounts: accounts(&args.target, state)?,
+        lifetime: lifetime(args.lifetime.as_deref())?,
     };
     let artifacts = Artifacts {
         binaries: by_name(args.binaries),
@@ -67,6 +88,13 @@ pub async fn deploy(config: &SdkConfig, state: &Path, args: Deploy) -> Result<Ex
         deployed.account_id,
         deployed.region
     );
+    if let Some(at) = &deployed.expires_at {
+        println!(
+            "It expires at {at}: then the clean-up guard removes it, wherever you are. `cargo xtask deploy ... --for \
+             2h` sets another deadline; `cargo xtask destroy{}` removes it now.",
+            if args.target.aws { " --aws" } else { "" }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -232,6 +232,8 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
             firehose_compression: args.firehose_compression.clone(),
             analytics_window_seconds: i32::try_from(args.window).context("--window is too long")?,
             functions_dir: state.join("functions"),
+            accounts: crate::control::accounts::Accounts::Any,
+            lifetime: None,
         },
         scenario: args.scenario,
         parents_first: !args.no_parents_first,

@@ -16,6 +16,8 @@ use crate::dashboard;
 use crate::gateway::Limits;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
+use crate::runtime::lambda_host::LambdaHost;
+use crate::runtime::scheduler::Scheduler;
 use crate::runtime::supervisor::Supervisor;
 
 pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> Result<ExitCode> {
@@ -53,6 +55,12 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());
     // Serve's host runs only what the mappings invoke: nothing is spared the faults.
+    let mut scheduler = Scheduler::new(
+        door.config.clone(),
+        std::sync::Arc::new(LambdaHost::new()),
+        &folders(state),
+        door.environment.clone(),
+    );
     let mut supervisor =
         Supervisor::new(door.config, door.environment, folders(state), Pacing::default()).with_faults(faults, &[]);
     let s3 = s3_client(&config);
@@ -60,6 +68,10 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     loop {
         if let Err(error) = supervisor.sync().await {
             eprintln!("lab-cloud: {error:#}");
+        }
+        // One-time schedules due now (the clean-up guard's): fired by the scheduler, into a host of its own.
+        if let Err(error) = scheduler.fire_due(chrono::Utc::now()).await {
+            eprintln!("lab-cloud: scheduler: {error:#}");
         }
         if let Some(dashboard) = &dashboard {
             dashboard.feed().follow(&supervisor, &s3).await;

@@ -14,16 +14,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::accounts::Accounts;
 use super::bucket::ensure_bucket;
 use super::change::{Action, Change};
 use super::function::{Code, FunctionSettings, ensure_function};
+use super::guard::{DEFAULT_LIFETIME, EXPIRES_AT_TAG, GuardDeploy, Place, ensure_guard, format_time, parse_time};
 use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust_policy};
 use super::mapping::{MappingSpec, ensure_mapping};
 use super::tools;
-use crate::aws::{ErrorContext, region_of};
+use crate::aws::{ErrorContext, account};
 use crate::naming::{ANALYTICS_PREFIX, Naming, missing_tags};
 use crate::readback::DeliveryLayout;
-use crate::stages::{self, CONSUMER, FIREHOSE_ROLE, FunctionStage, ResourceKind, STAGES, Setting};
+use crate::stages::{self, CONSUMER, FIREHOSE_ROLE, FunctionStage, GUARD_BINARY, ResourceKind, STAGES, Setting};
+use chrono::{DateTime, Utc};
 
 /// The executables built from the steps (the learner's or the solutions'), and the functions' zip archives when
 /// the functions run in AWS rather than in the local Lambda host.
@@ -59,6 +62,11 @@ pub struct Settings {
     pub analytics_window_seconds: i32,
     /// Where the local cloud keeps each function's executable (`<functions>/<name>/bootstrap`).
     pub functions_dir: PathBuf,
+    /// The accounts the deploy may go to (`--aws`: the learner's sandbox accounts only).
+    pub accounts: Accounts,
+    /// How long the deployment lives from now (`--for`); `None`: as long as it was given, or
+    /// [`DEFAULT_LIFETIME`](super::guard::DEFAULT_LIFETIME) for a new one.
+    pub lifetime: Option<Duration>,
 }
 
 /// What the deploy made, for the run that follows.
@@ -73,6 +81,8 @@ pub struct Deployed {
     pub analytics_prefix: String,
     pub functions: Vec<String>,
     pub changes: Vec<Change>,
+    /// When the clean-up guard removes the deployment (`None` for the plain names of a private cloud).
+    pub expires_at: Option<String>,
 }
 
 impl Deployed {
@@ -92,6 +102,43 @@ fn check_code(artifacts: &Artifacts, last_stage: u8) -> Result<()> {
     Ok(())
 }
 
+/// The guard's code: a zip for AWS, or the executable for the local Lambda host.
+fn guard_code(artifacts: &Artifacts) -> Result<Code<'_>> {
+    match artifacts.zips.get(GUARD_BINARY) {
+        Some(zip) => Ok(Code::Zip {
+            bytes: std::fs::read(zip).with_context(|| format!("reading {}", zip.display()))?,
+            architecture: artifacts.architecture.clone().unwrap_or(Architecture::Arm64),
+        }),
+        None => artifacts
+            .get(GUARD_BINARY)
+            .map(Code::Local)
+            .with_context(|| format!("the clean-up guard's `{GUARD_BINARY}` code is needed (xtask/guard)")),
+    }
+}
+
+/// When the deployment expires: `--for` from now; else the deadline it already has (the stream's `expires-at`),
+/// if still ahead; else the default lifetime from now.
+async fn expiry(config: &SdkConfig, naming: &Naming, lifetime: Option<Duration>) -> DateTime<Utc> {
+    let now = Utc::now();
+    let from_now =
+        |lifetime: Duration| now + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(4));
+    if let Some(lifetime) = lifetime {
+        return from_now(lifetime);
+    }
+    let tags = aws_sdk_kinesis::Client::new(config)
+        .list_tags_for_stream()
+        .stream_name(naming.stream())
+        .send()
+        .await
+        .map(|output| output.tags)
+        .unwrap_or_default();
+    tags.iter()
+        .find(|tag| tag.key == EXPIRES_AT_TAG)
+        .and_then(|tag| tag.value.as_deref().and_then(parse_time))
+        .filter(|at| *at > now)
+        .unwrap_or_else(|| from_now(DEFAULT_LIFETIME))
+}
+
 /// A step tool the stages need, by name.
 fn tool<'a>(artifacts: &'a Artifacts, name: &str) -> Result<&'a Path> {
     let step = STAGES
@@ -105,12 +152,27 @@ fn tool<'a>(artifacts: &'a Artifacts, name: &str) -> Result<&'a Path> {
 
 /// Deploys stages 1..=`settings.stage`, in the order of [`STAGES`] (the bucket first of all, once a stage needs
 /// it).
+///
+/// Before anything is made: the account is one the deploy may go to (`settings.accounts`), and the code of every
+/// function (the guard's too, for a learner) is there.
 pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settings) -> Result<Deployed> {
+    let (account_id, region) = account(config).await?;
+    settings.accounts.check(&account_id)?;
     check_code(artifacts, settings.stage)?;
     let naming = &settings.naming;
-    let (stream_arn, stream_change) = stream_stage(config, artifacts, naming).await?;
-    let account_id = stream_arn.split(':').nth(4).unwrap_or_default().to_owned();
-    let region = region_of(config);
+    let guard = match naming.learner() {
+        Some(_) => Some(guard_code(artifacts)?),
+        None => None,
+    };
+    let expires_at = match guard {
+        Some(_) => Some(expiry(config, naming, settings.lifetime).await),
+        None => None,
+    };
+    let mut tags = naming.tags();
+    if let Some(at) = expires_at {
+        tags.insert(EXPIRES_AT_TAG.to_owned(), format_time(at));
+    }
+    let (stream_arn, stream_change) = stream_stage(config, artifacts, naming, &tags).await?;
     let bucket = naming.bucket(&account_id, &region);
     let mut deployed = Deployed {
         account_id,
@@ -121,21 +183,37 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
         analytics_prefix: ANALYTICS_PREFIX.to_owned(),
         functions: vec![],
         changes: vec![stream_change],
+        expires_at: expires_at.map(format_time),
     };
+    if let (Some(code), Some(expires_at)) = (guard, expires_at) {
+        let guard = GuardDeploy {
+            naming,
+            place: Place {
+                account: &deployed.account_id,
+                region: &deployed.region,
+                bucket: &deployed.bucket,
+            },
+            code,
+            tags: &tags,
+            expires_at,
+            functions_dir: &settings.functions_dir,
+        };
+        deployed.changes.extend(ensure_guard(config, guard).await?);
+    }
     if settings.stage < 2 {
         return Ok(deployed);
     }
     if stages::up_to(settings.stage).any(|stage| stage.bucket) {
-        let change = ensure_bucket(config, &deployed.bucket, &deployed.region, &naming.tags()).await?;
+        let change = ensure_bucket(config, &deployed.bucket, &deployed.region, &tags).await?;
         deployed.changes.push(change);
     }
     for stage in stages::up_to(settings.stage).filter(|stage| stage.number > 1) {
         if let Some(function) = &stage.function {
-            let changes = function_stage(config, artifacts, settings, &deployed, function).await?;
+            let changes = function_stage(config, artifacts, settings, &deployed, function, &tags).await?;
             deployed.changes.extend(changes);
             deployed.functions.push(naming.function(function.name));
         } else {
-            let changes = deliver(config, settings, artifacts, &deployed).await?;
+            let changes = deliver(config, settings, artifacts, &deployed, &tags).await?;
             deployed.changes.extend(changes);
             deployed.firehose = DeliveryLayout::describe(config, &naming.delivery_stream()).await?;
         }
@@ -144,7 +222,12 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
 }
 
 /// Stage 1: the stream, by the learner's (or the solution's) own `ensure_stream`, then tagged as the learner's.
-async fn stream_stage(config: &SdkConfig, artifacts: &Artifacts, naming: &Naming) -> Result<(String, Change)> {
+async fn stream_stage(
+    config: &SdkConfig,
+    artifacts: &Artifacts,
+    naming: &Naming,
+    tags: &BTreeMap<String, String>,
+) -> Result<(String, Change)> {
     let kinesis = aws_sdk_kinesis::Client::new(config);
     let stream_name = naming.stream();
     let existed = kinesis
@@ -170,7 +253,7 @@ async fn stream_stage(config: &SdkConfig, artifacts: &Artifacts, naming: &Naming
         .into_iter()
         .map(|tag| (tag.key, tag.value.unwrap_or_default()))
         .collect();
-    let missing = missing_tags(&naming.tags(), &present);
+    let missing = missing_tags(tags, &present);
     if !missing.is_empty() {
         kinesis
             .add_tags_to_stream()
@@ -212,6 +295,7 @@ async fn function_stage(
     settings: &Settings,
     deployed: &Deployed,
     function: &FunctionStage,
+    tags: &BTreeMap<String, String>,
 ) -> Result<Vec<Change>> {
     let naming = &settings.naming;
     let name = naming.function(function.name);
@@ -229,10 +313,9 @@ async fn function_stage(
         let resource = setting(statement.resource, naming, bucket);
         add_statement(&mut document, statement.sid, statement.actions, &resource);
     }
-    let tags = naming.tags();
     let iam = aws_sdk_iam::Client::new(config);
     let role = naming.role(function.role);
-    let (role_arn, role_change) = ensure_role(&iam, &role, &lambda_trust_policy(), &document, &tags).await?;
+    let (role_arn, role_change) = ensure_role(&iam, &role, &lambda_trust_policy(), &document, tags).await?;
     let code = match artifacts.zips.get(function.binary) {
         Some(zip) => Code::Zip {
             bytes: std::fs::read(zip).with_context(|| format!("reading {}", zip.display()))?,
@@ -250,7 +333,7 @@ async fn function_stage(
         role: &role_arn,
         timeout: function.timeout_seconds,
         environment,
-        tags: &tags,
+        tags,
     };
     let lambda = aws_sdk_lambda::Client::new(config);
     let mut changes = vec![
@@ -259,7 +342,7 @@ async fn function_stage(
     ];
     if let Some(mapping) = function.mapping {
         let spec = MappingSpec::of(mapping, bucket, settings.analytics_window_seconds);
-        changes.push(ensure_mapping(&lambda, &name, &deployed.stream_arn, &spec, &tags).await?);
+        changes.push(ensure_mapping(&lambda, &name, &deployed.stream_arn, &spec, tags).await?);
     }
     Ok(changes)
 }
@@ -270,9 +353,9 @@ async fn deliver(
     settings: &Settings,
     artifacts: &Artifacts,
     deployed: &Deployed,
+    tags: &BTreeMap<String, String>,
 ) -> Result<Vec<Change>> {
     let naming = &settings.naming;
-    let tags = naming.tags();
     let documents = tools::policies(
         tool(artifacts, "policies")?,
         naming,
@@ -287,7 +370,7 @@ async fn deliver(
         &naming.role(FIREHOSE_ROLE),
         &firehose_trust_policy(&deployed.account_id),
         &documents["firehose"],
-        &tags,
+        tags,
     )
     .await?;
     let firehose = aws_sdk_firehose::Client::new(config);
@@ -324,7 +407,7 @@ async fn deliver(
             Err(error) => return Err(error),
         }
     }
-    let action = tag_delivery_stream(&firehose, &name, &tags, existed).await?;
+    let action = tag_delivery_stream(&firehose, &name, tags, existed).await?;
     let change = Change {
         kind: ResourceKind::DeliveryStream,
         name,

@@ -5,13 +5,18 @@ use aws_config::SdkConfig;
 use std::time::Duration;
 
 use crate::aws::{ErrorContext, s3_client, wait_for};
+use crate::control::guard::is_guards_own;
 use crate::control::inventory::{Found, discover};
 use crate::naming::Naming;
 use crate::stages::ResourceKind;
 
 /// Removes every resource of the learner's (`discover`), users before what they use, and returns what remains.
+/// The clean-up guard's own pieces (its schedule, function and roles) go last: should the learner's `destroy` stop
+/// half-way, the guard still removes the rest when the deployment expires.
 pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Result<Vec<Found>> {
-    for resource in found {
+    let (guards, others): (Vec<&Found>, Vec<&Found>) =
+        found.iter().partition(|r| is_guards_own(naming, r.kind, &r.name));
+    for resource in others.into_iter().chain(guards) {
         match delete(config, resource).await {
             Ok(()) => println!("  deleted {} {}", resource.kind, resource.name),
             Err(error) => println!("  could not delete {} {}: {error:#}", resource.kind, resource.name),
@@ -65,6 +70,10 @@ async fn delete(config: &SdkConfig, resource: &Found) -> Result<()> {
         }
         ResourceKind::Role => delete_role(&aws_sdk_iam::Client::new(config), id).await?,
         ResourceKind::Bucket => empty_and_delete_bucket(&s3_client(config), id).await?,
+        ResourceKind::Schedule => {
+            let scheduler = aws_sdk_scheduler::Client::new(config);
+            scheduler.delete_schedule().name(id).send().await.chained()?;
+        }
     }
     Ok(())
 }

@@ -158,7 +158,7 @@ async fn update_function(
         updated = true;
     }
     if let Some(arn) = configuration.function_arn() {
-        updated |= tag_function(lambda, name, arn, spec.tags).await?;
+        updated |= tag_resource(lambda, name, arn, spec.tags).await?;
     }
     Ok(updated)
 }
@@ -180,8 +180,8 @@ fn same_configuration(
         && variables.into_iter().collect::<BTreeMap<_, _>>() == spec.environment
 }
 
-/// Adds the tags a function lacks; whether it lacked any.
-async fn tag_function(
+/// Adds the tags a Lambda resource (a function, an event source mapping) lacks; whether it lacked any.
+pub(crate) async fn tag_resource(
     lambda: &aws_sdk_lambda::Client,
     name: &str,
     arn: &str,

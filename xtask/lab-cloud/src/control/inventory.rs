@@ -7,8 +7,9 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 use crate::aws::{ErrorContext, region_of, s3_client};
+use crate::control::guard::EXPIRES_AT_TAG;
 use crate::naming::Naming;
-use crate::stages::ResourceKind;
+use crate::stages::{GUARD, ResourceKind};
 
 /// One resource of the learner's, as found in the account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,6 +19,38 @@ pub struct Found {
     /// What deletes it: a mapping's UUID; otherwise the name.
     pub id: String,
     pub state: String,
+    /// When it was made (RFC 3339), where its service says (Lambda keeps only when a function or mapping was last
+    /// modified: `None` for those).
+    pub created: Option<String>,
+    /// Its `expires-at` tag, if it carries one (log groups, made by Lambda, carry none).
+    pub expires_at: Option<String>,
+    /// Open shards, for a stream (what its price is per hour).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<i32>,
+}
+
+impl Found {
+    pub fn new(kind: ResourceKind, name: String, state: impl Into<String>) -> Found {
+        Found {
+            kind,
+            id: name.clone(),
+            name,
+            state: state.into(),
+            created: None,
+            expires_at: None,
+            shards: None,
+        }
+    }
+}
+
+/// The `expires-at` tag among a resource's tags.
+fn expiry_of(tags: &HashMap<String, String>) -> Option<String> {
+    tags.get(EXPIRES_AT_TAG).cloned()
+}
+
+/// A time from the SDK as RFC 3339.
+fn rfc3339(time: &aws_sdk_kinesis::primitives::DateTime) -> Option<String> {
+    time.fmt(aws_sdk_kinesis::primitives::DateTimeFormat::DateTime).ok()
 }
 
 pub fn tags_map<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> HashMap<String, String> {
@@ -36,6 +69,7 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
     found.extend(functions.found);
     found.extend(discover_buckets(config, naming).await?);
     found.extend(discover_log_groups(config, naming).await?);
+    found.extend(discover_schedules(config, naming).await?);
     found.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(found)
 }
@@ -45,32 +79,30 @@ async fn discover_streams(config: &SdkConfig, naming: &Naming) -> Result<Vec<Fou
     let mut found = vec![];
     let by_name = |name: &str| naming.owns_name(name);
     for name in stream_names(&kinesis).await? {
-        let owned = by_name(&name) || {
-            let tags = kinesis.list_tags_for_stream().stream_name(&name).send().await;
-            tags.is_ok_and(|t| {
-                naming.owns(
-                    &name,
-                    &tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))),
-                )
-            })
-        };
+        let tags = kinesis
+            .list_tags_for_stream()
+            .stream_name(&name)
+            .send()
+            .await
+            .map(|t| tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))))
+            .ok();
+        let owned = by_name(&name) || tags.as_ref().is_some_and(|tags| naming.owns(&name, tags));
         if owned {
-            let state = kinesis
+            let summary = kinesis
                 .describe_stream_summary()
                 .stream_name(&name)
                 .send()
                 .await
                 .ok()
-                .and_then(|s| s.stream_description_summary)
-                .map_or("unknown".to_owned(), |s| {
-                    format!("{}, {} open shards", s.stream_status, s.open_shard_count)
-                });
-            found.push(Found {
-                kind: ResourceKind::Stream,
-                id: name.clone(),
-                name,
-                state,
+                .and_then(|s| s.stream_description_summary);
+            let state = summary.as_ref().map_or("unknown".to_owned(), |s| {
+                format!("{}, {} open shards", s.stream_status, s.open_shard_count)
             });
+            let mut stream = Found::new(ResourceKind::Stream, name, state);
+            stream.created = summary.as_ref().and_then(|s| rfc3339(&s.stream_creation_timestamp));
+            stream.shards = summary.as_ref().map(|s| s.open_shard_count);
+            stream.expires_at = tags.as_ref().and_then(expiry_of);
+            found.push(stream);
         }
     }
 
@@ -120,10 +152,14 @@ async fn discover_functions(config: &SdkConfig, naming: &Naming) -> Result<Funct
     for function in functions {
         let name = function.function_name().unwrap_or_default().to_owned();
         let arn = function.function_arn().unwrap_or_default().to_owned();
-        let owned = by_name(&name) || {
-            let tags = lambda.list_tags().resource(&arn).send().await;
-            tags.is_ok_and(|t| naming.owns(&name, &t.tags.unwrap_or_default()))
-        };
+        let tags = lambda
+            .list_tags()
+            .resource(&arn)
+            .send()
+            .await
+            .ok()
+            .map(|t| t.tags.unwrap_or_default());
+        let owned = by_name(&name) || tags.as_ref().is_some_and(|tags| naming.owns(&name, tags));
         if owned {
             if let Some(role) = function.role() {
                 function_roles.insert(role.rsplit('/').next().unwrap_or(role).to_owned());
@@ -138,12 +174,9 @@ async fn discover_functions(config: &SdkConfig, naming: &Naming) -> Result<Funct
                 .ok()
                 .and_then(|c| c.state().map(|s| s.as_str().to_owned()))
                 .unwrap_or_else(|| "unknown".to_owned());
-            found.push(Found {
-                kind: ResourceKind::Function,
-                id: name.clone(),
-                name,
-                state,
-            });
+            let mut function = Found::new(ResourceKind::Function, name, state);
+            function.expires_at = tags.as_ref().and_then(expiry_of);
+            found.push(function);
         }
     }
     Ok(Functions {
@@ -170,18 +203,21 @@ async fn discover_mappings(config: &SdkConfig, naming: &Naming, function_arns: &
         let function = function_arn.rsplit(':').next().unwrap_or_default();
         if function_arns.contains(function_arn) || by_name(function) {
             let source = mapping.event_source_arn().unwrap_or_default();
-            found.push(Found {
-                kind: ResourceKind::Mapping,
-                name: format!("{} -> {function}", source.rsplit('/').next().unwrap_or(source)),
-                id: mapping.uuid().unwrap_or_default().to_owned(),
-                state: format!(
-                    "{}{}",
-                    mapping.state().unwrap_or("unknown"),
-                    mapping
-                        .last_processing_result()
-                        .map_or_else(String::new, |r| format!(", last batch: {r}"))
-                ),
-            });
+            let name = format!("{} -> {function}", source.rsplit('/').next().unwrap_or(source));
+            let state = format!(
+                "{}{}",
+                mapping.state().unwrap_or("unknown"),
+                mapping
+                    .last_processing_result()
+                    .map_or_else(String::new, |r| format!(", last batch: {r}"))
+            );
+            let mut found_mapping = Found::new(ResourceKind::Mapping, name, state);
+            found_mapping.id = mapping.uuid().unwrap_or_default().to_owned();
+            if let Some(arn) = mapping.event_source_mapping_arn() {
+                let tags = lambda.list_tags().resource(arn).send().await.ok();
+                found_mapping.expires_at = tags.and_then(|t| expiry_of(&t.tags.unwrap_or_default()));
+            }
+            found.push(found_mapping);
         }
     }
 
@@ -208,34 +244,31 @@ async fn discover_delivery_streams(config: &SdkConfig, naming: &Naming) -> Resul
         }
     }
     for name in delivery_streams {
-        let owned = by_name(&name) || {
-            let tags = firehose
-                .list_tags_for_delivery_stream()
-                .delivery_stream_name(&name)
-                .send()
-                .await;
-            tags.is_ok_and(|t| {
-                naming.owns(
-                    &name,
-                    &tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))),
-                )
-            })
-        };
+        let tags = firehose
+            .list_tags_for_delivery_stream()
+            .delivery_stream_name(&name)
+            .send()
+            .await
+            .ok()
+            .map(|t| tags_map(t.tags.into_iter().map(|t| (t.key, t.value.unwrap_or_default()))));
+        let owned = by_name(&name) || tags.as_ref().is_some_and(|tags| naming.owns(&name, tags));
         if owned {
-            let state = firehose
+            let description = firehose
                 .describe_delivery_stream()
                 .delivery_stream_name(&name)
                 .send()
                 .await
                 .ok()
-                .and_then(|d| d.delivery_stream_description)
+                .and_then(|d| d.delivery_stream_description);
+            let state = description
+                .as_ref()
                 .map_or("unknown".to_owned(), |d| d.delivery_stream_status.as_str().to_owned());
-            found.push(Found {
-                kind: ResourceKind::DeliveryStream,
-                id: name.clone(),
-                name,
-                state,
-            });
+            let mut delivery = Found::new(ResourceKind::DeliveryStream, name, state);
+            delivery.created = description
+                .as_ref()
+                .and_then(|d| d.create_timestamp.as_ref().and_then(rfc3339));
+            delivery.expires_at = tags.as_ref().and_then(expiry_of);
+            found.push(delivery);
         }
     }
 
@@ -256,18 +289,22 @@ async fn discover_roles(config: &SdkConfig, naming: &Naming, function_roles: &Ha
         .context_chain("listing roles")?;
     for role in roles {
         let name = role.role_name;
-        let owned = by_name(&name)
-            || (function_roles.contains(&name) && {
-                let tags = iam.list_role_tags().role_name(&name).send().await;
-                tags.is_ok_and(|t| naming.owns(&name, &tags_map(t.tags.into_iter().map(|t| (t.key, t.value)))))
-            });
-        if owned {
-            found.push(Found {
-                kind: ResourceKind::Role,
-                id: name.clone(),
-                name,
-                state: "exists".to_owned(),
-            });
+        let candidate = by_name(&name) || function_roles.contains(&name);
+        if !candidate {
+            continue;
+        }
+        let tags = iam
+            .list_role_tags()
+            .role_name(&name)
+            .send()
+            .await
+            .ok()
+            .map(|t| tags_map(t.tags.into_iter().map(|t| (t.key, t.value))));
+        if by_name(&name) || tags.as_ref().is_some_and(|tags| naming.owns(&name, tags)) {
+            let mut found_role = Found::new(ResourceKind::Role, name, "exists");
+            found_role.created = rfc3339(&role.create_date);
+            found_role.expires_at = tags.as_ref().and_then(expiry_of);
+            found.push(found_role);
         }
     }
 
@@ -289,17 +326,18 @@ async fn discover_buckets(config: &SdkConfig, naming: &Naming) -> Result<Vec<Fou
         .unwrap_or_default();
     for bucket in buckets {
         let name = bucket.name.unwrap_or_default();
-        let owned = by_name(&name) || {
-            let tags = s3.get_bucket_tagging().bucket(&name).send().await;
-            tags.is_ok_and(|t| naming.owns(&name, &tags_map(t.tag_set.into_iter().map(|t| (t.key, t.value)))))
-        };
-        if owned {
-            found.push(Found {
-                kind: ResourceKind::Bucket,
-                id: name.clone(),
-                name,
-                state: "exists".to_owned(),
-            });
+        let tags = s3
+            .get_bucket_tagging()
+            .bucket(&name)
+            .send()
+            .await
+            .ok()
+            .map(|t| tags_map(t.tag_set.into_iter().map(|t| (t.key, t.value))));
+        if by_name(&name) || tags.as_ref().is_some_and(|tags| naming.owns(&name, tags)) {
+            let mut found_bucket = Found::new(ResourceKind::Bucket, name, "exists");
+            found_bucket.created = bucket.creation_date.as_ref().and_then(rfc3339);
+            found_bucket.expires_at = tags.as_ref().and_then(expiry_of);
+            found.push(found_bucket);
         }
     }
     Ok(found)
@@ -326,16 +364,53 @@ async fn discover_log_groups(config: &SdkConfig, naming: &Naming) -> Result<Vec<
         .context_chain("listing log groups")?;
     Ok(groups
         .into_iter()
-        .filter_map(|group| group.log_group_name)
-        .filter(|name| {
+        .filter_map(|group| Some((group.log_group_name?, group.creation_time)))
+        .filter(|(name, _)| {
             name.strip_prefix(LAMBDA_LOG_GROUP_PREFIX)
                 .is_some_and(|function| naming.owns_name(function))
         })
-        .map(|name| Found {
-            kind: ResourceKind::LogGroup,
-            id: name.clone(),
-            name,
-            state: "exists".to_owned(),
+        .map(|(name, created)| {
+            let mut group = Found::new(ResourceKind::LogGroup, name, "exists");
+            group.created = created
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            group
         })
         .collect())
+}
+
+/// The learner's clean-up schedule, by its name (EventBridge Scheduler's schedules carry no tags).
+async fn discover_schedules(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    if naming.learner().is_none() {
+        return Ok(vec![]);
+    }
+    let scheduler = aws_sdk_scheduler::Client::new(config);
+    let name = naming.function(GUARD);
+    match scheduler.get_schedule().name(&name).send().await {
+        Ok(schedule) => {
+            let state = format!(
+                "{}, {}",
+                schedule.state().map_or("unknown", |s| s.as_str()),
+                schedule.schedule_expression().unwrap_or_default()
+            );
+            let mut found = Found::new(ResourceKind::Schedule, name, state);
+            found.created = schedule.creation_date().and_then(rfc3339);
+            found.expires_at = schedule.schedule_expression().and_then(expiry_of_expression);
+            Ok(vec![found])
+        }
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(vec![])
+        }
+        Err(error) => Err(error).context_chain("reading the clean-up schedule"),
+    }
+}
+
+/// `at(2026-12-06T16:41:00)` (UTC) as `2026-12-06T16:41:00Z`.
+fn expiry_of_expression(expression: &str) -> Option<String> {
+    let time = expression.strip_prefix("at(")?.strip_suffix(')')?;
+    Some(format!("{time}Z"))
 }

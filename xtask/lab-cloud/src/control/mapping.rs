@@ -11,6 +11,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::collections::BTreeMap;
 
 use super::change::{Action, Change};
+use super::function::tag_resource;
 use crate::aws::{ErrorContext, Propagation, retry_while_propagating};
 use crate::stages::{Mapping, ResourceKind};
 
@@ -112,11 +113,16 @@ pub(crate) async fn ensure_mapping(
         .into_iter()
         .find(|mapping| mapping.event_source_arn.as_deref() == Some(stream_arn));
     if let Some(mapping) = found {
+        // Its tags brought in line (a new `expires-at`, say), as a function's are.
+        let retagged = match mapping.event_source_mapping_arn() {
+            Some(arn) => tag_resource(lambda, &name, arn, tags).await?,
+            None => false,
+        };
         if spec.matches(&mapping) {
             return Ok(Change {
                 kind: ResourceKind::Mapping,
                 name,
-                action: Action::Unchanged,
+                action: if retagged { Action::Updated } else { Action::Unchanged },
             });
         }
         lambda

@@ -1,10 +1,12 @@
 //! A learner's resources: deploying them, and finding, pricing, checking and removing what was deployed.
 
+pub mod accounts;
 pub mod bucket;
 pub mod change;
 pub mod deploy;
 pub mod destroy;
 pub mod function;
+pub mod guard;
 pub mod iam;
 pub mod inventory;
 pub mod invoker;

@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::aws::{account, s3_client};
 use crate::naming::Naming;
-use crate::stages::{self, FIREHOSE_ROLE, FunctionStage, ResourceKind};
+use crate::stages::{self, FIREHOSE_ROLE, FunctionStage, GUARD, GUARD_ROLE, ResourceKind, SCHEDULER_ROLE};
 
 /// One resource a deploy of some stage makes, whether it exists already, and what it costs.
 #[derive(Debug, Clone, Serialize)]
@@ -31,12 +31,19 @@ pub struct Plan {
     pub resources: Vec<Planned>,
 }
 
+/// A provisioned shard's hour, us-east-1's list price (what `status` meters a stream's cost so far with).
+pub const SHARD_HOUR_USD: f64 = 0.015;
+
 /// Rough prices, us-east-1 on-demand list prices (late 2026). Only the stream costs anything while idle.
 const STREAM_COST: &str = "$0.015 per shard-hour (step 1 asks for 2: $0.03/hour, $0.72/day) + $0.014 per million puts";
 const FUNCTION_COST: &str = "nothing idle; $0.20 per million requests + $0.0000133 per GB-second";
 const FREE: &str = "nothing";
 const BUCKET_COST: &str = "$0.023 per GB-month stored (a lab run stores under 1 MB)";
 const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
+/// The clean-up guard runs once, when the deployment expires: well within Lambda's free tier.
+const GUARD_COST: &str = "the clean-up guard: one invocation at expiry, under $0.0001";
+/// EventBridge Scheduler: 14 million invocations a month free, then $1.00 per million.
+const SCHEDULE_COST: &str = "one invocation at expiry: free (14 million a month are)";
 /// What the whole workshop costs per hour while it sits deployed and idle: the stream's two shards.
 pub const IDLE_COST_PER_HOUR: &str =
     "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
@@ -54,6 +61,9 @@ pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8, local: bool) -
         .await
         .is_ok();
     resources.push(planned(1, ResourceKind::Stream, stream, exists, STREAM_COST));
+    if naming.learner().is_some() {
+        resources.extend(plan_guard(config, naming).await);
+    }
     if let Some(first) = stages::up_to(stage).find(|s| s.bucket) {
         let bucket = naming.bucket(&account_id, &region);
         let exists = s3_client(config).head_bucket().bucket(&bucket).send().await.is_ok();
@@ -102,6 +112,33 @@ async fn plan_function(config: &SdkConfig, naming: &Naming, stage: u8, function:
         let mapping = format!("{} -> {name}", naming.stream());
         resources.push(planned(stage, ResourceKind::Mapping, mapping, mapped, FREE));
     }
+    resources
+}
+
+/// The clean-up guard, deployed with the first stage: its role, function, the scheduler's role and the schedule.
+async fn plan_guard(config: &SdkConfig, naming: &Naming) -> Vec<Planned> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let mut resources = vec![];
+    for piece in [GUARD_ROLE, SCHEDULER_ROLE] {
+        let role = naming.role(piece);
+        let exists = iam.get_role().role_name(&role).send().await.is_ok();
+        resources.push(planned(1, ResourceKind::Role, role, exists, FREE));
+    }
+    let name = naming.function(GUARD);
+    let exists = aws_sdk_lambda::Client::new(config)
+        .get_function()
+        .function_name(&name)
+        .send()
+        .await
+        .is_ok();
+    resources.push(planned(1, ResourceKind::Function, name.clone(), exists, GUARD_COST));
+    let scheduled = aws_sdk_scheduler::Client::new(config)
+        .get_schedule()
+        .name(&name)
+        .send()
+        .await
+        .is_ok();
+    resources.push(planned(1, ResourceKind::Schedule, name, scheduled, SCHEDULE_COST));
     resources
 }
 

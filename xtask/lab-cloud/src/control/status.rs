@@ -7,16 +7,24 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::aws::{ErrorContext, s3_client};
+use crate::control::guard::parse_time;
 use crate::control::inventory::{Found, discover};
-use crate::control::plan::IDLE_COST_PER_HOUR;
+use crate::control::plan::{IDLE_COST_PER_HOUR, SHARD_HOUR_USD};
 use crate::naming::{ANALYTICS_PREFIX, Naming};
 use crate::readback::{DeliveryLayout, stream_ids};
 use crate::stages::ResourceKind;
+use chrono::{DateTime, Utc};
 
 /// What exists and what flows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub resources: Vec<Found>,
+    /// Each resource's age and cost so far, and whether it has expired, in the order of `resources`.
+    pub meter: Vec<Meter>,
+    /// What the deployment has cost so far by list prices, in US dollars (what costs by existing: the stream).
+    pub cost_so_far_usd: f64,
+    /// What it costs per hour while it stays, idle or not.
+    pub cost_per_hour_usd: f64,
     /// Records in the stream now (within its retention), counted up to `RECORDS_COUNTED_AT_MOST`.
     pub records_in_stream: Option<u64>,
     /// Objects and bytes in the bucket, by top-level prefix (`telemetry/`, `analytics/`, `aws/` for failed batches).
@@ -26,6 +34,37 @@ pub struct Status {
 }
 
 pub const RECORDS_COUNTED_AT_MOST: usize = 100_000;
+
+/// One resource's meter: how long it has existed, what that has cost, and how its deadline stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Meter {
+    /// Seconds since it was made (`None`: its service does not say when).
+    pub age_seconds: Option<i64>,
+    /// What existing has cost so far: a stream's shard-hours; `0` for what costs only when used.
+    pub cost_usd: f64,
+    /// What it costs per hour while it exists.
+    pub per_hour_usd: f64,
+    /// Seconds until its `expires-at` (negative: expired that long ago).
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// The meter of `resource` at `now`: a stream costs its open shards' hours since it was made (a shard-hour is billed
+/// whole or in part: <https://aws.amazon.com/kinesis/data-streams/pricing/>, read here as time elapsed), everything
+/// else nothing while idle (requests, data and storage are billed by use, and `status` shows the use).
+pub fn meter(resource: &Found, now: DateTime<Utc>) -> Meter {
+    let since = |time: &Option<String>| time.as_deref().and_then(parse_time).map(|t| (now - t).num_seconds());
+    let age_seconds = since(&resource.created).map(|s| s.max(0));
+    let per_hour_usd = match (resource.kind, resource.shards) {
+        (ResourceKind::Stream, Some(shards)) => f64::from(shards) * SHARD_HOUR_USD,
+        _ => 0.0,
+    };
+    Meter {
+        age_seconds,
+        cost_usd: per_hour_usd * age_seconds.unwrap_or(0) as f64 / 3600.0,
+        per_hour_usd,
+        expires_in_seconds: since(&resource.expires_at).map(|s| -s),
+    }
+}
 
 pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
     let resources = discover(config, naming).await?;
@@ -58,7 +97,12 @@ pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
             }
         }
     }
+    let now = Utc::now();
+    let meter: Vec<Meter> = resources.iter().map(|r| meter(r, now)).collect();
     Ok(Status {
+        cost_so_far_usd: meter.iter().map(|m| m.cost_usd).sum(),
+        cost_per_hour_usd: meter.iter().map(|m| m.per_hour_usd).sum(),
+        meter,
         resources,
         records_in_stream,
         objects,
@@ -76,15 +120,39 @@ impl fmt::Display for Status {
         if self.resources.is_empty() {
             return write!(f, "Nothing of yours is deployed here.");
         }
-        for resource in &self.resources {
+        for (resource, meter) in self.resources.iter().zip(&self.meter) {
             writeln!(
                 f,
-                "  {:<25} {:<50} {}",
+                "  {:<25} {:<50} {:<32} {:>8} {:>8}  {}",
                 resource.kind.to_string(),
                 resource.name,
-                resource.state
+                resource.state,
+                meter.age_seconds.map_or_else(|| "age ?".to_owned(), duration),
+                format!("${:.4}", meter.cost_usd),
+                match meter.expires_in_seconds {
+                    Some(s) if s <= 0 => format!("EXPIRED {} ago", duration(-s)),
+                    Some(s) => format!("expires in {}", duration(s)),
+                    None => String::new(),
+                }
             )?;
         }
+        let expired = self
+            .meter
+            .iter()
+            .filter(|m| m.expires_in_seconds.is_some_and(|s| s <= 0))
+            .count();
+        if expired > 0 {
+            writeln!(
+                f,
+                "{expired} resource(s) past their expiry: the clean-up guard removes them; `cargo xtask destroy` now."
+            )?;
+        }
+        writeln!(
+            f,
+            "Cost so far: ${:.4} by list prices ({:.4} $/hour while it stays; requests and data billed by use come on \
+             top)",
+            self.cost_so_far_usd, self.cost_per_hour_usd
+        )?;
         match self.records_in_stream {
             Some(n) if n as usize >= RECORDS_COUNTED_AT_MOST => writeln!(f, "Records in the stream: {n} or more")?,
             Some(n) => writeln!(f, "Records in the stream: {n}")?,
@@ -109,5 +177,54 @@ impl fmt::Display for Status {
             writeln!(f, "Objects under {prefix:<11} {count:>6} ({bytes} bytes; {what})")?;
         }
         write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
+    }
+}
+
+/// `3h 05m`, `12m 30s`, `45s`.
+fn duration(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s:02}s"),
+        _ => format!("{h}h {m:02}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(kind: ResourceKind, created: &str, expires_at: Option<&str>, shards: Option<i32>) -> Found {
+        let mut found = Found::new(kind, "x".to_owned(), "ACTIVE");
+        found.created = Some(created.to_owned());
+        found.expires_at = expires_at.map(str::to_owned);
+        found.shards = shards;
+        found
+    }
+
+    #[test]
+    fn a_stream_costs_its_shard_hours_since_it_was_made_and_says_when_it_expired() {
+        let now = parse_time("2026-12-06T16:00:00Z").unwrap();
+        let stream = found(
+            ResourceKind::Stream,
+            "2026-12-06T13:30:00Z",
+            Some("2026-12-06T15:30:00Z"),
+            Some(2),
+        );
+        let meter = meter(&stream, now);
+        assert_eq!(meter.age_seconds, Some(9000));
+        // 2 shards for 2.5 hours at $0.015.
+        assert!((meter.cost_usd - 0.075).abs() < 1e-9, "{meter:?}");
+        assert_eq!(meter.expires_in_seconds, Some(-1800));
+        let role = found(
+            ResourceKind::Role,
+            "2026-12-06T13:30:00Z",
+            Some("2026-12-06T17:00:00Z"),
+            None,
+        );
+        let role = super::meter(&role, now);
+        assert_eq!((role.cost_usd, role.expires_in_seconds), (0.0, Some(3600)));
+        assert_eq!(duration(9000), "2h 30m");
+        assert_eq!(duration(750), "12m 30s");
     }
 }

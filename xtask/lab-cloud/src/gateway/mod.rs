@@ -158,6 +158,7 @@ struct Shared {
     iam: bool,
     sessions: authenticate::Sessions,
     roles: roles::Roles,
+    resource_tags: authorize::ResourceTags,
     access: authorize::AccessLog,
     functions: validate::Functions,
 }
@@ -204,10 +205,13 @@ impl Gateway {
         });
         let roles = roles::Roles::new(&upstream.endpoint()).await;
         let functions = validate::Functions::new(&upstream.endpoint()).await;
+        let kinesis = Arc::new(kinesis);
+        let resource_tags = authorize::ResourceTags::new(&upstream.endpoint(), kinesis.clone()).await;
         let shared = Arc::new(Shared {
             upstream,
             ledger,
-            kinesis: Arc::new(kinesis),
+            kinesis,
+            resource_tags,
             iam: options.iam,
             sessions: authenticate::Sessions::default(),
             roles,
@@ -365,7 +369,12 @@ async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> 
     } else {
         authenticate::Principal::Unchecked
     };
-    if let Err(error) = authorize::check(&principal, &call, &shared.roles, &shared.access).await {
+    let sources = authorize::Sources {
+        roles: &shared.roles,
+        tags: &shared.resource_tags,
+        log: &shared.access,
+    };
+    if let Err(error) = authorize::check(&principal, &call, sources).await {
         return error.response(call.protocol);
     }
     if let Err(error) = validate::check(&call, &shared.checks()).await {
@@ -381,7 +390,26 @@ async fn serve_request(shared: Arc<Shared>, request: Request) -> Response<Body> 
     if let Err(error) = validate::firehose::check(&call, &firehose).await {
         return error.response(call.protocol);
     }
-    serve(shared, principal, call).await
+    let retags = changes_tags(&call);
+    let response = serve(shared.clone(), principal, call).await;
+    if retags {
+        // After the service has applied it: a tag read in between would be the old one again.
+        shared.resource_tags.forget();
+    }
+    response
+}
+
+/// Whether a call may change a resource's tags (`TagResource`, `AddTagsToStream`, `UntagResource`, Lambda's
+/// `POST /tags/…`, S3's `?tagging`), or delete a resource: the tags the IAM check read are then forgotten.
+fn changes_tags(call: &Call) -> bool {
+    let writes = call.method() != axum::http::Method::GET;
+    let by_operation = call
+        .operation
+        .as_deref()
+        .is_some_and(|op| (op.contains("Tag") && !op.starts_with("List")) || op.starts_with("Delete"));
+    by_operation
+        || (writes && (call.path().contains("/tags") || call.path().contains("tagging")))
+        || call.method() == axum::http::Method::DELETE
 }
 
 /// Where the gateway answers with its access report (JSON), for `cloud up`'s users: not an AWS path (no bucket

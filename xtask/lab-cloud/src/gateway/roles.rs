@@ -33,6 +33,8 @@ pub struct Role {
     pub policies: Vec<NamedPolicy>,
     pub unreadable: Vec<String>,
     pub max_session: Duration,
+    /// Whether any of its policies names `aws:ResourceTag` (then the check reads the resource's tags).
+    pub reads_resource_tags: bool,
 }
 
 pub struct Roles {
@@ -101,7 +103,11 @@ impl Roles {
             .and_then(|text| TrustPolicy::parse(&text).map_err(|error| error.to_string()));
         let mut policies = vec![];
         let mut unreadable = vec![];
-        for (policy_name, document) in self.documents(name).await? {
+        let documents = self.documents(name).await?;
+        let reads_resource_tags = documents
+            .iter()
+            .any(|(_, document)| document.to_ascii_lowercase().contains("aws:resourcetag"));
+        for (policy_name, document) in documents {
             match NamedPolicy::parse(policy_name.clone(), &document) {
                 Ok(policy) => policies.push(policy),
                 Err(error) => unreadable.push(format!("{policy_name}: {error}")),
@@ -115,6 +121,7 @@ impl Roles {
             policies,
             unreadable,
             max_session: Duration::from_secs(role.max_session_duration.unwrap_or(3600).max(900) as u64),
+            reads_resource_tags,
         }))
     }
 

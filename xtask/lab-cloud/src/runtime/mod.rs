@@ -12,5 +12,6 @@ pub mod firehose_keys;
 pub mod function_logs;
 pub mod lambda_host;
 pub mod read_pacing;
+pub mod scheduler;
 pub mod shard_lineage;
 pub mod supervisor;

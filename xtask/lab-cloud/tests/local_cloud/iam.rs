@@ -243,7 +243,7 @@ async fn an_explicit_deny_wins_over_an_allow_and_a_condition_the_cloud_cannot_ev
             {{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}},
             {{"Effect":"Deny","Action":"kinesis:DeleteStream","Resource":"{}"}},
             {{"Effect":"Deny","Action":"kinesis:AddTagsToStream","Resource":"*",
-              "Condition":{{"StringEquals":{{"aws:ResourceTag/env":"production"}}}}}}]}}"#,
+              "Condition":{{"StringEquals":{{"aws:RequestTag/env":"production"}}}}}}]}}"#,
         stream_arn(&stream)
     );
     let session = door.session(&door.role(&policy).await).await;
@@ -270,7 +270,7 @@ async fn an_explicit_deny_wins_over_an_allow_and_a_condition_the_cloud_cannot_ev
         .into_service_error();
     let (_, message) = code_and_message(&error);
     assert!(
-        message.contains("the local cloud does not supply the condition key aws:ResourceTag/env"),
+        message.contains("the local cloud does not supply the condition key aws:RequestTag/env"),
         "{message}"
     );
     kinesis
@@ -368,4 +368,138 @@ async fn a_role_is_assumed_only_by_whom_its_trust_policy_names() {
     .await
     .expect("lambda.amazonaws.com may assume it");
     assert!(credentials.access_key_id().starts_with("ASIA"));
+}
+
+/// The guard's rule: `aws:ResourceTag/<key>` is the resource's own tags — a stream's (the engine's), a function's
+/// (Lambda's, read from the emulator) — so a role allowed to delete only what carries its learner's tags deletes
+/// that, and is refused another learner's and an untagged one's with AWS's denial; a bucket's tags are not
+/// supplied (S3 evaluates them only with ABAC turned on for the bucket), so such a grant never allows there.
+#[tokio::test]
+async fn a_condition_on_a_resources_tags_allows_only_what_carries_them() {
+    let door = door().await;
+    let kinesis = aws_sdk_kinesis::Client::new(&door.admin);
+    let ada = door.stream().await;
+    let bob = door.stream().await;
+    let untagged = door.stream().await;
+    for (stream, learner) in [(&ada, "ada"), (&bob, "bob")] {
+        kinesis
+            .add_tags_to_stream()
+            .stream_name(stream)
+            .tags("workshop", "kinesis-lab")
+            .tags("learner", learner)
+            .send()
+            .await
+            .unwrap();
+    }
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["kinesis:DeleteStream","lambda:DeleteFunction","s3:DeleteBucket"],"Resource":"*",
+         "Condition":{"StringEquals":{"aws:ResourceTag/learner":"ada","aws:ResourceTag/workshop":"kinesis-lab"}}}]}"#;
+    let role = door.role(policy).await;
+    let session = door.session(&role).await;
+    let theirs = aws_sdk_kinesis::Client::new(&session);
+    for other in [&bob, &untagged] {
+        let error = theirs
+            .delete_stream()
+            .stream_name(other)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(
+            code_and_message(&error),
+            (
+                "AccessDeniedException".into(),
+                format!(
+                    "User: arn:aws:sts::123456789012:assumed-role/{role}/test-session is not authorized to perform: \
+                     kinesis:DeleteStream on resource: {} because no identity-based policy allows the \
+                     kinesis:DeleteStream action",
+                    stream_arn(other)
+                )
+            )
+        );
+    }
+    theirs
+        .delete_stream()
+        .stream_name(&ada)
+        .send()
+        .await
+        .expect("ada's tagged stream may be deleted");
+
+    // A function's tags come from Lambda: the same rule. (Its execution role must trust Lambda: the front door
+    // checks that before Lambda makes the function.)
+    let lambda = aws_sdk_lambda::Client::new(&door.admin);
+    let execution_role = lab_testkit::unique_name("tagged-fn-role");
+    aws_sdk_iam::Client::new(&door.admin)
+        .create_role()
+        .role_name(&execution_role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut functions = vec![];
+    for learner in ["ada", "bob"] {
+        let name = lab_testkit::unique_name("tagged-fn");
+        lambda
+            .create_function()
+            .function_name(&name)
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(format!("arn:aws:iam::123456789012:role/{execution_role}"))
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(
+                        lab_cloud::control::function::EMPTY_ZIP,
+                    ))
+                    .build(),
+            )
+            .tags("workshop", "kinesis-lab")
+            .tags("learner", learner)
+            .send()
+            .await
+            .unwrap();
+        functions.push(name);
+    }
+    let their_lambda = aws_sdk_lambda::Client::new(&session);
+    let error = their_lambda
+        .delete_function()
+        .function_name(&functions[1])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.raw_response().map(|r| r.status().as_u16()),
+        Some(403),
+        "{error:?}"
+    );
+    their_lambda
+        .delete_function()
+        .function_name(&functions[0])
+        .send()
+        .await
+        .expect("ada's tagged function may be deleted");
+    lambda
+        .delete_function()
+        .function_name(&functions[1])
+        .send()
+        .await
+        .unwrap();
+
+    // A bucket's tags are not supplied: the grant is refused, naming the key, however the bucket is tagged.
+    let s3 = lab_cloud::aws::s3_client(&door.admin);
+    let bucket = lab_testkit::unique_name("tagged-bucket").to_lowercase();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let error = lab_cloud::aws::s3_client(&session)
+        .delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_err();
+    let message = format!("{:?}", error);
+    assert!(message.contains("aws:ResourceTag/"), "{message}");
+    s3.delete_bucket().bucket(&bucket).send().await.unwrap();
+    for stream in [&bob, &untagged] {
+        kinesis.delete_stream().stream_name(stream).send().await.unwrap();
+    }
 }

@@ -8,6 +8,7 @@ mod firehose;
 mod firehose_rules;
 mod function_logs;
 mod gateway;
+mod guard;
 mod iam;
 mod invoke;
 mod kinesis;

@@ -2,6 +2,7 @@
 //! control plane: the same calls a learner's deploy makes in AWS, aimed at moto by `AWS_ENDPOINT_URL` alone.
 //! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
 
+use lab_cloud::control::accounts::Accounts;
 use lab_cloud::control::change::Action;
 use lab_cloud::control::deploy::{self, Artifacts, Settings};
 use lab_cloud::control::{destroy, inventory, plan, status};
@@ -61,7 +62,7 @@ impl Workspace {
                 architecture: Some(aws_sdk_lambda::types::Architecture::Arm64),
             },
         };
-        for function in ["producer", "consumer", "analytics"] {
+        for function in ["producer", "consumer", "analytics", "expiry-guard"] {
             workspace.write_zip(function, "version 1");
         }
         workspace
@@ -81,6 +82,9 @@ impl Workspace {
             firehose_compression: None,
             analytics_window_seconds: 60,
             functions_dir: self.dir.join("functions"),
+            // The local cloud's account, named as a sandbox.
+            accounts: Accounts::named(Some("123456789012"), &self.dir.join("no-file")).unwrap(),
+            lifetime: None,
         }
     }
 }
@@ -163,10 +167,11 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
         .await
         .expect("the neighbour's deploy");
     let theirs = inventory::discover(&config, &neighbour).await.unwrap();
-    assert_eq!(theirs.len(), 12, "{theirs:#?}");
+    // The 12 of the five stages, and the clean-up guard's 4 (function, its role, the scheduler's, the schedule).
+    assert_eq!(theirs.len(), 16, "{theirs:#?}");
 
     let plan = plan::plan(&config, &naming, 5, true).await.unwrap();
-    assert_eq!(plan.resources.len(), 12, "{plan}");
+    assert_eq!(plan.resources.len(), 16, "{plan}");
     assert!(plan.resources.iter().all(|r| !r.exists), "{plan}");
     assert!(
         plan.to_string().contains("$0.03"),
@@ -186,11 +191,12 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
         kinds(&found),
         BTreeMap::from([
             (ResourceKind::Mapping, 2),
-            (ResourceKind::Function, 3),
+            (ResourceKind::Function, 4),
             (ResourceKind::DeliveryStream, 1),
             (ResourceKind::Stream, 1),
-            (ResourceKind::Role, 4),
-            (ResourceKind::Bucket, 1)
+            (ResourceKind::Role, 6),
+            (ResourceKind::Bucket, 1),
+            (ResourceKind::Schedule, 1)
         ]),
         "{found:#?}"
     );
@@ -224,7 +230,7 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
     assert_eq!(updated[0].name, naming.function(PRODUCER));
 
     let status = status::status(&config, &naming).await.unwrap();
-    assert_eq!(status.resources.len(), 12);
+    assert_eq!(status.resources.len(), 16);
     assert_eq!(status.records_in_stream, Some(0));
     assert!(status.to_string().contains("ACTIVE"), "{status}");
 
@@ -451,4 +457,85 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
         s3.head_bucket().bucket(&stray).send().await.is_err(),
         "the stray bucket is gone"
     );
+}
+
+/// Terraform's `allowed_account_ids`: a deploy into an account the learner has not named as a sandbox is refused,
+/// after `GetCallerIdentity` and before anything is made; naming it (the file) lets the same deploy through; the
+/// deployment expires (`expires-at` on every resource, the guard's schedule at that time), `--for` moves the
+/// deadline, `status` meters age and cost so far; `destroy` needs no allow-list.
+#[tokio::test]
+async fn only_a_named_sandbox_account_is_deployed_to_and_the_deployment_expires() {
+    let config = lab_testkit::local_aws().await;
+    let workspace = Workspace::new();
+    let naming = Naming::for_learner(&learner("s")).unwrap();
+    let file = workspace.dir.join("sandbox-accounts");
+    let mut settings = workspace.settings(&naming, 5);
+    settings.accounts = Accounts::named(Some("111122223333"), &file).unwrap();
+    let refusal = format!(
+        "{:#}",
+        deploy::deploy(&config, &workspace.artifacts, &settings)
+            .await
+            .unwrap_err()
+    );
+    println!("the refusal: {refusal}");
+    assert!(
+        refusal.starts_with("account 123456789012 is not one of your sandbox accounts, so nothing was deployed"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains(&format!("echo 123456789012 >> {}", file.display())),
+        "{refusal}"
+    );
+    assert!(
+        inventory::discover(&config, &naming).await.unwrap().is_empty(),
+        "a refused deploy made nothing"
+    );
+
+    std::fs::write(&file, "# the workshop's sandbox\n123456789012\n").unwrap();
+    settings.accounts = Accounts::named(None, &file).unwrap();
+    settings.stage = 1;
+    let deployed = deploy::deploy(&config, &workspace.artifacts, &settings).await.unwrap();
+    let found = inventory::discover(&config, &naming).await.unwrap();
+    assert_eq!(found.len(), 5, "the stream and the guard's four: {found:#?}");
+    let expires_at = deployed.expires_at.clone().unwrap();
+    let deadline = lab_cloud::control::guard::parse_time(&expires_at).unwrap();
+    let ahead = (deadline - chrono::Utc::now()).num_minutes();
+    assert!((235..=240).contains(&ahead), "4 hours by default: {expires_at}");
+    for resource in found.iter().filter(|r| r.kind != ResourceKind::LogGroup) {
+        assert_eq!(
+            resource.expires_at.as_deref(),
+            Some(expires_at.as_str()),
+            "{resource:#?}"
+        );
+    }
+
+    // Deployed again, the deadline stays; with --for it moves, schedule and tags together.
+    let again = deploy::deploy(&config, &workspace.artifacts, &settings).await.unwrap();
+    assert!(!again.changed(), "{:#?}", again.changes);
+    settings.lifetime = Some(std::time::Duration::from_secs(90 * 60));
+    let moved = deploy::deploy(&config, &workspace.artifacts, &settings).await.unwrap();
+    let new_deadline = moved.expires_at.clone().unwrap();
+    assert_ne!(new_deadline, expires_at);
+    let schedule = moved.changes.iter().find(|c| c.kind == ResourceKind::Schedule).unwrap();
+    assert_eq!(schedule.action, Action::Updated);
+
+    let status = status::status(&config, &naming).await.unwrap();
+    println!("{status}");
+    let stream = status
+        .resources
+        .iter()
+        .position(|r| r.kind == ResourceKind::Stream)
+        .unwrap();
+    let meter = &status.meter[stream];
+    assert!(meter.age_seconds.is_some_and(|a| a < 600), "{meter:?}");
+    assert!((meter.per_hour_usd - 0.03).abs() < 1e-9, "2 shards: {meter:?}");
+    assert!(
+        meter.expires_in_seconds.is_some_and(|s| (5300..=5400).contains(&s)),
+        "{meter:?}"
+    );
+    assert!(status.to_string().contains("expires in 1h 29m"), "{status}");
+
+    // Cleaning up works without any allow-list.
+    let remaining = destroy::destroy(&config, &naming, &status.resources).await.unwrap();
+    assert!(remaining.is_empty(), "{remaining:#?}");
 }

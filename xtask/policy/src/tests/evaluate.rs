@@ -537,3 +537,41 @@ fn a_condition_on_a_key_the_caller_does_not_supply_is_never_taken_as_absent() {
     other.context = supplied;
     assert!(evaluate(&policies, &other).is_allowed());
 }
+
+/// A resource's tags read whole (`supplying_family("aws:ResourceTag/")`): a tag it carries is compared, a tag it
+/// lacks is absent (the condition does not match, as in AWS), and the family says nothing of other keys.
+#[test]
+fn a_family_of_keys_supplied_whole_makes_a_missing_tag_absent_not_unevaluable() {
+    let guard = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"OnlyAdasStreams","Effect":"Allow","Action":"kinesis:DeleteStream","Resource":"*",
+         "Condition":{"StringEquals":{"aws:ResourceTag/learner":"ada","aws:ResourceTag/workshop":"kinesis-lab"}}}]}"#;
+    let policies = [NamedPolicy::parse("guard", guard).unwrap()];
+    let stream = "arn:aws:kinesis:us-east-1:123456789012:stream/s";
+    let tagged = |tags: &[(&str, &str)]| {
+        let mut context = Context::new()
+            .supplying(&["aws:PrincipalArn"])
+            .supplying_family("aws:ResourceTag/");
+        for (key, value) in tags {
+            context.insert(&format!("aws:ResourceTag/{key}"), *value);
+        }
+        let mut request = Request::new("kinesis:DeleteStream", stream);
+        request.context = context;
+        evaluate(&policies, &request)
+    };
+    assert!(tagged(&[("learner", "ada"), ("workshop", "kinesis-lab")]).is_allowed());
+    assert_eq!(
+        tagged(&[("learner", "bob"), ("workshop", "kinesis-lab")]),
+        Decision::ImplicitDeny
+    );
+    // Untagged: both keys absent, so StringEquals does not match: denied, not unevaluable.
+    assert_eq!(tagged(&[]), Decision::ImplicitDeny);
+    // The family covers its own keys only: a condition on another unsupplied key is still unevaluable.
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kinesis:DeleteStream",
+        "Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/learner":"ada"}}}]}"#;
+    let mut request = Request::new("kinesis:DeleteStream", stream);
+    request.context = Context::new()
+        .supplying(&["aws:PrincipalArn"])
+        .supplying_family("aws:ResourceTag/");
+    let decision = evaluate(&[NamedPolicy::parse("p", other).unwrap()], &request);
+    assert!(matches!(decision, Decision::Unevaluable { .. }), "{decision:?}");
+}

@@ -17,8 +17,10 @@
 
 pub mod actions;
 mod log;
+pub mod resource_tags;
 
 pub use log::{AccessLog, RoleAccess};
+pub use resource_tags::ResourceTags;
 
 use super::authenticate::{ACCOUNT, Principal};
 use super::call::{Call, Protocol};
@@ -46,8 +48,16 @@ pub const SUPPLIED_KEYS: &[&str] = &[
     "aws:ViaAWSService",
 ];
 
+/// What the check reads besides the call: the roles' policies, the resources' tags, and where it writes its decisions.
+pub struct Sources<'a> {
+    pub roles: &'a Roles,
+    pub tags: &'a ResourceTags,
+    pub log: &'a AccessLog,
+}
+
 /// Decides `call` for `principal`; `Ok` when it may go on.
-pub async fn check(principal: &Principal, call: &Call, roles: &Roles, log: &AccessLog) -> Result<(), AwsError> {
+pub async fn check(principal: &Principal, call: &Call, sources: Sources<'_>) -> Result<(), AwsError> {
+    let Sources { roles, tags, log } = sources;
     let session = match principal {
         Principal::Admin | Principal::Unchecked => return Ok(()),
         Principal::Service(_) if call.operation.as_deref() == Some("AssumeRole") => return Ok(()),
@@ -91,6 +101,10 @@ pub async fn check(principal: &Principal, call: &Call, roles: &Roles, log: &Acce
     for (action, resource) in requests {
         let mut request = Request::new(action, resource);
         request.context = context(principal, call);
+        // Read only for a role whose policies name the key: most calls need no tags, and reading them costs a call.
+        if role.reads_resource_tags && request.resource != "*" {
+            supply_resource_tags(&mut request, tags).await;
+        }
         let decision = evaluate(&role.policies, &request);
         log.record(&session.role_arn, &principal.arn(), &request, &decision);
         if let Some(message) = decision.denial_message(
@@ -103,6 +117,18 @@ pub async fn check(principal: &Principal, call: &Call, roles: &Roles, log: &Acce
         }
     }
     Ok(())
+}
+
+/// `aws:ResourceTag/<key>` for each tag of the request's resource, when the local cloud can read them
+/// ([`resource_tags`]): a tag it lacks is then absent, as AWS takes it. Otherwise the keys stay unsupplied.
+async fn supply_resource_tags(request: &mut Request, tags: &ResourceTags) {
+    let Some(found) = tags.of(&request.resource).await else {
+        return;
+    };
+    for (key, value) in found {
+        request.context.insert(&format!("aws:ResourceTag/{key}"), value);
+    }
+    request.context = std::mem::take(&mut request.context).supplying_family("aws:ResourceTag/");
 }
 
 /// AWS's denial, in the protocol's shape; for S3 the message is AWS's shorter one with the same ARNs.

@@ -299,3 +299,20 @@ pub fn error_response(error_type: &str, message: &str) -> Response<Body> {
 pub(crate) fn timestamp(ms: u64) -> Value {
     serde_json::json!(ms as f64 / 1000.0)
 }
+
+impl Kinesis {
+    /// A stream's tags, by its ARN (`arn:aws:kinesis:<region>:<account>:stream/<name>`): what the IAM check supplies
+    /// as `aws:ResourceTag/…`; `None` when there is no such stream.
+    pub fn tags_of(&self, arn: &str) -> Option<std::collections::BTreeMap<String, String>> {
+        let mut parts = arn.splitn(6, ':');
+        let (region, resource) = (parts.nth(3)?, parts.nth(1)?);
+        let name = resource.strip_prefix("stream/")?.split('/').next()?;
+        let key = StreamKey {
+            region: region.to_owned(),
+            name: name.to_owned(),
+        };
+        let stream = self.stream(&key, self.now_ms()).ok()?;
+        let tags = lock(&stream).tags.clone();
+        Some(tags)
+    }
+}

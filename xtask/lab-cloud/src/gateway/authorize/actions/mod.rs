@@ -8,6 +8,7 @@ mod kinesis;
 mod lambda;
 mod logs;
 mod s3;
+mod scheduler;
 
 pub use iam::changes_something as iam_changes_something;
 
@@ -40,6 +41,7 @@ pub fn needs(call: &Call) -> Needs {
         Service::Lambda => lambda::needs(call),
         Service::Logs => logs::needs(call),
         Service::Iam => iam::needs(call),
+        Service::Scheduler => scheduler::needs(call),
         Service::Sts => match call.operation.as_deref() {
             Some("GetCallerIdentity") => Needs::Nothing,
             Some("AssumeRole") => match call.form_value("RoleArn") {

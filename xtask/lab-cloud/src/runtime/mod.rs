@@ -8,5 +8,6 @@ pub mod faults;
 pub mod firehose;
 pub mod function_logs;
 pub mod lambda_host;
+pub mod metrics;
 pub mod read_pacing;
 pub mod supervisor;

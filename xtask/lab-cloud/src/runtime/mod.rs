@@ -2,6 +2,7 @@
 //! that starts them for what the control plane holds; the roles they act with (`credentials`); and the faults
 //! injected into them on purpose.
 
+pub mod alarms;
 pub mod credentials;
 pub mod event_source;
 pub mod faults;

@@ -17,6 +17,7 @@ use crate::runtime::event_source::{Destinations, MappingSettings, MappingStats, 
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
+use crate::runtime::metrics::MetricBook;
 use crate::runtime::read_pacing::ShardCheckpoint;
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
@@ -88,7 +89,9 @@ impl Supervisor {
     /// Firehose pumps' S3 writes.
     pub fn with_faults(mut self, faults: Arc<FaultPlan>, spared: &[&str]) -> Self {
         let spared = spared.iter().map(|name| (*name).to_owned()).collect();
+        let metrics = self.host.metrics();
         self.host = Arc::new(LambdaHost::with_faults(faults.clone(), spared));
+        self.host.set_metrics(metrics);
         self.faults = faults;
         self
     }
@@ -102,6 +105,17 @@ impl Supervisor {
 
     pub fn host(&self) -> Arc<LambdaHost> {
         self.host.clone()
+    }
+
+    /// Counts what it runs (functions, mappings, pumps) in `book`, CloudWatch's metrics.
+    pub fn with_metrics(self, book: Arc<MetricBook>) -> Self {
+        self.host.set_metrics(book);
+        self
+    }
+
+    /// The book this supervisor's functions and pumps are counted in.
+    pub fn metrics(&self) -> Arc<MetricBook> {
+        self.host.metrics()
     }
 
     /// The statistics of a running mapping.
@@ -228,6 +242,7 @@ impl Supervisor {
                 stop: stop.clone(),
                 checkpoints: self.folders.checkpoints.join("firehose").join(&settings.name),
                 faults: self.faults.clone(),
+                metrics: self.host.metrics(),
             };
             let name = settings.name.clone();
             let task = tokio::spawn(async move {

@@ -1,6 +1,6 @@
 //! `lab-cloud serve`: the data plane of a cloud kept up, in step with the control plane every second until stopped,
-//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder), and
-//! the dashboard (its address written there too).
+//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder), the
+//! dashboard (its address written there too), and CloudWatch's minute (metrics published, alarms evaluated).
 
 use anyhow::Result;
 use aws_config::SdkConfig;
@@ -15,6 +15,7 @@ use crate::aws::s3_client;
 use crate::dashboard;
 use crate::gateway::Limits;
 use crate::runtime::event_source::Pacing;
+use crate::runtime::cloudwatch::Watcher;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::supervisor::Supervisor;
 
@@ -37,6 +38,7 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
         faults: faults.clone(),
         stream_lifecycle_ms: args.stream_lifecycle_ms,
         iam: !args.no_iam,
+        cloudwatch_minute_ms: args.cloudwatch_minute_ms,
     };
     let door = front_door::open(&config, settings).await?;
     if args.front_door_only {
@@ -53,8 +55,11 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!("lab-cloud: the local cloud's endpoint is {}", door.gateway.endpoint());
     // Serve's host runs only what the mappings invoke: nothing is spared the faults.
-    let mut supervisor =
-        Supervisor::new(door.config, door.environment, folders(state), Pacing::default()).with_faults(faults, &[]);
+    let mut supervisor = Supervisor::new(door.config, door.environment, folders(state), Pacing::default())
+        .with_faults(faults, &[])
+        .with_metrics(door.gateway.metric_book());
+    // CloudWatch's minute: the metrics published, the alarms evaluated and their actions carried out.
+    let watcher = Watcher::new(&door.operator, door.gateway.metric_book(), supervisor.invoker()).spawn();
     let s3 = s3_client(&config);
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
@@ -69,6 +74,7 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
+    watcher.abort();
     supervisor.shutdown();
     let _ = std::fs::remove_file(endpoint_file);
     let _ = std::fs::remove_file(dashboard_file);

@@ -3,6 +3,7 @@
 //! injected into them on purpose.
 
 pub mod alarms;
+pub mod cloudwatch;
 pub mod credentials;
 pub mod event_source;
 pub mod faults;
@@ -10,5 +11,6 @@ pub mod firehose;
 pub mod function_logs;
 pub mod lambda_host;
 pub mod metrics;
+pub mod notifications;
 pub mod read_pacing;
 pub mod supervisor;

@@ -18,6 +18,7 @@ use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
 use crate::runtime::metrics::MetricBook;
+use crate::runtime::notifications::FunctionInvoker;
 use crate::runtime::read_pacing::ShardCheckpoint;
 
 /// Where the local cloud keeps its files (under `.lab/` in the workshop).
@@ -111,6 +112,18 @@ impl Supervisor {
     pub fn with_metrics(self, book: Arc<MetricBook>) -> Self {
         self.host.set_metrics(book);
         self
+    }
+
+    /// What invokes this supervisor's functions for another service (SNS): Lambda's API, where their code is, the
+    /// host.
+    pub fn invoker(&self) -> FunctionInvoker {
+        FunctionInvoker {
+            lambda: aws_sdk_lambda::Client::new(&self.config),
+            functions: self.folders.functions.clone(),
+            logs: self.folders.logs.clone(),
+            cloud_environment: self.cloud_environment.clone(),
+            host: self.host.clone(),
+        }
     }
 
     /// The book this supervisor's functions and pumps are counted in.

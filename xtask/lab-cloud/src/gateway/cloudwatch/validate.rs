@@ -15,7 +15,8 @@
 //!
 //! What the local cloud cannot evaluate it refuses, saying so, rather than store an alarm that would never change
 //! state: metric math (`Metrics`), percentiles (`ExtendedStatistic`), anomaly-detection bands (`ThresholdMetricId`),
-//! and metrics it does not publish (any namespace but `AWS/Kinesis`, `AWS/Lambda`, `AWS/Firehose`).
+//! metrics it does not publish (any namespace but `AWS/Kinesis`, `AWS/Lambda`, `AWS/Firehose`), and actions it
+//! would not carry out (anything but an SNS topic: EC2, Auto Scaling, Systems Manager, a Lambda function directly).
 
 use super::super::errors::AwsError;
 use serde_json::Value;
@@ -120,7 +121,13 @@ pub fn put_metric_alarm(input: &Value) -> Result<(), AwsError> {
         return Err(missing("Threshold"));
     }
     for actions in ["AlarmActions", "OKActions", "InsufficientDataActions"] {
-        let count = input.get(actions).and_then(Value::as_array).map_or(0, Vec::len);
+        let listed = input.get(actions).and_then(Value::as_array);
+        if let Some(other) = listed.into_iter().flatten().filter_map(Value::as_str).find(|a| !a.starts_with("arn:aws:sns:")) {
+            return Err(not_evaluated(&format!(
+                "alarm actions other than SNS topics ({other}): its alarms notify SNS topics, whose Lambda subscribers                  it invokes"
+            )));
+        }
+        let count = listed.map_or(0, Vec::len);
         if count > 5 {
             return Err(invalid(format!(
                 "1 validation error detected: Value at '{}' failed to satisfy constraint: Member must have length \
@@ -282,6 +289,7 @@ mod tests {
         for change in [
             (|i: &mut Value| i["Namespace"] = json!("MyApp")) as fn(&mut Value),
             |i| i["Metrics"] = json!([{"Id": "m1"}]),
+            |i| i["AlarmActions"] = json!(["arn:aws:automate:us-east-1:ec2:stop"]),
             |i| {
                 i.as_object_mut().unwrap().remove("Statistic");
                 i["ExtendedStatistic"] = json!("p99");

@@ -14,8 +14,8 @@ use super::target::folders;
 use crate::aws::s3_client;
 use crate::dashboard;
 use crate::gateway::Limits;
-use crate::runtime::event_source::Pacing;
 use crate::runtime::cloudwatch::Watcher;
+use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::supervisor::Supervisor;
 

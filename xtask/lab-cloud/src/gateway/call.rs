@@ -359,10 +359,26 @@ mod tests {
         assert_eq!(cbor.operation.as_deref(), Some("DescribeAlarms"));
         assert_eq!(cbor.json().unwrap()["AlarmNames"][0], "a");
         let target = "GraniteServiceVersion20100801.PutMetricAlarm";
-        let json = call("POST", "/", &[("authorization", &signed), ("x-amz-target", target)], "{}");
-        assert_eq!((json.protocol, json.operation.as_deref()), (Protocol::Json, Some("PutMetricAlarm")));
-        let query = call("POST", "/", &[("authorization", &signed)], "Action=SetAlarmState&AlarmName=a");
-        assert_eq!((query.protocol, query.operation.as_deref()), (Protocol::Query, Some("SetAlarmState")));
+        let json = call(
+            "POST",
+            "/",
+            &[("authorization", &signed), ("x-amz-target", target)],
+            "{}",
+        );
+        assert_eq!(
+            (json.protocol, json.operation.as_deref()),
+            (Protocol::Json, Some("PutMetricAlarm"))
+        );
+        let query = call(
+            "POST",
+            "/",
+            &[("authorization", &signed)],
+            "Action=SetAlarmState&AlarmName=a",
+        );
+        assert_eq!(
+            (query.protocol, query.operation.as_deref()),
+            (Protocol::Query, Some("SetAlarmState"))
+        );
         let unsigned = call("POST", "/", &[("x-amz-target", target)], "{}");
         assert_eq!(unsigned.service, Service::CloudWatch);
     }

@@ -57,7 +57,9 @@ impl AwsError {
         let (content_type, body) = match protocol {
             Protocol::Json => (
                 "application/x-amz-json-1.1",
-                json!({ "__type": self.code, "message": self.message }).to_string().into_bytes(),
+                json!({ "__type": self.code, "message": self.message })
+                    .to_string()
+                    .into_bytes(),
             ),
             Protocol::Cbor => (
                 "application/cbor",
@@ -68,7 +70,9 @@ impl AwsError {
             ),
             Protocol::RestJson => (
                 "application/json",
-                json!({ "Type": "User", "Message": self.message }).to_string().into_bytes(),
+                json!({ "Type": "User", "Message": self.message })
+                    .to_string()
+                    .into_bytes(),
             ),
             Protocol::Query => (
                 "text/xml",

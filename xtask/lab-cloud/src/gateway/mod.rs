@@ -258,6 +258,12 @@ impl Gateway {
         self.shared.kinesis.metrics()
     }
 
+    /// The gateway's time, ms since the epoch: its clock's (a test's `ManualClock` moves it), the time its records
+    /// arrive at and its CloudWatch figures are counted at.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.kinesis.now_ms()
+    }
+
     /// The book the Kinesis engine records its CloudWatch figures in.
     pub fn metric_book(&self) -> Arc<MetricBook> {
         self.shared.metric_book.clone()

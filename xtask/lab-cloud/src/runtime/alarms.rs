@@ -187,7 +187,11 @@ pub fn evaluate(alarm: &Alarm, range: &[(u64, Option<Datapoint>)], now_ms: u64) 
     let m = alarm.datapoints_to_alarm as usize;
     let real: Vec<Datapoint> = range.iter().filter_map(|(_, point)| *point).collect();
     let filled = n.saturating_sub(real.len());
-    let evaluated: Vec<Datapoint> = if real.len() >= n { real[..n].to_vec() } else { real.clone() };
+    let evaluated: Vec<Datapoint> = if real.len() >= n {
+        real[..n].to_vec()
+    } else {
+        real.clone()
+    };
     let fill_breaching = match alarm.treat_missing {
         TreatMissing::Breaching if filled > 0 => Some(true),
         TreatMissing::NotBreaching if filled > 0 => Some(false),
@@ -200,7 +204,11 @@ pub fn evaluate(alarm: &Alarm, range: &[(u64, Option<Datapoint>)], now_ms: u64) 
     if real.is_empty() && fill_breaching.is_none() {
         let state = (alarm.treat_missing == TreatMissing::Missing).then_some(State::InsufficientData);
         let reason = format!("Insufficient Data: {n} datapoint{} {} unknown.", plural(n), was(n));
-        return Verdict { state, reason, reason_data: data };
+        return Verdict {
+            state,
+            reason,
+            reason_data: data,
+        };
     }
     let (state, count, crossing) = if breaching >= m {
         (Some(State::Alarm), breaching, true)
@@ -210,7 +218,11 @@ pub fn evaluate(alarm: &Alarm, range: &[(u64, Option<Datapoint>)], now_ms: u64) 
         (None, breaching, true)
     };
     let reason = threshold_reason(alarm, &evaluated, count, filled, fill_breaching, crossing, state);
-    Verdict { state, reason, reason_data: data }
+    Verdict {
+        state,
+        reason,
+        reason_data: data,
+    }
 }
 
 fn threshold_reason(
@@ -240,7 +252,11 @@ fn threshold_reason(
             plural(filled),
             plural(filled),
             was(filled),
-            if fill_breaching == Some(true) { "Breaching" } else { "NonBreaching" },
+            if fill_breaching == Some(true) {
+                "Breaching"
+            } else {
+                "NonBreaching"
+            },
         )
     } else {
         format!(
@@ -252,7 +268,10 @@ fn threshold_reason(
         )
     };
     if !listed.is_empty() {
-        reason.push_str(&format!(" (minimum {minimum} datapoint{} for {transition} transition).", plural(minimum)));
+        reason.push_str(&format!(
+            " (minimum {minimum} datapoint{} for {transition} transition).",
+            plural(minimum)
+        ));
     }
     reason
 }
@@ -267,7 +286,11 @@ fn was(n: usize) -> &'static str {
 
 /// A value as CloudWatch's reasons print it (Java's `Double.toString`: `5.0`, `0.25`).
 fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e7 { format!("{value:.1}") } else { format!("{value}") }
+    if value.fract() == 0.0 && value.abs() < 1e7 {
+        format!("{value:.1}")
+    } else {
+        format!("{value}")
+    }
 }
 
 fn utc(ms: u64) -> DateTime<Utc> {

@@ -43,17 +43,24 @@ pub struct Watcher {
     /// The start of the first minute not yet published.
     next_minute: u64,
     transitions: Arc<Mutex<Vec<Transition>>>,
+    /// When set, only the alarms whose names start with it are evaluated (tests sharing one emulator use it).
+    alarm_prefix: Option<String>,
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
 }
 
 impl Watcher {
     /// `operator` reaches the local cloud as its administrator (the operator door); `book` is the one the
     /// services record into; `invoker` runs the functions SNS notifies.
     pub fn new(operator: &SdkConfig, book: Arc<MetricBook>, invoker: FunctionInvoker) -> Watcher {
-        let next_minute = book.minute_of(now_ms());
+        // From what was recorded before the watcher started, if anything was.
+        let now = book.minute_of(now_ms());
+        let next_minute = book.oldest_minute().map_or(now, |oldest| oldest.min(now));
         Watcher {
             cloudwatch: aws_sdk_cloudwatch::Client::new(operator),
             sns: aws_sdk_sns::Client::new(operator),
@@ -63,7 +70,15 @@ impl Watcher {
             seen: HashMap::new(),
             next_minute,
             transitions: Arc::default(),
+            alarm_prefix: None,
         }
+    }
+
+    /// Evaluates only the alarms whose names start with `prefix`. Several watchers sharing one emulator (tests)
+    /// would otherwise each evaluate every alarm, on metrics only one of them has.
+    pub fn only_alarms_prefixed(mut self, prefix: &str) -> Self {
+        self.alarm_prefix = Some(prefix.to_owned());
+        self
     }
 
     /// Every transition so far (shared: readable while the watcher runs on its task).
@@ -97,7 +112,10 @@ impl Watcher {
         }
         for alarm in self.alarms().await? {
             if let Err(error) = self.evaluate(&alarm, now).await {
-                eprintln!("cloudwatch: alarm {}: {error:#}", alarm.alarm_name().unwrap_or_default());
+                eprintln!(
+                    "cloudwatch: alarm {}: {error:#}",
+                    alarm.alarm_name().unwrap_or_default()
+                );
             }
         }
         Ok(())
@@ -105,7 +123,11 @@ impl Watcher {
 
     async fn alarms(&self) -> Result<Vec<MetricAlarm>> {
         let mut all = Vec::new();
-        let mut pages = self.cloudwatch.describe_alarms().into_paginator().send();
+        let request = self
+            .cloudwatch
+            .describe_alarms()
+            .set_alarm_name_prefix(self.alarm_prefix.clone());
+        let mut pages = request.into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| anyhow::anyhow!("DescribeAlarms: {}", error_chain(&e)))?;
             all.extend(page.metric_alarms.unwrap_or_default());
@@ -140,14 +162,19 @@ impl Watcher {
             .await
             .map_err(|e| anyhow::anyhow!("SetAlarmState: {}", error_chain(&e)))?;
         self.seen.insert(alarm.name.clone(), state);
-        self.transition(&description, alarm.state, state, &verdict.reason, now).await;
+        self.transition(&description, alarm.state, state, &verdict.reason, now)
+            .await;
         Ok(())
     }
 
     /// A change of state: recorded, and the new state's SNS actions carried out (when the alarm's are enabled).
     async fn transition(&self, description: &Value, from: State, to: State, reason: &str, now: u64) {
         let name = description["AlarmName"].as_str().unwrap_or_default().to_owned();
-        eprintln!("cloudwatch: alarm {name}: {} -> {}: {reason}", from.as_str(), to.as_str());
+        eprintln!(
+            "cloudwatch: alarm {name}: {} -> {}: {reason}",
+            from.as_str(),
+            to.as_str()
+        );
         let actions_key = match to {
             State::Alarm => "AlarmActions",
             State::Ok => "OKActions",
@@ -157,7 +184,12 @@ impl Watcher {
         if description["ActionsEnabled"].as_bool().unwrap_or(true) {
             let message = alarm_message(description, &self.region, from, to, reason, now).to_string();
             let subject = format!("{}: \"{name}\" in {}", to.as_str(), region_long_name(&self.region));
-            for topic in description[actions_key].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for topic in description[actions_key]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 let sent = notifications::publish(&self.sns, &self.invoker, topic, &subject, &message);
                 match sent.await.with_context(|| format!("publishing to {topic}")) {
                     Ok(done) => deliveries.push((topic.to_owned(), done)),
@@ -165,7 +197,14 @@ impl Watcher {
                 }
             }
         }
-        let transition = Transition { alarm: name, from, to, reason: reason.to_owned(), at_ms: now, deliveries };
+        let transition = Transition {
+            alarm: name,
+            from,
+            to,
+            reason: reason.to_owned(),
+            at_ms: now,
+            deliveries,
+        };
         self.transitions.lock().expect("not poisoned").push(transition);
     }
 }

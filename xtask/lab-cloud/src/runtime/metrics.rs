@@ -167,6 +167,12 @@ impl MetricBook {
         }
     }
 
+    /// The start of the oldest minute kept, if any.
+    pub fn oldest_minute(&self) -> Option<u64> {
+        let minutes = self.minutes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        minutes.keys().map(|(_, start)| *start).min()
+    }
+
     /// Every metric of the minute starting at `minute_start_ms`.
     pub fn minute(&self, minute_start_ms: u64) -> Vec<MinuteDatum> {
         self.data(|start| start == minute_start_ms)
@@ -276,7 +282,10 @@ mod tests {
         let first = book.minute(60_000);
         assert_eq!(first.len(), 1);
         let set = first[0].statistics;
-        assert_eq!((set.sample_count, set.sum, set.minimum, set.maximum), (2.0, 600.0, 100.0, 500.0));
+        assert_eq!(
+            (set.sample_count, set.sum, set.minimum, set.maximum),
+            (2.0, 600.0, 100.0, 500.0)
+        );
         assert_eq!(set.statistic("Average"), Some(300.0));
         assert_eq!(first[0].unit, "Count");
         assert_eq!(book.minute(120_000)[0].statistics.sum, 7.0);
@@ -291,7 +300,10 @@ mod tests {
         assert_eq!(book.minute(1_000)[0].statistics.sum, 7.0);
         let two_minutes = book.aggregate(&stream("WriteProvisionedThroughputExceeded"), 1_000, 2_000);
         assert_eq!(two_minutes.unwrap().sum, 12.0);
-        assert_eq!(book.aggregate(&stream("WriteProvisionedThroughputExceeded"), 2_000, 3_000), None);
+        assert_eq!(
+            book.aggregate(&stream("WriteProvisionedThroughputExceeded"), 2_000, 3_000),
+            None
+        );
         assert_eq!(book.aggregate(&stream("IncomingRecords"), 1_000, 2_000), None);
     }
 

@@ -106,7 +106,11 @@ pub async fn publish(
 ) -> Result<Vec<Delivery>> {
     let region = topic_arn.split(':').nth(3).unwrap_or("us-east-1").to_owned();
     let mut subscriptions = Vec::new();
-    let mut pages = sns.list_subscriptions_by_topic().topic_arn(topic_arn).into_paginator().send();
+    let mut pages = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.with_context(|| format!("listing the subscriptions of {topic_arn}"))?;
         subscriptions.extend(page.subscriptions.unwrap_or_default());
@@ -125,7 +129,9 @@ pub async fn publish(
         let subscription_arn = subscription.subscription_arn.unwrap_or_default();
         let event = sns_event(&region, topic_arn, &subscription_arn, subject, message);
         let (invoker, topic) = (invoker.clone(), topic_arn.to_owned());
-        tasks.push(tokio::spawn(async move { deliver(&invoker, &topic, &endpoint, &event).await }));
+        tasks.push(tokio::spawn(async move {
+            deliver(&invoker, &topic, &endpoint, &event).await
+        }));
     }
     let mut deliveries = Vec::new();
     for task in tasks {
@@ -170,13 +176,22 @@ pub async fn sns_may_invoke(
 ) -> Result<(), String> {
     let policy = match lambda.get_policy().function_name(function).send().await {
         Ok(answer) => answer.policy.unwrap_or_default(),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             return Err(format!(
                 "{function} has no resource-based policy: SNS may invoke it only once lambda:AddPermission has \
                  granted lambda:InvokeFunction to the principal sns.amazonaws.com"
             ));
         }
-        Err(error) => return Err(format!("reading {function}'s policy: {}", crate::aws::error_chain(&error))),
+        Err(error) => {
+            return Err(format!(
+                "reading {function}'s policy: {}",
+                crate::aws::error_chain(&error)
+            ));
+        }
     };
     decide(&policy, function_arn, topic_arn)
 }
@@ -224,7 +239,11 @@ pub fn decide(policy: &str, function_arn: &str, topic_arn: &str) -> Result<(), S
         context: context.supplying(&["aws:SourceArn", "aws:SourceAccount"]),
     };
     let decision = policy::evaluate(&[named], &request);
-    if decision.is_allowed() { Ok(()) } else { Err(decision_reason(&decision).unwrap_or_else(denied)) }
+    if decision.is_allowed() {
+        Ok(())
+    } else {
+        Err(decision_reason(&decision).unwrap_or_else(denied))
+    }
 }
 
 fn decision_reason(decision: &policy::Decision) -> Option<String> {
@@ -268,14 +287,22 @@ mod tests {
     #[test]
     fn sns_may_invoke_a_function_whose_policy_grants_it_for_the_topic() {
         let by_topic = format!(r#","Condition":{{"ArnLike":{{"AWS:SourceArn":"{TOPIC}"}}}}"#);
-        decide(&policy(r#"{"Service":"sns.amazonaws.com"}"#, &by_topic), FUNCTION, TOPIC).unwrap();
+        decide(
+            &policy(r#"{"Service":"sns.amazonaws.com"}"#, &by_topic),
+            FUNCTION,
+            TOPIC,
+        )
+        .unwrap();
         decide(&policy(r#"{"Service":"sns.amazonaws.com"}"#, ""), FUNCTION, TOPIC).unwrap();
     }
 
     #[test]
     fn another_principal_another_topic_or_an_unknown_condition_is_refused() {
         let s3 = decide(&policy(r#"{"Service":"s3.amazonaws.com"}"#, ""), FUNCTION, TOPIC).unwrap_err();
-        assert!(s3.contains("no statement of the function's resource-based policy allows sns.amazonaws.com"), "{s3}");
+        assert!(
+            s3.contains("no statement of the function's resource-based policy allows sns.amazonaws.com"),
+            "{s3}"
+        );
         let other = r#","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:sns:us-east-1:123456789012:other"}}"#;
         assert!(decide(&policy(r#"{"Service":"sns.amazonaws.com"}"#, other), FUNCTION, TOPIC).is_err());
         let unknown = r#","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}"#;
@@ -284,7 +311,13 @@ mod tests {
 
     #[test]
     fn the_event_is_snss_with_the_message_as_a_string() {
-        let event = sns_event("us-east-1", TOPIC, "arn:aws:sns:us-east-1:123456789012:alarms:1", "s", r#"{"a":1}"#);
+        let event = sns_event(
+            "us-east-1",
+            TOPIC,
+            "arn:aws:sns:us-east-1:123456789012:alarms:1",
+            "s",
+            r#"{"a":1}"#,
+        );
         let record = &event["Records"][0];
         assert_eq!(record["EventSource"], "aws:sns");
         assert_eq!(record["Sns"]["Type"], "Notification");

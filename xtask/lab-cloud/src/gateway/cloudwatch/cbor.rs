@@ -66,12 +66,16 @@ impl Reader<'_> {
         let argument = self.argument(info)?;
         Ok(Some(match (major, argument) {
             (0, Some(n)) => Value::from(n),
-            (1, Some(n)) => i64::try_from(n).map(|n| Value::from(-1 - n)).map_err(|_| "a negative integer under -2^63")?,
+            (1, Some(n)) => i64::try_from(n)
+                .map(|n| Value::from(-1 - n))
+                .map_err(|_| "a negative integer under -2^63")?,
             (2, _) => {
                 let bytes = self.string(2, argument)?;
                 Value::from(base64::engine::general_purpose::STANDARD.encode(bytes))
             }
-            (3, _) => Value::from(String::from_utf8(self.string(3, argument)?).map_err(|_| "a text string not in UTF-8")?),
+            (3, _) => {
+                Value::from(String::from_utf8(self.string(3, argument)?).map_err(|_| "a text string not in UTF-8")?)
+            }
             (4, _) => Value::Array(self.items(argument)?),
             (5, _) => Value::Object(self.map(argument)?),
             // Tag 1 (epoch-based date/time) and any other tag: the tagged value itself.
@@ -87,7 +91,9 @@ impl Reader<'_> {
             21 => Value::Bool(true),
             22 | 23 => Value::Null,
             25 => float(half(u16::from_be_bytes(self.take(2)?.try_into().expect("two bytes")))),
-            26 => float(f64::from(f32::from_be_bytes(self.take(4)?.try_into().expect("four bytes")))),
+            26 => float(f64::from(f32::from_be_bytes(
+                self.take(4)?.try_into().expect("four bytes"),
+            ))),
             27 => float(f64::from_be_bytes(self.take(8)?.try_into().expect("eight bytes"))),
             31 => return Ok(None),
             _ => return Err(format!("the CBOR simple value {info}")),
@@ -97,7 +103,9 @@ impl Reader<'_> {
     /// A byte or text string's bytes, its chunks joined when its length is indefinite.
     fn string(&mut self, major: u8, length: Option<u64>) -> Result<Vec<u8>, String> {
         if let Some(length) = length {
-            return Ok(self.take(usize::try_from(length).map_err(|_| "a string too long")?)?.to_vec());
+            return Ok(self
+                .take(usize::try_from(length).map_err(|_| "a string too long")?)?
+                .to_vec());
         }
         let mut joined = Vec::new();
         loop {
@@ -254,7 +262,11 @@ fn write(out: &mut Vec<u8>, value: &Value, kind: Kind, shapes: &Shapes) {
             head(out, 5, present.len() as u64);
             for (key, member) in present {
                 text_string(out, key);
-                let member_kind = if kind == Kind::DoubleMap { Kind::Double } else { kind_of(key, shapes) };
+                let member_kind = if kind == Kind::DoubleMap {
+                    Kind::Double
+                } else {
+                    kind_of(key, shapes)
+                };
                 write(out, member, member_kind, shapes);
             }
         }

@@ -128,11 +128,13 @@ pub async fn serve(upstream: &Upstream, call: Call) -> Response<Body> {
 }
 
 /// The call's parameters as JSON, whatever its protocol (the query form read as AWS JSON would name it).
-fn parameters(call: &Call) -> Option<Value> {
+pub fn parameters(call: &Call) -> Option<Value> {
     match call.protocol {
         Protocol::Query => {
             let form = std::str::from_utf8(&call.body).ok()?;
-            Some(query_to_json(query_pairs(form).chain(query_pairs(call.parts.uri.query().unwrap_or("")))))
+            Some(query_to_json(
+                query_pairs(form).chain(query_pairs(call.parts.uri.query().unwrap_or(""))),
+            ))
         }
         _ if call.body.is_empty() => Some(Value::Object(Map::new())),
         _ => call.json().cloned(),
@@ -208,12 +210,16 @@ fn cbor_answer(answer: Buffered) -> Response<Body> {
     let json: Value = if answer.body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&answer.body).unwrap_or_else(|_| json!({ "message": String::from_utf8_lossy(&answer.body) }))
+        serde_json::from_slice(&answer.body)
+            .unwrap_or_else(|_| json!({ "message": String::from_utf8_lossy(&answer.body) }))
     };
     if !answer.status.is_success() {
         let code = json["__type"].as_str().unwrap_or("InternalServiceError");
         let code = code.rsplit('#').next().unwrap_or(code);
-        let message = json["message"].as_str().or(json["Message"].as_str()).unwrap_or_default();
+        let message = json["message"]
+            .as_str()
+            .or(json["Message"].as_str())
+            .unwrap_or_default();
         return AwsError::new(answer.status, code, message).response(Protocol::Cbor);
     }
     let mut response = Response::new(Body::from(cbor::from_json(&json, &SHAPES)));
@@ -235,9 +241,19 @@ fn buffered_response(answer: Buffered) -> Response<Body> {
 
 /// A JSON 1.0 call of the front door's own to moto's CloudWatch, signed as the client's request was (moto reads the
 /// account and region from the signature).
-pub async fn moto_call(upstream: &Upstream, client: &HeaderMap, operation: &str, input: &Value) -> anyhow::Result<Value> {
+pub async fn moto_call(
+    upstream: &Upstream,
+    client: &HeaderMap,
+    operation: &str,
+    input: &Value,
+) -> anyhow::Result<Value> {
     let answer = upstream
-        .json_rpc(client, "application/x-amz-json-1.0", &format!("{TARGET}.{operation}"), input.to_string().into_bytes())
+        .json_rpc(
+            client,
+            "application/x-amz-json-1.0",
+            &format!("{TARGET}.{operation}"),
+            input.to_string().into_bytes(),
+        )
         .await?;
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     if !answer.status.is_success() {
@@ -248,7 +264,9 @@ pub async fn moto_call(upstream: &Upstream, client: &HeaderMap, operation: &str,
 
 /// The alarm as moto describes it, if it exists.
 async fn alarm(upstream: &Upstream, client: &HeaderMap, name: &str) -> Option<Value> {
-    let answer = moto_call(upstream, client, "DescribeAlarms", &json!({ "AlarmNames": [name] })).await.ok()?;
+    let answer = moto_call(upstream, client, "DescribeAlarms", &json!({ "AlarmNames": [name] }))
+        .await
+        .ok()?;
     answer["MetricAlarms"].as_array()?.first().cloned()
 }
 

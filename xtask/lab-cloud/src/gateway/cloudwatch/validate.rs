@@ -105,7 +105,9 @@ pub fn put_metric_alarm(input: &Value) -> Result<(), AwsError> {
             return Err(at_least_one(datapoints, "datapointsToAlarm"));
         }
         if datapoints > evaluation_periods {
-            return Err(invalid("DatapointsToAlarm must be less than or equal to EvaluationPeriods"));
+            return Err(invalid(
+                "DatapointsToAlarm must be less than or equal to EvaluationPeriods",
+            ));
         }
     }
     if let Some(treatment) = text(input, "TreatMissingData")
@@ -122,7 +124,12 @@ pub fn put_metric_alarm(input: &Value) -> Result<(), AwsError> {
     }
     for actions in ["AlarmActions", "OKActions", "InsufficientDataActions"] {
         let listed = input.get(actions).and_then(Value::as_array);
-        if let Some(other) = listed.into_iter().flatten().filter_map(Value::as_str).find(|a| !a.starts_with("arn:aws:sns:")) {
+        if let Some(other) = listed
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .find(|a| !a.starts_with("arn:aws:sns:"))
+        {
             return Err(not_evaluated(&format!(
                 "alarm actions other than SNS topics ({other}): its alarms notify SNS topics, whose Lambda subscribers                  it invokes"
             )));
@@ -180,7 +187,9 @@ fn metric(input: &Value, evaluation_periods: i64) -> Result<(), AwsError> {
         ));
     }
     if !EVALUATED_NAMESPACES.contains(&namespace) {
-        return Err(not_evaluated(&format!("metrics of the namespace {namespace} (the local cloud does not publish them)")));
+        return Err(not_evaluated(&format!(
+            "metrics of the namespace {namespace} (the local cloud does not publish them)"
+        )));
     }
     Ok(())
 }
@@ -259,8 +268,15 @@ mod tests {
     #[test]
     fn more_datapoints_than_periods_is_refused() {
         let error = refused(|input| input["DatapointsToAlarm"] = json!(3));
-        assert_eq!(error.message, "DatapointsToAlarm must be less than or equal to EvaluationPeriods");
-        assert!(refused(|input| input["EvaluationPeriods"] = json!(0)).message.contains("greater than or equal to 1"));
+        assert_eq!(
+            error.message,
+            "DatapointsToAlarm must be less than or equal to EvaluationPeriods"
+        );
+        assert!(
+            refused(|input| input["EvaluationPeriods"] = json!(0))
+                .message
+                .contains("greater than or equal to 1")
+        );
     }
 
     #[test]
@@ -275,13 +291,27 @@ mod tests {
 
     #[test]
     fn statistics_operators_and_missing_data_come_from_their_lists() {
-        assert_eq!(refused(|input| input["Statistic"] = json!("Total")).code, "ValidationError");
-        assert!(refused(|i| i["ComparisonOperator"] = json!("Above")).message.contains("enum value set"));
-        assert!(refused(|i| i["TreatMissingData"] = json!("skip")).message.contains("TreatMissingData"));
+        assert_eq!(
+            refused(|input| input["Statistic"] = json!("Total")).code,
+            "ValidationError"
+        );
+        assert!(
+            refused(|i| i["ComparisonOperator"] = json!("Above"))
+                .message
+                .contains("enum value set")
+        );
+        assert!(
+            refused(|i| i["TreatMissingData"] = json!("skip"))
+                .message
+                .contains("TreatMissingData")
+        );
         let both = refused(|input| input["ExtendedStatistic"] = json!("p99"));
         assert_eq!(both.code, "InvalidParameterCombination");
         let missing = refused(|input| input.as_object_mut().unwrap().remove("Threshold").map(drop).unwrap());
-        assert_eq!((missing.code.as_str(), missing.message.as_str()), ("MissingParameter", "The parameter Threshold is required."));
+        assert_eq!(
+            (missing.code.as_str(), missing.message.as_str()),
+            ("MissingParameter", "The parameter Threshold is required.")
+        );
     }
 
     #[test]
@@ -297,7 +327,11 @@ mod tests {
         ] {
             let error = refused(change);
             assert_eq!(error.code, "UnsupportedByTheLocalCloud");
-            assert!(error.message.starts_with("The local cloud does not evaluate"), "{}", error.message);
+            assert!(
+                error.message.starts_with("The local cloud does not evaluate"),
+                "{}",
+                error.message
+            );
         }
     }
 }

@@ -101,10 +101,16 @@ impl Metrics {
 
     /// Every stream's minutes kept, oldest first.
     pub fn snapshot(&self) -> Vec<StreamMinute> {
-        let regions = self.regions.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let regions = self
+            .regions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let mut minutes: BTreeMap<(u64, String), StreamMinute> = BTreeMap::new();
         for datum in self.book.snapshot() {
-            let [(_, stream)] = datum.metric.dimensions.as_slice() else { continue };
+            let [(_, stream)] = datum.metric.dimensions.as_slice() else {
+                continue;
+            };
             if datum.metric.namespace != NAMESPACE {
                 continue;
             }

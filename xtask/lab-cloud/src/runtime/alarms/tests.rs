@@ -52,8 +52,14 @@ fn m_of_n_breaching_datapoints_is_an_alarm_and_fewer_is_ok() {
          not greater than the threshold (0.0) (minimum 2 datapoints for ALARM -> OK transition)."
     );
     let one = verdict(&alarm(1, 1, TreatMissing::Missing), &[Some(1234.0)]);
-    assert!(one.reason.contains("1 out of the last 1 datapoints [1234.0 (06/12/26 12:29:00)] was greater"));
-    assert!(one.reason.ends_with("(minimum 1 datapoint for OK -> ALARM transition)."));
+    assert!(
+        one.reason
+            .contains("1 out of the last 1 datapoints [1234.0 (06/12/26 12:29:00)] was greater")
+    );
+    assert!(
+        one.reason
+            .ends_with("(minimum 1 datapoint for OK -> ALARM transition).")
+    );
 }
 
 #[test]
@@ -65,7 +71,10 @@ fn the_reason_data_is_cloudwatchs_json() {
     assert_eq!(data["period"], 60);
     assert_eq!(data["startDate"], "2026-12-06T12:28:00.000+0000");
     assert_eq!(data["recentDatapoints"], json!([3.0, 5.0]));
-    assert_eq!(data["evaluatedDatapoints"][0]["timestamp"], "2026-12-06T12:29:00.000+0000");
+    assert_eq!(
+        data["evaluatedDatapoints"][0]["timestamp"],
+        "2026-12-06T12:29:00.000+0000"
+    );
     assert_eq!(data["evaluatedDatapoints"][0]["value"], 5.0);
 }
 
@@ -95,21 +104,33 @@ fn with_no_data_breaching_and_not_breaching_fill_every_period() {
 #[test]
 fn enough_real_datapoints_in_the_range_make_missing_data_irrelevant() {
     // 3 of 3, the newest missing: the range reaches back for a third real datapoint, all breaching.
-    let reach_back = verdict(&alarm(3, 3, TreatMissing::NotBreaching), &[None, Some(1.0), Some(1.0), Some(1.0)]);
+    let reach_back = verdict(
+        &alarm(3, 3, TreatMissing::NotBreaching),
+        &[None, Some(1.0), Some(1.0), Some(1.0)],
+    );
     assert_eq!(reach_back.state, Some(State::Alarm));
 }
 
 #[test]
 fn fewer_real_datapoints_are_completed_as_missing_data_says() {
     let values = [Some(1.0), None, None, None, None];
-    assert_eq!(verdict(&alarm(2, 2, TreatMissing::Breaching), &values).state, Some(State::Alarm));
-    assert_eq!(verdict(&alarm(2, 2, TreatMissing::NotBreaching), &values).state, Some(State::Ok));
+    assert_eq!(
+        verdict(&alarm(2, 2, TreatMissing::Breaching), &values).state,
+        Some(State::Alarm)
+    );
+    assert_eq!(
+        verdict(&alarm(2, 2, TreatMissing::NotBreaching), &values).state,
+        Some(State::Ok)
+    );
     // One breaching datapoint, one unknown: neither settled, the state is kept.
     assert_eq!(verdict(&alarm(2, 2, TreatMissing::Missing), &values).state, None);
     assert_eq!(verdict(&alarm(2, 2, TreatMissing::Ignore), &values).state, None);
     // One datapoint under the threshold: 2 of 2 can no longer breach, so OK.
     let calm = [Some(0.0), None, None, None, None];
-    assert_eq!(verdict(&alarm(2, 2, TreatMissing::Missing), &calm).state, Some(State::Ok));
+    assert_eq!(
+        verdict(&alarm(2, 2, TreatMissing::Missing), &calm).state,
+        Some(State::Ok)
+    );
 }
 
 #[test]
@@ -118,7 +139,11 @@ fn each_operator_compares_as_its_name_says() {
     below.operator = "LessThanThreshold".into();
     below.threshold = 10.0;
     assert_eq!(verdict(&below, &[Some(9.5)]).state, Some(State::Alarm));
-    assert!(verdict(&below, &[Some(9.5)]).reason.contains("[9.5 (06/12/26 12:29:00)] was less than the threshold (10.0)"));
+    assert!(
+        verdict(&below, &[Some(9.5)])
+            .reason
+            .contains("[9.5 (06/12/26 12:29:00)] was less than the threshold (10.0)")
+    );
     below.operator = "LessThanOrEqualToThreshold".into();
     assert_eq!(verdict(&below, &[Some(10.0)]).state, Some(State::Alarm));
     below.operator = "GreaterThanOrEqualToThreshold".into();

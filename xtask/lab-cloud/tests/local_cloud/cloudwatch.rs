@@ -1,0 +1,510 @@
+//! CloudWatch on the local cloud, with the real SDK (aws-sdk-cloudwatch speaks CBOR, bridged by the front door to
+//! moto): the metrics AWS publishes, read back with `GetMetricStatistics`; alarms evaluated as CloudWatch evaluates
+//! them, minute after minute; their SNS actions delivered to Lambda subscribers with SNS's event, if the function's
+//! resource policy lets SNS invoke it.
+//!
+//! Each test has its own gateway on a `ManualClock` and calls the watcher's minute itself (`Watcher::tick`): a
+//! CloudWatch minute, AWS's 60 s, passes when the test advances the clock, so no test waits for one.
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, StateValue, Statistic};
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use lab_cloud::commands::front_door::config_at;
+use lab_cloud::gateway::{Gateway, GatewayOptions, Limits, ManualClock};
+use lab_cloud::lambda_host::LambdaHost;
+use lab_cloud::runtime::alarms::State;
+use lab_cloud::runtime::cloudwatch::{Transition, Watcher};
+use lab_cloud::runtime::metrics::{MINUTE, MetricBook};
+use lab_cloud::runtime::notifications::{Delivery, FunctionInvoker};
+use lab_cloud::testing::LocalFunction;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+const MINUTE_MS: u64 = 60_000;
+
+/// A gateway in front of the test's moto, on a manual clock, with AWS's one-minute CloudWatch minute.
+struct Cloud {
+    gateway: Gateway,
+    clock: Arc<ManualClock>,
+    /// Through the front door, as the administrator (the SDK's CBOR, bridged).
+    config: aws_config::SdkConfig,
+    /// The emulator itself, for what the test sets up.
+    admin: aws_config::SdkConfig,
+    kinesis: aws_sdk_kinesis::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl Cloud {
+    async fn start() -> Cloud {
+        let admin = lab_testkit::local_aws().await;
+        let clock = Arc::new(ManualClock::default());
+        let options = GatewayOptions {
+            clock: clock.clone(),
+            stream_lifecycle: Duration::ZERO,
+            metric_book: Arc::new(MetricBook::new(MINUTE)),
+            ..GatewayOptions::default()
+        };
+        let gateway = Gateway::start_with(admin.endpoint_url().unwrap(), options)
+            .await
+            .unwrap();
+        let config = config_at(&admin, &gateway.endpoint()).await;
+        let cloud = Cloud {
+            kinesis: aws_sdk_kinesis::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            config,
+            admin,
+            clock,
+            gateway,
+        };
+        // A few seconds into a minute, so that what a test does next is counted in that minute.
+        let into_minute = cloud.gateway.now_ms() % MINUTE_MS;
+        cloud
+            .clock
+            .advance(Duration::from_millis(MINUTE_MS - into_minute + 5_000));
+        cloud
+    }
+
+    /// The next minute, 5 s in: the previous one has ended.
+    fn next_minute(&self) {
+        self.clock.advance(Duration::from_millis(MINUTE_MS));
+    }
+
+    /// A watcher of the alarms named `prefix...` (the other tests' alarms are in the same emulator).
+    async fn watcher(&self, invoker: FunctionInvoker, prefix: &str) -> Watcher {
+        let operator = config_at(&self.admin, &self.gateway.operator_endpoint()).await;
+        Watcher::new(&operator, self.gateway.metric_book(), invoker).only_alarms_prefixed(prefix)
+    }
+
+    async fn stream(&self, prefix: &str) -> String {
+        let name = lab_testkit::unique_name(prefix);
+        self.kinesis
+            .create_stream()
+            .stream_name(&name)
+            .shard_count(1)
+            .send()
+            .await
+            .unwrap();
+        name
+    }
+
+    /// `records` records put in one `PutRecords` call, all for one shard: its accepted and throttled counts.
+    async fn put(&self, stream: &str, records: usize) -> (usize, usize) {
+        let entries = (0..records)
+            .map(|i| {
+                let data = Blob::new(format!("reading {i}"));
+                PutRecordsRequestEntry::builder()
+                    .data(data)
+                    .partition_key("geolocation")
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let answer = self
+            .kinesis
+            .put_records()
+            .stream_name(stream)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .unwrap();
+        let throttled = answer.failed_record_count.unwrap_or_default() as usize;
+        (records - throttled, throttled)
+    }
+
+    /// An alarm on the stream's `IncomingRecords` Sum above 5, M of N one-minute periods.
+    async fn alarm(&self, name: &str, stream: &str, m: i32, n: i32, treat_missing: &str, topic: Option<&str>) {
+        let put = self
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/Kinesis")
+            .metric_name("IncomingRecords")
+            .dimensions(Dimension::builder().name("StreamName").value(stream).build())
+            .statistic(Statistic::Sum)
+            .period(60)
+            .evaluation_periods(n)
+            .datapoints_to_alarm(m)
+            .threshold(5.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .treat_missing_data(treat_missing)
+            .set_alarm_actions(topic.map(|topic| vec![topic.to_owned()]));
+        put.send().await.unwrap();
+    }
+
+    async fn state(&self, alarm: &str) -> (String, String) {
+        let described = self
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(alarm)
+            .send()
+            .await
+            .unwrap();
+        let alarm = &described.metric_alarms()[0];
+        (
+            alarm.state_value().unwrap().as_str().to_owned(),
+            alarm.state_reason().unwrap_or_default().to_owned(),
+        )
+    }
+}
+
+/// An invoker for a test whose alarms notify no one.
+fn no_functions(cloud: &Cloud) -> FunctionInvoker {
+    let folder = std::env::temp_dir().join(lab_testkit::unique_name("no-functions"));
+    FunctionInvoker {
+        lambda: aws_sdk_lambda::Client::new(&cloud.admin),
+        functions: folder.join("functions"),
+        logs: folder.join("logs"),
+        cloud_environment: vec![],
+        host: Arc::new(LambdaHost::new()),
+    }
+}
+
+#[tokio::test]
+async fn the_metrics_of_a_hot_key_minute_read_back_with_get_metric_statistics() {
+    let cloud = Cloud::start().await;
+    let stream = cloud.stream("hot-key").await;
+    let mut watcher = cloud.watcher(no_functions(&cloud), "none-").await;
+    // A hot key: 2,500 records for one shard within one second, which takes 1,000.
+    let mut throttled = 0;
+    let mut accepted = 0;
+    for _ in 0..5 {
+        let (stored, refused) = cloud.put(&stream, 500).await;
+        accepted += stored;
+        throttled += refused;
+    }
+    assert_eq!((accepted, throttled), (1000, 1500));
+    let minute_start = cloud.gateway.now_ms() - cloud.gateway.now_ms() % MINUTE_MS;
+    cloud.next_minute();
+    watcher.tick(cloud.gateway.now_ms()).await.unwrap();
+
+    let dimension = Dimension::builder().name("StreamName").value(&stream).build();
+    let read = |metric: &str, statistics: Vec<Statistic>| {
+        cloud
+            .cloudwatch
+            .get_metric_statistics()
+            .namespace("AWS/Kinesis")
+            .metric_name(metric)
+            .dimensions(dimension.clone())
+            .start_time(DateTime::from_millis((minute_start - 10 * MINUTE_MS) as i64))
+            .end_time(DateTime::from_millis((minute_start + 10 * MINUTE_MS) as i64))
+            .period(60)
+            .set_statistics(Some(statistics))
+            .send()
+    };
+    let refused = read(
+        "WriteProvisionedThroughputExceeded",
+        vec![Statistic::Sum, Statistic::Maximum],
+    )
+    .await
+    .unwrap();
+    let points = refused.datapoints();
+    assert_eq!(points.len(), 1, "one minute, one datapoint: {points:?}");
+    let counted: u64 = cloud
+        .gateway
+        .traffic()
+        .values()
+        .map(|shard| shard.writes_throttled)
+        .sum();
+    assert_eq!(
+        points[0].sum(),
+        Some(counted as f64),
+        "the refusals the gateway counted"
+    );
+    assert_eq!(points[0].maximum(), Some(500.0), "the most refused by one call");
+    assert_eq!(
+        points[0].timestamp().unwrap().to_millis().unwrap() as u64,
+        minute_start,
+        "the minute's start"
+    );
+    assert_eq!(points[0].unit().map(|u| u.as_str()), Some("Count"));
+    let incoming = read("IncomingRecords", vec![Statistic::Sum, Statistic::SampleCount])
+        .await
+        .unwrap();
+    assert_eq!(incoming.datapoints()[0].sum(), Some(1000.0));
+    assert_eq!(
+        incoming.datapoints()[0].sample_count(),
+        Some(5.0),
+        "one sample per PutRecords call"
+    );
+    let throttled_entries = read("PutRecords.ThrottledRecords", vec![Statistic::Sum]).await.unwrap();
+    assert_eq!(throttled_entries.datapoints()[0].sum(), Some(1500.0));
+    let _ = Limits::default();
+}
+
+/// Each alarm's state after each minute, as `DescribeAlarms` shows it.
+async fn states(cloud: &Cloud, alarms: &[&str]) -> Vec<String> {
+    let mut states = Vec::new();
+    for alarm in alarms {
+        states.push(cloud.state(alarm).await.0);
+    }
+    states
+}
+
+#[tokio::test]
+async fn alarms_go_from_insufficient_data_to_alarm_to_ok_as_m_of_n_and_treat_missing_data_say() {
+    let cloud = Cloud::start().await;
+    let stream = cloud.stream("alarmed").await;
+    let prefix = lab_testkit::unique_name("alarm");
+    let names: Vec<String> = ["missing", "ignore", "breaching", "notBreaching", "two-of-three"]
+        .iter()
+        .map(|n| format!("{prefix}-{n}"))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for (name, treat) in names.iter().zip(["missing", "ignore", "breaching", "notBreaching"]) {
+        cloud.alarm(name, &stream, 2, 2, treat, None).await;
+    }
+    cloud.alarm(names[4], &stream, 2, 3, "missing", None).await;
+    let (state, reason) = cloud.state(names[0]).await;
+    assert_eq!(
+        (state.as_str(), reason.as_str()),
+        ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation")
+    );
+    let mut watcher = cloud.watcher(no_functions(&cloud), &prefix).await;
+
+    // Minute 1, nothing: missing data, treated four ways.
+    cloud.next_minute();
+    watcher.tick(cloud.gateway.now_ms()).await.unwrap();
+    let expected = [
+        "INSUFFICIENT_DATA",
+        "INSUFFICIENT_DATA",
+        "ALARM",
+        "OK",
+        "INSUFFICIENT_DATA",
+    ];
+    assert_eq!(states(&cloud, &names).await, expected, "after a minute without data");
+
+    // Minutes 2 and 3, ten records each (above 5): two breaching datapoints of two.
+    for _ in 0..2 {
+        cloud.put(&stream, 10).await;
+        cloud.next_minute();
+    }
+    watcher.tick(cloud.gateway.now_ms()).await.unwrap();
+    assert_eq!(
+        states(&cloud, &names).await,
+        ["ALARM"; 5],
+        "after two breaching minutes"
+    );
+    let (_, reason) = cloud.state(names[0]).await;
+    assert!(
+        reason.starts_with("Threshold Crossed: 2 out of the last 2 datapoints [10.0 ("),
+        "AWS's reason: {reason}"
+    );
+    assert!(
+        reason.ends_with("were greater than the threshold (5.0) (minimum 2 datapoints for OK -> ALARM transition).")
+    );
+
+    // Minute 4, one record: 2 of 2 can no longer be breaching; 2 of 3 still are (10, 10 and 1).
+    cloud.put(&stream, 1).await;
+    cloud.next_minute();
+    watcher.tick(cloud.gateway.now_ms()).await.unwrap();
+    assert_eq!(
+        states(&cloud, &names).await,
+        ["OK", "OK", "OK", "OK", "ALARM"],
+        "after a calm minute"
+    );
+
+    // Minutes 5 to 9 without data: the evaluation range (N + 2 periods) holds none.
+    for _ in 0..5 {
+        cloud.next_minute();
+    }
+    watcher.tick(cloud.gateway.now_ms()).await.unwrap();
+    let expected = ["INSUFFICIENT_DATA", "OK", "ALARM", "OK", "INSUFFICIENT_DATA"];
+    assert_eq!(
+        states(&cloud, &names).await,
+        expected,
+        "after five minutes without data"
+    );
+    let (_, reason) = cloud.state(names[0]).await;
+    assert_eq!(reason, "Insufficient Data: 2 datapoints were unknown.");
+    let transitions: Vec<(String, State, State)> = watcher
+        .transitions()
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t: &&Transition| t.alarm == names[0])
+        .map(|t| (t.alarm.clone(), t.from, t.to))
+        .collect();
+    let missing = names[0].to_owned();
+    assert_eq!(
+        transitions,
+        [
+            (missing.clone(), State::InsufficientData, State::Alarm),
+            (missing.clone(), State::Alarm, State::Ok),
+            (missing, State::Ok, State::InsufficientData),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn put_metric_alarm_is_validated_as_cloudwatch_validates_it() {
+    let cloud = Cloud::start().await;
+    let refused = cloud
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(lab_testkit::unique_name("bad-period"))
+        .namespace("AWS/Kinesis")
+        .metric_name("IncomingRecords")
+        .statistic(Statistic::Sum)
+        .period(45)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap_err();
+    let error = refused
+        .as_service_error()
+        .map(|e| (e.meta().code(), e.meta().message()));
+    assert_eq!(
+        error,
+        Some((
+            Some("ValidationError"),
+            Some("Period must be 10, 20, 30 or a multiple of 60")
+        )),
+        "{refused:?}"
+    );
+    let name = lab_testkit::unique_name("never-stored");
+    let listed = cloud
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(&name)
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.metric_alarms().is_empty());
+}
+
+/// A scripted function subscribed to `topic`, allowed to be invoked by SNS for it or not; its record file.
+async fn subscriber(cloud: &Cloud, topic: &str, allowed: bool) -> (LocalFunction, std::path::PathBuf) {
+    let record = std::env::temp_dir().join(lab_testkit::unique_name("sns-records"));
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_scripted-function"));
+    let record_text = record.to_string_lossy().into_owned();
+    let function = LocalFunction::register(&cloud.admin, "scaler", binary, &[("RECORD_FILE", &record_text)])
+        .await
+        .unwrap();
+    let lambda = aws_sdk_lambda::Client::new(&cloud.admin);
+    let arn = lambda
+        .get_function()
+        .function_name(&function.name)
+        .send()
+        .await
+        .unwrap();
+    let arn = arn.configuration().unwrap().function_arn().unwrap().to_owned();
+    if allowed {
+        let permission = lambda
+            .add_permission()
+            .function_name(&function.name)
+            .statement_id("sns");
+        let permission = permission
+            .action("lambda:InvokeFunction")
+            .principal("sns.amazonaws.com");
+        permission.source_arn(topic).send().await.unwrap();
+    }
+    let sns = aws_sdk_sns::Client::new(&cloud.config);
+    sns.subscribe()
+        .topic_arn(topic)
+        .protocol("lambda")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    (function, record)
+}
+
+#[tokio::test]
+async fn an_alarm_notifies_its_topic_and_sns_invokes_only_the_functions_allowed_with_snss_event() {
+    let cloud = Cloud::start().await;
+    let stream = cloud.stream("scaled").await;
+    let sns = aws_sdk_sns::Client::new(&cloud.config);
+    let topic = sns
+        .create_topic()
+        .name(lab_testkit::unique_name("alarms"))
+        .send()
+        .await
+        .unwrap();
+    let topic = topic.topic_arn().unwrap().to_owned();
+    let (allowed, allowed_records) = subscriber(&cloud, &topic, true).await;
+    let (refused, refused_records) = subscriber(&cloud, &topic, false).await;
+    let alarm = lab_testkit::unique_name("hot");
+    cloud.alarm(&alarm, &stream, 1, 1, "notBreaching", Some(&topic)).await;
+
+    let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+    let invoker = FunctionInvoker {
+        lambda: aws_sdk_lambda::Client::new(&cloud.admin),
+        functions: allowed.folders.functions.clone(),
+        logs: allowed.folders.logs.clone(),
+        cloud_environment: environment,
+        host: Arc::new(LambdaHost::new()),
+    };
+    let mut watcher = cloud.watcher(invoker, &alarm).await;
+    cloud.put(&stream, 10).await;
+    cloud.next_minute();
+    watcher.tick(cloud.gateway.now_ms()).await.unwrap();
+
+    let transitions = watcher.transitions().lock().unwrap().clone();
+    let fired = transitions
+        .iter()
+        .find(|t| t.alarm == alarm)
+        .expect("the alarm changed state");
+    assert_eq!((fired.from, fired.to), (State::InsufficientData, State::Alarm));
+    let deliveries = &fired.deliveries[0].1;
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| matches!(d, Delivery::Denied { function, reason }
+            if *function == refused.name && reason.contains("sns.amazonaws.com"))),
+        "{deliveries:?}"
+    );
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| matches!(d, Delivery::Invoked { function, outcome }
+            if *function == allowed.name && !outcome.is_error())),
+        "{deliveries:?}"
+    );
+    assert!(
+        !refused_records.exists(),
+        "the function without SNS's permission was not invoked"
+    );
+    let line = std::fs::read_to_string(&allowed_records).unwrap();
+    let event: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    let record = &event["sns_event"]["Records"][0];
+    assert_eq!(record["EventSource"], "aws:sns");
+    assert_eq!(record["EventVersion"], "1.0");
+    assert!(
+        record["EventSubscriptionArn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{topic}:"))
+    );
+    let notification = &record["Sns"];
+    assert_eq!(notification["Type"], "Notification");
+    assert_eq!(notification["TopicArn"], topic.as_str());
+    assert_eq!(
+        notification["Subject"],
+        format!("ALARM: \"{alarm}\" in US East (N. Virginia)").as_str()
+    );
+    let message: Value = serde_json::from_str(notification["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["AlarmName"], alarm.as_str());
+    assert_eq!(message["NewStateValue"], "ALARM");
+    assert_eq!(message["OldStateValue"], "INSUFFICIENT_DATA");
+    assert_eq!(message["AWSAccountId"], "123456789012");
+    assert_eq!(message["Region"], "US East (N. Virginia)");
+    assert!(
+        message["NewStateReason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Threshold Crossed: 1 out of the last 1")
+    );
+    let trigger = &message["Trigger"];
+    assert_eq!(trigger["MetricName"], "IncomingRecords");
+    assert_eq!(trigger["Namespace"], "AWS/Kinesis");
+    assert_eq!(trigger["Statistic"], "SUM");
+    assert_eq!(trigger["Dimensions"][0]["name"], "StreamName");
+    assert_eq!(trigger["Dimensions"][0]["value"], stream.as_str());
+    assert_eq!(trigger["Period"], 60);
+    assert_eq!(trigger["Threshold"], 5.0);
+    let _ = StateValue::Alarm;
+}

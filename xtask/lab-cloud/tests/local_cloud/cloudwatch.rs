@@ -431,12 +431,15 @@ async fn an_alarm_notifies_its_topic_and_sns_invokes_only_the_functions_allowed_
     cloud.alarm(&alarm, &stream, 1, 1, "notBreaching", Some(&topic)).await;
 
     let environment: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
+    // The host counts its invocations in the local cloud's book, as `serve` and `lab` set it.
+    let host = Arc::new(LambdaHost::new());
+    host.set_metrics(cloud.gateway.metric_book());
     let invoker = FunctionInvoker {
         lambda: aws_sdk_lambda::Client::new(&cloud.admin),
         functions: allowed.folders.functions.clone(),
         logs: allowed.folders.logs.clone(),
         cloud_environment: environment,
-        host: Arc::new(LambdaHost::new()),
+        host,
     };
     let mut watcher = cloud.watcher(invoker, &alarm).await;
     cloud.put(&stream, 10).await;
@@ -468,6 +471,30 @@ async fn an_alarm_notifies_its_topic_and_sns_invokes_only_the_functions_allowed_
         !refused_records.exists(),
         "the function without SNS's permission was not invoked"
     );
+    // Lambda counted the invocation SNS made, as AWS/Lambda metrics of the invoked function only.
+    let lambda_metrics: Vec<(String, String, f64)> = cloud
+        .gateway
+        .metric_book()
+        .snapshot()
+        .into_iter()
+        .filter(|datum| datum.metric.namespace == "AWS/Lambda")
+        .map(|datum| {
+            (
+                datum.metric.dimensions[0].1.clone(),
+                datum.metric.name,
+                datum.statistics.sum,
+            )
+        })
+        .filter(|(function, _, _)| *function == allowed.name || *function == refused.name)
+        .collect();
+    let invocations = |name: &str| {
+        lambda_metrics
+            .iter()
+            .find(|(f, m, _)| f == name && m == "Invocations")
+            .map(|m| m.2)
+    };
+    assert_eq!(invocations(&allowed.name), Some(1.0), "{lambda_metrics:?}");
+    assert_eq!(invocations(&refused.name), None, "{lambda_metrics:?}");
     let line = std::fs::read_to_string(&allowed_records).unwrap();
     let event: Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
     let record = &event["sns_event"]["Records"][0];
@@ -507,4 +534,101 @@ async fn an_alarm_notifies_its_topic_and_sns_invokes_only_the_functions_allowed_
     assert_eq!(trigger["Period"], 60);
     assert_eq!(trigger["Threshold"], 5.0);
     let _ = StateValue::Alarm;
+}
+
+/// A learner name no other test run uses (short: it goes into every resource name).
+fn learner(tag: &str) -> String {
+    let unique = lab_testkit::unique_name(tag).replace('-', "");
+    unique.chars().take(14).collect()
+}
+
+#[tokio::test]
+async fn a_learners_alarms_and_topic_are_found_by_name_and_tags_and_destroyed_before_the_rest() {
+    use aws_sdk_cloudwatch::types::Tag as AlarmTag;
+    use lab_cloud::control::{destroy, inventory};
+    use lab_cloud::naming::Naming;
+    use lab_cloud::stages::{ALARMS, ResourceKind, SCALING_TOPIC};
+
+    let cloud = Cloud::start().await;
+    let me = learner("w");
+    let naming = Naming::for_learner(&me).unwrap();
+    let neighbour = Naming::for_learner(&format!("{me}-x")).unwrap();
+    let stream = naming.stream();
+    let tags: Vec<AlarmTag> = naming
+        .tags()
+        .into_iter()
+        .map(|(k, v)| AlarmTag::builder().key(k).value(v).build())
+        .collect();
+    // Step 6's alarm by its name; another by its tags alone; the neighbour's, whose name starts with this prefix.
+    cloud
+        .alarm(&naming.watch(ALARMS[0]), &stream, 1, 1, "notBreaching", None)
+        .await;
+    let stray = format!("stray-{me}");
+    cloud.alarm(&stray, &stream, 1, 1, "notBreaching", None).await;
+    let arn = format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{stray}");
+    cloud
+        .cloudwatch
+        .tag_resource()
+        .resource_arn(&arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap();
+    cloud
+        .alarm(
+            &neighbour.watch(ALARMS[1]),
+            &neighbour.stream(),
+            1,
+            1,
+            "notBreaching",
+            None,
+        )
+        .await;
+    let sns = aws_sdk_sns::Client::new(&cloud.config);
+    let topic = sns
+        .create_topic()
+        .name(naming.watch(SCALING_TOPIC))
+        .send()
+        .await
+        .unwrap();
+    let topic = topic.topic_arn().unwrap().to_owned();
+    let scaler = format!(
+        "arn:aws:lambda:us-east-1:123456789012:function:{}",
+        naming.function("scaler")
+    );
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("lambda")
+        .endpoint(scaler)
+        .send()
+        .await
+        .unwrap();
+
+    let found = inventory::discover(&cloud.config, &naming).await.unwrap();
+    let kinds: Vec<(ResourceKind, &str)> = found.iter().map(|f| (f.kind, f.name.as_str())).collect();
+    let mut alarms = vec![naming.watch(ALARMS[0]), stray.clone()];
+    alarms.sort();
+    assert_eq!(
+        kinds,
+        [
+            (ResourceKind::Alarm, alarms[0].as_str()),
+            (ResourceKind::Alarm, alarms[1].as_str()),
+            (ResourceKind::Topic, naming.watch(SCALING_TOPIC).as_str()),
+        ],
+        "alarms first, then the topic: destroy's order"
+    );
+    assert_eq!(found[2].state, "1 subscriptions");
+    let remaining = destroy::destroy(&cloud.config, &naming, &found).await.unwrap();
+    assert!(remaining.is_empty(), "left behind: {remaining:#?}");
+    let subscriptions = sns.list_subscriptions().send().await.unwrap();
+    assert!(
+        !subscriptions
+            .subscriptions()
+            .iter()
+            .any(|s| s.topic_arn() == Some(topic.as_str())),
+        "unsubscribed"
+    );
+    let theirs = inventory::discover(&cloud.config, &neighbour).await.unwrap();
+    assert_eq!(theirs.len(), 1, "the neighbour's alarm is spared: {theirs:#?}");
+    destroy::destroy(&cloud.config, &neighbour, &theirs).await.unwrap();
 }

@@ -294,6 +294,14 @@ async fn alarms_go_from_insufficient_data_to_alarm_to_ok_as_m_of_n_and_treat_mis
     assert!(
         reason.ends_with("were greater than the threshold (5.0) (minimum 2 datapoints for OK -> ALARM transition).")
     );
+    // Updating an alarm leaves its state as it is (moto would start it again at OK).
+    cloud.alarm(names[0], &stream, 2, 2, "missing", None).await;
+    let updated = cloud.state(names[0]).await;
+    assert_eq!(
+        updated,
+        ("ALARM".to_owned(), reason),
+        "an updated alarm keeps its state"
+    );
 
     // Minute 4, one record: 2 of 2 can no longer be breaching; 2 of 3 still are (10, 10 and 1).
     cloud.put(&stream, 1).await;

@@ -102,11 +102,14 @@ pub struct MinuteDatum {
     pub statistics: StatisticSet,
 }
 
+/// A metric's unit and its statistic set over one minute.
+type UnitAndSet = (&'static str, StatisticSet);
+
 /// Every metric's statistic sets per minute: written by the services as they work, read by the publisher and the
 /// alarms.
 pub struct MetricBook {
     minute_ms: u64,
-    minutes: Mutex<BTreeMap<(MetricId, u64), (&'static str, StatisticSet)>>,
+    minutes: Mutex<BTreeMap<(MetricId, u64), UnitAndSet>>,
 }
 
 impl std::fmt::Debug for MetricBook {

@@ -614,7 +614,7 @@ async fn a_learners_alarms_and_topic_are_found_by_name_and_tags_and_destroyed_be
 
     let found = inventory::discover(&cloud.config, &naming).await.unwrap();
     let kinds: Vec<(ResourceKind, &str)> = found.iter().map(|f| (f.kind, f.name.as_str())).collect();
-    let mut alarms = vec![naming.watch(ALARMS[0]), stray.clone()];
+    let mut alarms = [naming.watch(ALARMS[0]), stray.clone()];
     alarms.sort();
     assert_eq!(
         kinds,

@@ -640,3 +640,82 @@ async fn a_learners_alarms_and_topic_are_found_by_name_and_tags_and_destroyed_be
     assert_eq!(theirs.len(), 1, "the neighbour's alarm is spared: {theirs:#?}");
     destroy::destroy(&cloud.config, &neighbour, &theirs).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_roles_cloudwatch_and_sns_calls_are_authorised_as_aws_authorises_them() {
+    let cloud = Cloud::start().await;
+    let iam = aws_sdk_iam::Client::new(&cloud.admin);
+    let role = lab_testkit::unique_name("scaler-role");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let arn = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let arn = arn.role.unwrap().arn;
+    let alarm = lab_testkit::unique_name("watched");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"cloudwatch:PutMetricData","Resource":"*"}},
+        {{"Effect":"Allow","Action":"cloudwatch:DescribeAlarms","Resource":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"}}]}}"#
+    );
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("scaler")
+        .policy_document(policy)
+        .send()
+        .await
+        .unwrap();
+    let session =
+        lab_cloud::runtime::credentials::acting_as(&cloud.config, "lambda.amazonaws.com", &arn, "scaler", None)
+            .await
+            .unwrap();
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&session);
+
+    let datum = aws_sdk_cloudwatch::types::MetricDatum::builder()
+        .metric_name("Scaled")
+        .value(1.0)
+        .build();
+    cloudwatch
+        .put_metric_data()
+        .namespace("Workshop")
+        .metric_data(datum)
+        .send()
+        .await
+        .unwrap();
+    cloudwatch.describe_alarms().alarm_names(&alarm).send().await.unwrap();
+    let other = cloudwatch
+        .describe_alarms()
+        .alarm_names("someone-elses")
+        .send()
+        .await
+        .unwrap_err();
+    let other = other.into_service_error();
+    assert_eq!(
+        aws_sdk_cloudwatch::error::ProvideErrorMetadata::code(&other),
+        Some("AccessDenied")
+    );
+    let message = aws_sdk_cloudwatch::error::ProvideErrorMetadata::message(&other)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains(&format!(
+            "assumed-role/{role}/scaler is not authorized to perform: cloudwatch:DescribeAlarms on resource: \
+             arn:aws:cloudwatch:us-east-1:123456789012:alarm:someone-elses because no identity-based policy allows"
+        )),
+        "{message}"
+    );
+    let sns = aws_sdk_sns::Client::new(&session);
+    let publish = sns
+        .publish()
+        .topic_arn("arn:aws:sns:us-east-1:123456789012:alarms")
+        .message("m")
+        .send()
+        .await;
+    let refused = publish.unwrap_err().into_service_error();
+    assert_eq!(
+        aws_sdk_sns::error::ProvideErrorMetadata::code(&refused),
+        Some("AccessDenied")
+    );
+}

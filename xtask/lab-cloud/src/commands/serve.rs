@@ -6,6 +6,7 @@ use anyhow::Result;
 use aws_config::SdkConfig;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::front_door;
@@ -17,6 +18,8 @@ use crate::gateway::Limits;
 use crate::runtime::cloudwatch::Watcher;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
+use crate::runtime::lambda_host::LambdaHost;
+use crate::runtime::notifications::FunctionInvoker;
 use crate::runtime::supervisor::Supervisor;
 
 pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> Result<ExitCode> {
@@ -82,8 +85,21 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--front-door-only`: the gateway alone, until stopped (the step tests' cloud: they run their own mappings).
+/// `--front-door-only`: the gateway alone, until stopped (the step tests' cloud: they run their own mappings), with
+/// CloudWatch's minute (the metrics published, the alarms evaluated; an SNS action invokes a function whose code is
+/// under the state folder, as `serve` would, and says so of any other).
 async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<ExitCode> {
+    let host = Arc::new(LambdaHost::new());
+    host.set_metrics(door.gateway.metric_book());
+    let folders = folders(state);
+    let invoker = FunctionInvoker {
+        lambda: aws_sdk_lambda::Client::new(&door.config),
+        functions: folders.functions,
+        logs: folders.logs,
+        cloud_environment: door.environment.clone(),
+        host,
+    };
+    let watcher = Watcher::new(&door.operator, door.gateway.metric_book(), invoker).spawn();
     let endpoint_file = front_door::endpoint_file(state);
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!(
@@ -91,6 +107,7 @@ async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<Ex
         door.gateway.endpoint()
     );
     shutdown_signal().await;
+    watcher.abort();
     let _ = std::fs::remove_file(endpoint_file);
     door.gateway.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -228,6 +228,27 @@ async fn the_metrics_of_a_hot_key_minute_read_back_with_get_metric_statistics() 
         Some(5.0),
         "one sample per PutRecords call"
     );
+    // GetMetricData reads the same minute (its timestamps and values in CBOR, through the front door).
+    use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
+    let metric = Metric::builder()
+        .namespace("AWS/Kinesis")
+        .metric_name("WriteProvisionedThroughputExceeded")
+        .dimensions(dimension.clone())
+        .build();
+    let stat = MetricStat::builder().metric(metric).period(60).stat("Sum").build();
+    let query = MetricDataQuery::builder().id("refused").metric_stat(stat).build();
+    let data = cloud
+        .cloudwatch
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from_millis((minute_start - 10 * MINUTE_MS) as i64))
+        .end_time(DateTime::from_millis((minute_start + 10 * MINUTE_MS) as i64))
+        .send()
+        .await
+        .unwrap();
+    let result = &data.metric_data_results()[0];
+    assert_eq!(result.values(), [counted as f64]);
+    assert_eq!(result.timestamps()[0].to_millis().unwrap() as u64, minute_start);
     let throttled_entries = read("PutRecords.ThrottledRecords", vec![Statistic::Sum]).await.unwrap();
     assert_eq!(throttled_entries.datapoints()[0].sum(), Some(1500.0));
     let _ = Limits::default();

@@ -75,6 +75,10 @@ enum Command {
         /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
         #[arg(long)]
         stream_lifecycle_ms: Option<u64>,
+        /// The local CloudWatch's "minute", in milliseconds [default: 60000, AWS's]: metrics published and alarms
+        /// evaluated once per such minute. Shorter only for tests and quick demonstrations.
+        #[arg(long)]
+        cloudwatch_minute_ms: Option<u64>,
         /// Turn IAM off: every call allowed whoever signs it, as moto is alone (by default the local cloud checks
         /// every role's calls against its policies, as AWS does).
         #[arg(long)]
@@ -278,6 +282,10 @@ enum CloudAction {
         /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
         #[arg(long)]
         stream_lifecycle_ms: Option<u64>,
+        /// The local CloudWatch's "minute", in milliseconds [default: 60000, AWS's]: metrics published and alarms
+        /// evaluated once per such minute. Shorter only for tests and quick demonstrations.
+        #[arg(long)]
+        cloudwatch_minute_ms: Option<u64>,
         /// Turn IAM off: every call allowed whoever signs it, as moto is alone.
         #[arg(long)]
         no_iam: bool,
@@ -321,6 +329,7 @@ fn run(command: Command) -> Result<bool> {
             records_per_second,
             no_limits,
             stream_lifecycle_ms,
+            cloudwatch_minute_ms,
             no_iam,
             scenario,
             no_parents_first,
@@ -347,6 +356,7 @@ fn run(command: Command) -> Result<bool> {
                 records_per_second,
                 no_limits,
                 stream_lifecycle_ms,
+                cloudwatch_minute_ms,
                 no_iam,
                 scenario,
                 faults,
@@ -487,6 +497,7 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
         CloudAction::Up {
             no_limits,
             stream_lifecycle_ms,
+            cloudwatch_minute_ms,
             no_iam,
             faults,
             dashboard,
@@ -494,6 +505,7 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
             let serve = lab_contract::Serve {
                 no_limits,
                 stream_lifecycle_ms,
+                cloudwatch_minute_ms,
                 no_iam,
                 front_door_only: false,
                 faults,

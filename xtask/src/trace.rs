@@ -143,6 +143,7 @@ fn run_one(
         records_per_second: None,
         no_limits: false,
         stream_lifecycle_ms: None,
+        cloudwatch_minute_ms: None,
         no_iam: false,
         // The learner's step 4 definition's buffering and compression, as a plain lab run has them.
         firehose_interval: None,

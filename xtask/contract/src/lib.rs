@@ -141,6 +141,11 @@ pub struct Serve {
     /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
     #[arg(long)]
     pub stream_lifecycle_ms: Option<u64>,
+    /// The local CloudWatch's "minute", in milliseconds [default: 60000, AWS's]: metrics are aggregated and
+    /// published, and alarms evaluated, once per such minute. Shorter only for tests and quick demonstrations (an
+    /// alarm with Period 60 and 2 evaluation periods then fires after two short minutes).
+    #[arg(long)]
+    pub cloudwatch_minute_ms: Option<u64>,
     /// No IAM: every call allowed, whoever signs it (the emulator's own behaviour).
     #[arg(long)]
     pub no_iam: bool,
@@ -381,6 +386,11 @@ pub struct Lab {
     /// How long a Kinesis stream is CREATING, UPDATING or DELETING, in milliseconds [default: 2000].
     #[arg(long)]
     pub stream_lifecycle_ms: Option<u64>,
+    /// The local CloudWatch's "minute", in milliseconds [default: 60000, AWS's]: metrics are aggregated and
+    /// published, and alarms evaluated, once per such minute. Shorter only for tests and quick demonstrations (an
+    /// alarm with Period 60 and 2 evaluation periods then fires after two short minutes).
+    #[arg(long)]
+    pub cloudwatch_minute_ms: Option<u64>,
     /// No IAM: every call allowed, whoever signs it (the emulator's own behaviour).
     #[arg(long)]
     pub no_iam: bool,
@@ -567,6 +577,10 @@ impl LabCloud {
                     "--stream-lifecycle-ms",
                     serve.stream_lifecycle_ms.map(|ms| ms.to_string()),
                 )
+                .optional(
+                    "--cloudwatch-minute-ms",
+                    serve.cloudwatch_minute_ms.map(|ms| ms.to_string()),
+                )
                 .switch("--no-iam", serve.no_iam)
                 .switch("--front-door-only", serve.front_door_only)
                 .faults(&serve.faults)
@@ -591,6 +605,10 @@ impl LabCloud {
                 .optional(
                     "--stream-lifecycle-ms",
                     lab.stream_lifecycle_ms.map(|ms| ms.to_string()),
+                )
+                .optional(
+                    "--cloudwatch-minute-ms",
+                    lab.cloudwatch_minute_ms.map(|ms| ms.to_string()),
                 )
                 .switch("--no-iam", lab.no_iam)
                 .optional("--firehose-interval", lab.firehose_interval.map(|s| s.to_string()))
@@ -661,6 +679,7 @@ mod tests {
             Command::Serve(Serve {
                 no_limits: true,
                 stream_lifecycle_ms: Some(50),
+                cloudwatch_minute_ms: Some(500),
                 no_iam: true,
                 front_door_only: true,
                 faults: FaultArgs::default(),
@@ -672,6 +691,7 @@ mod tests {
             Command::Serve(Serve {
                 no_limits: false,
                 stream_lifecycle_ms: None,
+                cloudwatch_minute_ms: None,
                 no_iam: false,
                 front_door_only: false,
                 faults: FaultArgs {
@@ -710,6 +730,7 @@ mod tests {
                 records_per_second: Some(3),
                 no_limits: true,
                 stream_lifecycle_ms: Some(0),
+                cloudwatch_minute_ms: Some(1),
                 no_iam: true,
                 firehose_interval: Some(9),
                 firehose_compression: Some("GZIP".to_owned()),

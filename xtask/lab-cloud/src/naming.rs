@@ -83,6 +83,12 @@ impl Naming {
         format!("{}{base}", self.prefix())
     }
 
+    /// One of step 6's watching resources (an alarm, the topic), by its piece of name (`stages::ALARMS`,
+    /// `stages::SCALING_TOPIC`).
+    pub fn watch(&self, piece: &str) -> String {
+        format!("{}{piece}", self.prefix())
+    }
+
     /// The role of one piece: `producer`, `consumer`, `analytics` or `firehose`.
     pub fn role(&self, piece: &str) -> String {
         match &self.learner {

@@ -13,6 +13,13 @@ pub const ANALYTICS: &str = "analyzeKinesisEvents";
 /// The kinds of resource the workshop makes, in the order `destroy` removes them (users before what they use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum ResourceKind {
+    /// Step 6's alarms: first, so that none notifies a topic (and invokes a function) while the rest goes.
+    #[serde(rename = "CloudWatch alarm")]
+    Alarm,
+    /// Step 6's SNS topic, its subscriptions deleted with it (`Unsubscribe` each, then `DeleteTopic`): before the
+    /// functions they invoke.
+    #[serde(rename = "SNS topic")]
+    Topic,
     #[serde(rename = "event source mapping")]
     Mapping,
     #[serde(rename = "Lambda function")]
@@ -52,6 +59,9 @@ pub struct Stage {
     pub tool: Option<&'static str>,
     /// Whether the stage is the first to need the bucket.
     pub bucket: bool,
+    /// Whether the stage makes step 6's watching resources: its alarms ([`ALARMS`]) and the topic they notify
+    /// ([`SCALING_TOPIC`]), each tagged with `Naming::tags`.
+    pub watch: bool,
     pub function: Option<FunctionStage>,
 }
 
@@ -121,6 +131,7 @@ pub const STAGES: [Stage; 5] = [
         step: "step-1",
         tool: Some("ensure-stream"),
         bucket: false,
+        watch: false,
         function: None,
     },
     Stage {
@@ -128,6 +139,7 @@ pub const STAGES: [Stage; 5] = [
         step: "step-2",
         tool: None,
         bucket: false,
+        watch: false,
         function: Some(FunctionStage {
             binary: "producer",
             name: PRODUCER,
@@ -144,6 +156,7 @@ pub const STAGES: [Stage; 5] = [
         step: "step-3",
         tool: None,
         bucket: true,
+        watch: false,
         function: Some(FunctionStage {
             binary: "consumer",
             name: CONSUMER,
@@ -172,6 +185,7 @@ pub const STAGES: [Stage; 5] = [
         step: "step-4",
         tool: Some("ensure-delivery-stream"),
         bucket: false,
+        watch: false,
         function: None,
     },
     Stage {
@@ -179,6 +193,7 @@ pub const STAGES: [Stage; 5] = [
         step: "step-5",
         tool: None,
         bucket: false,
+        watch: false,
         // The analysis reads the stream like the consumer, logs as itself, writes its window results, and reads the
         // previous window's result for its shard back (each vehicle's last reading carries into the next window:
         // Lambda gives a new window an empty state).
@@ -228,14 +243,19 @@ pub fn function(name: &str) -> &'static FunctionStage {
 }
 
 /// Every name piece a deploy gives a resource after the learner's prefix, but the bucket's: the stream, the
-/// delivery stream, each function and each role (`Naming::owns_name` knows a learner's names by these).
+/// delivery stream, each function and each role, step 6's alarms and topic (`Naming::owns_name` knows a learner's
+/// names by these).
 pub fn name_pieces() -> impl Iterator<Item = &'static str> {
     let functions = STAGES.iter().filter_map(|s| s.function.as_ref());
     let roles = functions
         .clone()
         .map(|f| f.role)
         .chain([FIREHOSE_ROLE, GUARD_ROLE, SCHEDULER_ROLE]);
-    functions.map(|f| f.name).chain([GUARD]).chain(roles)
+    functions
+        .map(|f| f.name)
+        .chain([GUARD])
+        .chain(roles)
+        .chain(watch_name_pieces())
 }
 
 /// The role Firehose acts with (stage 4), by its piece of name.
@@ -250,6 +270,18 @@ pub const GUARD_ROLE: &str = "expiry-guard";
 pub const SCHEDULER_ROLE: &str = "expiry-scheduler";
 /// The guard runs for minutes at most: deleting a delivery stream waits until it is gone.
 pub const GUARD_TIMEOUT_SECONDS: i32 = 600;
+
+/// Step 6's SNS topic, by its piece of name: what its alarms notify, and what invokes its scaler.
+pub const SCALING_TOPIC: &str = "scaling";
+
+/// Step 6's alarms, by their pieces of name: the stream's writes throttled, and its readers falling behind.
+pub const ALARMS: [&str; 2] = ["write-throttled", "iterator-age"];
+
+/// The pieces of name of step 6's watching resources (`Naming::owns_name` knows a learner's alarms and topic by
+/// these, as well as by their tags).
+pub fn watch_name_pieces() -> impl Iterator<Item = &'static str> {
+    ALARMS.into_iter().chain([SCALING_TOPIC])
+}
 
 #[cfg(test)]
 mod tests {

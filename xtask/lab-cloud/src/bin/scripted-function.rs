@@ -16,6 +16,8 @@
 //! request's `stall_above`, as an invocation that stopped on a timed-out call after making `stall_above` records (a
 //! tenth of them given up); else as one that made them all.
 //!
+//! An SNS event (`Records[].EventSource` `aws:sns`) is recorded whole, as `{"sns_event": <event>}`.
+//!
 //! Every invocation appends one JSON line to `$RECORD_FILE`: the sequence numbers and the data it received, the
 //! request id, deadline and function ARN of its context, and the window, state and final flag it was given. It
 //! reads the event as plain JSON, so that it sees exactly what the local cloud sent.
@@ -52,6 +54,10 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     if payload.get("max_records").is_some() {
         append(&record_file, &payload.to_string())?;
         return Ok(producer_report(payload));
+    }
+    if payload["Records"][0]["EventSource"] == "aws:sns" {
+        append(&record_file, &json!({ "sns_event": payload }).to_string())?;
+        return Ok(json!({}));
     }
     let records = payload["Records"].as_array().cloned().unwrap_or_default();
     let mut sequences = vec![];

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::target::cloud_environment;
 use crate::gateway::{DEFAULT_STREAM_LIFECYCLE, Gateway, GatewayOptions, Limits};
 use crate::runtime::faults::FaultPlan;
+use crate::runtime::metrics::{self, MetricBook};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub struct DoorSettings {
     pub stream_lifecycle_ms: Option<u64>,
     /// Whether calls are authenticated and authorised (`--no-iam`: not).
     pub iam: bool,
+    /// The local CloudWatch's minute in ms (`--cloudwatch-minute-ms`; `None`: AWS's 60,000).
+    pub cloudwatch_minute_ms: Option<u64>,
 }
 
 /// The front door, in front of the emulator `AWS_ENDPOINT_URL` names.
@@ -46,6 +49,7 @@ pub async fn open(config: &SdkConfig, settings: DoorSettings) -> Result<FrontDoo
         faults,
         stream_lifecycle_ms,
         iam,
+        cloudwatch_minute_ms,
     } = settings;
     let emulator = config
         .endpoint_url()
@@ -55,6 +59,9 @@ pub async fn open(config: &SdkConfig, settings: DoorSettings) -> Result<FrontDoo
         faults,
         stream_lifecycle: stream_lifecycle_ms.map_or(DEFAULT_STREAM_LIFECYCLE, Duration::from_millis),
         iam,
+        metric_book: Arc::new(MetricBook::new(
+            cloudwatch_minute_ms.map_or(metrics::MINUTE, Duration::from_millis),
+        )),
         ..GatewayOptions::default()
     };
     let gateway = Gateway::start_with(emulator, options).await?;

@@ -26,9 +26,11 @@ use crate::gateway::access_report::RoleReport;
 use crate::gateway::{Limits, ShardKey, ShardTraffic, TrafficMeter};
 use crate::naming::Naming;
 use crate::readback::{DeliveryLayout, objects, positions, stream_data, stream_ids};
+use crate::runtime::cloudwatch::Watcher;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::lambda_host::{FunctionSpec, Outcome, function_spec};
+use crate::runtime::metrics::MetricBook;
 use crate::runtime::supervisor::{Folders, Supervisor};
 use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 use lab_contract::{Faults, Scenario};
@@ -59,6 +61,9 @@ pub struct LabOptions {
     pub dashboard: Option<Feed>,
     /// The front door's counts and its IAM check's log (the run stops on a denial, and reports each role's access).
     pub meter: Option<TrafficMeter>,
+    /// Where the run's services record CloudWatch's metrics, published (and alarms evaluated) once a CloudWatch
+    /// minute (`None`: nothing is published).
+    pub metric_book: Option<Arc<MetricBook>>,
 }
 
 /// The run's outcome; with `--json` it is the last line printed.
@@ -214,6 +219,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         faults: faults.clone(),
         stream_lifecycle_ms: args.stream_lifecycle_ms,
         iam: !args.no_iam,
+        cloudwatch_minute_ms: args.cloudwatch_minute_ms,
     };
     let door = front_door::open(config, settings).await?;
     let mut context = dashboard::fault_context(&args.faults);
@@ -240,6 +246,7 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         faults,
         dashboard: board.as_ref().map(Dashboard::feed),
         meter: Some(door.gateway.meter()),
+        metric_book: Some(door.gateway.metric_book()),
     };
     let artifacts = Artifacts {
         binaries: args.binaries.into_iter().map(|file| (file.name, file.path)).collect(),
@@ -391,6 +398,12 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     )
     // The faults are for what the pipeline runs, not for the producer the lab invokes itself.
     .with_faults(options.faults.clone(), &[PRODUCER]);
+    // CloudWatch's minute, over the run: its metrics published, alarms evaluated (the run's config is the
+    // operator door's).
+    if let Some(book) = &options.metric_book {
+        supervisor = supervisor.with_metrics(book.clone());
+    }
+    let watcher = (options.metric_book.clone()).map(|book| Watcher::new(config, book, supervisor.invoker()).spawn());
     supervisor.sync().await?;
     if let Some(feed) = &options.dashboard {
         feed.watch_supervisor(&supervisor);
@@ -460,6 +473,9 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     summary.names = Some(trace::Names::of(&deployed, &options.settings.naming));
     if let Some(poison) = summary.poison.as_mut() {
         poison.redrive = Some(redrive_given_up(config, options, &supervisor, &folders).await?);
+    }
+    if let Some(watcher) = watcher {
+        watcher.abort();
     }
     supervisor.shutdown();
     if let (Some(glitches), Some(merge)) = (artifacts.get("glitches"), artifacts.get("merge-window")) {

@@ -1,11 +1,12 @@
 //! `lab-cloud serve`: the data plane of a cloud kept up, in step with the control plane every second until stopped,
-//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder), and
-//! the dashboard (its address written there too).
+//! and the Kinesis front door every client of that cloud goes through (its endpoint written to the state folder), the
+//! dashboard (its address written there too), and CloudWatch's minute (metrics published, alarms evaluated).
 
 use anyhow::Result;
 use aws_config::SdkConfig;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::front_door;
@@ -14,9 +15,11 @@ use super::target::folders;
 use crate::aws::s3_client;
 use crate::dashboard;
 use crate::gateway::Limits;
+use crate::runtime::cloudwatch::Watcher;
 use crate::runtime::event_source::Pacing;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::lambda_host::LambdaHost;
+use crate::runtime::notifications::FunctionInvoker;
 use crate::runtime::scheduler::Scheduler;
 use crate::runtime::supervisor::Supervisor;
 
@@ -39,6 +42,7 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
         faults: faults.clone(),
         stream_lifecycle_ms: args.stream_lifecycle_ms,
         iam: !args.no_iam,
+        cloudwatch_minute_ms: args.cloudwatch_minute_ms,
     };
     let door = front_door::open(&config, settings).await?;
     if args.front_door_only {
@@ -61,8 +65,11 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
         &folders(state),
         door.environment.clone(),
     );
-    let mut supervisor =
-        Supervisor::new(door.config, door.environment, folders(state), Pacing::default()).with_faults(faults, &[]);
+    let mut supervisor = Supervisor::new(door.config, door.environment, folders(state), Pacing::default())
+        .with_faults(faults, &[])
+        .with_metrics(door.gateway.metric_book());
+    // CloudWatch's minute: the metrics published, the alarms evaluated and their actions carried out.
+    let watcher = Watcher::new(&door.operator, door.gateway.metric_book(), supervisor.invoker()).spawn();
     let s3 = s3_client(&config);
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {
@@ -81,6 +88,7 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
+    watcher.abort();
     supervisor.shutdown();
     let _ = std::fs::remove_file(endpoint_file);
     let _ = std::fs::remove_file(dashboard_file);
@@ -88,8 +96,21 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--front-door-only`: the gateway alone, until stopped (the step tests' cloud: they run their own mappings).
+/// `--front-door-only`: the gateway alone, until stopped (the step tests' cloud: they run their own mappings), with
+/// CloudWatch's minute (the metrics published, the alarms evaluated; an SNS action invokes a function whose code is
+/// under the state folder, as `serve` would, and says so of any other).
 async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<ExitCode> {
+    let host = Arc::new(LambdaHost::new());
+    host.set_metrics(door.gateway.metric_book());
+    let folders = folders(state);
+    let invoker = FunctionInvoker {
+        lambda: aws_sdk_lambda::Client::new(&door.config),
+        functions: folders.functions,
+        logs: folders.logs,
+        cloud_environment: door.environment.clone(),
+        host,
+    };
+    let watcher = Watcher::new(&door.operator, door.gateway.metric_book(), invoker).spawn();
     let endpoint_file = front_door::endpoint_file(state);
     std::fs::write(&endpoint_file, door.gateway.endpoint())?;
     eprintln!(
@@ -97,6 +118,7 @@ async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<Ex
         door.gateway.endpoint()
     );
     shutdown_signal().await;
+    watcher.abort();
     let _ = std::fs::remove_file(endpoint_file);
     door.gateway.shutdown().await;
     Ok(ExitCode::SUCCESS)

@@ -1,4 +1,5 @@
-//! Removing a learner's resources, users before what they use.
+//! Removing a learner's resources, users before what they use: alarms (which notify topics), topics and their
+//! subscriptions (which invoke functions), mappings, functions, then what they used.
 
 use anyhow::{Context, Result, bail};
 use aws_config::SdkConfig;
@@ -45,6 +46,11 @@ pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Re
 async fn delete(config: &SdkConfig, resource: &Found) -> Result<()> {
     let id = resource.id.as_str();
     match resource.kind {
+        ResourceKind::Alarm => {
+            let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+            cloudwatch.delete_alarms().alarm_names(id).send().await.chained()?;
+        }
+        ResourceKind::Topic => delete_topic(&aws_sdk_sns::Client::new(config), id).await?,
         ResourceKind::Mapping => {
             let lambda = aws_sdk_lambda::Client::new(config);
             lambda.delete_event_source_mapping().uuid(id).send().await.chained()?;
@@ -101,6 +107,32 @@ async fn delete_delivery_stream(firehose: &aws_sdk_firehose::Client, name: &str)
     })
     .await
     .context("the delivery stream is still being deleted")
+}
+
+/// A topic's subscriptions, then the topic (`DeleteTopic` removes its subscriptions too; unsubscribing first leaves
+/// none behind should the topic's deletion fail).
+async fn delete_topic(sns: &aws_sdk_sns::Client, arn: &str) -> Result<()> {
+    let subscriptions: Vec<_> = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(arn)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context_chain(format!("listing the subscriptions of {arn}"))?;
+    for subscription in subscriptions.into_iter().filter_map(|s| s.subscription_arn) {
+        // "PendingConfirmation" is not an ARN; such a subscription goes with the topic.
+        if subscription.starts_with("arn:") {
+            sns.unsubscribe()
+                .subscription_arn(subscription)
+                .send()
+                .await
+                .chained()?;
+        }
+    }
+    sns.delete_topic().topic_arn(arn).send().await.chained()?;
+    Ok(())
 }
 
 async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {

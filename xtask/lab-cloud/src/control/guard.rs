@@ -167,6 +167,9 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
                     "iam:ListRoles",
                     "s3:ListAllMyBuckets",
                     "logs:DescribeLogGroups",
+                    "cloudwatch:DescribeAlarms",
+                    "sns:ListTopics",
+                    "sns:Unsubscribe",
                 ],
                 vec!["*".to_owned()],
             ),
@@ -196,6 +199,27 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
                 vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
             ),
             allow("DeleteThisLearnersFunctionLogs", &["logs:DeleteLogGroup"], log_groups),
+            // Step 6's alarms and topic, by their exact names: the guard deletes them before what they watch.
+            allow(
+                "DeleteThisLearnersAlarms",
+                &["cloudwatch:ListTagsForResource", "cloudwatch:DeleteAlarms"],
+                stages::ALARMS
+                    .iter()
+                    .map(|alarm| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{}", naming.watch(alarm)))
+                    .collect(),
+            ),
+            allow(
+                "DeleteThisLearnersTopic",
+                &[
+                    "sns:ListTagsForResource",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:DeleteTopic",
+                ],
+                vec![format!(
+                    "arn:aws:sns:{region}:{account}:{}",
+                    naming.watch(stages::SCALING_TOPIC)
+                )],
+            ),
             // Read-only, by name: schedules carry no tags, and the guard lists its own among the learner's.
             allow(
                 "SeeTheGuardsSchedule",

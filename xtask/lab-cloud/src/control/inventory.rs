@@ -70,6 +70,8 @@ pub async fn discover(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>>
     found.extend(discover_buckets(config, naming).await?);
     found.extend(discover_log_groups(config, naming).await?);
     found.extend(discover_schedules(config, naming).await?);
+    found.extend(discover_alarms(config, naming).await?);
+    found.extend(discover_topics(config, naming).await?);
     found.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(found)
 }
@@ -413,4 +415,77 @@ async fn discover_schedules(config: &SdkConfig, naming: &Naming) -> Result<Vec<F
 fn expiry_of_expression(expression: &str) -> Option<String> {
     let time = expression.strip_prefix("at(")?.strip_suffix(')')?;
     Some(format!("{time}Z"))
+}
+
+/// The learner's CloudWatch alarms (step 6), by name or by tags.
+async fn discover_alarms(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+    let alarms: Vec<_> = cloudwatch
+        .describe_alarms()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .context_chain("listing alarms")?;
+    let mut found = vec![];
+    for alarm in alarms
+        .into_iter()
+        .flat_map(|page| page.metric_alarms.unwrap_or_default())
+    {
+        let name = alarm.alarm_name().unwrap_or_default().to_owned();
+        let owned = naming.owns_name(&name) || {
+            let arn = alarm.alarm_arn().unwrap_or_default();
+            let tags = cloudwatch.list_tags_for_resource().resource_arn(arn).send().await;
+            tags.is_ok_and(|t| {
+                let pairs = t
+                    .tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()));
+                naming.owns(&name, &tags_map(pairs))
+            })
+        };
+        if owned {
+            let state = alarm.state_value().map_or("unknown", |s| s.as_str()).to_owned();
+            found.push(Found::new(ResourceKind::Alarm, name, state));
+        }
+    }
+    Ok(found)
+}
+
+/// The learner's SNS topics (step 6), by name or by tags; each with its subscriptions' count.
+async fn discover_topics(config: &SdkConfig, naming: &Naming) -> Result<Vec<Found>> {
+    let sns = aws_sdk_sns::Client::new(config);
+    let topics: Vec<_> = sns
+        .list_topics()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .context_chain("listing topics")?;
+    let mut found = vec![];
+    for arn in topics.into_iter().filter_map(|topic| topic.topic_arn) {
+        let name = arn.rsplit(':').next().unwrap_or_default().to_owned();
+        let owned = naming.owns_name(&name) || {
+            let tags = sns.list_tags_for_resource().resource_arn(&arn).send().await;
+            tags.is_ok_and(|t| {
+                naming.owns(
+                    &name,
+                    &tags_map(t.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value))),
+                )
+            })
+        };
+        if owned {
+            let subscriptions = sns.list_subscriptions_by_topic().topic_arn(&arn).send().await;
+            let state = subscriptions.map_or("unknown".to_owned(), |s| {
+                format!("{} subscriptions", s.subscriptions.unwrap_or_default().len())
+            });
+            let mut topic = Found::new(ResourceKind::Topic, name, state);
+            // A topic is deleted by its ARN.
+            topic.id = arn;
+            found.push(topic);
+        }
+    }
+    Ok(found)
 }

@@ -44,6 +44,11 @@ const FIREHOSE_COST: &str = "nothing idle; $0.029 per GB delivered";
 const GUARD_COST: &str = "the clean-up guard: one invocation at expiry, under $0.0001";
 /// EventBridge Scheduler: 14 million invocations a month free, then $1.00 per million.
 const SCHEDULE_COST: &str = "one invocation at expiry: free (14 million a month are)";
+/// A standard-resolution metric alarm (a period of 60 s or more); the AWS/Kinesis, AWS/Lambda and AWS/Firehose
+/// metrics it watches are free.
+const ALARM_COST: &str = "$0.10 per alarm-month ($0.30 with a 10, 20 or 30 s period)";
+/// SNS: deliveries to Lambda cost nothing; publishes past the first million a month, $0.50 per million.
+const TOPIC_COST: &str = "nothing for a few notifications: the first million publishes a month are free";
 /// What the whole workshop costs per hour while it sits deployed and idle: the stream's two shards.
 pub const IDLE_COST_PER_HOUR: &str =
     "about $0.03 an hour in AWS (the stream's 2 shards), data flowing or not; `cargo xtask destroy` removes it all";
@@ -72,7 +77,13 @@ pub async fn plan(config: &SdkConfig, naming: &Naming, stage: u8, local: bool) -
     for planned_stage in stages::up_to(stage).filter(|s| s.number > 1) {
         match &planned_stage.function {
             Some(function) => resources.extend(plan_function(config, naming, planned_stage.number, function).await),
-            None => resources.extend(plan_delivery(config, naming, planned_stage.number).await),
+            None if planned_stage.tool.is_some() => {
+                resources.extend(plan_delivery(config, naming, planned_stage.number).await);
+            }
+            None => {}
+        }
+        if planned_stage.watch {
+            resources.extend(plan_watch(config, naming, planned_stage.number).await);
         }
     }
     Ok(Plan {
@@ -168,6 +179,28 @@ async fn plan_delivery(config: &SdkConfig, naming: &Naming, stage: u8) -> Vec<Pl
             FIREHOSE_COST,
         ),
     ]
+}
+
+/// Step 6's alarms and topic (the stage that watches the stream), and whether each exists.
+async fn plan_watch(config: &SdkConfig, naming: &Naming, stage: u8) -> Vec<Planned> {
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(config);
+    let mut resources = vec![];
+    for alarm in stages::ALARMS {
+        let name = naming.watch(alarm);
+        let described = cloudwatch.describe_alarms().alarm_names(&name).send().await;
+        let exists = described.is_ok_and(|d| !d.metric_alarms().is_empty());
+        resources.push(planned(stage, ResourceKind::Alarm, name, exists, ALARM_COST));
+    }
+    let topic = naming.watch(stages::SCALING_TOPIC);
+    let topics = aws_sdk_sns::Client::new(config).list_topics().send().await;
+    let suffix = format!(":{topic}");
+    let exists = topics.is_ok_and(|t| {
+        t.topics()
+            .iter()
+            .any(|t| t.topic_arn().is_some_and(|a| a.ends_with(&suffix)))
+    });
+    resources.push(planned(stage, ResourceKind::Topic, topic, exists, TOPIC_COST));
+    resources
 }
 
 fn planned(stage: u8, kind: ResourceKind, name: String, exists: bool, cost: &'static str) -> Planned {

@@ -4,6 +4,11 @@
 //! How each AWS protocol names its operation ("AWS service protocols", smithy's protocol specifications):
 //! - AWS JSON 1.0 / 1.1 (Kinesis, Firehose, CloudWatch Logs, ...): `X-Amz-Target: <Service_Version>.<Operation>`;
 //! - AWS query (IAM, STS, SNS, CloudWatch): the form field `Action=<Operation>`;
+//! - smithy RPC v2 CBOR (CloudWatch from the Rust SDK, aws-sdk-cloudwatch 1.140): the path
+//!   `/service/GraniteServiceVersion20100801/operation/<Operation>`, a CBOR body. CloudWatch speaks three protocols
+//!   (its model lists `smithy-rpc-v2-cbor`, `json`, `query`: botocore 1.44 sends JSON 1.0 with
+//!   `X-Amz-Target: GraniteServiceVersion20100801.<Operation>`, older clients the query form), so its protocol is
+//!   read from each request;
 //! - REST-JSON (Lambda, EventBridge Scheduler) and REST-XML (S3): the method and the path, which the service's own
 //!   module reads (`authorize::actions`).
 
@@ -78,6 +83,8 @@ pub enum Protocol {
     Query,
     RestJson,
     RestXml,
+    /// Smithy RPC v2 CBOR (<https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html>).
+    Cbor,
 }
 
 impl Protocol {
@@ -169,7 +176,11 @@ impl Call {
             (None, Some(target)) => Service::from_signing_name(&target_service(target)),
             (None, None) => Service::Other(String::new()),
         };
-        let protocol = Protocol::of(&service);
+        let protocol = match service {
+            Service::CloudWatch if parts.uri.path().starts_with(CLOUDWATCH_RPC_V2) => Protocol::Cbor,
+            Service::CloudWatch if target.is_some() => Protocol::Json,
+            _ => Protocol::of(&service),
+        };
         let mut call = Call {
             parts,
             body,
@@ -182,6 +193,7 @@ impl Call {
         call.operation = match protocol {
             Protocol::Json => target.and_then(|t| t.rsplit_once('.')).map(|(_, op)| op.to_owned()),
             Protocol::Query => call.form_value("Action"),
+            Protocol::Cbor => call.path().rsplit_once("/operation/").map(|(_, op)| op.to_owned()),
             Protocol::RestJson | Protocol::RestXml => None,
         };
         call
@@ -206,11 +218,26 @@ impl Call {
         self.parts.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The body as JSON (read once), for the JSON and REST-JSON protocols.
+    /// The body as JSON (read once), for the JSON and REST-JSON protocols, and a CBOR body decoded into JSON
+    /// (gunzipped first when the client compressed it: the SDKs compress a large `PutMetricData`).
     pub fn json(&self) -> Option<&Value> {
         self.json
-            .get_or_init(|| serde_json::from_slice(&self.body).ok())
+            .get_or_init(|| match self.protocol {
+                Protocol::Cbor => super::cloudwatch::cbor::to_json(&self.decoded_body().ok()?).ok(),
+                _ => serde_json::from_slice(&self.body).ok(),
+            })
             .as_ref()
+    }
+
+    /// The body as sent, or uncompressed when its `Content-Encoding` is gzip.
+    pub fn decoded_body(&self) -> Result<Vec<u8>, String> {
+        if !self.header("content-encoding").is_some_and(|e| e.contains("gzip")) {
+            return Ok(self.body.to_vec());
+        }
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&self.body[..]), &mut plain)
+            .map_err(|error| format!("the request's gzip body does not decompress: {error}"))?;
+        Ok(plain)
     }
 
     /// A form field of a query-protocol request (in the body, or the URL's query for a GET).
@@ -235,9 +262,16 @@ impl Call {
     }
 }
 
-/// `Kinesis_20131202.PutRecords` → `kinesis`; `Firehose_20150804.X` → `firehose`; `Logs_20140328.X` → `logs`.
+/// Where a smithy RPC v2 CloudWatch request goes: `/service/<service shape>/operation/<operation>`.
+pub const CLOUDWATCH_RPC_V2: &str = "/service/GraniteServiceVersion20100801/operation/";
+
+/// `Kinesis_20131202.PutRecords` → `kinesis`; `Firehose_20150804.X` → `firehose`; `Logs_20140328.X` → `logs`;
+/// `GraniteServiceVersion20100801.X` → `monitoring` (CloudWatch's signing name).
 fn target_service(target: &str) -> String {
     let prefix = target.split('.').next().unwrap_or("");
+    if prefix.starts_with("GraniteServiceVersion") {
+        return "monitoring".to_owned();
+    }
     prefix.split('_').next().unwrap_or("").to_ascii_lowercase()
 }
 
@@ -303,6 +337,50 @@ mod tests {
             Some("arn:aws:iam::123456789012:role/r")
         );
         assert_eq!(call.form_value("RoleSessionName").as_deref(), Some("a b"));
+    }
+
+    #[test]
+    fn cloudwatch_is_read_in_each_of_its_three_protocols() {
+        let signed = SIGNED_KINESIS.replace("/kinesis/", "/monitoring/");
+        let body = super::super::cloudwatch::cbor::from_json(
+            &serde_json::json!({"AlarmNames": ["a"]}),
+            &super::super::cloudwatch::SHAPES,
+        );
+        let mut builder = axum::http::Request::builder()
+            .method("POST")
+            .uri("/service/GraniteServiceVersion20100801/operation/DescribeAlarms")
+            .header("authorization", &signed)
+            .header("smithy-protocol", "rpc-v2-cbor");
+        builder = builder.header("content-type", "application/cbor");
+        let (parts, ()) = builder.body(()).unwrap().into_parts();
+        let cbor = Call::from_parts(parts, Bytes::from(body));
+        assert_eq!(cbor.service, Service::CloudWatch);
+        assert_eq!(cbor.protocol, Protocol::Cbor);
+        assert_eq!(cbor.operation.as_deref(), Some("DescribeAlarms"));
+        assert_eq!(cbor.json().unwrap()["AlarmNames"][0], "a");
+        let target = "GraniteServiceVersion20100801.PutMetricAlarm";
+        let json = call(
+            "POST",
+            "/",
+            &[("authorization", &signed), ("x-amz-target", target)],
+            "{}",
+        );
+        assert_eq!(
+            (json.protocol, json.operation.as_deref()),
+            (Protocol::Json, Some("PutMetricAlarm"))
+        );
+        let query = call(
+            "POST",
+            "/",
+            &[("authorization", &signed)],
+            "Action=SetAlarmState&AlarmName=a",
+        );
+        assert_eq!(
+            (query.protocol, query.operation.as_deref()),
+            (Protocol::Query, Some("SetAlarmState"))
+        );
+        let unsigned = call("POST", "/", &[("x-amz-target", target)], "{}");
+        assert_eq!(unsigned.service, Service::CloudWatch);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! - AWS JSON 1.0/1.1: the code in `__type` and the `x-amzn-ErrorType` header, the text in `message`;
 //! - REST-JSON (Lambda): the same header, the text in `Message`;
 //! - AWS query (IAM, STS, SNS, CloudWatch): `<ErrorResponse><Error><Type/><Code/><Message/></Error>...`;
-//! - REST-XML (S3): `<Error><Code/><Message/><RequestId/></Error>`.
+//! - REST-XML (S3): `<Error><Code/><Message/><RequestId/></Error>`;
+//! - smithy RPC v2 CBOR (CloudWatch): a CBOR map with `__type` and `message`, and, CloudWatch being
+//!   `@awsQueryCompatible`, its query error code in the `x-amzn-query-error` header (`Code;Sender`).
 //!
 //! (Smithy's protocol specifications: "AWS JSON 1.1 protocol", "AWS restJson1 protocol", "AWS query protocol",
 //! "AWS restXml protocol", each under "Operation error serialization".)
@@ -43,7 +45,9 @@ impl AwsError {
         match protocol {
             Protocol::Json => AwsError::new(StatusCode::BAD_REQUEST, "AccessDeniedException", message),
             Protocol::RestJson => AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", message),
-            Protocol::Query | Protocol::RestXml => AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message),
+            Protocol::Query | Protocol::RestXml | Protocol::Cbor => {
+                AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message)
+            }
         }
     }
 
@@ -53,11 +57,22 @@ impl AwsError {
         let (content_type, body) = match protocol {
             Protocol::Json => (
                 "application/x-amz-json-1.1",
-                json!({ "__type": self.code, "message": self.message }).to_string(),
+                json!({ "__type": self.code, "message": self.message })
+                    .to_string()
+                    .into_bytes(),
+            ),
+            Protocol::Cbor => (
+                "application/cbor",
+                super::cloudwatch::cbor::from_json(
+                    &json!({ "__type": self.code, "message": self.message }),
+                    &super::cloudwatch::SHAPES,
+                ),
             ),
             Protocol::RestJson => (
                 "application/json",
-                json!({ "Type": "User", "Message": self.message }).to_string(),
+                json!({ "Type": "User", "Message": self.message })
+                    .to_string()
+                    .into_bytes(),
             ),
             Protocol::Query => (
                 "text/xml",
@@ -66,7 +81,8 @@ impl AwsError {
                      <RequestId>{request_id}</RequestId></ErrorResponse>",
                     xml_text(&self.code),
                     xml_text(&self.message)
-                ),
+                )
+                .into_bytes(),
             ),
             Protocol::RestXml => (
                 "application/xml",
@@ -75,7 +91,8 @@ impl AwsError {
                      <RequestId>{request_id}</RequestId></Error>",
                     xml_text(&self.code),
                     xml_text(&self.message)
-                ),
+                )
+                .into_bytes(),
             ),
         };
         let mut response = Response::new(Body::from(body));
@@ -90,6 +107,12 @@ impl AwsError {
             && let Ok(value) = HeaderValue::from_str(&self.code)
         {
             headers.insert("x-amzn-errortype", value);
+        }
+        if protocol == Protocol::Cbor {
+            headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+            if let Ok(value) = HeaderValue::from_str(&format!("{};Sender", self.code)) {
+                headers.insert("x-amzn-query-error", value);
+            }
         }
         response
     }

@@ -27,6 +27,7 @@ pub mod access_report;
 pub mod authenticate;
 pub mod authorize;
 pub mod call;
+pub mod cloudwatch;
 pub mod errors;
 pub mod kinesis;
 mod limits;
@@ -38,6 +39,7 @@ pub mod validate;
 pub use limits::{Clock, Limits, ManualClock, ShardKey, ShardTraffic, SystemClock};
 
 use crate::runtime::faults::FaultPlan;
+use crate::runtime::metrics::MetricBook;
 use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::body::Body;
@@ -68,6 +70,9 @@ pub struct GatewayOptions {
     pub iam: bool,
     /// How long a Kinesis stream is CREATING, UPDATING or DELETING (`--stream-lifecycle-ms`), on `clock`.
     pub stream_lifecycle: Duration,
+    /// Where the Kinesis engine records its CloudWatch figures (the local cloud's one book, which
+    /// `runtime::metrics` publishes).
+    pub metric_book: Arc<MetricBook>,
 }
 
 /// A stream's CREATING, UPDATING and DELETING by default: a couple of seconds, as AWS's usually are (AWS gives no
@@ -83,6 +88,7 @@ impl Default for GatewayOptions {
             faults: FaultPlan::none(),
             iam: true,
             stream_lifecycle: DEFAULT_STREAM_LIFECYCLE,
+            metric_book: Arc::new(MetricBook::default()),
         }
     }
 }
@@ -152,6 +158,7 @@ impl TrafficMeter {
 
 /// What every request handler shares.
 struct Shared {
+    metric_book: Arc<MetricBook>,
     upstream: Arc<Upstream>,
     ledger: Arc<Ledger>,
     kinesis: Arc<Kinesis>,
@@ -202,12 +209,14 @@ impl Gateway {
             lifecycle: options.stream_lifecycle,
             upstream: upstream.clone(),
             clock: options.clock,
+            metric_book: options.metric_book.clone(),
         });
         let roles = roles::Roles::new(&upstream.endpoint()).await;
         let functions = validate::Functions::new(&upstream.endpoint()).await;
         let kinesis = Arc::new(kinesis);
         let resource_tags = authorize::ResourceTags::new(&upstream.endpoint(), kinesis.clone()).await;
         let shared = Arc::new(Shared {
+            metric_book: options.metric_book,
             upstream,
             ledger,
             kinesis,
@@ -280,6 +289,17 @@ impl Gateway {
     /// Each stream's CloudWatch figures per minute so far (see [`kinesis::metrics`]).
     pub fn kinesis_metrics(&self) -> Vec<kinesis::StreamMinute> {
         self.shared.kinesis.metrics()
+    }
+
+    /// The gateway's time, ms since the epoch: its clock's (a test's `ManualClock` moves it), the time its records
+    /// arrive at and its CloudWatch figures are counted at.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.kinesis.now_ms()
+    }
+
+    /// The book the Kinesis engine records its CloudWatch figures in.
+    pub fn metric_book(&self) -> Arc<MetricBook> {
+        self.shared.metric_book.clone()
     }
 
     /// Every shard's traffic since the gateway started (a copy of a few counters per shard, under one lock).
@@ -426,6 +446,9 @@ pub(crate) fn stream_of_iterator(iterator: &str, _region: &str) -> Option<String
 async fn serve(shared: Arc<Shared>, principal: authenticate::Principal, call: Call) -> Response<Body> {
     if call.service == Service::Sts {
         return sts::serve(&call, &principal, &shared.sessions, &shared.roles).await;
+    }
+    if call.service == Service::CloudWatch {
+        return cloudwatch::serve(&shared.upstream, call).await;
     }
     if call.service != Service::Kinesis {
         let changes_iam = call.service == Service::Iam

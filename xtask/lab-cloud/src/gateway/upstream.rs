@@ -106,14 +106,25 @@ impl Upstream {
     /// A Kinesis call of the gateway's own (to learn a stream's shards), signed as the client's request was so that
     /// the emulator resolves the same account and region.
     pub async fn kinesis(&self, client_headers: &HeaderMap, operation: &str, body: Vec<u8>) -> Result<Buffered> {
+        let target = format!("Kinesis_20131202.{operation}");
+        self.json_rpc(client_headers, "application/x-amz-json-1.1", &target, body)
+            .await
+    }
+
+    /// A call of the gateway's own in an AWS JSON protocol (`content_type`, `X-Amz-Target: target`), signed as the
+    /// client's request was.
+    pub async fn json_rpc(
+        &self,
+        client_headers: &HeaderMap,
+        content_type: &'static str,
+        target: &str,
+        body: Vec<u8>,
+    ) -> Result<Buffered> {
         let mut request = Request::post("/").body(()).expect("a static request").into_parts().0;
         let headers = &mut request.headers;
         headers.insert(HOST, HeaderValue::from_str(&self.authority)?);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
-        headers.insert(
-            HeaderName::from_static("x-amz-target"),
-            HeaderValue::from_str(&format!("Kinesis_20131202.{operation}"))?,
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(HeaderName::from_static("x-amz-target"), HeaderValue::from_str(target)?);
         for name in ["authorization", "x-amz-date", "x-amz-security-token"] {
             if let Some(value) = client_headers.get(name) {
                 headers.insert(HeaderName::from_static(name), value.clone());

@@ -600,10 +600,30 @@ impl ShardPoller {
         true
     }
 
+    /// Lambda's `IteratorAge` for this invocation: "the age of the last record in the event ... the time between
+    /// when a stream receives the record and when the event source mapping sends the event to the function"
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html>).
+    fn count_iterator_age(&self, event: &Value) {
+        let last_arrival_s = event["Records"]
+            .as_array()
+            .and_then(|records| records.last())
+            .and_then(|record| record["kinesis"]["approximateArrivalTimestamp"].as_f64());
+        let Some(arrival_s) = last_arrival_s else { return };
+        let now_ms = Utc::now().timestamp_millis() as f64;
+        let metric = crate::runtime::metrics::MetricId::new(
+            crate::runtime::lambda_host::LAMBDA_NAMESPACE,
+            "IteratorAge",
+            ("FunctionName", &self.function.name),
+        );
+        let age = (now_ms - arrival_s * 1000.0).max(0.0);
+        self.host.metrics().sample(metric, age, now_ms as u64);
+    }
+
     /// One invocation, counted; how it ended, and why it failed if it did.
     async fn invoke(&self, event: &Value, in_window: bool) -> (Outcome, Option<Diagnosis>) {
         self.stats.invocations.fetch_add(1, Ordering::Relaxed);
         // An answer over 6 MB is already a function error here: the host's Runtime API refuses it as Lambda's does.
+        self.count_iterator_age(event);
         let outcome = self.host.invoke(&self.function, event).await;
         let diagnosis = Diagnosis::of(&outcome, in_window);
         if outcome.is_error() {

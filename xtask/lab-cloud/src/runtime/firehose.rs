@@ -33,6 +33,7 @@ use crate::aws::error_chain;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose_compression::Compression;
 use crate::runtime::firehose_keys::{self, Civil, PrefixError};
+use crate::runtime::metrics::{MetricBook, MetricId};
 use crate::runtime::read_pacing::{ReadPacer, ShardCheckpoint, is_read_throttle};
 use crate::runtime::shard_lineage::{self, Checkpoints, Following, ShardEnd, ShardStart, Source};
 
@@ -209,7 +210,12 @@ pub struct Pump {
     pub faults: Arc<FaultPlan>,
     /// How the pump follows the source's shards across a reshard (parent before child).
     pub following: Following,
+    /// Where the delivery stream's CloudWatch metrics (`AWS/Firehose`) are counted.
+    pub metrics: Arc<MetricBook>,
 }
+
+/// CloudWatch's namespace for Firehose's metrics.
+pub const FIREHOSE_NAMESPACE: &str = "AWS/Firehose";
 
 /// What a shard's reader hands the pump: its shard, records in the shard's order, and whether they are the
 /// shard's last (it is closed and read to its end).
@@ -237,6 +243,9 @@ impl Pump {
             let received = tokio::time::timeout(wait, receiver.recv()).await;
             match received {
                 Ok(Some((shard_id, records, last_of_shard))) => {
+                    let bytes = records.iter().map(|r| r.data.as_ref().len()).sum::<usize>();
+                    self.count("DataReadFromKinesisStream.Records", records.len() as f64);
+                    self.count("DataReadFromKinesisStream.Bytes", bytes as f64);
                     if let Some(last) = records.last() {
                         buffered_through.insert(shard_id.clone(), last.sequence_number.clone());
                     }
@@ -308,6 +317,15 @@ impl Pump {
         Ok(())
     }
 
+    /// One sample of a Firehose metric of this delivery stream
+    /// (<https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html>: the
+    /// `DataReadFromKinesisStream.*` per read, the `DeliveryToS3.*` per object; `DataFreshness` is the age, in
+    /// seconds, of the oldest record delivered).
+    fn count(&self, name: &str, value: f64) {
+        let metric = MetricId::new(FIREHOSE_NAMESPACE, name, ("DeliveryStreamName", &self.settings.name));
+        self.metrics.sample(metric, value, Utc::now().timestamp_millis() as u64);
+    }
+
     /// A shard's checkpoint, owned by this delivery stream (its source and creation time: a delivery stream made
     /// again under the same name starts afresh).
     fn checkpoint(&self, shard_id: &str) -> ShardCheckpoint {
@@ -355,6 +373,7 @@ impl Pump {
         let body = self.settings.compression.compress(&body);
         let size = body.len();
         let delivered = self.put_until_window_ends(&key, body).await;
+        self.count("DeliveryToS3.Success", if delivered { 1.0 } else { 0.0 });
         if !delivered {
             self.stats
                 .records_dropped
@@ -371,6 +390,10 @@ impl Pump {
             return;
         }
         let now = Utc::now().timestamp_millis() as f64;
+        self.count("DeliveryToS3.Records", records.len() as f64);
+        self.count("DeliveryToS3.Bytes", size as f64);
+        let freshness_s = (now - oldest.timestamp_millis() as f64).max(0.0) / 1000.0;
+        self.count("DeliveryToS3.DataFreshness", freshness_s);
         self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.stats.objects.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(size as u64, Ordering::Relaxed);

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::runtime::credentials;
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::function_logs::FunctionLogs;
+use crate::runtime::metrics::{MetricBook, MetricId};
 use lab_contract::FaultKind;
 
 /// What the host needs to know to run a function: what `GetFunctionConfiguration` says, plus where its binary is.
@@ -81,6 +82,9 @@ impl Outcome {
     }
 }
 
+/// CloudWatch's namespace for Lambda's metrics.
+pub const LAMBDA_NAMESPACE: &str = "AWS/Lambda";
+
 /// One invocation waiting for `/next`.
 struct Invocation {
     request_id: String,
@@ -120,6 +124,8 @@ impl Drop for Environment {
 /// concurrent invocations of a function get environments of their own, as on Lambda.
 pub struct LambdaHost {
     idle: Mutex<HashMap<String, Vec<Environment>>>,
+    /// Where each invocation is counted for CloudWatch's `AWS/Lambda` metrics.
+    metrics: Mutex<Arc<MetricBook>>,
     faults: Arc<FaultPlan>,
     /// Functions no fault is injected into (the lab's producer: the faults are for what the mappings invoke).
     spared: Vec<String>,
@@ -146,13 +152,38 @@ impl LambdaHost {
     pub fn with_faults(faults: Arc<FaultPlan>, spared: Vec<String>) -> LambdaHost {
         LambdaHost {
             idle: Mutex::default(),
+            metrics: Mutex::new(Arc::new(MetricBook::default())),
             faults,
             spared,
         }
     }
 
-    /// Invokes `function` with `payload` (JSON) and waits for the outcome.
+    /// Counts this host's invocations in `book` (CloudWatch's `AWS/Lambda` metrics).
+    pub fn set_metrics(&self, book: Arc<MetricBook>) {
+        *self.metrics.lock().expect("not poisoned") = book;
+    }
+
+    /// The book this host counts its invocations in.
+    pub fn metrics(&self) -> Arc<MetricBook> {
+        self.metrics.lock().expect("not poisoned").clone()
+    }
+
+    /// Invokes `function` with `payload` (JSON) and waits for the outcome; counted as Lambda counts it:
+    /// `Invocations`, `Errors` (a function error, a timeout or a crash) and `Duration`, per `FunctionName`
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html>).
     pub async fn invoke(&self, function: &FunctionSpec, payload: &Value) -> Outcome {
+        let started = Instant::now();
+        let outcome = self.invoke_uncounted(function, payload).await;
+        let book = self.metrics();
+        let now = epoch_ms(SystemTime::now());
+        let metric = |name: &str| MetricId::new(LAMBDA_NAMESPACE, name, ("FunctionName", &function.name));
+        book.sample(metric("Invocations"), 1.0, now);
+        book.sample(metric("Errors"), if outcome.is_error() { 1.0 } else { 0.0 }, now);
+        book.sample(metric("Duration"), started.elapsed().as_secs_f64() * 1000.0, now);
+        outcome
+    }
+
+    async fn invoke_uncounted(&self, function: &FunctionSpec, payload: &Value) -> Outcome {
         if self.spared.contains(&function.name) {
             return self.run(function, payload).await;
         }

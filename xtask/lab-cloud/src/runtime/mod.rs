@@ -3,6 +3,8 @@
 //! (`shard_lineage`); the roles they act with (`credentials`); and the faults
 //! injected into them on purpose.
 
+pub mod alarms;
+pub mod cloudwatch;
 pub mod credentials;
 pub mod event_source;
 pub mod faults;
@@ -11,6 +13,8 @@ pub mod firehose_compression;
 pub mod firehose_keys;
 pub mod function_logs;
 pub mod lambda_host;
+pub mod metrics;
+pub mod notifications;
 pub mod read_pacing;
 pub mod scheduler;
 pub mod shard_lineage;

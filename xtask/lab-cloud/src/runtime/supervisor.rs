@@ -20,6 +20,8 @@ use crate::runtime::event_source::{
 use crate::runtime::faults::FaultPlan;
 use crate::runtime::firehose::{DeliverySettings, DeliveryStats, Pump};
 use crate::runtime::lambda_host::{LambdaHost, function_spec};
+use crate::runtime::metrics::MetricBook;
+use crate::runtime::notifications::FunctionInvoker;
 use crate::runtime::read_pacing::ShardCheckpoint;
 use crate::runtime::shard_lineage::{self, Checkpoints, ShardStart, Source};
 
@@ -93,7 +95,9 @@ impl Supervisor {
     /// Firehose pumps' S3 writes.
     pub fn with_faults(mut self, faults: Arc<FaultPlan>, spared: &[&str]) -> Self {
         let spared = spared.iter().map(|name| (*name).to_owned()).collect();
+        let metrics = self.host.metrics();
         self.host = Arc::new(LambdaHost::with_faults(faults.clone(), spared));
+        self.host.set_metrics(metrics);
         self.faults = faults;
         self
     }
@@ -107,6 +111,29 @@ impl Supervisor {
 
     pub fn host(&self) -> Arc<LambdaHost> {
         self.host.clone()
+    }
+
+    /// Counts what it runs (functions, mappings, pumps) in `book`, CloudWatch's metrics.
+    pub fn with_metrics(self, book: Arc<MetricBook>) -> Self {
+        self.host.set_metrics(book);
+        self
+    }
+
+    /// What invokes this supervisor's functions for another service (SNS): Lambda's API, where their code is, the
+    /// host.
+    pub fn invoker(&self) -> FunctionInvoker {
+        FunctionInvoker {
+            lambda: aws_sdk_lambda::Client::new(&self.config),
+            functions: self.folders.functions.clone(),
+            logs: self.folders.logs.clone(),
+            cloud_environment: self.cloud_environment.clone(),
+            host: self.host.clone(),
+        }
+    }
+
+    /// The book this supervisor's functions and pumps are counted in.
+    pub fn metrics(&self) -> Arc<MetricBook> {
+        self.host.metrics()
     }
 
     /// The statistics of a running mapping.
@@ -234,6 +261,7 @@ impl Supervisor {
                 checkpoints: self.folders.checkpoints.join("firehose").join(&settings.name),
                 faults: self.faults.clone(),
                 following: self.pacing.following.clone(),
+                metrics: self.host.metrics(),
             };
             let name = settings.name.clone();
             let task = tokio::spawn(async move {

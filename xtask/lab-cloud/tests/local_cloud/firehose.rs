@@ -249,6 +249,24 @@ async fn objects_appear_after_the_interval_as_ndjson_with_aws_keys() {
     let mut expected = sent.clone();
     expected.sort();
     assert_eq!(received, expected, "every record once");
+
+    // Firehose's CloudWatch metrics of the delivery stream: what it read and what it delivered.
+    let metric = |name: &str| -> f64 {
+        let data = supervisor.metrics().snapshot().into_iter();
+        data.filter(|d| d.metric.namespace == "AWS/Firehose" && d.metric.name == name)
+            .filter(|d| d.metric.dimensions == [("DeliveryStreamName".to_owned(), fixture.delivery.clone())])
+            .map(|d| d.statistics.sum)
+            .sum()
+    };
+    assert_eq!(metric("DeliveryToS3.Records"), sent.len() as f64);
+    assert_eq!(metric("DataReadFromKinesisStream.Records"), sent.len() as f64);
+    let bytes: usize = objects.iter().map(|(_, body)| body.len()).sum();
+    assert_eq!(metric("DeliveryToS3.Bytes"), bytes as f64);
+    assert_eq!(
+        metric("DeliveryToS3.Success"),
+        objects.len() as f64,
+        "one success per object"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The local cloud's own tests, against moto: one test binary for all of them (each binary links lab-cloud and the
 //! AWS SDK, about 60 MB a copy), one module per part of the local cloud.
 
+mod cloudwatch;
 mod dashboard;
 mod event_source;
 mod faults;

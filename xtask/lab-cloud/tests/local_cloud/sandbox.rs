@@ -1,11 +1,13 @@
 //! The sandbox deploy path (`cargo xtask deploy --aws`, `status`, `destroy`) run against the local emulator's
-//! control plane: the same calls a learner's deploy makes in AWS, aimed at moto by `AWS_ENDPOINT_URL` alone.
+//! control plane: the same calls a learner's deploy makes in AWS, aimed at moto through the local cloud's front door
+//! (which bridges the SDK's CloudWatch CBOR and serves Kinesis; everything else is moto's).
 //! The functions' code is a small zip here (moto stores it, never runs it); the steps' own tools are the solutions'.
 
 use lab_cloud::control::accounts::Accounts;
 use lab_cloud::control::change::Action;
 use lab_cloud::control::deploy::{self, Artifacts, Settings};
 use lab_cloud::control::{destroy, inventory, plan, status};
+use lab_cloud::gateway::{Gateway, GatewayOptions};
 use lab_cloud::naming::Naming;
 use lab_cloud::stages::{ANALYTICS, CONSUMER, PRODUCER, ResourceKind};
 use std::collections::BTreeMap;
@@ -18,6 +20,22 @@ fn zip_with_comment(comment: &str) -> Vec<u8> {
     zip.extend((comment.len() as u16).to_le_bytes());
     zip.extend(comment.as_bytes());
     zip
+}
+
+/// The emulator behind the local cloud's front door, as `cargo xtask deploy` finds it: the deploy path lists
+/// CloudWatch alarms (step 6's), and the Rust SDK speaks CloudWatch in CBOR, which only the front door turns into
+/// what moto speaks. Every other call reaches moto's control plane as before (Kinesis is the front door's engine).
+async fn local_cloud() -> (Gateway, aws_config::SdkConfig) {
+    let admin = lab_testkit::local_aws().await;
+    let options = GatewayOptions {
+        stream_lifecycle: std::time::Duration::ZERO,
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(admin.endpoint_url().unwrap(), options)
+        .await
+        .unwrap();
+    let config = lab_cloud::commands::front_door::config_at(&admin, &gateway.endpoint()).await;
+    (gateway, config)
 }
 
 /// A learner name no other test run uses.
@@ -155,9 +173,10 @@ fn kinds(found: &[inventory::Found]) -> BTreeMap<ResourceKind, usize> {
     counts
 }
 
-#[tokio::test]
+// Multi-threaded: the steps' tools run as processes, waited for on a thread, while the front door answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_other_learners() {
-    let config = lab_testkit::local_aws().await;
+    let (_front_door, config) = local_cloud().await;
     let mut workspace = Workspace::new();
     let me = learner("a");
     let naming = Naming::for_learner(&me).unwrap();
@@ -338,19 +357,22 @@ async fn trust_policy(config: &aws_config::SdkConfig, role: &str) -> serde_json:
     lab_cloud::control::iam::policy_value(role.assume_role_policy_document().unwrap()).unwrap()
 }
 
-#[tokio::test]
+// Multi-threaded: the steps' tools run as processes, waited for on a thread, while the front door answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deploys_firehose_trust_policy_is_the_one_step_4s_own_tool_makes() {
-    let config = lab_testkit::local_aws().await;
+    let (_front_door, config) = local_cloud().await;
     let workspace = Workspace::new();
     let naming = Naming::for_learner(&learner("t")).unwrap();
     let (account, region) = lab_cloud::aws::account(&config).await.unwrap();
     run(
+        &config,
         &workspace.artifacts.binaries["ensure-stream"],
         &[("STREAM_NAME", naming.stream())],
     );
     // Step 4's tool makes its own role when it is given none (named here as the deploy names it, so that destroy
     // finds it).
     run(
+        &config,
         &workspace.artifacts.binaries["ensure-delivery-stream"],
         &[
             ("STREAM_NAME", naming.stream()),
@@ -367,23 +389,26 @@ async fn the_deploys_firehose_trust_policy_is_the_one_step_4s_own_tool_makes() {
     assert!(destroy::destroy(&config, &naming, &found).await.unwrap().is_empty());
 }
 
-/// Runs a step tool the way a half-finished deploy would have.
-fn run(binary: &Path, env: &[(&str, String)]) {
+/// Runs a step tool the way a half-finished deploy would have, at `config`'s endpoint (the front door).
+fn run(config: &aws_config::SdkConfig, binary: &Path, env: &[(&str, String)]) {
     let status = std::process::Command::new(binary)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("AWS_ENDPOINT_URL", config.endpoint_url().unwrap())
         .status()
         .unwrap();
     assert!(status.success());
 }
 
-#[tokio::test]
+// Multi-threaded: the steps' tools run as processes, waited for on a thread, while the front door answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
-    let config = lab_testkit::local_aws().await;
+    let (_front_door, config) = local_cloud().await;
     let workspace = Workspace::new();
     let naming = Naming::for_learner(&learner("c")).unwrap();
 
     // A deploy that stopped after the stream: the stream exists, no function does.
     run(
+        &config,
         &workspace.artifacts.binaries["ensure-stream"],
         &[("STREAM_NAME", naming.stream())],
     );
@@ -463,9 +488,10 @@ async fn a_half_made_deploy_is_repaired_by_deploy_and_found_by_destroy() {
 /// after `GetCallerIdentity` and before anything is made; naming it (the file) lets the same deploy through; the
 /// deployment expires (`expires-at` on every resource, the guard's schedule at that time), `--for` moves the
 /// deadline, `status` meters age and cost so far; `destroy` needs no allow-list.
-#[tokio::test]
+// Multi-threaded: the steps' tools run as processes, waited for on a thread, while the front door answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_named_sandbox_account_is_deployed_to_and_the_deployment_expires() {
-    let config = lab_testkit::local_aws().await;
+    let (_front_door, config) = local_cloud().await;
     let workspace = Workspace::new();
     let naming = Naming::for_learner(&learner("s")).unwrap();
     let file = workspace.dir.join("sandbox-accounts");

@@ -183,7 +183,7 @@ pub fn check(sessions: &Sessions, call: &Call) -> Result<Principal, AwsError> {
 fn missing_authentication(protocol: Protocol) -> AwsError {
     match protocol {
         Protocol::RestXml => AwsError::access_denied(protocol, "Anonymous access is not allowed in the local cloud."),
-        Protocol::Query => AwsError::new(
+        Protocol::Query | Protocol::Cbor => AwsError::new(
             StatusCode::FORBIDDEN,
             "MissingAuthenticationToken",
             "Request is missing Authentication Token",
@@ -200,7 +200,7 @@ fn unrecognized(protocol: Protocol) -> AwsError {
             "InvalidAccessKeyId",
             "The AWS Access Key Id you provided does not exist in our records.",
         ),
-        Protocol::Query => AwsError::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID),
+        Protocol::Query | Protocol::Cbor => AwsError::new(StatusCode::FORBIDDEN, "InvalidClientTokenId", INVALID),
         Protocol::RestJson => AwsError::new(StatusCode::FORBIDDEN, "UnrecognizedClientException", INVALID),
         Protocol::Json => AwsError::bad_request("UnrecognizedClientException", INVALID),
     }
@@ -209,7 +209,7 @@ fn unrecognized(protocol: Protocol) -> AwsError {
 fn expired_token(protocol: Protocol) -> AwsError {
     match protocol {
         Protocol::RestXml => AwsError::bad_request("ExpiredToken", "The provided token has expired."),
-        Protocol::Query => AwsError::new(
+        Protocol::Query | Protocol::Cbor => AwsError::new(
             StatusCode::FORBIDDEN,
             "ExpiredToken",
             "The security token included in the request is expired",
@@ -226,7 +226,9 @@ const MISMATCH: &str = "The request signature we calculated does not match the s
 
 fn signature_mismatch(protocol: Protocol) -> AwsError {
     match protocol {
-        Protocol::RestXml | Protocol::Query => AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", MISMATCH),
+        Protocol::RestXml | Protocol::Query | Protocol::Cbor => {
+            AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", MISMATCH)
+        }
         Protocol::RestJson => AwsError::new(StatusCode::FORBIDDEN, "InvalidSignatureException", MISMATCH),
         Protocol::Json => AwsError::bad_request("InvalidSignatureException", MISMATCH),
     }
@@ -235,7 +237,7 @@ fn signature_mismatch(protocol: Protocol) -> AwsError {
 fn invalid_signature(protocol: Protocol, message: String) -> AwsError {
     match protocol {
         Protocol::RestXml => AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message),
-        Protocol::Query => AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message),
+        Protocol::Query | Protocol::Cbor => AwsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message),
         Protocol::RestJson => AwsError::new(StatusCode::FORBIDDEN, "InvalidSignatureException", message),
         Protocol::Json => AwsError::bad_request("InvalidSignatureException", message),
     }

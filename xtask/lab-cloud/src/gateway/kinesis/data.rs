@@ -229,6 +229,7 @@ impl Kinesis {
                     ("IncomingBytes", bytes),
                     ("PutRecord.Bytes", bytes),
                     ("PutRecord.Success", 1.0),
+                    ("WriteProvisionedThroughputExceeded", 0.0),
                 ]
             };
             self.metrics.add(&key, c.now_ms, &changes);
@@ -561,6 +562,7 @@ impl Kinesis {
                 ("GetRecords.Records", records),
                 ("GetRecords.Bytes", bytes),
                 ("GetRecords.Success", 1.0),
+                ("ReadProvisionedThroughputExceeded", 0.0),
                 ("OutgoingRecords", records),
                 ("OutgoingBytes", bytes),
             ],

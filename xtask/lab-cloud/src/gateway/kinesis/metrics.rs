@@ -11,17 +11,21 @@
 //! - `GetRecords.Records`, `GetRecords.Bytes`, `GetRecords.Success`, `GetRecords.IteratorAgeMilliseconds` (the
 //!   age of the last record of each call; its statistic is Maximum, the others' Sum).
 //!
+//! Each call is one sample of each of its metrics, kept per minute as a statistic set in the local cloud's metric
+//! book (`runtime::metrics`), which publishes them: "Minimum, Maximum, and Average statistics represent the records
+//! in a single put operation" (`IncomingRecords`), Sum the minute's total.
+//!
 //! `OutgoingRecords` and `OutgoingBytes` are shard-level ("enhanced") metrics in AWS; they are kept here per stream
 //! too, since nothing publishes shard-level figures. Calls through the operator door (the local cloud's own
 //! read-back) are not counted, as they are not the learner's traffic.
 
 use super::store::StreamKey;
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use crate::runtime::metrics::{MetricBook, MetricId};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
-const MINUTE_MS: u64 = 60_000;
-/// Minutes kept per stream (CloudWatch accepts data points up to two weeks old; a day is plenty here).
-const MINUTES_KEPT: usize = 24 * 60;
+/// CloudWatch's namespace for Kinesis Data Streams.
+pub const NAMESPACE: &str = "AWS/Kinesis";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Statistic {
@@ -44,71 +48,96 @@ pub struct StreamMinute {
     pub stream: StreamKey,
     /// The minute's start, ms since the epoch.
     pub minute_start_ms: u64,
-    /// By CloudWatch metric name.
-    pub metrics: BTreeMap<&'static str, Datum>,
+    /// By CloudWatch metric name: the Sum of the minute's samples, or the Maximum of the iterator's age.
+    pub metrics: BTreeMap<String, Datum>,
 }
 
-fn unit_of(name: &str) -> &'static str {
-    if name.ends_with("Bytes") {
-        "Bytes"
-    } else if name.ends_with("Milliseconds") {
-        "Milliseconds"
-    } else {
-        "Count"
-    }
-}
+/// The metric whose statistic of interest is its maximum (the others': their sum).
+const MAXIMUM: &str = "GetRecords.IteratorAgeMilliseconds";
 
-/// One stream-minute's figures, by metric name.
-type Figures = BTreeMap<&'static str, Datum>;
-
-#[derive(Default)]
+/// The engine's figures, kept as statistic sets in the local cloud's metric book (one sample per call, as AWS
+/// counts: `IncomingRecords`' Average is the records per put).
 pub struct Metrics {
-    minutes: Mutex<BTreeMap<(StreamKey, u64), Figures>>,
+    book: Arc<MetricBook>,
+    /// Each stream's region, for [`Metrics::snapshot`] (CloudWatch's metrics are per region; the book is the local
+    /// cloud's one region's).
+    regions: Mutex<HashMap<String, String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(Arc::new(MetricBook::default()))
+    }
 }
 
 impl Metrics {
-    fn record(&self, stream: &StreamKey, now_ms: u64, changes: &[(&'static str, f64)], statistic: Statistic) {
-        let minute = now_ms - now_ms % MINUTE_MS;
-        let mut minutes = self.minutes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let figures = minutes.entry((stream.clone(), minute)).or_default();
-        for &(name, value) in changes {
-            let datum = figures.entry(name).or_insert(Datum {
-                value: 0.0,
-                unit: unit_of(name),
-                statistic,
-            });
-            datum.value = match statistic {
-                Statistic::Sum => datum.value + value,
-                Statistic::Maximum => datum.value.max(value),
-            };
+    pub fn new(book: Arc<MetricBook>) -> Metrics {
+        Metrics {
+            book,
+            regions: Mutex::default(),
         }
-        let oldest = minute.saturating_sub(MINUTES_KEPT as u64 * MINUTE_MS);
-        minutes.retain(|(_, start), _| *start >= oldest);
     }
 
-    /// Adds to Sum metrics of the stream's current minute.
+    fn remember(&self, stream: &StreamKey) {
+        let mut regions = self.regions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !regions.contains_key(&stream.name) {
+            regions.insert(stream.name.clone(), stream.region.clone());
+        }
+    }
+
+    /// One call's figures: a sample of each metric.
     pub fn add(&self, stream: &StreamKey, now_ms: u64, changes: &[(&'static str, f64)]) {
-        self.record(stream, now_ms, changes, Statistic::Sum);
+        self.remember(stream);
+        for &(name, value) in changes {
+            let metric = MetricId::new(NAMESPACE, name, ("StreamName", &stream.name));
+            self.book.sample(metric, value, now_ms);
+        }
     }
 
-    /// Raises a Maximum metric of the stream's current minute.
+    /// A sample of a metric read by its Maximum (the iterator's age).
     pub fn max(&self, stream: &StreamKey, now_ms: u64, name: &'static str, value: f64) {
-        self.record(stream, now_ms, &[(name, value)], Statistic::Maximum);
+        self.add(stream, now_ms, &[(name, value)]);
     }
 
     /// Every stream's minutes kept, oldest first.
     pub fn snapshot(&self) -> Vec<StreamMinute> {
-        let minutes = self.minutes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut all: Vec<StreamMinute> = minutes
-            .iter()
-            .map(|((stream, start), metrics)| StreamMinute {
-                stream: stream.clone(),
-                minute_start_ms: *start,
-                metrics: metrics.clone(),
-            })
-            .collect();
-        all.sort_by_key(|minute| minute.minute_start_ms);
-        all
+        let regions = self
+            .regions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let mut minutes: BTreeMap<(u64, String), StreamMinute> = BTreeMap::new();
+        for datum in self.book.snapshot() {
+            let [(_, stream)] = datum.metric.dimensions.as_slice() else {
+                continue;
+            };
+            if datum.metric.namespace != NAMESPACE {
+                continue;
+            }
+            let region = regions.get(stream).cloned().unwrap_or_default();
+            let minute = minutes
+                .entry((datum.minute_start_ms, stream.clone()))
+                .or_insert_with(|| StreamMinute {
+                    stream: StreamKey {
+                        region,
+                        name: stream.clone(),
+                    },
+                    minute_start_ms: datum.minute_start_ms,
+                    metrics: BTreeMap::new(),
+                });
+            let (value, statistic) = if datum.metric.name == MAXIMUM {
+                (datum.statistics.maximum, Statistic::Maximum)
+            } else {
+                (datum.statistics.sum, Statistic::Sum)
+            };
+            let figure = Datum {
+                value,
+                unit: datum.unit,
+                statistic,
+            };
+            minute.metrics.insert(datum.metric.name, figure);
+        }
+        minutes.into_values().collect()
     }
 }
 

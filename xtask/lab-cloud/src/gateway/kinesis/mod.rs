@@ -59,6 +59,8 @@ pub struct KinesisOptions {
     pub upstream: Arc<Upstream>,
     /// The gateway's clock: its time is the engine's (records' arrival, iterators' age, lifecycle, retention).
     pub clock: Arc<dyn Clock>,
+    /// Where the engine's CloudWatch figures go (see [`metrics`]).
+    pub metric_book: Arc<crate::runtime::metrics::MetricBook>,
 }
 
 pub struct Kinesis {
@@ -103,7 +105,7 @@ impl Kinesis {
             upstream: options.upstream,
             clock: options.clock,
             origin_ms,
-            metrics: metrics::Metrics::default(),
+            metrics: metrics::Metrics::new(options.metric_book),
         }
     }
 

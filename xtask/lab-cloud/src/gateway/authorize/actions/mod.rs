@@ -2,6 +2,7 @@
 //! the Service Authorization Reference ("Actions, resources, and condition keys for …"). A call may need more than
 //! one (Lambda's `CreateFunction` also needs `iam:PassRole` on the function's role).
 
+mod cloudwatch;
 mod firehose;
 mod iam;
 mod kinesis;
@@ -9,6 +10,7 @@ mod lambda;
 mod logs;
 mod s3;
 mod scheduler;
+mod sns;
 
 pub use iam::changes_something as iam_changes_something;
 
@@ -42,6 +44,8 @@ pub fn needs(call: &Call) -> Needs {
         Service::Logs => logs::needs(call),
         Service::Iam => iam::needs(call),
         Service::Scheduler => scheduler::needs(call),
+        Service::CloudWatch => cloudwatch::needs(call),
+        Service::Sns => sns::needs(call),
         Service::Sts => match call.operation.as_deref() {
             Some("GetCallerIdentity") => Needs::Nothing,
             Some("AssumeRole") => match call.form_value("RoleArn") {

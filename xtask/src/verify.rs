@@ -83,14 +83,37 @@ fn all_pass(verdict: Verdict) -> Result<String, String> {
 pub fn verify() -> Result<bool> {
     let steps = steps::load()?;
     let mut tally = Tally { passed: 0, failed: 0 };
+    lints(&mut tally);
+    {
+        // One local cloud of verify's own for every test that needs it (the emulator and its front door), stopped
+        // when this block ends. Not a cloud left up by `cloud up`: its data plane would pump the tests' delivery
+        // streams and run their mappings alongside them.
+        let session = cloud::Session::private()?;
+        machinery_tests(&mut tally, &session)?;
+        let env = session.cloud.env();
+        for step in &steps {
+            let started = Instant::now();
+            let outcome = all_pass(test_package(&step.solution, &env)?);
+            tally.record(&format!("solution {}", step.id), started, outcome);
+            let started = Instant::now();
+            let outcome = starter_fails_as_designed(test_package(&step.starter, &env)?);
+            tally.record(&format!("starter  {}", step.id), started, outcome);
+        }
+    }
+    book_checks(&mut tally);
+    dashboard_and_trace(&mut tally);
+    println!("verify: {} passed, {} failed", tally.passed, tally.failed);
+    Ok(tally.failed == 0)
+}
 
+/// The code is formatted and lint-free.
+fn lints(tally: &mut Tally) {
     let started = Instant::now();
     tally.record(
         "cargo fmt --check",
         started,
         cargo_quietly(&["fmt", "--all", "--", "--check"]),
     );
-
     let started = Instant::now();
     let clippy = [
         "clippy",
@@ -102,15 +125,12 @@ pub fn verify() -> Result<bool> {
         "warnings",
     ];
     tally.record("cargo clippy -D warnings", started, cargo_quietly(&clippy));
+}
 
-    // One local cloud of verify's own for every test that needs it (the emulator and its front door), stopped when
-    // verify ends. Not a cloud left up by `cloud up`: its data plane would pump the tests' delivery streams and run
-    // their mappings alongside them.
-    let session = cloud::Session::private()?;
+/// The machinery's own tests: tidy rules, the testkit, and the local cloud against the emulator (the local cloud's
+/// own tests start their own front doors, in front of the emulator itself).
+fn machinery_tests(tally: &mut Tally, session: &cloud::Session) -> Result<()> {
     let env = session.cloud.env();
-
-    // The machinery's own tests: tidy rules, the testkit, and the local cloud against the emulator.
-    // The local cloud's own tests start their own front doors, in front of the emulator itself.
     let emulator_env: Vec<(String, String)> = env
         .iter()
         .map(|(key, value)| match key.as_str() {
@@ -133,50 +153,44 @@ pub fn verify() -> Result<bool> {
         let started = Instant::now();
         tally.record(name, started, all_pass(test_package(package, env)?));
     }
+    Ok(())
+}
 
-    for step in &steps {
-        let started = Instant::now();
-        let outcome = all_pass(test_package(&step.solution, &env)?);
-        tally.record(&format!("solution {}", step.id), started, outcome);
-
-        // The starter must compile and fail, each failing test at a `todo!()` (failing for another reason would
-        // mean the starter or the test is broken). Its failing output is the design, so it is summarised here,
-        // never echoed.
-        let started = Instant::now();
-        let outcome = match test_package(&step.starter, &env)? {
-            Verdict::DoesNotCompile { errors } => Err(format!("the starter must compile:\n{}", errors.join("\n"))),
-            Verdict::Tested { results, output } => {
-                let failed: Vec<_> = results.iter().filter(|result| !result.passed).collect();
-                let wrong: Vec<_> = failed
-                    .iter()
-                    .filter(|result| !result.message.contains("not yet implemented"))
-                    .collect();
-                if results.is_empty() {
-                    Err(format!("no test ran:\n{output}"))
-                } else if failed.is_empty() {
-                    Err(
-                        "every test passes on the starter: the step teaches nothing (or the starter is solved)"
-                            .to_owned(),
-                    )
-                } else if !wrong.is_empty() {
-                    Err(wrong
-                        .iter()
-                        .map(|result| format!("{} fails without reaching a todo!(): {}", result.name, result.message))
-                        .collect::<Vec<_>>()
-                        .join("\n"))
-                } else {
-                    Ok(format!(
-                        "compiles; {} of {} tests fail at a todo!(), as designed",
-                        failed.len(),
-                        results.len()
-                    ))
-                }
-            }
-        };
-        tally.record(&format!("starter  {}", step.id), started, outcome);
+/// The starter must compile and fail, each failing test at a `todo!()` (failing for another reason would mean the
+/// starter or the test is broken). Its failing output is the design, so it is summarised here, never echoed.
+fn starter_fails_as_designed(verdict: Verdict) -> Result<String, String> {
+    let (results, output) = match verdict {
+        Verdict::DoesNotCompile { errors } => {
+            return Err(format!("the starter must compile:\n{}", errors.join("\n")));
+        }
+        Verdict::Tested { results, output } => (results, output),
+    };
+    let failed: Vec<_> = results.iter().filter(|result| !result.passed).collect();
+    let wrong: Vec<_> = failed
+        .iter()
+        .filter(|result| !result.message.contains("not yet implemented"))
+        .collect();
+    if results.is_empty() {
+        Err(format!("no test ran:\n{output}"))
+    } else if failed.is_empty() {
+        Err("every test passes on the starter: the step teaches nothing (or the starter is solved)".to_owned())
+    } else if !wrong.is_empty() {
+        Err(wrong
+            .iter()
+            .map(|result| format!("{} fails without reaching a todo!(): {}", result.name, result.message))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    } else {
+        Ok(format!(
+            "compiles; {} of {} tests fail at a todo!(), as designed",
+            failed.len(),
+            results.len()
+        ))
     }
-    drop(session);
+}
 
+/// The book builds with no broken link, and renders in a browser with no console error.
+fn book_checks(tally: &mut Tally) {
     let started = Instant::now();
     let outcome = book::build().map_err(|error| format!("{error:#}")).and_then(|()| {
         let broken = book::broken_links(&book::html_dir()).map_err(|error| format!("{error:#}"))?;
@@ -188,27 +202,30 @@ pub fn verify() -> Result<bool> {
     });
     let built = outcome.is_ok();
     tally.record("book", started, outcome);
-
-    if built {
-        let started = Instant::now();
-        let screenshot = cloud::state_dir().join("screenshots").join("introduction.png");
-        let outcome = std::fs::create_dir_all(screenshot.parent().expect("a folder"))
-            .map_err(anyhow::Error::from)
-            .and_then(|()| browser::check(&book::html_dir(), &screenshot))
-            .map(|report| {
-                format!(
-                    "{} pages in headless Chromium, no console error, {} pictures rendered; screenshot {}",
-                    report.pages,
-                    report.pictures,
-                    learner::relative(&report.screenshot).display()
-                )
-            })
-            .map_err(|error| format!("{error:#}"));
-        tally.record("book in a browser", started, outcome);
+    if !built {
+        return;
     }
+    let started = Instant::now();
+    let screenshot = cloud::state_dir().join("screenshots").join("introduction.png");
+    let outcome = std::fs::create_dir_all(screenshot.parent().expect("a folder"))
+        .map_err(anyhow::Error::from)
+        .and_then(|()| browser::check(&book::html_dir(), &screenshot))
+        .map(|report| {
+            format!(
+                "{} pages in headless Chromium, no console error, {} pictures rendered; screenshot {}",
+                report.pages,
+                report.pictures,
+                learner::relative(&report.screenshot).display()
+            )
+        })
+        .map_err(|error| format!("{error:#}"));
+    tally.record("book in a browser", started, outcome);
+}
 
-    // A short lab watched on its dashboard (about 35 s warm): live figures, no console error, step 5's map drawn
-    // where its readings are, the last figures equal to the lab's summary.
+/// A short lab watched on its dashboard (about 35 s warm): live figures, no console error, step 5's map drawn where
+/// its readings are, the last figures equal to the lab's summary. Then the same run's calls against step 1's
+/// reference trace, which step 1's tests grade the policies with.
+fn dashboard_and_trace(tally: &mut Tally) {
     let started = Instant::now();
     let check = browser::DashboardCheck {
         records: 2000,
@@ -231,24 +248,19 @@ pub fn verify() -> Result<bool> {
         .map_err(|error| format!("{error:#}"));
     tally.record("the lab's dashboard in a browser", started, outcome);
 
-    // The same run's calls against step 1's reference trace, which step 1's tests grade the policies with.
-    if let Ok(report) = &dashboard {
-        let started = Instant::now();
-        let outcome = match trace::differences_from_summary(&report.summary) {
-            Ok(differences) if differences.is_empty() => {
-                Ok("a real run made exactly the calls step 1's reference trace lists for it".to_owned())
-            }
-            Ok(differences) => Err(format!(
-                "{} is stale (`{}` rewrites it):\n{}",
-                lab_contract::trace::TRACE_FILE,
-                trace::REWRITE,
-                differences.join("\n")
-            )),
-            Err(error) => Err(format!("{error:#}")),
-        };
-        tally.record("step 1's reference trace", started, outcome);
-    }
-
-    println!("verify: {} passed, {} failed", tally.passed, tally.failed);
-    Ok(tally.failed == 0)
+    let Ok(report) = &dashboard else { return };
+    let started = Instant::now();
+    let outcome = match trace::differences_from_summary(&report.summary) {
+        Ok(differences) if differences.is_empty() => {
+            Ok("a real run made exactly the calls step 1's reference trace lists for it".to_owned())
+        }
+        Ok(differences) => Err(format!(
+            "{} is stale (`{}` rewrites it):\n{}",
+            lab_contract::trace::TRACE_FILE,
+            trace::REWRITE,
+            differences.join("\n")
+        )),
+        Err(error) => Err(format!("{error:#}")),
+    };
+    tally.record("step 1's reference trace", started, outcome);
 }

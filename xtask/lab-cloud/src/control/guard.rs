@@ -110,6 +110,124 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
         region,
         bucket,
     } = place;
+    PolicyDocument {
+        version: "2012-10-17",
+        statement: [
+            allow(
+                "FindTheWorkshopsResources",
+                &[
+                    "kinesis:ListStreams",
+                    "lambda:ListFunctions",
+                    "lambda:ListEventSourceMappings",
+                    "firehose:ListDeliveryStreams",
+                    "iam:ListRoles",
+                    "s3:ListAllMyBuckets",
+                    "logs:DescribeLogGroups",
+                    "cloudwatch:DescribeAlarms",
+                    "sns:ListTopics",
+                    "sns:Unsubscribe",
+                ],
+                vec!["*".to_owned()],
+            ),
+            this_learners_tagged_resources(naming, place),
+            // Read-only, by name: a deleted resource has no tags left to match, and the guard waits for the stream
+            // and the delivery stream to be gone.
+            allow(
+                "SeeThisLearnersStreamsGo",
+                &["kinesis:DescribeStreamSummary", "firehose:DescribeDeliveryStream"],
+                vec![
+                    format!("arn:aws:kinesis:{region}:{account}:stream/{}", naming.stream()),
+                    format!(
+                        "arn:aws:firehose:{region}:{account}:deliverystream/{}",
+                        naming.delivery_stream()
+                    ),
+                ],
+            ),
+            allow(
+                "EmptyAndDeleteThisLearnersBucket",
+                &[
+                    "s3:ListBucket",
+                    "s3:ListBucketVersions",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                    "s3:DeleteBucket",
+                ],
+                vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            ),
+            allow(
+                "DeleteThisLearnersFunctionLogs",
+                &["logs:DeleteLogGroup"],
+                function_log_groups(naming, place),
+            ),
+        ]
+        .into_iter()
+        .chain(this_learners_alarms_and_topic(naming, place))
+        .chain(the_guards_schedule_and_logs(naming, place))
+        .collect(),
+    }
+}
+
+/// Step 6's alarms and topic, by their exact names: the guard deletes them before what they watch.
+fn this_learners_alarms_and_topic(naming: &Naming, place: &Place) -> [Statement; 2] {
+    let Place { account, region, .. } = place;
+    [
+        allow(
+            "DeleteThisLearnersAlarms",
+            &["cloudwatch:ListTagsForResource", "cloudwatch:DeleteAlarms"],
+            stages::ALARMS
+                .iter()
+                .map(|alarm| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{}", naming.watch(alarm)))
+                .collect(),
+        ),
+        allow(
+            "DeleteThisLearnersTopic",
+            &[
+                "sns:ListTagsForResource",
+                "sns:ListSubscriptionsByTopic",
+                "sns:DeleteTopic",
+            ],
+            vec![format!(
+                "arn:aws:sns:{region}:{account}:{}",
+                naming.watch(stages::SCALING_TOPIC)
+            )],
+        ),
+    ]
+}
+
+/// The guard's own schedule (read-only: schedules carry no tags) and the logs Lambda writes for it.
+fn the_guards_schedule_and_logs(naming: &Naming, place: &Place) -> [Statement; 2] {
+    let Place { account, region, .. } = place;
+    [
+        // Read-only, by name: schedules carry no tags, and the guard lists its own among the learner's.
+        allow(
+            "SeeTheGuardsSchedule",
+            &["scheduler:GetSchedule"],
+            vec![format!(
+                "arn:aws:scheduler:{region}:{account}:schedule/default/{}",
+                naming.function(GUARD)
+            )],
+        ),
+        // What Lambda writes the guard's own logs with (`AWSLambdaBasicExecutionRole`, narrowed to its group).
+        allow(
+            "WriteTheGuardsOwnLogs",
+            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![
+                format!(
+                    "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
+                    naming.function(GUARD)
+                ),
+                format!(
+                    "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*",
+                    naming.function(GUARD)
+                ),
+            ],
+        ),
+    ]
+}
+
+/// Delete (and read the tags of) only what is tagged as the workshop's and this learner's.
+fn this_learners_tagged_resources(naming: &Naming, place: &Place) -> Statement {
+    let Place { account, region, .. } = place;
     let learner = naming.learner().unwrap_or_default();
     let mut tagged = allow(
         "DeleteOnlyThisLearnersTaggedResources",
@@ -144,7 +262,13 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
             (format!("aws:ResourceTag/{LEARNER_TAG_KEY}"), learner.to_owned()),
         ]),
     );
-    let log_groups = stages::STAGES
+    tagged
+}
+
+/// The log groups Lambda makes (untagged) for the workshop's functions and the guard, by their exact names.
+fn function_log_groups(naming: &Naming, place: &Place) -> Vec<String> {
+    let Place { account, region, .. } = place;
+    stages::STAGES
         .iter()
         .filter_map(|stage| stage.function.as_ref())
         .map(|f| naming.function(f.name))
@@ -153,99 +277,7 @@ pub fn guard_policy(naming: &Naming, place: &Place) -> PolicyDocument {
             let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}");
             [format!("{group}:*"), group]
         })
-        .collect();
-    PolicyDocument {
-        version: "2012-10-17",
-        statement: vec![
-            allow(
-                "FindTheWorkshopsResources",
-                &[
-                    "kinesis:ListStreams",
-                    "lambda:ListFunctions",
-                    "lambda:ListEventSourceMappings",
-                    "firehose:ListDeliveryStreams",
-                    "iam:ListRoles",
-                    "s3:ListAllMyBuckets",
-                    "logs:DescribeLogGroups",
-                    "cloudwatch:DescribeAlarms",
-                    "sns:ListTopics",
-                    "sns:Unsubscribe",
-                ],
-                vec!["*".to_owned()],
-            ),
-            tagged,
-            // Read-only, by name: a deleted resource has no tags left to match, and the guard waits for the stream
-            // and the delivery stream to be gone.
-            allow(
-                "SeeThisLearnersStreamsGo",
-                &["kinesis:DescribeStreamSummary", "firehose:DescribeDeliveryStream"],
-                vec![
-                    format!("arn:aws:kinesis:{region}:{account}:stream/{}", naming.stream()),
-                    format!(
-                        "arn:aws:firehose:{region}:{account}:deliverystream/{}",
-                        naming.delivery_stream()
-                    ),
-                ],
-            ),
-            allow(
-                "EmptyAndDeleteThisLearnersBucket",
-                &[
-                    "s3:ListBucket",
-                    "s3:ListBucketVersions",
-                    "s3:DeleteObject",
-                    "s3:DeleteObjectVersion",
-                    "s3:DeleteBucket",
-                ],
-                vec![format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            ),
-            allow("DeleteThisLearnersFunctionLogs", &["logs:DeleteLogGroup"], log_groups),
-            // Step 6's alarms and topic, by their exact names: the guard deletes them before what they watch.
-            allow(
-                "DeleteThisLearnersAlarms",
-                &["cloudwatch:ListTagsForResource", "cloudwatch:DeleteAlarms"],
-                stages::ALARMS
-                    .iter()
-                    .map(|alarm| format!("arn:aws:cloudwatch:{region}:{account}:alarm:{}", naming.watch(alarm)))
-                    .collect(),
-            ),
-            allow(
-                "DeleteThisLearnersTopic",
-                &[
-                    "sns:ListTagsForResource",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:DeleteTopic",
-                ],
-                vec![format!(
-                    "arn:aws:sns:{region}:{account}:{}",
-                    naming.watch(stages::SCALING_TOPIC)
-                )],
-            ),
-            // Read-only, by name: schedules carry no tags, and the guard lists its own among the learner's.
-            allow(
-                "SeeTheGuardsSchedule",
-                &["scheduler:GetSchedule"],
-                vec![format!(
-                    "arn:aws:scheduler:{region}:{account}:schedule/default/{}",
-                    naming.function(GUARD)
-                )],
-            ),
-            // What Lambda writes the guard's own logs with (`AWSLambdaBasicExecutionRole`, narrowed to its group).
-            allow(
-                "WriteTheGuardsOwnLogs",
-                &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                vec![
-                    format!(
-                        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
-                        naming.function(GUARD)
-                    ),
-                    format!(
-                        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}:*",
-                        naming.function(GUARD)
-                    ),
-                ],
-            ),
-        ],
-    }
+        .collect()
 }
 
 /// Who may act with the scheduler's role: EventBridge Scheduler

@@ -121,23 +121,29 @@ async fn assume_role(
         })?
         // AWS answers a missing role as it answers a role that does not trust the caller.
         .ok_or_else(|| not_authorized("because no role trust policy allows the sts:AssumeRole action".to_owned()))?;
-    let trust = role
-        .trust
-        .as_ref()
-        .map_err(|why| not_authorized(format!("(its trust policy cannot be read: {why})")))?;
-    let mut context = Context::new();
-    if let Some(external_id) = call.form_value("ExternalId") {
-        context.insert("sts:ExternalId", external_id);
-    }
-    let decision = trust.may_assume(&caller(principal), &context);
-    if let Some(message) = decision.denial_message(PolicyKind::RoleTrust, &principal.arn(), "sts:AssumeRole", &role_arn)
-    {
-        return Err(AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message));
+    // `--no-iam`: nobody is asked who they are (the service keys Lambda, the mappings and Firehose sign with are not
+    // read), so no trust policy is asked either, as with moto alone; they still get their roles' sessions.
+    if !matches!(principal, Principal::Unchecked) {
+        let trust = role
+            .trust
+            .as_ref()
+            .map_err(|why| not_authorized(format!("(its trust policy cannot be read: {why})")))?;
+        let mut context = Context::new();
+        if let Some(external_id) = call.form_value("ExternalId") {
+            context.insert("sts:ExternalId", external_id);
+        }
+        let decision = trust.may_assume(&caller(principal), &context);
+        if let Some(message) =
+            decision.denial_message(PolicyKind::RoleTrust, &principal.arn(), "sts:AssumeRole", &role_arn)
+        {
+            return Err(AwsError::new(StatusCode::FORBIDDEN, "AccessDenied", message));
+        }
     }
     // A service acting for itself (Lambda keeping a function's execution environment going) is not held to the
-    // role's maximum session duration here: the local cloud gives its own parts up to STS's 12 hours.
+    // role's maximum session duration here: the local cloud gives its own parts up to STS's 12 hours (with IAM off
+    // it cannot tell them from anyone, and gives everyone as much).
     let longest = match principal {
-        Principal::Service(_) => Duration::from_secs(12 * 3600),
+        Principal::Service(_) | Principal::Unchecked => Duration::from_secs(12 * 3600),
         _ => role.max_session,
     };
     let duration = match call.form_value("DurationSeconds") {

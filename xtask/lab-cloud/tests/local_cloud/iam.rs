@@ -370,6 +370,41 @@ async fn a_role_is_assumed_only_by_whom_its_trust_policy_names() {
     assert!(credentials.access_key_id().starts_with("ASIA"));
 }
 
+/// `--no-iam` (moto's own behaviour): nobody is asked who they are, so a role is assumed whoever asks — else the
+/// local cloud's Lambda, whose service signature is not read then, could not run a function with its role.
+#[tokio::test]
+async fn with_iam_off_a_role_is_assumed_whoever_asks() {
+    let emulator = lab_testkit::local_aws().await.endpoint_url().unwrap().to_owned();
+    let options = GatewayOptions {
+        stream_lifecycle: Duration::ZERO,
+        iam: false,
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    let admin = config(&gateway.endpoint(), lab_testkit::admin_credentials()).await;
+    let name = lab_testkit::unique_name("lambda-only");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    aws_sdk_iam::Client::new(&admin)
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = format!("arn:aws:iam::123456789012:role/{name}");
+    aws_sdk_sts::Client::new(&admin)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("me")
+        .send()
+        .await
+        .expect("with IAM off, the administrator may assume a role that trusts only Lambda");
+    let credentials = lab_cloud::runtime::credentials::for_function(&admin, &role_arn, "a-function")
+        .await
+        .expect("with IAM off, Lambda may assume its function's role");
+    assert!(credentials.access_key_id().starts_with("ASIA"));
+}
+
 /// The guard's rule: `aws:ResourceTag/<key>` is the resource's own tags — a stream's (the engine's), a function's
 /// (Lambda's, read from the emulator) — so a role allowed to delete only what carries its learner's tags deletes
 /// that, and is refused another learner's and an untagged one's with AWS's denial; a bucket's tags are not

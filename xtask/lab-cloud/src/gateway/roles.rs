@@ -19,6 +19,18 @@ use std::time::{Duration, Instant};
 /// How long a role read from IAM is used before it is read again.
 pub const FRESH_FOR: Duration = Duration::from_secs(2);
 
+/// Marks a role as no longer being re-read, when dropped.
+struct Rereading<'a> {
+    cache: &'a Mutex<Cache>,
+    arn: &'a str,
+}
+
+impl Drop for Rereading<'_> {
+    fn drop(&mut self) {
+        self.cache.lock().unwrap().rereading.remove(self.arn);
+    }
+}
+
 /// A role, as the checks need it.
 #[derive(Debug)]
 pub struct Role {
@@ -38,8 +50,27 @@ pub struct Role {
 }
 
 pub struct Roles {
+    reader: Reader,
+    cache: Arc<Mutex<Cache>>,
+}
+
+/// Reads roles from IAM (the emulator), as its administrator.
+#[derive(Clone)]
+struct Reader {
     iam: aws_sdk_iam::Client,
-    cache: Mutex<HashMap<String, (Instant, Arc<Role>)>>,
+}
+
+/// The roles read, and which are being read again. Re-reading a role is five or so calls to the emulator: a
+/// producer at full speed makes hundreds of calls a second with one role, and when all of them re-read it at once
+/// the emulator, which serves S3 and Lambda too, falls behind (the lab's producer lost half its speed to that,
+/// measured). So a stale role is re-read in the background, once, and every call goes on with the role as last read
+/// meanwhile — as AWS's own IAM, whose changes take seconds to be seen everywhere.
+#[derive(Default)]
+struct Cache {
+    roles: HashMap<String, (Instant, Arc<Role>)>,
+    rereading: std::collections::HashSet<String>,
+    /// Bumped by [`Roles::forget`]: a read that began before must not put back what was forgotten.
+    generation: u64,
 }
 
 impl Roles {
@@ -47,23 +78,64 @@ impl Roles {
     pub async fn new(endpoint: &str) -> Roles {
         let config = admin_config(endpoint, "us-east-1").await;
         Roles {
-            iam: aws_sdk_iam::Client::new(&config),
-            cache: Mutex::new(HashMap::new()),
+            reader: Reader {
+                iam: aws_sdk_iam::Client::new(&config),
+            },
+            cache: Arc::new(Mutex::new(Cache::default())),
         }
     }
 
     /// Forgets every role: an IAM call that may change one went through.
     pub fn forget(&self) {
-        self.cache.lock().unwrap().clear();
+        let mut cache = self.cache.lock().unwrap();
+        cache.roles.clear();
+        cache.generation += 1;
     }
 
     /// The role named by `arn` (`arn:aws:iam::<account>:role/<path/><name>`), `Ok(None)` when IAM has no such role.
     pub async fn get(&self, arn: &str) -> Result<Option<Arc<Role>>> {
-        if let Some((read, role)) = self.cache.lock().unwrap().get(arn)
-            && read.elapsed() < FRESH_FOR
-        {
-            return Ok(Some(role.clone()));
-        }
+        let generation = {
+            let mut cache = self.cache.lock().unwrap();
+            let generation = cache.generation;
+            if let Some((read, role)) = cache.roles.get(arn).cloned() {
+                if read.elapsed() >= FRESH_FOR && cache.rereading.insert(arn.to_owned()) {
+                    let (reader, cache, arn) = (self.reader.clone(), self.cache.clone(), arn.to_owned());
+                    tokio::spawn(async move {
+                        let _rereading = Rereading {
+                            cache: &cache,
+                            arn: &arn,
+                        };
+                        // A failed re-read keeps the role as last read; the next call after FRESH_FOR tries again.
+                        if let Ok(role) = reader.read_arn(&arn).await {
+                            store(&cache, &arn, generation, role.map(Arc::new));
+                        }
+                    });
+                }
+                return Ok(Some(role));
+            }
+            generation
+        };
+        let role = self.reader.read_arn(arn).await?.map(Arc::new);
+        store(&self.cache, arn, generation, role.clone());
+        Ok(role)
+    }
+}
+
+/// Keeps what IAM said of `arn`, unless [`Roles::forget`] was called since the read began.
+fn store(cache: &Mutex<Cache>, arn: &str, generation: u64, role: Option<Arc<Role>>) {
+    let mut cache = cache.lock().unwrap();
+    if cache.generation != generation {
+        return;
+    }
+    match role {
+        Some(role) => cache.roles.insert(arn.to_owned(), (Instant::now(), role)),
+        None => cache.roles.remove(arn),
+    };
+}
+
+impl Reader {
+    /// Reads the role named by `arn` from IAM.
+    async fn read_arn(&self, arn: &str) -> Result<Option<Role>> {
         let Some(name) = arn
             .split(":role/")
             .nth(1)
@@ -71,15 +143,7 @@ impl Roles {
         else {
             return Ok(None);
         };
-        let Some(role) = self.read(name).await? else {
-            return Ok(None);
-        };
-        let role = Arc::new(role);
-        self.cache
-            .lock()
-            .unwrap()
-            .insert(arn.to_owned(), (Instant::now(), role.clone()));
-        Ok(Some(role))
+        self.read(name).await
     }
 
     async fn read(&self, name: &str) -> Result<Option<Role>> {

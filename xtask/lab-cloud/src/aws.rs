@@ -97,6 +97,30 @@ impl Propagation {
         limit: Duration::from_secs(90),
         interval: Duration::from_secs(5),
     };
+
+    /// The local cloud's IAM shows a change at once (its front door forgets the roles it read when an IAM call
+    /// changes one), so a refusal that lasts a few seconds there is the role as it is: the learner hears it in
+    /// seconds, not after AWS's 90.
+    pub const LOCAL_IAM: Propagation = Propagation {
+        limit: Duration::from_secs(6),
+        interval: Duration::from_secs(1),
+    };
+
+    /// [`IAM`](Self::IAM), or [`LOCAL_IAM`](Self::LOCAL_IAM) once [`deploying_locally`] was called.
+    pub fn iam() -> Propagation {
+        if LOCAL_DEPLOY.load(std::sync::atomic::Ordering::Relaxed) {
+            Propagation::LOCAL_IAM
+        } else {
+            Propagation::IAM
+        }
+    }
+}
+
+static LOCAL_DEPLOY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// This process deploys to the local cloud (set where the target is decided: `commands/target.rs`, the lab).
+pub fn deploying_locally() {
+    LOCAL_DEPLOY.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Makes `attempt` until it succeeds, fails in a way `propagating` does not recognise, or `patience.limit` has

@@ -370,8 +370,26 @@ fn json_summary(summary: &Summary) -> Result<Value> {
 
 pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions) -> Result<Summary> {
     let started = Instant::now();
+    crate::aws::deploying_locally();
     eprintln!("lab: deploying every stage to the local cloud");
-    let deployed = deploy::deploy(config, artifacts, &options.settings).await?;
+    let deployed = match deploy::deploy(config, artifacts, &options.settings).await {
+        Ok(deployed) => deployed,
+        // AWS's refusal of a mapping names the stream and five actions, not the role nor the action it lacks; the
+        // local cloud's IAM check knows both (the mapping's check is logged as the role's own).
+        Err(error) => match options
+            .meter
+            .as_ref()
+            .and_then(|meter| meter.denials().into_iter().next())
+        {
+            Some(denial) => {
+                return Err(error.context(format!(
+                    "the local cloud refused it, as AWS would: {denial}. What each role may do is step 1's \
+                     policies (`cargo xtask check step-1`); `cargo xtask lab --no-iam` runs without IAM"
+                )));
+            }
+            None => return Err(error),
+        },
+    };
     eprintln!(
         "lab: deployed {} and the stream {}",
         deployed.functions.join(", "),
@@ -1033,12 +1051,20 @@ fn print_access(access: &[RoleReport]) {
                 grant.element, grant.pattern, grant.statement
             );
         }
-        if !role.documented.is_empty() {
-            let patterns: Vec<&str> = role.documented.iter().map(|grant| grant.pattern.as_str()).collect();
-            println!(
-                "       never used here, but AWS documents them as required: {}",
-                patterns.join(", ")
-            );
+        // Actions and resources apart: a bucket's ARN in a list of actions reads as one of them.
+        for (element, kind) in [("Action", "actions"), ("Resource", "resources")] {
+            let patterns: Vec<&str> = role
+                .documented
+                .iter()
+                .filter(|grant| grant.element.ends_with(element))
+                .map(|grant| grant.pattern.as_str())
+                .collect();
+            if !patterns.is_empty() {
+                println!(
+                    "       never used here, but AWS documents them as required ({kind}): {}",
+                    patterns.join(", ")
+                );
+            }
         }
     }
 }

@@ -48,6 +48,7 @@ pub fn check(target: &Target, config: &SdkConfig) -> Result<()> {
     if host != "127.0.0.1" {
         bail!("no local cloud endpoint ({endpoint:?}); run this through `cargo xtask`, or pass --aws");
     }
+    crate::aws::deploying_locally();
     Ok(())
 }
 

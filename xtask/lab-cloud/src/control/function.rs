@@ -214,7 +214,7 @@ async fn create_function(lambda: &aws_sdk_lambda::Client, spec: &FunctionSetting
     // A role made a moment ago cannot be assumed by Lambda for a few seconds (IAM is eventually consistent).
     retry_while_propagating(
         name,
-        Propagation::IAM,
+        Propagation::iam(),
         |error: &SdkError<CreateFunctionError>| {
             error.as_service_error().is_some_and(|e| {
                 e.is_invalid_parameter_value_exception() && role_not_yet_assumable(e.message().unwrap_or_default())

@@ -165,7 +165,7 @@ async fn create_mapping(
     // was put, IAM may not show it yet (see `Propagation`).
     retry_while_propagating(
         &name,
-        Propagation::IAM,
+        Propagation::iam(),
         |error: &SdkError<CreateEventSourceMappingError>| {
             error.as_service_error().is_some_and(|e| {
                 e.is_invalid_parameter_value_exception() && stream_not_yet_readable(e.message().unwrap_or_default())

@@ -15,8 +15,14 @@ use crate::stages::ResourceKind;
 /// The clean-up guard's own pieces (its schedule, function and roles) go last: should the learner's `destroy` stop
 /// half-way, the guard still removes the rest when the deployment expires.
 pub async fn destroy(config: &SdkConfig, naming: &Naming, found: &[Found]) -> Result<Vec<Found>> {
-    let (guards, others): (Vec<&Found>, Vec<&Found>) =
+    let (mut guards, others): (Vec<&Found>, Vec<&Found>) =
         found.iter().partition(|r| is_guards_own(naming, r.kind, &r.name));
+    // Its schedule, then its function, then its roles: a schedule left alone would invoke a function that is gone.
+    guards.sort_by_key(|r| match r.kind {
+        ResourceKind::Schedule => 0,
+        ResourceKind::Function => 1,
+        _ => 2,
+    });
     for resource in others.into_iter().chain(guards) {
         match delete(config, resource).await {
             Ok(()) => println!("  deleted {} {}", resource.kind, resource.name),

@@ -46,6 +46,8 @@ pub struct Meter {
     pub per_hour_usd: f64,
     /// Seconds until its `expires-at` (negative: expired that long ago).
     pub expires_in_seconds: Option<i64>,
+    /// One of the clean-up guard's own (its function, roles, schedule): the guard leaves them, `destroy` removes them.
+    pub guards_own: bool,
 }
 
 /// The meter of `resource` at `now`: a stream costs its open shards' hours since it was made (a shard-hour is billed
@@ -63,6 +65,7 @@ pub fn meter(resource: &Found, now: DateTime<Utc>) -> Meter {
         cost_usd: per_hour_usd * age_seconds.unwrap_or(0) as f64 / 3600.0,
         per_hour_usd,
         expires_in_seconds: since(&resource.expires_at).map(|s| -s),
+        guards_own: false,
     }
 }
 
@@ -98,7 +101,13 @@ pub async fn status(config: &SdkConfig, naming: &Naming) -> Result<Status> {
         }
     }
     let now = Utc::now();
-    let meter: Vec<Meter> = resources.iter().map(|r| meter(r, now)).collect();
+    let meter: Vec<Meter> = resources
+        .iter()
+        .map(|r| Meter {
+            guards_own: super::guard::is_guards_own(naming, r.kind, &r.name),
+            ..meter(r, now)
+        })
+        .collect();
     Ok(Status {
         cost_so_far_usd: meter.iter().map(|m| m.cost_usd).sum(),
         cost_per_hour_usd: meter.iter().map(|m| m.per_hour_usd).sum(),
@@ -136,16 +145,23 @@ impl fmt::Display for Status {
                 }
             )?;
         }
-        let expired = self
-            .meter
-            .iter()
-            .filter(|m| m.expires_in_seconds.is_some_and(|s| s <= 0))
-            .count();
-        if expired > 0 {
-            writeln!(
+        let expired = |guards_own: bool| {
+            self.meter
+                .iter()
+                .filter(|m| m.guards_own == guards_own && m.expires_in_seconds.is_some_and(|s| s <= 0))
+                .count()
+        };
+        match (expired(false), expired(true)) {
+            (0, 0) => {}
+            (0, _) => writeln!(
                 f,
-                "{expired} resource(s) past their expiry: the clean-up guard removes them; `cargo xtask destroy` now."
-            )?;
+                "Only the clean-up guard's own are left past their expiry (it leaves itself; idle, they cost \
+                 nothing): `cargo xtask destroy` removes them."
+            )?,
+            (n, _) => writeln!(
+                f,
+                "{n} resource(s) past their expiry: the clean-up guard removes them; `cargo xtask destroy` now."
+            )?,
         }
         writeln!(
             f,
@@ -176,7 +192,14 @@ impl fmt::Display for Status {
             };
             writeln!(f, "Objects under {prefix:<11} {count:>6} ({bytes} bytes; {what})")?;
         }
-        write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
+        if self.cost_per_hour_usd > 0.0 {
+            write!(f, "Cost: {IDLE_COST_PER_HOUR}.")
+        } else {
+            write!(
+                f,
+                "Cost: nothing by existing (no stream left); `cargo xtask destroy` removes the rest."
+            )
+        }
     }
 }
 
@@ -226,5 +249,38 @@ mod tests {
         assert_eq!((role.cost_usd, role.expires_in_seconds), (0.0, Some(3600)));
         assert_eq!(duration(9000), "2h 30m");
         assert_eq!(duration(750), "12m 30s");
+    }
+
+    /// After the guard has run only its own are left: `status` must not say the guard will remove them, nor price a
+    /// stream that is gone.
+    #[test]
+    fn after_the_guard_ran_status_says_only_destroy_removes_what_is_left() {
+        let now = parse_time("2026-12-06T16:00:00Z").unwrap();
+        let role = found(
+            ResourceKind::Role,
+            "2026-12-06T13:30:00Z",
+            Some("2026-12-06T15:30:00Z"),
+            None,
+        );
+        let status = |guards_own: bool| Status {
+            meter: vec![Meter {
+                guards_own,
+                ..meter(&role, now)
+            }],
+            resources: vec![role.clone()],
+            cost_so_far_usd: 0.0,
+            cost_per_hour_usd: 0.0,
+            records_in_stream: None,
+            objects: BTreeMap::new(),
+            delivery: None,
+        };
+        let left = status(true).to_string();
+        assert!(left.contains("Only the clean-up guard's own are left"), "{left}");
+        assert!(left.contains("Cost: nothing by existing"), "{left}");
+        let expired = status(false).to_string();
+        assert!(
+            expired.contains("1 resource(s) past their expiry: the clean-up guard removes them"),
+            "{expired}"
+        );
     }
 }

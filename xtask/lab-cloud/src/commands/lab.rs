@@ -1078,7 +1078,8 @@ fn print_reshard(reshard: &scenario::Reshard) {
         reshard.shards_before, reshard.shards_after, reshard.requested_at_s, reshard.active_at_s
     );
     println!(
-        "                  records/s {:.0} before, {} after; refusals/s {:.0} before, {} after",
+        "                  records accepted/s {:.0} before, {} after (as fast as the producer goes); refusals/s {:.0} \
+         before, {} after",
         reshard.produce_records_per_s_before,
         after(reshard.produce_records_per_s_after),
         reshard.refusals_per_s_before,

@@ -319,16 +319,21 @@ pub enum Scenario {
     /// The producer asks for twice the stream's capacity; a third of the way in, the lab (as an operator would)
     /// doubles the shards with `UpdateShardCount`, and checks that each vehicle's readings kept their order.
     Reshard,
+    /// Step 6 graded on outcome: the producer at 90% of the stream's capacity for two CloudWatch minutes, then at
+    /// twice that for eight more; the learner's alarms and scaler (deployed with stage 6) must double the stream, and
+    /// the refused writes must fall.
+    LoadDoubles,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Steady,
         Scenario::HotKey,
         Scenario::Burst,
         Scenario::Poison,
         Scenario::Flaky,
         Scenario::Reshard,
+        Scenario::LoadDoubles,
     ];
 
     pub fn name(self) -> &'static str {
@@ -339,6 +344,7 @@ impl Scenario {
             Scenario::Poison => "poison",
             Scenario::Flaky => "flaky",
             Scenario::Reshard => "reshard",
+            Scenario::LoadDoubles => "load-doubles",
         }
     }
 

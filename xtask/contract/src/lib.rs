@@ -898,7 +898,7 @@ mod tests {
         let error = "hot".parse::<Scenario>().unwrap_err();
         assert_eq!(
             error,
-            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky, reshard"
+            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky, reshard, load-doubles"
         );
         for scenario in Scenario::ALL {
             assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));

@@ -254,15 +254,16 @@ fn answered(delivery: &Delivery) -> (Vec<String>, Option<String>) {
         }
         Delivery::Invoked { outcome, .. } => {
             let (kind, message) = outcome.error().unwrap_or_default();
-            let unfinished = crate::unfinished::panic_in(&message)
-                .map(|panic| crate::unfinished::stopped_by("step-6", "scaler", &panic));
-            (
-                vec![format!(
-                    "failed: {kind}: {}",
-                    message.lines().next().unwrap_or_default()
-                )],
-                unfinished,
-            )
+            match crate::unfinished::panic_in(&message) {
+                Some(panic) => {
+                    let line = crate::unfinished::stopped_by("step-6", "scaler", &panic);
+                    (vec![panic], Some(line))
+                }
+                None => {
+                    let first = message.lines().next().unwrap_or_default();
+                    (vec![format!("failed: {kind}: {first}")], None)
+                }
+            }
         }
         Delivery::Denied { reason, .. } => (vec![format!("not invoked: {reason}")], None),
         Delivery::NotDelivered { reason, .. } => (vec![format!("not delivered: {reason}")], None),

@@ -115,7 +115,7 @@ enum Command {
     DashboardCheck {
         #[arg(long, default_value_t = 2000)]
         records: u64,
-        /// The lab's scenario (steady, hot-key, burst, poison, flaky, reshard) [default: the lab's].
+        /// The lab's scenario (steady, hot-key, burst, poison, flaky, reshard, load-doubles) [default: the lab's].
         #[arg(long)]
         scenario: Option<String>,
     },

@@ -411,7 +411,7 @@ pub struct Lab {
     pub window: u32,
     #[arg(long)]
     pub json: bool,
-    /// What the run provokes: steady, hot-key, burst, poison, flaky or reshard.
+    /// What the run provokes: steady, hot-key, burst, poison, flaky, reshard or load-doubles.
     #[arg(long, default_value_t = Scenario::Steady)]
     pub scenario: Scenario,
     /// For the demonstration only: the mappings and the Firehose pump read a reshard's children without waiting for

@@ -414,6 +414,9 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     }
     let watcher = (options.metric_book.clone()).map(|book| Watcher::new(config, book, supervisor.invoker()));
     let transitions = watcher.as_ref().map(Watcher::transitions);
+    if let (Some(feed), Some(transitions)) = (&options.dashboard, &transitions) {
+        feed.watch_alarms(transitions.clone());
+    }
     let watcher = watcher.map(Watcher::spawn);
     supervisor.sync().await?;
     if let Some(feed) = &options.dashboard {

@@ -5,7 +5,7 @@
 //!   (`DescribeLimits`), and when the scaler last scaled it. Lambda keeps nothing from one invocation to the next,
 //!   so the scaler writes each scale's time into a tag of the stream itself ([`SCALED_AT_TAG`]: the last day's
 //!   scales, epoch seconds) and reads it back (`ListTagsForStream`).
-//! - The change: `UpdateShardCount` with `UNIFORM_SCALING`, then the tag
+//! - The change: the tag, then `UpdateShardCount` with `UNIFORM_SCALING`
 //!   (<https://docs.aws.amazon.com/kinesis/latest/APIReference/API_UpdateShardCount.html>).
 
 use super::errors::{ScalingError, aws_error};
@@ -109,22 +109,17 @@ pub async fn read_stream(client: &Client, name: &str) -> Result<StreamState, Sca
     })
 }
 
-/// Reshards the stream to `target` open shards (`UNIFORM_SCALING`: equal hash ranges), then adds `now` to its
-/// history, forgetting what is more than a day old.
+/// Reshards the stream to `target` open shards (`UNIFORM_SCALING`: equal hash ranges), having first added `now` to
+/// its history (forgetting what is more than a day old). The tag first, while the stream is still ACTIVE:
+/// `AddTagsToStream` may be refused (`ResourceInUseException`) once the reshard has made it UPDATING, and a scale
+/// the history missed would escape the cool-down and the daily count. Should `UpdateShardCount` then fail, the
+/// history holds a scale that did not happen: the scaler waits longer than it had to, never less.
 pub async fn update_shard_count(
     client: &Client,
     stream: &StreamState,
     target: u32,
     now: DateTime<Utc>,
 ) -> Result<(), ScalingError> {
-    client
-        .update_shard_count()
-        .stream_name(&stream.name)
-        .target_shard_count(target as i32)
-        .scaling_type(ScalingType::UniformScaling)
-        .send()
-        .await
-        .map_err(|error| aws_error("UpdateShardCount", error))?;
     let mut history: Vec<DateTime<Utc>> = stream
         .scaled_at
         .iter()
@@ -139,6 +134,14 @@ pub async fn update_shard_count(
         .send()
         .await
         .map_err(|error| aws_error("AddTagsToStream", error))?;
+    client
+        .update_shard_count()
+        .stream_name(&stream.name)
+        .target_shard_count(target as i32)
+        .scaling_type(ScalingType::UniformScaling)
+        .send()
+        .await
+        .map_err(|error| aws_error("UpdateShardCount", error))?;
     Ok(())
 }
 

@@ -91,11 +91,12 @@ pub fn deploy(id: &str, solution: bool, target: &Target, yes: bool, lifetime: Op
         return Ok(false);
     }
 
-    // The steps' tools run here; in AWS the functions run from their zips, so only steps without a function
-    // (step 1's `ensure-stream` and `policies`, step 4's `ensure-delivery-stream`) are built for this machine.
+    // The steps' tools run here; in AWS the functions run from their zips, so only steps with a tool (step 1's
+    // `ensure-stream` and `policies`, step 4's `ensure-delivery-stream`, step 6's `ensure-alarms`) are built for
+    // this machine.
     let native: Vec<Step> = steps
         .iter()
-        .filter(|step| !target.aws || step.lambda.is_none())
+        .filter(|step| !target.aws || !step.tools.is_empty())
         .cloned()
         .collect();
     let staging = cloud::state_dir().join("deploy").join("bin");

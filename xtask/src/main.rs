@@ -79,11 +79,16 @@ enum Command {
         /// evaluated once per such minute. Shorter only for tests and quick demonstrations.
         #[arg(long)]
         cloudwatch_minute_ms: Option<u64>,
+        /// A quick demonstration: CloudWatch's minute lasts 3 s (`--cloudwatch-minute-ms 3000`), so that
+        /// `--scenario load-doubles` takes half a minute instead of ten.
+        #[arg(long, conflicts_with = "cloudwatch_minute_ms")]
+        demo: bool,
         /// Turn IAM off: every call allowed whoever signs it, as moto is alone (by default the local cloud checks
         /// every role's calls against its policies, as AWS does).
         #[arg(long)]
         no_iam: bool,
-        /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison, flaky or reshard.
+        /// What to provoke: steady (the producer at 95% of capacity), hot-key, burst, poison, flaky, reshard or
+        /// load-doubles (step 6: your alarms and scaler must double the stream).
         #[arg(long, default_value_t = lab_contract::Scenario::Steady)]
         scenario: lab_contract::Scenario,
         /// For the demonstration only: read a reshard's children without waiting for their parents (AWS never
@@ -110,7 +115,7 @@ enum Command {
     DashboardCheck {
         #[arg(long, default_value_t = 2000)]
         records: u64,
-        /// The lab's scenario (steady, hot-key, burst, poison, flaky, reshard) [default: the lab's].
+        /// The lab's scenario (steady, hot-key, burst, poison, flaky, reshard, load-doubles) [default: the lab's].
         #[arg(long)]
         scenario: Option<String>,
     },
@@ -317,6 +322,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// CloudWatch's minute in `lab --demo`: long enough for the front door's per-second limits and the watcher's
+/// work (publish, evaluate, notify) to fit in it many times over.
+const DEMO_MINUTE_MS: u64 = 3_000;
+
 fn run(command: Command) -> Result<bool> {
     match command {
         Command::Lab {
@@ -330,6 +339,7 @@ fn run(command: Command) -> Result<bool> {
             no_limits,
             stream_lifecycle_ms,
             cloudwatch_minute_ms,
+            demo,
             no_iam,
             scenario,
             no_parents_first,
@@ -339,6 +349,7 @@ fn run(command: Command) -> Result<bool> {
             write_trace,
             check_trace,
         } => {
+            let cloudwatch_minute_ms = cloudwatch_minute_ms.or(demo.then_some(DEMO_MINUTE_MS));
             if write_trace {
                 return trace::write(records);
             }

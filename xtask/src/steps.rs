@@ -16,6 +16,9 @@ pub struct Step {
     /// The step's Lambda binary, if it has one (what `cargo xtask invoke` runs).
     #[serde(default)]
     pub lambda: Option<String>,
+    /// The step's tools, which the deploy runs on this machine (built natively even for `deploy --aws`).
+    #[serde(default)]
+    pub tools: Vec<String>,
     /// Tests of the code the step gives (they pass from the start): no learner function to hint at.
     #[serde(default)]
     pub given_tests: Vec<String>,

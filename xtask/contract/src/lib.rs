@@ -319,16 +319,21 @@ pub enum Scenario {
     /// The producer asks for twice the stream's capacity; a third of the way in, the lab (as an operator would)
     /// doubles the shards with `UpdateShardCount`, and checks that each vehicle's readings kept their order.
     Reshard,
+    /// Step 6 graded on outcome: the producer at 90% of the stream's capacity for two CloudWatch minutes, then at
+    /// twice that for eight more; the learner's alarms and scaler (deployed with stage 6) must double the stream, and
+    /// the refused writes must fall.
+    LoadDoubles,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Steady,
         Scenario::HotKey,
         Scenario::Burst,
         Scenario::Poison,
         Scenario::Flaky,
         Scenario::Reshard,
+        Scenario::LoadDoubles,
     ];
 
     pub fn name(self) -> &'static str {
@@ -339,6 +344,7 @@ impl Scenario {
             Scenario::Poison => "poison",
             Scenario::Flaky => "flaky",
             Scenario::Reshard => "reshard",
+            Scenario::LoadDoubles => "load-doubles",
         }
     }
 
@@ -405,7 +411,7 @@ pub struct Lab {
     pub window: u32,
     #[arg(long)]
     pub json: bool,
-    /// What the run provokes: steady, hot-key, burst, poison, flaky or reshard.
+    /// What the run provokes: steady, hot-key, burst, poison, flaky, reshard or load-doubles.
     #[arg(long, default_value_t = Scenario::Steady)]
     pub scenario: Scenario,
     /// For the demonstration only: the mappings and the Firehose pump read a reshard's children without waiting for
@@ -892,7 +898,7 @@ mod tests {
         let error = "hot".parse::<Scenario>().unwrap_err();
         assert_eq!(
             error,
-            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky, reshard"
+            "unknown scenario \"hot\": the scenarios are steady, hot-key, burst, poison, flaky, reshard, load-doubles"
         );
         for scenario in Scenario::ALL {
             assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));

@@ -14,6 +14,7 @@ const CH = {
   s3: "Step 3: the consumer Lambda",
   s4: "Step 4: Firehose to S3",
   s5: "Step 5: real-time analysis",
+  s6: "Step 6: watch it and scale it",
   trouble: "Troubleshooting",
 };
 
@@ -332,6 +333,21 @@ function drawMap(m) {
   ]);
 }
 
+// Each alarm as its last change left it: ALARM in the warning colour, with CloudWatch's reason as its note.
+function drawAlarms(m) {
+  const alarms = m.alarms ?? [];
+  const list = document.getElementById("alarms");
+  if (alarms.length === 0) {
+    fill(list, [figure("alarms.count", "alarms", 0, "none evaluated yet",
+      "Step 6 puts two alarms on the stream; the first evaluation is a minute after they are made.", CH.s6,
+      { small: true })]);
+    return;
+  }
+  fill(list, alarms.map((a) => figure("alarm." + a.name, a.name, a.state === "ALARM" ? 1 : 0,
+    `${a.state} since ${new Date(a.since_ms).toLocaleTimeString("en-GB")}`, a.reason, CH.s6,
+    { level: a.state === "ALARM" ? "warn" : "" })));
+}
+
 function drawContext(m) {
   const node = document.getElementById("context");
   const context = m.context;
@@ -392,6 +408,7 @@ function draw(m) {
   drawDeliveries(m);
   drawCharts(m);
   drawMap(m);
+  drawAlarms(m);
   drawSummary(m);
 }
 

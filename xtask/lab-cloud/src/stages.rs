@@ -9,6 +9,7 @@ use std::fmt;
 pub const PRODUCER: &str = "produceKinesisEvents";
 pub const CONSUMER: &str = "consumeKinesisEvents";
 pub const ANALYTICS: &str = "analyzeKinesisEvents";
+pub const SCALER: &str = "scaleKinesisStream";
 
 /// The kinds of resource the workshop makes, in the order `destroy` removes them (users before what they use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -73,8 +74,10 @@ pub struct FunctionStage {
     pub name: &'static str,
     /// The role's piece of name (`Naming::role`).
     pub role: &'static str,
-    /// Which of step 1's policy documents (`policies --json`) the role gets.
-    pub policy: &'static str,
+    /// Which of step 1's policy documents (`policies --json`) the role gets; `None`: a document of the stage's own
+    /// statements ([`FunctionStage::iam_additions`]) and the function's logs, in step 1's shape (step 6's scaler:
+    /// step 1 does not teach it).
+    pub policy: Option<&'static str>,
     pub timeout_seconds: i32,
     pub mapping: Option<Mapping>,
     /// Statements the deploy adds to step 1's document (S3 access step 1 does not teach).
@@ -111,6 +114,10 @@ pub enum Setting {
     AnalyticsPrefix,
     /// `arn:aws:s3:::<bucket>/<analytics prefix>*`
     AnalyticsObjects,
+    /// The stream's ARN.
+    StreamArn,
+    /// `*`: an action with no resource type (`kinesis:DescribeLimits`, the account's shard quota).
+    AnyResource,
 }
 
 /// The step whose function a deployed function is: `name` is a stage's function name, or ends with one (a learner's
@@ -125,7 +132,10 @@ pub fn step_of_function(name: &str) -> Option<&'static str> {
 /// The producer runs for minutes (it paces its writes), the longest of the three functions.
 pub const PRODUCER_TIMEOUT_SECONDS: i32 = 300;
 
-pub const STAGES: [Stage; 5] = [
+/// The scaler answers an alarm within seconds; a minute leaves room for a slow `UpdateShardCount`.
+pub const SCALER_TIMEOUT_SECONDS: i32 = 60;
+
+pub const STAGES: [Stage; 6] = [
     Stage {
         number: 1,
         step: "step-1",
@@ -144,7 +154,7 @@ pub const STAGES: [Stage; 5] = [
             binary: "producer",
             name: PRODUCER,
             role: "producer",
-            policy: "producer",
+            policy: Some("producer"),
             timeout_seconds: PRODUCER_TIMEOUT_SECONDS,
             mapping: None,
             iam_additions: &[],
@@ -161,7 +171,7 @@ pub const STAGES: [Stage; 5] = [
             binary: "consumer",
             name: CONSUMER,
             role: "consumer",
-            policy: "consumer",
+            policy: Some("consumer"),
             timeout_seconds: 30,
             mapping: Some(Mapping::Consumer),
             // The mapping's on-failure destination is the bucket: Lambda writes there with the function's role.
@@ -201,7 +211,7 @@ pub const STAGES: [Stage; 5] = [
             binary: "analytics",
             name: ANALYTICS,
             role: "analytics",
-            policy: "consumer",
+            policy: Some("consumer"),
             timeout_seconds: 60,
             mapping: Some(Mapping::Analytics),
             iam_additions: &[
@@ -220,6 +230,45 @@ pub const STAGES: [Stage; 5] = [
                 ("ANALYTICS_BUCKET", Setting::Bucket),
                 ("ANALYTICS_PREFIX", Setting::AnalyticsPrefix),
             ],
+        }),
+    },
+    // Step 6: the learner's alarms (by its `ensure-alarms`), the topic they notify, and the scaler it invokes. The
+    // scaler's role is least privilege in step 1's style: what `given/stream.rs` calls, on the one stream, and its
+    // logs (Service Authorization Reference, Kinesis:
+    // <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesis.html>).
+    Stage {
+        number: 6,
+        step: "step-6",
+        tool: Some("ensure-alarms"),
+        bucket: false,
+        watch: true,
+        function: Some(FunctionStage {
+            binary: "scaler",
+            name: SCALER,
+            role: "scaler",
+            policy: None,
+            timeout_seconds: SCALER_TIMEOUT_SECONDS,
+            mapping: None,
+            iam_additions: &[
+                Statement {
+                    sid: "ReadAndReshardTheStream",
+                    actions: &[
+                        "kinesis:DescribeStreamSummary",
+                        "kinesis:UpdateShardCount",
+                        // The scaler keeps the times of its scalings in a tag of the stream (for its cool-down
+                        // and AWS's ten a day): Lambda keeps nothing between invocations.
+                        "kinesis:ListTagsForStream",
+                        "kinesis:AddTagsToStream",
+                    ],
+                    resource: Setting::StreamArn,
+                },
+                Statement {
+                    sid: "ReadTheShardQuota",
+                    actions: &["kinesis:DescribeLimits"],
+                    resource: Setting::AnyResource,
+                },
+            ],
+            environment: &[("STREAM_NAME", Setting::StreamName)],
         }),
     },
 ];

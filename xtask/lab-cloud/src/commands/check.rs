@@ -1,5 +1,7 @@
 //! `lab-cloud check-deployed`: stages 1..=STAGE of a learner's deployment checked with data through them.
 
+mod watch;
+
 use anyhow::Result;
 use aws_config::SdkConfig;
 use lab_contract::CheckDeployed;
@@ -157,6 +159,9 @@ pub async fn check_deployed(
     }
     if stage >= 5 {
         check_analysis(&deployment, &mut report, &stream_arn, since).await?;
+    }
+    if stage >= 6 {
+        watch::check_watch(&deployment, &mut report, &stream_arn).await?;
     }
     Ok(report.checks)
 }

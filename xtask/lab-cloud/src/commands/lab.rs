@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::front_door;
@@ -35,6 +35,7 @@ use crate::runtime::supervisor::{Folders, Supervisor};
 use crate::stages::{ANALYTICS, CONSUMER, PRODUCER};
 use lab_contract::{Faults, Scenario};
 
+pub mod doubling;
 pub mod scenario;
 pub mod trace;
 use scenario::Poison;
@@ -150,6 +151,8 @@ pub struct Summary {
     pub poison: Option<Poison>,
     /// The `reshard` scenario's shards and throughput before and after the reshard.
     pub reshard: Option<scenario::Reshard>,
+    /// The `load-doubles` scenario's outcome: the alarms, the scaler's answers, the shards and refused writes.
+    pub load_doubles: Option<doubling::Scaling>,
     /// Records the consumer's mapping delivered after a record of the same partition key (vehicle) that the stream
     /// accepted later: 0 when every vehicle's readings reached the consumer in the stream's order.
     pub order_violations: u64,
@@ -232,7 +235,8 @@ pub async fn command(config: &SdkConfig, state: &Path, mut args: lab_contract::L
         cloud_environment: door.environment.clone(),
         data_plane: Some(door.config.clone()),
         settings: Settings {
-            stage: 5,
+            // `load-doubles` grades step 6: its alarms, topic and scaler are deployed too.
+            stage: if args.scenario == Scenario::LoadDoubles { 6 } else { 5 },
             naming: Naming::plain(),
             firehose_interval_seconds: args.firehose_interval,
             firehose_compression: args.firehose_compression.clone(),
@@ -306,7 +310,9 @@ fn failure(summary: &Summary) -> Option<String> {
         };
         reasons.push(format!("the producer stopped: {stopped}{restarts} (its log says why)"));
     }
-    if summary.never_stored > 0 {
+    // In `load-doubles`, what the producer gave up while the stream was too small is the cost of the alarm's delay,
+    // shown in the summary; the outcome is graded by the scaling.
+    if summary.never_stored > 0 && summary.load_doubles.is_none() {
         reasons.push(format!(
             "{} records asked for never reached the stream",
             summary.never_stored
@@ -320,6 +326,9 @@ fn failure(summary: &Summary) -> Option<String> {
             "{} records reached the consumer after a later record of the same vehicle",
             summary.order_violations
         ));
+    }
+    if let Some(failure) = summary.load_doubles.as_ref().and_then(doubling::Scaling::failure) {
+        reasons.push(failure);
     }
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
@@ -421,7 +430,12 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     if let Some(book) = &options.metric_book {
         supervisor = supervisor.with_metrics(book.clone());
     }
-    let watcher = (options.metric_book.clone()).map(|book| Watcher::new(config, book, supervisor.invoker()).spawn());
+    let watcher = (options.metric_book.clone()).map(|book| Watcher::new(config, book, supervisor.invoker()));
+    let transitions = watcher.as_ref().map(Watcher::transitions);
+    if let (Some(feed), Some(transitions)) = (&options.dashboard, &transitions) {
+        feed.watch_alarms(transitions.clone());
+    }
+    let watcher = watcher.map(Watcher::spawn);
     supervisor.sync().await?;
     if let Some(feed) = &options.dashboard {
         feed.watch_supervisor(&supervisor);
@@ -437,12 +451,47 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
         }
     }
 
+    if options.scenario == Scenario::LoadDoubles {
+        doubling::start_small(&aws_sdk_kinesis::Client::new(config), &deployed.stream_arn).await?;
+    }
     let (producer, request, rate) = producer_and_request(config, options, &folders, &deployed).await?;
     let host = supervisor.host();
     let produce_started = Instant::now();
-    let max_seconds_for = |records, rate| producer_request(records, rate)["max_seconds"].as_u64().unwrap_or(60);
-    let invocation =
-        tokio::spawn(async move { producing::until_done(&host, &producer, &request, max_seconds_for).await });
+    let started_ms = epoch_ms();
+    // `load-doubles` runs by CloudWatch minutes: its records follow from the stream's capacity and the minute.
+    let doubling = match (options.scenario, &options.metric_book) {
+        (Scenario::LoadDoubles, Some(book)) => Some(doubling::Plan::of(
+            rate * 100 / doubling::FIRST_SHARE_PERCENT,
+            book.minute_ms(),
+        )),
+        (Scenario::LoadDoubles, None) => anyhow::bail!("the load-doubles scenario needs CloudWatch's metrics"),
+        _ => None,
+    };
+    let doubled_at: Arc<Mutex<Option<u64>>> = Arc::default();
+    let shard_watch = doubling.map(|_| {
+        doubling::watch_shards(
+            aws_sdk_kinesis::Client::new(config),
+            deployed.stream_arn.rsplit('/').next().unwrap_or_default().to_owned(),
+        )
+    });
+    let doubled_options;
+    let options = match doubling {
+        Some(plan) => {
+            doubled_options = LabOptions {
+                records: plan.records(),
+                ..options.clone()
+            };
+            &doubled_options
+        }
+        None => options,
+    };
+    let invocation = match doubling {
+        Some(plan) => tokio::spawn(doubling::produce(host, producer, request, plan, doubled_at.clone())),
+        None => {
+            let max_seconds_for = |records, rate| producer_request(records, rate)["max_seconds"].as_u64().unwrap_or(60);
+            tokio::spawn(async move { producing::until_done(&host, &producer, &request, max_seconds_for).await })
+        }
+    };
     let poison = (options.scenario == Scenario::Poison).then(|| scenario::write_poison(config, &deployed.stream_arn));
     let reshard = match (&options.meter, options.scenario) {
         (Some(meter), Scenario::Reshard) => {
@@ -487,6 +536,24 @@ pub async fn run(config: &SdkConfig, artifacts: &Artifacts, options: &LabOptions
     add_scenario(&mut summary, options);
     if let Some(resharding) = reshard {
         add_reshard(&mut summary, options, resharding).await?;
+    }
+    if let (Some(plan), Some((task, shards)), Some(book)) = (doubling, shard_watch, &options.metric_book) {
+        task.abort();
+        let transitions = transitions
+            .map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .unwrap_or_default();
+        let shards = shards.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let produce_seconds = (summary.produce_seconds * 1000.0) as u64;
+        summary.load_doubles = Some(doubling::Scaling::of(&doubling::Seen {
+            plan,
+            stream: &summary.stream,
+            started_ms,
+            ended_ms: started_ms + produce_seconds,
+            doubled_ms: *doubled_at.lock().unwrap_or_else(|p| p.into_inner()),
+            shards: &shards,
+            transitions: &transitions,
+            book,
+        }));
     }
     summary.names = Some(trace::Names::of(&deployed, &options.settings.naming));
     if let Some(poison) = summary.poison.as_mut() {
@@ -568,6 +635,13 @@ fn add_scenario(summary: &mut Summary, options: &LabOptions) {
     summary.faults_injected = options.faults.injected();
 }
 
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
+
 /// What AWS lets a stream take, per open shard: 1,000 records a second
 /// (<https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>).
 pub const SHARD_RECORDS_PER_SECOND: u64 = 1_000;
@@ -592,6 +666,10 @@ async fn scenario_rate(config: &SdkConfig, stream_arn: &str, scenario: Scenario)
     let capacity = shards * SHARD_RECORDS_PER_SECOND;
     let (rate, share) = match scenario {
         Scenario::Burst | Scenario::Reshard => (capacity * 2, "twice"),
+        Scenario::LoadDoubles => (
+            capacity * doubling::FIRST_SHARE_PERCENT / 100,
+            "first 90% of, then twice that,",
+        ),
         _ => (capacity * 95 / 100, "95% of"),
     };
     eprintln!("lab: the producer asks for {rate} records/s, {share} the stream's {capacity} ({shards} shards)");
@@ -1069,6 +1147,50 @@ fn print_access(access: &[RoleReport]) {
     }
 }
 
+/// The `load-doubles` scenario: when the load doubled, each alarm's change and the scaler's answer, the shards, and
+/// the refused writes per CloudWatch minute before and after the scale.
+fn print_load_doubles(scaling: &doubling::Scaling) {
+    let at = |s: Option<f64>| s.map_or_else(|| "never".to_owned(), |s| format!("{s:.1} s"));
+    let per_minute = |n: Option<f64>| n.map_or_else(|| "none measured".to_owned(), |n| format!("{n:.0}"));
+    println!(
+        "  load doubled    at {} ({} -> {} records/s; CloudWatch minute {} ms)",
+        at(scaling.doubled_at_s),
+        scaling.first_rate,
+        scaling.first_rate * 2,
+        scaling.minute_ms
+    );
+    for event in &scaling.alarms {
+        println!(
+            "  alarm           {:>8}  {} at {:.1} s; the scaler: {}",
+            event.state,
+            event.alarm,
+            event.at_s,
+            if event.scaler.is_empty() {
+                "not notified".to_owned()
+            } else {
+                event.scaler.join("; ")
+            }
+        );
+    }
+    println!(
+        "  scaled          {:>8}  -> {} shards (first alarm at {}, open shards changed at {})",
+        scaling.shards_before,
+        scaling.shards_after,
+        at(scaling.alarm_at_s),
+        at(scaling.scaled_at_s)
+    );
+    let minutes: Vec<String> = scaling.throttled_by_minute.iter().map(|n| format!("{n:.0}")).collect();
+    let share = |p: Option<f64>| p.map_or_else(String::new, |p| format!(" ({p:.0}% of the writes)"));
+    println!(
+        "  refused writes  {:>8}  a CloudWatch minute before the scale{}, {}{} after (by minute: {})",
+        per_minute(scaling.throttled_per_minute_before),
+        share(scaling.refused_percent_before),
+        per_minute(scaling.throttled_per_minute_after),
+        share(scaling.refused_percent_after),
+        minutes.join(" ")
+    );
+}
+
 /// The reshard's shards and the stream's writes before and after it.
 fn print_reshard(reshard: &scenario::Reshard) {
     let after =
@@ -1290,6 +1412,9 @@ fn print_summary(summary: &Summary, state: &Path) {
     );
     if let Some(reshard) = &summary.reshard {
         print_reshard(reshard);
+    }
+    if let Some(scaling) = &summary.load_doubles {
+        print_load_doubles(scaling);
     }
     print_pressure(summary);
     if let Some(check) = &summary.glitches {

@@ -69,7 +69,11 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
         .with_faults(faults, &[])
         .with_metrics(door.gateway.metric_book());
     // CloudWatch's minute: the metrics published, the alarms evaluated and their actions carried out.
-    let watcher = Watcher::new(&door.operator, door.gateway.metric_book(), supervisor.invoker()).spawn();
+    let watcher = Watcher::new(&door.operator, door.gateway.metric_book(), supervisor.invoker());
+    if let Some(dashboard) = &dashboard {
+        dashboard.feed().watch_alarms(watcher.transitions());
+    }
+    let watcher = watcher.spawn();
     let s3 = s3_client(&config);
     let mut stop = std::pin::pin!(shutdown_signal());
     loop {

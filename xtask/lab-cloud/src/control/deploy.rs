@@ -19,9 +19,10 @@ use super::bucket::ensure_bucket;
 use super::change::{Action, Change};
 use super::function::{Code, FunctionSettings, ensure_function};
 use super::guard::{DEFAULT_LIFETIME, EXPIRES_AT_TAG, GuardDeploy, Place, ensure_guard, format_time, parse_time};
-use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust_policy};
+use super::iam::{add_statement, ensure_role, firehose_trust_policy, lambda_trust_policy, own_document};
 use super::mapping::{MappingSpec, ensure_mapping};
 use super::tools;
+use super::watch::ensure_watch;
 use crate::aws::{ErrorContext, account};
 use crate::naming::{ANALYTICS_PREFIX, Naming, missing_tags};
 use crate::readback::DeliveryLayout;
@@ -212,7 +213,13 @@ pub async fn deploy(config: &SdkConfig, artifacts: &Artifacts, settings: &Settin
             let changes = function_stage(config, artifacts, settings, &deployed, function, &tags).await?;
             deployed.changes.extend(changes);
             deployed.functions.push(naming.function(function.name));
-        } else {
+        }
+        if stage.watch {
+            let function = stage.function.as_ref().context("a watching stage has its scaler")?;
+            let alarms = tool(artifacts, stage.tool.context("a watching stage has its alarms' tool")?)?;
+            let changes = ensure_watch(config, naming, &deployed, function, alarms, &tags).await?;
+            deployed.changes.extend(changes);
+        } else if stage.function.is_none() {
             let changes = deliver(config, settings, artifacts, &deployed, &tags).await?;
             deployed.changes.extend(changes);
             deployed.firehose = DeliveryLayout::describe(config, &naming.delivery_stream()).await?;
@@ -277,8 +284,10 @@ async fn stream_stage(
 }
 
 /// A value of the table, at deploy time.
-pub(crate) fn setting(setting: Setting, naming: &Naming, bucket: &str) -> String {
+pub(crate) fn setting(setting: Setting, naming: &Naming, bucket: &str, stream_arn: &str) -> String {
     match setting {
+        Setting::StreamArn => stream_arn.to_owned(),
+        Setting::AnyResource => "*".to_owned(),
         Setting::StreamName => naming.stream(),
         Setting::Bucket => bucket.to_owned(),
         Setting::BucketArn => format!("arn:aws:s3:::{bucket}"),
@@ -308,9 +317,12 @@ async fn function_stage(
         bucket,
         &name,
     )?;
-    let mut document = policies[function.policy].clone();
+    let mut document = match function.policy {
+        Some(policy) => policies[policy].clone(),
+        None => own_document(&deployed.region, &deployed.account_id, &name),
+    };
     for statement in function.iam_additions {
-        let resource = setting(statement.resource, naming, bucket);
+        let resource = setting(statement.resource, naming, bucket, &deployed.stream_arn);
         add_statement(&mut document, statement.sid, statement.actions, &resource);
     }
     let iam = aws_sdk_iam::Client::new(config);
@@ -326,7 +338,7 @@ async fn function_stage(
     let environment = function
         .environment
         .iter()
-        .map(|(key, value)| ((*key).to_owned(), setting(*value, naming, bucket)))
+        .map(|(key, value)| ((*key).to_owned(), setting(*value, naming, bucket, &deployed.stream_arn)))
         .collect();
     let spec = FunctionSettings {
         name: &name,

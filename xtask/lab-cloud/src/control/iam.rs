@@ -20,6 +20,21 @@ pub(crate) fn add_statement(document: &mut Value, sid: &str, actions: &[&str], r
     }
 }
 
+/// The document of a role step 1 does not write (step 6's scaler's): only the function's logs, as step 1's
+/// `function_logs` writes them; the stage's own statements are added to it ([`add_statement`]).
+pub(crate) fn own_document(region: &str, account: &str, function: &str) -> Value {
+    let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function}");
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [group.clone(), format!("{group}:*")]
+        }]
+    })
+}
+
 /// Who may act with a function's role: Lambda.
 pub(crate) fn lambda_trust_policy() -> Value {
     serde_json::json!({

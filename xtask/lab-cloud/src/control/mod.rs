@@ -15,3 +15,4 @@ pub mod plan;
 pub mod producing;
 pub mod status;
 pub mod tools;
+pub mod watch;

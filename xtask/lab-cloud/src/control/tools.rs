@@ -1,6 +1,6 @@
 //! The steps' own tools, run as processes (the deploy never links a step): step 1's `ensure-stream` and
-//! `policies --json`, step 4's `ensure-delivery-stream`. Their environment contract — which variable carries which
-//! name — is here and nowhere else.
+//! `policies --json`, step 4's `ensure-delivery-stream`, step 6's `ensure-alarms`. Their environment contract —
+//! which variable carries which name — is here and nowhere else.
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -111,4 +111,16 @@ pub fn ensure_delivery_stream(
     env.extend(delivery.compression.map(|c| ("COMPRESSION", c.to_owned())));
     env.extend(endpoint.map(|endpoint| ("AWS_ENDPOINT_URL", endpoint.to_owned())));
     run(tool, &[], &env).map(drop)
+}
+
+/// Step 6's `ensure-alarms`: the learner's two alarms on the stream, notifying `topic_arn`, named with the
+/// learner's prefix (`ALARM_NAME_PREFIX`), at `endpoint` (as [`ensure_stream`]). What it printed: one line an alarm.
+pub fn ensure_alarms(tool: &Path, naming: &Naming, topic_arn: &str, endpoint: Option<&str>) -> Result<String> {
+    let mut env = vec![
+        ("STREAM_NAME", naming.stream()),
+        ("TOPIC_ARN", topic_arn.to_owned()),
+        ("ALARM_NAME_PREFIX", naming.prefix()),
+    ];
+    env.extend(endpoint.map(|endpoint| ("AWS_ENDPOINT_URL", endpoint.to_owned())));
+    run(tool, &[], &env)
 }

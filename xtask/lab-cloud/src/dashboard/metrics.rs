@@ -165,6 +165,9 @@ pub struct Snapshot {
     pub analysis: Option<Value>,
     /// The lab's summary, once it has one.
     pub summary: Option<Value>,
+    /// Each CloudWatch alarm evaluated so far (step 6's), as its last change left it: `name`, `state`, `since_ms`,
+    /// `reason`.
+    pub alarms: Vec<Value>,
 }
 
 /// Readings over the last few seconds, and the snapshots made from them.
@@ -280,6 +283,7 @@ fn snapshot(sources: &Sources, now: &Reading, before: Option<&Reading>, limits: 
         deliveries,
         analysis: None,
         summary: None,
+        alarms: vec![],
     }
 }
 

@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::gateway::{Limits, TrafficMeter};
+use crate::runtime::cloudwatch::Transition;
 use crate::runtime::supervisor::Supervisor;
 use analysis::Windows;
 use metrics::{Sampler, Snapshot, Sources};
@@ -56,6 +57,8 @@ struct Board {
     drawing: Mutex<(Option<Drawing>, u64)>,
     /// The latest snapshot, as the JSON `/api/metrics` answers.
     latest: Mutex<Arc<String>>,
+    /// The CloudWatch watcher's changes of alarm state (`None`: nothing evaluates alarms here).
+    alarms: Mutex<Option<Arc<Mutex<Vec<Transition>>>>>,
 }
 
 /// A cheap handle on a running dashboard, for the code that runs the data plane.
@@ -127,6 +130,29 @@ impl Feed {
         self.0.drawing.lock().expect("not poisoned").0 = None;
     }
 
+    /// The CloudWatch watcher's changes of alarm state: each alarm shown as its last change left it.
+    pub fn watch_alarms(&self, transitions: Arc<Mutex<Vec<Transition>>>) {
+        *self.0.alarms.lock().expect("not poisoned") = Some(transitions);
+    }
+
+    /// Each alarm's latest state, as the page shows it.
+    fn alarm_states(&self) -> Vec<Value> {
+        let Some(transitions) = self.0.alarms.lock().expect("not poisoned").clone() else {
+            return vec![];
+        };
+        let transitions = transitions.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut latest: std::collections::BTreeMap<String, &Transition> = Default::default();
+        for transition in &transitions {
+            latest.insert(transition.alarm.clone(), transition);
+        }
+        latest
+            .values()
+            .map(|t| {
+                serde_json::json!({"name": t.alarm, "state": t.to.as_str(), "since_ms": t.at_ms, "reason": t.reason})
+            })
+            .collect()
+    }
+
     /// What the run is (the scenario and faults in effect): shown as it is given.
     pub fn set_context(&self, context: Value) {
         *self.0.context.lock().expect("not poisoned") = context;
@@ -153,6 +179,7 @@ impl Feed {
             .as_ref()
             .map(|drawing| drawing.analysis.clone());
         snapshot.summary = self.0.summary.lock().expect("not poisoned").clone();
+        snapshot.alarms = self.alarm_states();
         if snapshot.summary.is_some() {
             "done".clone_into(&mut snapshot.phase);
         }
@@ -242,6 +269,7 @@ impl Dashboard {
             tools: Mutex::default(),
             drawing: Mutex::default(),
             latest: Mutex::new(Arc::new(String::new())),
+            alarms: Mutex::new(None),
         }));
         feed.sample();
         let router = Router::new()

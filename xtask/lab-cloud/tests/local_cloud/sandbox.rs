@@ -65,7 +65,7 @@ impl Workspace {
         let dir = std::env::temp_dir().join(format!("sandbox-test-{}", learner("w")));
         std::fs::create_dir_all(&dir).unwrap();
         let mut binaries = BTreeMap::new();
-        for package in ["step-1-solution", "step-4-solution"] {
+        for package in ["step-1-solution", "step-4-solution", "step-6-solution"] {
             for (name, path) in lab_cloud::testing::step_binaries(package).expect("the solutions build") {
                 let copy = dir.join(&name);
                 std::fs::copy(&path, &copy).unwrap();
@@ -80,7 +80,7 @@ impl Workspace {
                 architecture: Some(aws_sdk_lambda::types::Architecture::Arm64),
             },
         };
-        for function in ["producer", "consumer", "analytics", "expiry-guard"] {
+        for function in ["producer", "consumer", "analytics", "scaler", "expiry-guard"] {
             workspace.write_zip(function, "version 1");
         }
         workspace
@@ -305,6 +305,93 @@ async fn deploy_twice_changes_nothing_then_destroy_leaves_nothing_and_spares_oth
             .is_empty()
     );
     assert!(log_groups(&config, &neighbour).await.is_empty());
+}
+
+// Stage 6 on top of the five: the scaler (role, function), the topic it is subscribed to, the learner's two alarms
+// put by step 6's own `ensure-alarms`, each tagged; a second deploy changes nothing; the deployed check of the
+// alarms, topic, subscription, permission and role passes but for invoking the scaler (moto's functions never
+// run); destroy removes it all, alarms first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_6_deploys_the_alarms_topic_and_scaler_once_and_destroy_removes_them() {
+    let (_front_door, config) = local_cloud().await;
+    let workspace = Workspace::new();
+    let naming = Naming::for_learner(&learner("w")).unwrap();
+    let plan = plan::plan(&config, &naming, 6, true).await.unwrap();
+    assert_eq!(plan.resources.len(), 21, "the five stages' 16, and 5: {plan}");
+    let first = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 6))
+        .await
+        .expect("the first deploy");
+    assert!(
+        first.changes.iter().all(|c| c.action == Action::Created),
+        "{:#?}",
+        first.changes
+    );
+    let found = inventory::discover(&config, &naming).await.unwrap();
+    let counts = kinds(&found);
+    assert_eq!(
+        (
+            counts[&ResourceKind::Alarm],
+            counts[&ResourceKind::Topic],
+            counts[&ResourceKind::Function],
+            counts[&ResourceKind::Role]
+        ),
+        (2, 1, 5, 7),
+        "{found:#?}"
+    );
+    let scaler = naming.function(lab_cloud::stages::SCALER);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic = found.iter().find(|r| r.kind == ResourceKind::Topic).unwrap();
+    let subscriptions = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic.id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        subscriptions
+            .subscriptions()
+            .iter()
+            .any(|s| s.protocol() == Some("lambda")
+                && s.endpoint()
+                    .is_some_and(|e| e.ends_with(&format!(":function:{scaler}")))),
+        "{subscriptions:#?}"
+    );
+
+    let second = deploy::deploy(&config, &workspace.artifacts, &workspace.settings(&naming, 6))
+        .await
+        .expect("the second deploy");
+    assert!(
+        !second.changed(),
+        "a second deploy changed something: {:#?}",
+        second.changes
+    );
+
+    let invoker = lab_cloud::control::invoker::Invoker::Aws(aws_sdk_lambda::Client::new(&config));
+    let patience = lab_cloud::commands::check::Patience {
+        first_poll: std::time::Duration::ZERO,
+        delivery: std::time::Duration::ZERO,
+        window: std::time::Duration::ZERO,
+        window_seconds: 60,
+    };
+    let checks = lab_cloud::commands::check::check_deployed(&config, &naming, 6, &invoker, patience)
+        .await
+        .unwrap();
+    let watched: Vec<_> = checks.iter().filter(|c| c.stage == 6).collect();
+    let (passed, failed): (Vec<&&lab_cloud::commands::check::Check>, Vec<_>) = watched
+        .iter()
+        .partition(|c| c.verdict == lab_cloud::commands::check::Verdict::Passed);
+    assert_eq!(
+        passed.len(),
+        5,
+        "two alarms, subscription, permission, role: {watched:#?}"
+    );
+    assert!(
+        failed.len() == 1 && failed[0].what.starts_with("the scaler, sent"),
+        "only the invocation fails (moto's functions never run): {watched:#?}"
+    );
+
+    let remaining = destroy::destroy(&config, &naming, &found).await.unwrap();
+    assert!(remaining.is_empty(), "left behind: {remaining:#?}");
 }
 
 const FUNCTIONS: [&str; 3] = [PRODUCER, CONSUMER, ANALYTICS];

@@ -212,6 +212,10 @@ pub fn decide(policy: &str, function_arn: &str, topic_arn: &str) -> Result<(), S
         .map(|mut statement| {
             if let Some(fields) = statement.as_object_mut() {
                 fields.remove("Principal");
+                // Lambda's statement ids allow `-` and `_` (AddPermission's `StatementId`, `([a-zA-Z0-9-_]+)`:
+                // <https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html>); IAM's `Sid`, which
+                // lab-policy holds identity policies to, does not. The id decides nothing: drop it.
+                fields.remove("Sid");
             }
             statement
         })
@@ -294,6 +298,10 @@ mod tests {
         )
         .unwrap();
         decide(&policy(r#"{"Service":"sns.amazonaws.com"}"#, ""), FUNCTION, TOPIC).unwrap();
+        // A statement id as Lambda allows it, with `-` and `_`.
+        let hyphenated =
+            policy(r#"{"Service":"sns.amazonaws.com"}"#, "").replace(r#""Sid":"sns""#, r#""Sid":"sns-invoke_1""#);
+        decide(&hyphenated, FUNCTION, TOPIC).unwrap();
     }
 
     #[test]

@@ -21,9 +21,7 @@ use crate::aws::ErrorContext;
 use crate::naming::{Naming, missing_tags};
 use crate::stages::{ALARMS, FunctionStage, ResourceKind, SCALING_TOPIC};
 
-/// The id of the statement in the scaler's resource policy that lets the topic invoke it (letters only: Lambda
-/// accepts `-` and `_` in a `StatementId`, but the local cloud's policy evaluation reads a resource policy's `Sid`
-/// by IAM's rule, alphanumeric).
+/// The id of the statement in the scaler's resource policy that lets the topic invoke it.
 const SNS_PERMISSION: &str = "InvokeFromTheScalingTopic";
 
 /// The topic, its subscription and permission, then the alarms.

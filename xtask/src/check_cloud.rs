@@ -33,6 +33,8 @@ pub const FAILURES_BEFORE_FRESH: u32 = 20;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Record {
     cloud: Cloud,
+    /// lab-cloud's executable, which runs its front door.
+    binary: PathBuf,
     /// The lab-cloud build and settings it was started with: another one means a fresh cloud.
     started_by: String,
     /// Failed tests seen by checks on it.
@@ -74,18 +76,61 @@ fn lock() -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// The warm cloud, and whether it was already running: the recorded one if it is alive, started by this lab-cloud,
-/// and has not seen too many failures; else a new one (what remains of the old one stopped first).
+/// Whether `record`'s cloud can serve this check: alive, not past its failures, and started by `binary` as it is.
+fn reusable(record: &Record, binary: &std::path::Path) -> bool {
+    record.failures < FAILURES_BEFORE_FRESH && record.started_by == started_by(binary) && alive(&record.cloud)
+}
+
+/// The crates lab-cloud is built from (with the lock file and the workspace's manifest).
+const LAB_CLOUD_SOURCES: &[&str] = &[
+    "xtask/lab-cloud",
+    "xtask/contract",
+    "xtask/policy",
+    "xtask/workspace-hack",
+    "Cargo.lock",
+    "Cargo.toml",
+];
+
+/// Whether a file lab-cloud is built from changed after `binary` was written (or `binary` is gone).
+fn sources_newer_than(binary: &std::path::Path) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|metadata| metadata.modified()) else {
+        return true;
+    };
+    fn newer(path: &std::path::Path, built: std::time::SystemTime) -> bool {
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return false;
+        };
+        if metadata.is_dir() {
+            let entries = std::fs::read_dir(path).into_iter().flatten().flatten();
+            return entries.into_iter().any(|entry| newer(&entry.path(), built));
+        }
+        metadata.modified().is_ok_and(|modified| modified > built)
+    }
+    let root = crate::steps::root();
+    LAB_CLOUD_SOURCES.iter().any(|source| newer(&root.join(source), built))
+}
+
+/// The warm cloud, and whether it was already running: the recorded one if it is alive, started by lab-cloud as it
+/// is now, and has not seen too many failures; else a new one (what remains of the old one stopped first). Cargo
+/// is asked to build lab-cloud only when a source of it is newer than the executable: otherwise it would only say,
+/// a second or so later, that nothing changed.
 pub fn open() -> Result<(Cloud, bool)> {
-    let lab_cloud = crate::lab::lab_cloud_binary()?;
     let _lock = lock()?;
-    let started_by = started_by(&lab_cloud);
-    if let Some(record) = read_record() {
-        if record.started_by == started_by && record.failures < FAILURES_BEFORE_FRESH && alive(&record.cloud) {
+    let recorded = read_record();
+    if let Some(record) = &recorded
+        && !sources_newer_than(&record.binary)
+        && reusable(record, &record.binary)
+    {
+        return Ok((record.cloud.clone(), true));
+    }
+    let lab_cloud = crate::lab::lab_cloud_binary()?;
+    if let Some(record) = recorded {
+        if reusable(&record, &lab_cloud) {
             return Ok((record.cloud, true));
         }
         cloud::stop(&record.cloud);
     }
+    let started_by = started_by(&lab_cloud);
     let mut cloud = cloud::start(true)?;
     let serve = lab_contract::Serve {
         front_door_only: true,
@@ -101,6 +146,7 @@ pub fn open() -> Result<(Cloud, bool)> {
     cloud::start_serve(&mut cloud, &lab_cloud, &cloud::state_dir().join("check-cloud"), serve)?;
     let record = Record {
         cloud: cloud.clone(),
+        binary: lab_cloud,
         started_by,
         failures: 0,
     };

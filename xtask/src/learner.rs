@@ -24,9 +24,10 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
     if let Some(installing) = installing {
         installing.join().expect("the emulator's installer does not panic")?;
     }
-    if let Err(errors) = built {
-        return Ok(Verdict::DoesNotCompile { errors });
-    }
+    let binaries = match built {
+        Ok(binaries) => binaries,
+        Err(errors) => return Ok(Verdict::DoesNotCompile { errors }),
+    };
     if step.needs_cloud {
         let session = cloud::Session::open()?;
         if announce {
@@ -34,14 +35,14 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
         }
         let mut env = session.cloud.env();
         env.push(("RUST_TEST_THREADS".to_owned(), CLOUD_TEST_THREADS.to_string()));
-        let verdict = run_tests(package, &env)?;
+        let verdict = run_tests(&binaries, &env)?;
         if let Verdict::Tested { results, .. } = &verdict {
             let failed = results.iter().filter(|result| !result.passed).count();
             session.count_failures(u32::try_from(failed).unwrap_or(u32::MAX))?;
         }
         Ok(verdict)
     } else {
-        run_tests(package, &[])
+        run_tests(&binaries, &[])
     }
 }
 

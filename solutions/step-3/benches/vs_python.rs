@@ -21,17 +21,28 @@ use event::{RECORDS, event_json};
 const ROUNDS: usize = 15;
 const WARM_UP: usize = 2;
 
-/// The Rust consumer's work on one event, from its bytes to its log line.
-fn rust_round(body: &[u8]) -> Duration {
+/// The Rust consumer's work on one event, from its bytes to its log line: the time of each part (the event read
+/// into `KinesisEvent`, the batch processed, the line logged).
+fn rust_round(body: &[u8]) -> [Duration; 3] {
     let subscriber = json_logs(std::io::sink, LevelFilter::INFO);
-    let started = Instant::now();
     tracing::subscriber::with_default(subscriber, || {
+        let started = Instant::now();
         let event: aws_lambda_events::event::kinesis::KinesisEvent =
             serde_json::from_slice(body).expect("the event deserialises");
+        let read = started.elapsed();
         let batch = process_batch(&event.records);
+        let processed = started.elapsed();
         assert_eq!(batch.records.len(), RECORDS, "every record is valid and distinct");
         batch.log();
-    });
+        [read, processed - read, started.elapsed() - processed]
+    })
+}
+
+/// serde_json's own floor on this event: reading every byte of it and keeping nothing (`IgnoredAny`), the work no
+/// type built from it can avoid.
+fn scan_round(body: &[u8]) -> Duration {
+    let started = Instant::now();
+    let _: serde::de::IgnoredAny = serde_json::from_slice(body).expect("the event is JSON");
     started.elapsed()
 }
 
@@ -72,13 +83,21 @@ fn main() {
         Duration::from_secs_f64(line.trim().parse().unwrap_or_else(|_| panic!("python said {line:?}")))
     };
     let (mut pythons, mut rusts, mut ratios) = (vec![], vec![], vec![]);
+    let mut parts: [Vec<f64>; 3] = Default::default();
+    let mut scans = vec![];
     for round in 0..WARM_UP + ROUNDS {
         let python = python_round().as_secs_f64();
-        let rust = rust_round(&body).as_secs_f64();
+        let part = rust_round(&body).map(|part| part.as_secs_f64());
+        let rust: f64 = part.iter().sum();
+        let scan = scan_round(&body).as_secs_f64();
         if round >= WARM_UP {
+            scans.push(scan);
             pythons.push(python);
             rusts.push(rust);
             ratios.push(python / rust);
+            for (all, part) in parts.iter_mut().zip(part) {
+                all.push(part);
+            }
         }
     }
     drop(to_python);
@@ -92,6 +111,12 @@ fn main() {
     println!("{RECORDS}-record event, bytes to log line, {ROUNDS} rounds each, in turn (medians):");
     println!("  Python (original lab's handler): {:>8.2} ms", python * 1e3);
     println!("  Rust (step 3's consumer):        {:>8.2} ms", rust * 1e3);
+    let [read, processed, logged] = parts.map(|mut part| median(&mut part) * 1e3);
+    println!("    the event into KinesisEvent {read:.2} ms, process_batch {processed:.2} ms, the log line {logged:.2} ms");
+    println!(
+        "    (serde_json only reading the event, keeping nothing: {:.2} ms)",
+        median(&mut scans) * 1e3
+    );
     println!(
         "  Rust is {:.1}x as fast (median of the pairs' ratios; {low:.1}x to {high:.1}x)",
         median(&mut ratios)

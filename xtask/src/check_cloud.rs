@@ -40,6 +40,10 @@ struct Record {
     /// Failed tests seen by checks on it.
     #[serde(default)]
     failures: u32,
+    /// When cargo last found lab-cloud up to date (a checkout can touch its sources without changing them): sources
+    /// older than that need no cargo call either.
+    #[serde(default)]
+    checked_at: Option<std::time::SystemTime>,
 }
 
 fn record_file() -> PathBuf {
@@ -91,23 +95,29 @@ const LAB_CLOUD_SOURCES: &[&str] = &[
     "Cargo.toml",
 ];
 
-/// Whether a file lab-cloud is built from changed after `binary` was written (or `binary` is gone).
-fn sources_newer_than(binary: &std::path::Path) -> bool {
+/// Whether a file lab-cloud is built from changed after `binary` was written (or `binary` is gone) and after
+/// `checked_at`, when cargo last found it up to date.
+fn sources_newer_than(binary: &std::path::Path, checked_at: Option<std::time::SystemTime>) -> bool {
     let Ok(built) = std::fs::metadata(binary).and_then(|metadata| metadata.modified()) else {
         return true;
     };
-    fn newer(path: &std::path::Path, built: std::time::SystemTime) -> bool {
-        let Ok(metadata) = std::fs::metadata(path) else {
-            return false;
-        };
-        if metadata.is_dir() {
-            let entries = std::fs::read_dir(path).into_iter().flatten().flatten();
-            return entries.into_iter().any(|entry| newer(&entry.path(), built));
-        }
-        metadata.modified().is_ok_and(|modified| modified > built)
-    }
+    let since = checked_at.map_or(built, |checked| checked.max(built));
     let root = crate::steps::root();
-    LAB_CLOUD_SOURCES.iter().any(|source| newer(&root.join(source), built))
+    LAB_CLOUD_SOURCES
+        .iter()
+        .any(|source| changed_since(&root.join(source), since))
+}
+
+/// Whether `path`, or a file anywhere under it, was modified after `since`.
+fn changed_since(path: &std::path::Path, since: std::time::SystemTime) -> bool {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return false;
+    };
+    if metadata.is_dir() {
+        let entries = std::fs::read_dir(path).into_iter().flatten().flatten();
+        return entries.into_iter().any(|entry| changed_since(&entry.path(), since));
+    }
+    metadata.modified().is_ok_and(|modified| modified > since)
 }
 
 /// The warm cloud, and whether it was already running: the recorded one if it is alive, started by lab-cloud as it
@@ -118,14 +128,17 @@ pub fn open() -> Result<(Cloud, bool)> {
     let _lock = lock()?;
     let recorded = read_record();
     if let Some(record) = &recorded
-        && !sources_newer_than(&record.binary)
+        && !sources_newer_than(&record.binary, record.checked_at)
         && reusable(record, &record.binary)
     {
         return Ok((record.cloud.clone(), true));
     }
+    let checked_at = std::time::SystemTime::now();
     let lab_cloud = crate::lab::lab_cloud_binary()?;
-    if let Some(record) = recorded {
+    if let Some(mut record) = recorded {
         if reusable(&record, &lab_cloud) {
+            record.checked_at = Some(checked_at);
+            std::fs::write(record_file(), serde_json::to_string(&record)?)?;
             return Ok((record.cloud, true));
         }
         cloud::stop(&record.cloud);
@@ -149,6 +162,7 @@ pub fn open() -> Result<(Cloud, bool)> {
         binary: lab_cloud,
         started_by,
         failures: 0,
+        checked_at: Some(checked_at),
     };
     std::fs::write(record_file(), serde_json::to_string(&record)?)?;
     Ok((cloud, false))
@@ -180,4 +194,29 @@ pub fn stop() -> Option<Cloud> {
     cloud::stop(&record.cloud);
     let _ = std::fs::remove_file(record_file());
     was
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_changed_deep_in_a_folder_after_the_build_is_seen_and_none_before_it() {
+        let folder = std::env::temp_dir().join(format!("check-cloud-sources-{}", std::process::id()));
+        let deep = folder.join("src/gateway");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("mod.rs"), "// before").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let built = std::time::SystemTime::now();
+        assert!(!changed_since(&folder, built), "nothing changed since the build");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(deep.join("mod.rs"), "// after").unwrap();
+        let changed = changed_since(&folder, built);
+        assert!(
+            !changed_since(&folder.join("missing"), built),
+            "a source that is not there changed nothing"
+        );
+        std::fs::remove_dir_all(&folder).unwrap();
+        assert!(changed, "a file two folders down, written after the build");
+    }
 }

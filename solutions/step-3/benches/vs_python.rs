@@ -112,7 +112,9 @@ fn main() {
     println!("  Python (original lab's handler): {:>8.2} ms", python * 1e3);
     println!("  Rust (step 3's consumer):        {:>8.2} ms", rust * 1e3);
     let [read, processed, logged] = parts.map(|mut part| median(&mut part) * 1e3);
-    println!("    the event into KinesisEvent {read:.2} ms, process_batch {processed:.2} ms, the log line {logged:.2} ms");
+    println!(
+        "    the event into KinesisEvent {read:.2} ms, process_batch {processed:.2} ms, the log line {logged:.2} ms"
+    );
     println!(
         "    (serde_json only reading the event, keeping nothing: {:.2} ms)",
         median(&mut scans) * 1e3

@@ -54,8 +54,16 @@ pub fn cargo() -> Command {
     command
 }
 
-/// Builds the tests of `package`; `Err` holds the compiler's errors, rendered as the compiler shows them.
-pub fn build_tests(package: &str) -> Result<Result<(), Vec<String>>> {
+/// A test executable cargo built, and the folder of the package it tests (cargo runs tests there).
+#[derive(Debug, Clone)]
+pub struct TestBinary {
+    pub executable: std::path::PathBuf,
+    pub package_dir: std::path::PathBuf,
+}
+
+/// Builds the tests of `package`; `Ok` holds the test executables, `Err` the compiler's errors, rendered as the
+/// compiler shows them.
+pub fn build_tests(package: &str) -> Result<Result<Vec<TestBinary>, Vec<String>>> {
     // Machine-readable diagnostics, so the errors can be shown plainly (in colour on a terminal).
     let format = if std::io::stdout().is_terminal() {
         "--message-format=json-diagnostic-rendered-ansi"
@@ -68,10 +76,11 @@ pub fn build_tests(package: &str) -> Result<Result<(), Vec<String>>> {
         .stderr(Stdio::piped())
         .output_interruptible()
         .context("running cargo")?;
+    let stdout = String::from_utf8_lossy(&build.stdout);
     if build.status.success() {
-        return Ok(Ok(()));
+        return Ok(Ok(test_binaries(&stdout)));
     }
-    let mut errors = compiler_errors(&String::from_utf8_lossy(&build.stdout));
+    let mut errors = compiler_errors(&stdout);
     if errors.is_empty() {
         // Not a compile error (a broken Cargo.toml, say): cargo's own words are the clearest.
         errors.push(String::from_utf8_lossy(&build.stderr).trim().to_owned());
@@ -79,8 +88,73 @@ pub fn build_tests(package: &str) -> Result<Result<(), Vec<String>>> {
     Ok(Err(errors))
 }
 
-/// Runs the (built) tests of `package`, with `env` added to the tests' environment.
-pub fn run_tests(package: &str, env: &[(String, String)]) -> Result<Verdict> {
+/// The test executables in cargo's JSON messages, in the order cargo built them.
+fn test_binaries(json_lines: &str) -> Vec<TestBinary> {
+    json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact" && message["profile"]["test"] == true)
+        .filter_map(|message| {
+            let executable = message["executable"].as_str()?;
+            let manifest = std::path::Path::new(message["manifest_path"].as_str()?);
+            Some(TestBinary {
+                executable: executable.into(),
+                package_dir: manifest.parent()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Runs the built test executables, all at once, in the package's folder as `cargo test` would, with `env` added to
+/// their environment, and reads their outputs in cargo's order: `check`'s run. Without a second cargo, which would
+/// only check again, for a second or so, that nothing needs building; and at once, since each binary's tests mostly
+/// wait on the local cloud (step 4's unit tests and its step tests took 3 s and 5 s one after the other). The step
+/// crates have no doc tests.
+pub fn run_tests(binaries: &[TestBinary], env: &[(String, String)]) -> Result<Verdict> {
+    let outputs: Vec<Result<std::process::Output>> = std::thread::scope(|scope| {
+        let running: Vec<_> = binaries
+            .iter()
+            .map(|binary| scope.spawn(move || run_test_binary(binary, env)))
+            .collect();
+        running
+            .into_iter()
+            .map(|thread| thread.join().expect("a test runner's thread does not panic"))
+            .collect()
+    });
+    let mut output = String::new();
+    for run in outputs {
+        let run = run?;
+        output.push_str(&String::from_utf8_lossy(&run.stdout));
+        output.push_str(&String::from_utf8_lossy(&run.stderr));
+    }
+    Ok(Verdict::Tested {
+        results: parse_test_output(&output),
+        output,
+    })
+}
+
+fn run_test_binary(binary: &TestBinary, env: &[(String, String)]) -> Result<std::process::Output> {
+    let mut command = Command::new(&binary.executable);
+    // The verdict shows each failure's message; a backtrace would only bury it.
+    command
+        .current_dir(&binary.package_dir)
+        .env("CARGO_MANIFEST_DIR", &binary.package_dir)
+        .env("RUST_BACKTRACE", "0");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output_interruptible()
+        .with_context(|| format!("running {}", binary.executable.display()))
+}
+
+/// Builds, then runs, every test of `package` through cargo (doc tests included: `verify` runs the machinery's).
+pub fn test_package(package: &str, env: &[(String, String)]) -> Result<Verdict> {
+    if let Err(errors) = build_tests(package)? {
+        return Ok(Verdict::DoesNotCompile { errors });
+    }
     let mut command = cargo();
     // The verdict shows each failure's message; a backtrace would only bury it.
     command
@@ -103,14 +177,6 @@ pub fn run_tests(package: &str, env: &[(String, String)]) -> Result<Verdict> {
         results: parse_test_output(&output),
         output,
     })
-}
-
-/// Builds, then runs, the tests of `package`.
-pub fn test_package(package: &str, env: &[(String, String)]) -> Result<Verdict> {
-    match build_tests(package)? {
-        Ok(()) => run_tests(package, env),
-        Err(errors) => Ok(Verdict::DoesNotCompile { errors }),
-    }
 }
 
 /// The rendered `error` diagnostics from cargo's JSON messages.
@@ -235,6 +301,21 @@ test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; 
             results[2].message,
             "assertion `left == right` failed: two shards\n  left: 1\n right: 2"
         );
+    }
+
+    #[test]
+    fn finds_the_test_executables_in_cargo_json() {
+        let json = r#"{"reason":"compiler-artifact","manifest_path":"/r/solutions/step-1/Cargo.toml","profile":{"test":true},"executable":"/r/target/debug/deps/step-1a"}
+{"reason":"compiler-artifact","manifest_path":"/r/solutions/step-1/Cargo.toml","profile":{"test":false},"executable":"/r/target/debug/ensure-stream"}
+{"reason":"compiler-artifact","manifest_path":"/r/xtask/testkit/Cargo.toml","profile":{"test":false},"executable":null}
+{"reason":"build-finished","success":true}"#;
+        let binaries = test_binaries(json);
+        assert_eq!(binaries.len(), 1, "{binaries:?}");
+        assert_eq!(
+            binaries[0].executable,
+            std::path::Path::new("/r/target/debug/deps/step-1a")
+        );
+        assert_eq!(binaries[0].package_dir, std::path::Path::new("/r/solutions/step-1"));
     }
 
     #[test]

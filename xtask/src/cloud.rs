@@ -108,6 +108,17 @@ impl Cloud {
     pub fn answers(&self) -> bool {
         http_get(self.port, "/moto-api/").is_some()
     }
+
+    /// Whether its front door answers HTTP (it passes the emulator's own `/moto-api/` on).
+    pub fn front_door_answers(&self) -> bool {
+        self.gateway_port
+            .is_some_and(|port| http_get(port, "/moto-api/").is_some())
+    }
+}
+
+/// Whether `cloud`'s processes are still the ones we started: its emulator, and its front door if it has one.
+pub fn is_ours(cloud: &Cloud) -> bool {
+    is_our_server(cloud.pid) && cloud.data_plane_pid.is_none_or(|pid| runs(pid, "lab-cloud"))
 }
 
 /// A minimal HTTP GET on 127.0.0.1; the status code, or `None` if nothing answered.
@@ -213,6 +224,7 @@ pub fn up_with(lab_cloud: impl FnOnce() -> Result<PathBuf>, serve: lab_contract:
         return Ok(cloud);
     }
     let mut cloud = start(true)?;
+    std::fs::write(state_file(), serde_json::to_string(&cloud)?)?;
     if let Err(error) = lab_cloud().and_then(|binary| start_data_plane(&mut cloud, &binary, serve)) {
         stop(&cloud);
         return Err(error);
@@ -279,7 +291,7 @@ pub fn start_data_plane(cloud: &mut Cloud, lab_cloud: &std::path::Path, serve: l
 
 /// Starts `lab-cloud serve` in front of `cloud`'s emulator, its state in `state`, and waits until its front door
 /// answers; the cloud then knows the front door's port and the process's PID (stopped with it).
-fn start_serve(
+pub fn start_serve(
     cloud: &mut Cloud,
     lab_cloud: &std::path::Path,
     state: &std::path::Path,
@@ -387,9 +399,6 @@ pub fn start(detached: bool) -> Result<Cloud> {
     }
     // Without Docker moto cannot run functions; tell it not to try, so each Kinesis put stays cheap.
     let _ = post_json(port, "/moto-api/config", r#"{"lambda": {"use_docker": false}}"#);
-    if detached {
-        std::fs::write(state_file(), serde_json::to_string(&cloud)?)?;
-    }
     Ok(cloud)
 }
 
@@ -427,10 +436,21 @@ pub fn stop(cloud: &Cloud) {
 }
 
 /// The cloud for one command: the running one if `cloud up` left one, else a new one that `Session` stops when
-/// dropped (also when the command fails).
+/// dropped (also when the command fails), or for `check`, the warm one it keeps between checks.
 pub struct Session {
     pub cloud: Cloud,
-    started_here: bool,
+    kind: Kind,
+}
+
+/// Whose cloud a session uses, which says who stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Started for this command, stopped after it.
+    Own,
+    /// Left running by `cargo xtask cloud up` (or `deploy`).
+    KeptUp,
+    /// The check cloud kept warm (see [`crate::check_cloud`]); `reused`: it was already running.
+    Warm { reused: bool },
 }
 
 impl Session {
@@ -439,7 +459,7 @@ impl Session {
     pub fn emulator() -> Result<Session> {
         Ok(Session {
             cloud: start(false)?,
-            started_here: true,
+            kind: Kind::Own,
         })
     }
 
@@ -459,45 +479,62 @@ impl Session {
             ..lab_contract::Serve::default()
         };
         start_serve(&mut cloud, &lab_cloud, &state, serve)?;
-        Ok(Session {
-            cloud,
-            started_here: true,
-        })
+        Ok(Session { cloud, kind: Kind::Own })
     }
 
-    /// The cloud `cloud up` left running, else a [`Session::private`] one.
+    /// The cloud `cloud up` left running, else the check cloud kept warm (started now if none is).
     pub fn open() -> Result<Session> {
         if let Some(cloud) = running() {
             return Ok(Session {
                 cloud,
-                started_here: false,
+                kind: Kind::KeptUp,
             });
         }
-        Session::private()
+        let (cloud, reused) = crate::check_cloud::open()?;
+        Ok(Session {
+            cloud,
+            kind: Kind::Warm { reused },
+        })
     }
-}
 
-impl Session {
+    /// Counts the failed tests of a run on this session's cloud, when it is the warm one (it is replaced after
+    /// too many: a failed test may leave what it made behind).
+    pub fn count_failures(&self, failed: u32) -> Result<()> {
+        match self.kind {
+            Kind::Warm { .. } => crate::check_cloud::count_failures(&self.cloud, failed),
+            Kind::Own | Kind::KeptUp => Ok(()),
+        }
+    }
+
     /// One line saying which cloud a command uses, so that a learner knows what the tests met (and left behind).
     pub fn describe(&self) -> String {
-        session_line(&self.cloud.endpoint(), self.started_here)
+        session_line(&self.cloud.endpoint(), self.kind)
     }
 }
 
-fn session_line(endpoint: &str, started_here: bool) -> String {
-    if started_here {
-        format!("The local cloud: {endpoint}, started for this command and stopped after it.")
-    } else {
-        format!(
+fn session_line(endpoint: &str, kind: Kind) -> String {
+    match kind {
+        Kind::Own => format!("The local cloud: {endpoint}, started for this command and stopped after it."),
+        Kind::KeptUp => format!(
             "The local cloud: {endpoint}, already running (started by `cargo xtask cloud up` or `deploy`), and left \
              running with what the tests made there; `cargo xtask cloud down` stops it."
-        )
+        ),
+        Kind::Warm { reused } => format!(
+            "The local cloud: {endpoint}, {} and kept warm for your next check: it stops after {} idle minutes, or \
+             with `cargo xtask cloud down`.",
+            if reused {
+                "already running for checks"
+            } else {
+                "started for checks"
+            },
+            crate::check_cloud::IDLE_SECONDS / 60
+        ),
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if self.started_here {
+        if self.kind == Kind::Own {
             stop(&self.cloud);
             let _ = std::fs::remove_dir_all(state_dir().join("sessions").join(std::process::id().to_string()));
         }
@@ -510,18 +547,27 @@ mod tests {
 
     #[test]
     fn check_says_which_cloud_it_uses_and_whether_it_was_running() {
-        let kept = session_line("http://127.0.0.1:4566", false);
+        let kept = session_line("http://127.0.0.1:4566", Kind::KeptUp);
         assert!(
             kept.contains("http://127.0.0.1:4566") && kept.contains("already running"),
             "{kept}"
         );
         assert!(kept.contains("cargo xtask cloud down"), "{kept}");
-        let own = session_line("http://127.0.0.1:4567", true);
+        let own = session_line("http://127.0.0.1:4567", Kind::Own);
         assert!(
             own.contains("http://127.0.0.1:4567") && own.contains("stopped after it"),
             "{own}"
         );
         assert!(!own.contains("already running"), "{own}");
+        for reused in [false, true] {
+            let warm = session_line("http://127.0.0.1:4568", Kind::Warm { reused });
+            assert!(
+                warm.contains("http://127.0.0.1:4568") && warm.contains("10 idle minutes"),
+                "{warm}"
+            );
+            assert!(warm.contains("cargo xtask cloud down"), "{warm}");
+            assert_eq!(warm.contains("already running"), reused, "{warm}");
+        }
     }
 
     /// The lines `cloud up` prints, sourced in `sh` with a profile set as a learner's shell may have, then a boto3

@@ -9,6 +9,11 @@ use crate::hints::{self, Progress};
 use crate::starter;
 use crate::steps::{self, Hint, LEVELS, Step, root};
 
+/// How many of a step's tests run at once when they talk to the local cloud. They spend most of their time waiting
+/// for it (a stream's transitions, a batch's way through a mapping), not computing, so more than the cores overlap
+/// those waits: every test names its resources uniquely, and a test that logs reads only its own thread's lines.
+const CLOUD_TEST_THREADS: usize = 8;
+
 /// Builds a step's tests, then runs them (with the local cloud up while they run, if they need it).
 /// `announce`: say which local cloud the tests use (`check` does; `list --status` stays one line a step).
 pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict> {
@@ -19,17 +24,25 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
     if let Some(installing) = installing {
         installing.join().expect("the emulator's installer does not panic")?;
     }
-    if let Err(errors) = built {
-        return Ok(Verdict::DoesNotCompile { errors });
-    }
+    let binaries = match built {
+        Ok(binaries) => binaries,
+        Err(errors) => return Ok(Verdict::DoesNotCompile { errors }),
+    };
     if step.needs_cloud {
         let session = cloud::Session::open()?;
         if announce {
             println!("{}\n", session.describe());
         }
-        run_tests(package, &session.cloud.env())
+        let mut env = session.cloud.env();
+        env.push(("RUST_TEST_THREADS".to_owned(), CLOUD_TEST_THREADS.to_string()));
+        let verdict = run_tests(&binaries, &env)?;
+        if let Verdict::Tested { results, .. } = &verdict {
+            let failed = results.iter().filter(|result| !result.passed).count();
+            session.count_failures(u32::try_from(failed).unwrap_or(u32::MAX))?;
+        }
+        Ok(verdict)
     } else {
-        run_tests(package, &[])
+        run_tests(&binaries, &[])
     }
 }
 

@@ -7,6 +7,7 @@
 mod book;
 mod browser;
 mod cargo;
+mod check_cloud;
 mod cloud;
 mod deploy;
 mod files;
@@ -299,7 +300,7 @@ enum CloudAction {
         #[command(flatten)]
         dashboard: lab_contract::DashboardArgs,
     },
-    /// Stop the local cloud started by `cloud up`.
+    /// Stop the local cloud started by `cloud up`, and the one `check` keeps warm.
     Down,
     /// Say whether the local cloud is running, and where.
     Status,
@@ -519,6 +520,8 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
                 cloudwatch_minute_ms,
                 no_iam,
                 front_door_only: false,
+                idle_exit_seconds: None,
+                emulator_pid: None,
                 faults,
                 dashboard,
             };
@@ -543,17 +546,32 @@ fn cloud_command(action: CloudAction) -> Result<bool> {
             }
             println!("Stop it with `cargo xtask cloud down`.");
         }
-        CloudAction::Down => match cloud::running() {
-            Some(cloud) => {
-                cloud::stop(&cloud);
-                println!("The local cloud (pid {}) is stopped.", cloud.pid);
+        CloudAction::Down => {
+            match cloud::running() {
+                Some(cloud) => {
+                    cloud::stop(&cloud);
+                    println!("The local cloud (pid {}) is stopped.", cloud.pid);
+                }
+                None => println!("The local cloud is not running."),
             }
-            None => println!("The local cloud is not running."),
-        },
-        CloudAction::Status => match cloud::running() {
-            Some(cloud) => println!("The local cloud is up at {} (pid {}).", cloud.endpoint(), cloud.pid),
-            None => println!("The local cloud is not running (`cargo xtask cloud up` starts it)."),
-        },
+            if let Some(warm) = check_cloud::stop() {
+                println!("The cloud kept warm for checks (pid {}) is stopped.", warm.pid);
+            }
+        }
+        CloudAction::Status => {
+            match cloud::running() {
+                Some(cloud) => println!("The local cloud is up at {} (pid {}).", cloud.endpoint(), cloud.pid),
+                None => println!("The local cloud is not running (`cargo xtask cloud up` starts it)."),
+            }
+            if let Some(warm) = check_cloud::running() {
+                println!(
+                    "The cloud kept warm for checks is up at {} (pid {}; it stops after {} idle minutes).",
+                    warm.endpoint(),
+                    warm.pid,
+                    check_cloud::IDLE_SECONDS / 60
+                );
+            }
+        }
     }
     Ok(true)
 }

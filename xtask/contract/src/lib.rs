@@ -153,6 +153,14 @@ pub struct Serve {
     /// `cargo xtask check` and `verify` give the step tests, which run their own mappings.
     #[arg(long)]
     pub front_door_only: bool,
+    /// Stop once the front door has had no request for this many seconds, and stop the emulator named by
+    /// `--emulator-pid` with it: the cloud `cargo xtask check` keeps warm between checks, never left running for good.
+    #[arg(long)]
+    pub idle_exit_seconds: Option<u64>,
+    /// The emulator behind the front door, stopped with it when it stops for idleness (checked to be the emulator's
+    /// launcher first: a PID the system gave to another process since is left alone).
+    #[arg(long, requires = "idle_exit_seconds")]
+    pub emulator_pid: Option<u32>,
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
@@ -589,6 +597,8 @@ impl LabCloud {
                 )
                 .switch("--no-iam", serve.no_iam)
                 .switch("--front-door-only", serve.front_door_only)
+                .optional("--idle-exit-seconds", serve.idle_exit_seconds.map(|s| s.to_string()))
+                .optional("--emulator-pid", serve.emulator_pid.map(|pid| pid.to_string()))
                 .faults(&serve.faults)
                 .dashboard(&serve.dashboard),
             Command::Invoke(invoke) => argv
@@ -688,6 +698,8 @@ mod tests {
                 cloudwatch_minute_ms: Some(500),
                 no_iam: true,
                 front_door_only: true,
+                idle_exit_seconds: Some(600),
+                emulator_pid: Some(4242),
                 faults: FaultArgs::default(),
                 dashboard: DashboardArgs {
                     dashboard_port: Some(8080),
@@ -700,6 +712,8 @@ mod tests {
                 cloudwatch_minute_ms: None,
                 no_iam: false,
                 front_door_only: false,
+                idle_exit_seconds: None,
+                emulator_pid: None,
                 faults: FaultArgs {
                     faults: Some("s3-error=1,put-5xx=0.000001".parse().unwrap()),
                     seed: u64::MAX,

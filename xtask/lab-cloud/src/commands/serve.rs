@@ -46,7 +46,11 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     };
     let door = front_door::open(&config, settings).await?;
     if args.front_door_only {
-        return front_door_only(state, door).await;
+        let idle = args.idle_exit_seconds.map(|seconds| IdleExit {
+            after: Duration::from_secs(seconds),
+            emulator_pid: args.emulator_pid,
+        });
+        return front_door_only(state, door, idle).await;
     }
     let context = dashboard::fault_context(&args.faults);
     let dashboard = dashboard::start_for(&args.dashboard, door.gateway.meter(), context).await?;
@@ -100,10 +104,44 @@ pub async fn run(config: SdkConfig, state: &Path, args: lab_contract::Serve) -> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--idle-exit-seconds`: the warm check cloud stops itself, and its emulator, once nobody has called it for a while.
+struct IdleExit {
+    after: Duration,
+    emulator_pid: Option<u32>,
+}
+
+/// Resolves once the gateway has been idle for `idle.after` (never without `idle`).
+async fn idle(gateway: &crate::gateway::Gateway, idle: Option<&IdleExit>) {
+    let Some(idle) = idle else {
+        return std::future::pending().await;
+    };
+    loop {
+        let left = idle.after.saturating_sub(gateway.idle_for());
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.max(Duration::from_millis(500))).await;
+    }
+}
+
+/// Stops the emulator behind an idle front door, by PID, only if that PID still runs the emulator's launcher.
+fn stop_emulator(pid: u32) {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let ours = String::from_utf8_lossy(&cmdline).contains("moto_server.py")
+        || std::process::Command::new("ps")
+            .args(["-p", &pid.to_string(), "-o", "command="])
+            .output()
+            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("moto_server.py"));
+    if ours {
+        let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    }
+}
+
 /// `--front-door-only`: the gateway alone, until stopped (the step tests' cloud: they run their own mappings), with
 /// CloudWatch's minute (the metrics published, the alarms evaluated; an SNS action invokes a function whose code is
-/// under the state folder, as `serve` would, and says so of any other).
-async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<ExitCode> {
+/// under the state folder, as `serve` would, and says so of any other). With `idle_exit`, it also stops (and stops
+/// its emulator) once idle that long: the cloud `cargo xtask check` keeps warm.
+async fn front_door_only(state: &Path, door: front_door::FrontDoor, idle_exit: Option<IdleExit>) -> Result<ExitCode> {
     let host = Arc::new(LambdaHost::new());
     host.set_metrics(door.gateway.metric_book());
     let folders = folders(state);
@@ -121,9 +159,18 @@ async fn front_door_only(state: &Path, door: front_door::FrontDoor) -> Result<Ex
         "lab-cloud: the local cloud's endpoint is {} (front door only)",
         door.gateway.endpoint()
     );
-    shutdown_signal().await;
+    let idled = tokio::select! {
+        () = shutdown_signal() => false,
+        () = idle(&door.gateway, idle_exit.as_ref()) => true,
+    };
     watcher.abort();
     let _ = std::fs::remove_file(endpoint_file);
     door.gateway.shutdown().await;
+    if idled && let Some(exit) = &idle_exit {
+        eprintln!("lab-cloud: no request for {} s: stopping", exit.after.as_secs());
+        if let Some(pid) = exit.emulator_pid {
+            stop_emulator(pid);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

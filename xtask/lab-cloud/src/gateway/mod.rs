@@ -24,6 +24,7 @@
 //! read-back) goes through it, so that it never takes a shard's reads from the pipeline nor shows in its figures.
 
 pub mod access_report;
+mod activity;
 pub mod authenticate;
 pub mod authorize;
 pub mod call;
@@ -168,6 +169,8 @@ struct Shared {
     resource_tags: authorize::ResourceTags,
     access: authorize::AccessLog,
     functions: validate::Functions,
+    /// When a client last called the public door (the warm check cloud's idle stop).
+    activity: activity::Activity,
 }
 
 impl Shared {
@@ -226,6 +229,7 @@ impl Gateway {
             roles,
             access: authorize::AccessLog::default(),
             functions,
+            activity: activity::Activity::default(),
         });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -307,6 +311,11 @@ impl Gateway {
         self.shared.ledger.traffic()
     }
 
+    /// How long no client has called the public door (zero while a call is in flight).
+    pub fn idle_for(&self) -> Duration {
+        self.shared.activity.idle_for()
+    }
+
     /// A handle on the gateway's counters that a task can keep (the dashboard samples it every half second).
     pub fn meter(&self) -> TrafficMeter {
         TrafficMeter(self.shared.clone())
@@ -346,7 +355,8 @@ fn is_kinesis_cbor(request: &Request) -> bool {
 /// itself, everything else by the emulator). AWS's limits and faults apply inside Kinesis's writes and reads, per
 /// shard.
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
-    serve_request(shared, request).await
+    let _in_flight = shared.activity.begin();
+    serve_request(shared.clone(), request).await
 }
 
 /// A request through the operator door: marked, so that the Kinesis engine neither limits nor counts it.

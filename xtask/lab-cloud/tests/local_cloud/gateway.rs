@@ -976,3 +976,93 @@ async fn wait_until(done: impl Fn() -> bool, tick: impl Fn()) -> bool {
     }
     done()
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The cloud `cargo xtask check` keeps warm: `serve --front-door-only --idle-exit-seconds N --emulator-pid P`.
+
+/// Starts `lab-cloud serve --front-door-only` in front of the emulator on `port`, stopping itself after `idle`
+/// seconds without a request, and `emulator_pid` with it; returns the process and its front door's port.
+fn serve_idle(port: u16, idle: u64, emulator_pid: u32, state: &Path) -> (Child, u16) {
+    let _ = std::fs::remove_dir_all(state);
+    std::fs::create_dir_all(state).unwrap();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_lab-cloud"))
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .arg("--state")
+        .arg(state)
+        .args(["serve", "--front-door-only", "--idle-exit-seconds", &idle.to_string()])
+        .args(["--emulator-pid", &emulator_pid.to_string()])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("starting lab-cloud serve");
+    let started = Instant::now();
+    loop {
+        let written = std::fs::read_to_string(state.join("gateway-endpoint")).unwrap_or_default();
+        if let Some(door) = written.rsplit(':').next().and_then(|port| port.trim().parse().ok()) {
+            return (serve, door);
+        }
+        if started.elapsed() > Duration::from_secs(60) || serve.try_wait().unwrap().is_some() {
+            stop(&mut serve);
+            panic!("lab-cloud serve wrote no endpoint");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits (up to a minute: a bound, not a measurement) for `child` to end; its status.
+fn ended(child: &mut Child) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn a_front_door_called_stays_up_then_stops_itself_and_its_emulator_once_idle() {
+    // An emulator of its own, started through the launcher as xtask starts it: the test expects it stopped.
+    let (mut emulator, port) = start_moto(&[&launcher().to_string_lossy()]);
+    let state = std::env::temp_dir().join(format!("lab-cloud-idle-{}", std::process::id()));
+    let (mut serve, door) = serve_idle(port, 2, emulator.id(), &state);
+    // Called every half second for twice its idle time: it keeps serving.
+    for _ in 0..8 {
+        assert_eq!(http(door, "GET", "/moto-api/", ""), Some(200), "the front door answers");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        serve.try_wait().unwrap().is_none(),
+        "a front door called every half second is not idle"
+    );
+    // Then nobody calls: it stops, and its emulator with it.
+    let status = ended(&mut serve);
+    let emulator_status = ended(&mut emulator);
+    let _ = std::fs::remove_dir_all(&state);
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "serve stops itself once idle: {status:?}"
+    );
+    assert!(emulator_status.is_some(), "the emulator is stopped with it");
+}
+
+#[test]
+fn an_idle_front_door_leaves_a_pid_that_is_not_the_emulator_alone() {
+    // The PID recorded for the emulator now belongs to another program (the system reused it): never stopped.
+    let emulator = Lease::take();
+    let mut stranger = Command::new("sleep").arg("120").spawn().expect("starting sleep");
+    let state = std::env::temp_dir().join(format!("lab-cloud-idle-stranger-{}", std::process::id()));
+    let (mut serve, _door) = serve_idle(emulator.port, 1, stranger.id(), &state);
+    let status = ended(&mut serve);
+    let _ = std::fs::remove_dir_all(&state);
+    let stranger_alive = stranger.try_wait().unwrap().is_none();
+    stop(&mut stranger);
+    assert!(status.is_some(), "serve stops itself once idle");
+    assert!(
+        stranger_alive,
+        "a process that is not the emulator's launcher is left running"
+    );
+}

@@ -179,6 +179,15 @@ impl Kinesis {
                 ),
             ));
         }
+        // "Kinesis Data Streams immediately returns and sets StreamStatus to CREATING" (API_CreateStream): the
+        // CREATING a caller sees lasts the whole lifecycle from the answer on, however long the emulator took to
+        // register the stream's twin (a cold or busy moto can take longer than a short lifecycle).
+        if let Some(stream) = self.store.get(&key) {
+            let mut stream = lock(&stream);
+            if stream.status == Status::Creating {
+                stream.ready_at_ms = self.now_ms() + self.lifecycle_ms;
+            }
+        }
         Ok(json!({}))
     }
 

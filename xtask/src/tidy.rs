@@ -187,6 +187,39 @@ fn starters_allow_only_the_lints_their_todos_trip() {
     }
 }
 
+/// `check` after an edit builds and runs only what tests something: a step crate's library has no doc tests, and a
+/// binary without unit tests (`#[cfg(test)]`) has no test harness (`test = false`) — else rustdoc and one harness per
+/// binary run for nothing at every edit.
+#[test]
+fn step_crates_build_no_test_harness_that_tests_nothing() {
+    for step in steps::load().unwrap() {
+        for dir in [step.starter_dir(), step.solution_dir()] {
+            let manifest = manifest(&dir);
+            let lib = manifest.get("lib").and_then(|lib| lib.as_table());
+            assert!(
+                lib.and_then(|lib| lib.get("doctest")).and_then(|d| d.as_bool()) == Some(false),
+                "{}/Cargo.toml: [lib] needs `doctest = false`",
+                dir.display()
+            );
+            let bins = manifest
+                .get("bin")
+                .and_then(|bins| bins.as_array())
+                .cloned()
+                .unwrap_or_default();
+            for bin in bins {
+                let path = bin.get("path").and_then(|p| p.as_str()).unwrap_or("src/main.rs");
+                let has_unit_tests = read(&dir.join(path)).contains("#[cfg(test)]");
+                let harness = bin.get("test").and_then(|t| t.as_bool()).unwrap_or(true);
+                assert!(
+                    has_unit_tests || !harness,
+                    "{}/Cargo.toml: the binary {path} has no unit tests: give it `test = false`",
+                    dir.display()
+                );
+            }
+        }
+    }
+}
+
 /// The book shows tested code only: it includes from `solutions/` (by anchor), never from a learner's crate.
 #[test]
 fn the_book_includes_only_solution_code() {

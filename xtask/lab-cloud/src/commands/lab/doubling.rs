@@ -35,7 +35,10 @@ pub const FIRST_SHARE_PERCENT: u64 = 90;
 /// The share of writes refused after the scale must be at most this part of the share before it. A share, not a
 /// count: once scaled, the producer catches up on the seconds it fell behind (step 2's producer makes each second's
 /// readings, late if need be), so it offers more than its rate for a while, and a few of those are refused too.
-const FALLEN_PART: f64 = 0.5;
+/// Three quarters, not a half: after a scale that worked the share fell to 0.2 to 0.5 of what it was (runs of
+/// 2026-12-06: 35% → 7%, 44% → 19%, 49% → 24%), and a half failed the last one at a coin's toss; a stream that did
+/// not gain capacity keeps about the share it had (1.0).
+const FALLEN_PART: f64 = 0.75;
 /// The longest a producer invocation is asked to run (its timeout is 300 s): a phase longer than that is several.
 const INVOCATION_SECONDS: u64 = 200;
 
@@ -487,7 +490,11 @@ mod tests {
         assert!(never.starts_with("no alarm went to ALARM"), "{never}");
         let held = scaling(&refused, None, scaled()).failure().unwrap();
         assert!(held.contains("never scaled"), "{held}");
-        let stayed = scaling(&refused, Some(5), scaled()).failure().unwrap();
+        // Scaled, but the share refused stayed (two shards took twice as much, and twice as much was refused).
+        let stayed = [
+            0.0, 0.0, 2_000.0, 2_100.0, 1_900.0, 4_000.0, 4_000.0, 4_000.0, 4_000.0, 4_000.0,
+        ];
+        let stayed = scaling(&stayed, Some(5), scaled()).failure().unwrap();
         assert!(stayed.contains("did not fall"), "{stayed}");
     }
 

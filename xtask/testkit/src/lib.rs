@@ -70,14 +70,36 @@ pub fn local_s3(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3_config)
 }
 
-/// A name no other test run uses, so that tests sharing one emulator never see each other's resources.
+/// A name no other test run uses, so that tests sharing one emulator never see each other's resources: the process,
+/// the microsecond, and a count of the names this process has made. The clock alone is not enough within a process:
+/// tests start together on several threads, and two names from one reading of it would be one resource for two tests.
 pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
+    static MADE: AtomicU32 = AtomicU32::new(0);
+    let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
+        .map(|d| d.subsec_micros())
         .unwrap_or(0);
-    format!("{prefix}-{}-{nanos:09}", std::process::id())
+    let count = MADE.fetch_add(1, Ordering::Relaxed) % 1000;
+    // Nine digits, as before: the microsecond's six, then the count's three.
+    format!("{prefix}-{}-{micros:06}{count:03}", std::process::id())
+}
+
+#[cfg(test)]
+mod unique_name_tests {
+    /// Names made at once on many threads are all different.
+    #[test]
+    fn unique_names_made_together_differ() {
+        let names: Vec<String> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| (0..100).map(|_| super::unique_name("s")).collect::<Vec<_>>()))
+                .collect();
+            threads.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        });
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len());
+    }
 }
 
 /// How often [`wait_until_active`] asks: the local cloud's streams are CREATING for about 2 s.

@@ -38,6 +38,7 @@ pub mod commands;
 pub mod control;
 pub mod dashboard;
 pub mod gateway;
+pub mod logs;
 pub mod naming;
 pub mod readback;
 pub mod runtime;

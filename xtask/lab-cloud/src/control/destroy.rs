@@ -66,8 +66,7 @@ async fn delete(config: &SdkConfig, resource: &Found) -> Result<()> {
             lambda.delete_function().function_name(id).send().await.chained()?;
         }
         ResourceKind::LogGroup => {
-            let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-            logs.delete_log_group().log_group_name(id).send().await.chained()?;
+            crate::logs::Logs::new(config).delete_log_group(id).await.chained()?;
         }
         ResourceKind::DeliveryStream => delete_delivery_stream(&aws_sdk_firehose::Client::new(config), id).await?,
         ResourceKind::Stream => {

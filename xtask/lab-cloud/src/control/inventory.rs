@@ -354,19 +354,13 @@ async fn discover_log_groups(config: &SdkConfig, naming: &Naming) -> Result<Vec<
     if naming.learner().is_none() {
         return Ok(vec![]);
     }
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
-    let groups: Vec<_> = logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("{LAMBDA_LOG_GROUP_PREFIX}{}", naming.prefix()))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
+    let groups = crate::logs::Logs::new(config)
+        .describe_log_groups(&format!("{LAMBDA_LOG_GROUP_PREFIX}{}", naming.prefix()))
         .await
         .context_chain("listing log groups")?;
     Ok(groups
         .into_iter()
-        .filter_map(|group| Some((group.log_group_name?, group.creation_time)))
+        .map(|group| (group.name, group.created))
         .filter(|(name, _)| {
             name.strip_prefix(LAMBDA_LOG_GROUP_PREFIX)
                 .is_some_and(|function| naming.owns_name(function))

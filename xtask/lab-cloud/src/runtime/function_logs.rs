@@ -11,9 +11,9 @@
 //! says; the CloudWatch Logs copy is sent once a second, with the function's credentials, through the front door —
 //! so a missing permission is refused, and shows in the access report, as on AWS.
 
+use crate::logs::{LogEvent, Logs};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -23,13 +23,13 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 /// One execution environment's logs: the local file, and the lines waiting to be sent.
 pub struct FunctionLogs {
     file: Mutex<std::fs::File>,
-    pending: Mutex<Vec<InputLogEvent>>,
+    pending: Mutex<Vec<LogEvent>>,
     destination: Option<Destination>,
 }
 
 /// Where the CloudWatch Logs copy goes.
 struct Destination {
-    logs: aws_sdk_cloudwatchlogs::Client,
+    logs: Logs,
     group: String,
     stream: String,
 }
@@ -55,7 +55,7 @@ impl FunctionLogs {
                 .credentials_provider(SharedCredentialsProvider::new(credentials.clone()))
                 .build();
             Destination {
-                logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+                logs: Logs::new(&config),
                 group: format!("/aws/lambda/{function}"),
                 stream: stream_name(),
             }
@@ -82,9 +82,11 @@ impl FunctionLogs {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis() as i64;
-            if let Ok(event) = InputLogEvent::builder().timestamp(now).message(text).build() {
-                self.pending.lock().expect("not poisoned").push(event);
-            }
+            let event = LogEvent {
+                timestamp: now,
+                message: text.to_owned(),
+            };
+            self.pending.lock().expect("not poisoned").push(event);
         }
     }
 
@@ -130,43 +132,25 @@ impl FunctionLogs {
         let Some(destination) = &self.destination else {
             return true;
         };
-        let events: Vec<InputLogEvent> = std::mem::take(&mut *self.pending.lock().expect("not poisoned"));
+        let events: Vec<LogEvent> = std::mem::take(&mut *self.pending.lock().expect("not poisoned"));
         if events.is_empty() {
             return true;
         }
-        destination
-            .logs
-            .put_log_events()
-            .log_group_name(&destination.group)
-            .log_stream_name(&destination.stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .is_ok()
+        let (group, stream) = (&destination.group, &destination.stream);
+        destination.logs.put_log_events(group, stream, &events).await.is_ok()
     }
 }
 
 /// The group (unless it exists) and the stream; `false` when either was refused.
 async fn create(destination: &Destination) -> bool {
-    let group = destination
-        .logs
-        .create_log_group()
-        .log_group_name(&destination.group)
-        .send()
-        .await;
-    let group_ok = match group {
-        Ok(_) => true,
-        Err(error) => error
-            .as_service_error()
-            .is_some_and(|e| e.is_resource_already_exists_exception()),
+    let group_ok = match destination.logs.create_log_group(&destination.group).await {
+        Ok(()) => true,
+        Err(error) => error.is("ResourceAlreadyExistsException"),
     };
     group_ok
         && destination
             .logs
-            .create_log_stream()
-            .log_group_name(&destination.group)
-            .log_stream_name(&destination.stream)
-            .send()
+            .create_log_stream(&destination.group, &destination.stream)
             .await
             .is_ok()
 }

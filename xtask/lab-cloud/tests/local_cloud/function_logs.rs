@@ -5,6 +5,7 @@
 use crate::scripted::scripted_function;
 use lab_cloud::gateway::{Gateway, GatewayOptions};
 use lab_cloud::lambda_host::{LambdaHost, Outcome};
+use lab_cloud::logs::{LogEvent, Logs};
 use serde_json::json;
 use std::time::Duration;
 
@@ -33,21 +34,14 @@ async fn role(iam: &aws_sdk_iam::Client, policy: Option<String>) -> String {
 }
 
 /// What `/aws/lambda/<function>` holds, every stream's messages, once something is there (up to 5 s).
-async fn logged(logs: &aws_sdk_cloudwatchlogs::Client, function: &str) -> Vec<String> {
+async fn logged(logs: &Logs, function: &str) -> Vec<String> {
     let group = format!("/aws/lambda/{function}");
     for _ in 0..50 {
-        if let Ok(streams) = logs.describe_log_streams().log_group_name(&group).send().await {
+        if let Ok(streams) = logs.describe_log_streams(&group).await {
             let mut messages = vec![];
-            for stream in streams.log_streams.unwrap_or_default() {
-                let events = logs
-                    .get_log_events()
-                    .log_group_name(&group)
-                    .log_stream_name(stream.log_stream_name.unwrap_or_default())
-                    .start_from_head(true)
-                    .send()
-                    .await
-                    .unwrap();
-                messages.extend(events.events.unwrap_or_default().into_iter().filter_map(|e| e.message));
+            for stream in streams {
+                let events = logs.get_log_events(&group, &stream).await.unwrap();
+                messages.extend(events.into_iter().map(|e| e.message));
             }
             if messages.iter().any(|m| m.starts_with("REPORT RequestId:")) {
                 return messages;
@@ -68,7 +62,7 @@ async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_th
     };
     let gateway = Gateway::start_with(&emulator, options).await.unwrap();
     let iam = aws_sdk_iam::Client::new(&admin);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&admin);
+    let logs = Logs::new(&admin);
     let host = LambdaHost::new();
 
     let run = |role: String, name: &str| {
@@ -108,15 +102,10 @@ async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_th
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let groups = logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("/aws/lambda/{denied_name}"))
-        .send()
+        .describe_log_groups(&format!("/aws/lambda/{denied_name}"))
         .await
         .unwrap();
-    assert!(
-        groups.log_groups.unwrap_or_default().is_empty(),
-        "no log group without the permission"
-    );
+    assert!(groups.is_empty(), "no log group without the permission");
     let denials = gateway.meter().denials();
     assert!(
         denials
@@ -125,4 +114,63 @@ async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_th
         "the access report names the denial: {denials:?}"
     );
     host.shutdown();
+}
+
+/// The workshop's own CloudWatch Logs client (`lab_cloud::logs`, in place of the SDK's service crate): signed so
+/// that the front door accepts it and refuses it with a wrong secret, every page of a listing (`DescribeLogGroups`
+/// answers 50 groups at most), events back as they were sent, and AWS's error codes by name.
+#[tokio::test]
+async fn the_logs_client_is_signed_reads_every_page_and_names_aws_errors() {
+    let admin = lab_testkit::local_aws().await;
+    let emulator = admin.endpoint_url().unwrap().to_owned();
+    let options = GatewayOptions {
+        stream_lifecycle: Duration::ZERO,
+        ..GatewayOptions::default()
+    };
+    let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    let through_the_door = admin.to_builder().endpoint_url(gateway.endpoint()).build();
+    let logs = Logs::new(&through_the_door);
+
+    let prefix = format!("/workshop/{}", lab_testkit::unique_name("pages"));
+    for i in 0..55 {
+        logs.create_log_group(&format!("{prefix}/{i:02}")).await.unwrap();
+    }
+    let again = logs.create_log_group(&format!("{prefix}/00")).await.unwrap_err();
+    assert_eq!(again.code(), Some("ResourceAlreadyExistsException"), "{again}");
+    let listed = logs.describe_log_groups(&prefix).await.unwrap();
+    let names: Vec<String> = listed.iter().map(|g| g.name.clone()).collect();
+    let expected: Vec<String> = (0..55).map(|i| format!("{prefix}/{i:02}")).collect();
+    assert_eq!(names, expected, "every group, from both pages");
+    assert!(listed.iter().all(|g| g.created.is_some()), "{listed:?}");
+
+    let group = format!("{prefix}/00");
+    logs.create_log_stream(&group, "environment").await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let events = vec![
+        LogEvent {
+            timestamp: now,
+            message: "START RequestId: 1".to_owned(),
+        },
+        LogEvent {
+            timestamp: now + 1,
+            message: "a \"quoted\" line, ünïcode, and a tab\t".to_owned(),
+        },
+    ];
+    logs.put_log_events(&group, "environment", &events).await.unwrap();
+    assert_eq!(logs.describe_log_streams(&group).await.unwrap(), vec!["environment"]);
+    assert_eq!(logs.get_log_events(&group, "environment").await.unwrap(), events);
+
+    let wrong_secret = aws_credential_types::Credentials::new("testing", "not-the-secret", None, None, "test");
+    let forged = through_the_door
+        .to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            wrong_secret,
+        ))
+        .build();
+    let refused = Logs::new(&forged).describe_log_groups(&prefix).await.unwrap_err();
+    assert_eq!(refused.code(), Some("InvalidSignatureException"), "{refused}");
+
+    logs.delete_log_group(&group).await.unwrap();
+    let gone = logs.delete_log_group(&group).await.unwrap_err();
+    assert_eq!(gone.code(), Some("ResourceNotFoundException"), "{gone}");
 }

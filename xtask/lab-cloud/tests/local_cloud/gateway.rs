@@ -861,13 +861,10 @@ async fn moto_pushed_to_lambda(endpoint: &str) -> bool {
         .send()
         .await
         .unwrap();
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let groups = logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("/aws/lambda/{name}"))
-        .send()
+    let groups = lab_cloud::logs::Logs::new(&config)
+        .describe_log_groups(&format!("/aws/lambda/{name}"))
         .await;
-    !groups.unwrap().log_groups.unwrap_or_default().is_empty()
+    !groups.unwrap().is_empty()
 }
 
 #[tokio::test]

@@ -397,36 +397,21 @@ async fn stage_6_deploys_the_alarms_topic_and_scaler_once_and_destroy_removes_th
 const FUNCTIONS: [&str; 3] = [PRODUCER, CONSUMER, ANALYTICS];
 
 async fn make_log_groups(config: &aws_config::SdkConfig, naming: &Naming) {
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let logs = lab_cloud::logs::Logs::new(config);
     for function in FUNCTIONS {
-        logs.create_log_group()
-            .log_group_name(format!("/aws/lambda/{}", naming.function(function)))
-            .send()
-            .await
-            .unwrap();
+        let group = format!("/aws/lambda/{}", naming.function(function));
+        logs.create_log_group(&group).await.unwrap();
     }
 }
 
 /// The log groups of the learner's functions that exist.
 async fn log_groups(config: &aws_config::SdkConfig, naming: &Naming) -> Vec<String> {
-    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let logs = lab_cloud::logs::Logs::new(config);
     let mut found = vec![];
     for function in FUNCTIONS {
         let name = format!("/aws/lambda/{}", naming.function(function));
-        let groups = logs
-            .describe_log_groups()
-            .log_group_name_prefix(&name)
-            .send()
-            .await
-            .unwrap();
-        found.extend(
-            groups
-                .log_groups()
-                .iter()
-                .filter_map(|g| g.log_group_name())
-                .filter(|g| *g == name)
-                .map(str::to_owned),
-        );
+        let groups = logs.describe_log_groups(&name).await.unwrap();
+        found.extend(groups.into_iter().map(|g| g.name).filter(|g| *g == name));
     }
     found
 }

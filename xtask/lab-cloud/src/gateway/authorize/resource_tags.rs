@@ -117,13 +117,12 @@ impl ResourceTags {
             "logs" => {
                 let group = resource.strip_prefix("log-group:")?;
                 let group = group.strip_suffix(":*").unwrap_or(group);
-                let output = aws_sdk_cloudwatchlogs::Client::new(config)
-                    .list_tags_for_resource()
-                    .resource_arn(format!("{}log-group:{group}", arn.trim_end_matches(resource)))
-                    .send()
+                let group_arn = format!("{}log-group:{group}", arn.trim_end_matches(resource));
+                let tags = crate::logs::Logs::new(config)
+                    .list_tags_for_resource(&group_arn)
                     .await
                     .ok()?;
-                Some(output.tags.unwrap_or_default().into_iter().collect())
+                Some(tags.into_iter().collect())
             }
             _ => None,
         }

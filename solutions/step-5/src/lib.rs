@@ -27,6 +27,7 @@ pub mod merge;
 pub use aggregate::{Aggregate, CELL_DEGREES, COLUMNS, Cell, MAX_ANOMALIES, MAX_KMH, ROWS, Step, Track};
 pub use given::grid::{CellCount, Grid, busiest_cells};
 pub use given::heatmap::{self, COOL, EMPTY, HOT, Rgb, render_svg, write_svg};
+pub use given::heatmap_command;
 pub use given::reading::{BadRecord, Reading, parse_record};
 pub use given::s3::s3_client;
 pub use given::s3::{BUCKET_VARIABLE, DEFAULT_PREFIX, Destination, PREFIX_VARIABLE, carried, read_source, result_key};

@@ -1082,27 +1082,32 @@ async fn handler_returns_before_the_deadline() {
 
 #[tokio::test]
 async fn handler_stops_at_max_records_or_max_seconds() {
-    let (client, seen) = fake_kinesis(|_, _| None);
-    let producer = quick_producer(client, 5);
-    let (event, _) = invocation(
-        request(json!({"records_per_second": 500, "max_records": 700, "max_seconds": 60})),
-        Duration::from_secs(60),
-    );
-    let response = handler(&producer, event).await.expect("the handler answers");
-    assert_eq!(response.stopped, StopReason::MaxRecords);
-    assert_eq!(response.tally.sent, 700, "exactly max_records records");
-    let sizes: Vec<usize> = seen.lock().unwrap().calls.iter().map(Vec::len).collect();
-    assert_eq!(sizes, [500, 200], "500 in the first second, the last 200 in the second");
-
-    let (client, _) = fake_kinesis(|_, _| None);
-    let producer = quick_producer(client, 5);
-    let (event, _) = invocation(
-        request(json!({"records_per_second": 20, "max_records": 1000, "max_seconds": 1})),
-        Duration::from_secs(60),
-    );
-    let response = handler(&producer, event).await.expect("the handler answers");
-    assert_eq!(response.stopped, StopReason::MaxSeconds);
-    assert_eq!(response.tally.sent, 20, "one second at 20 records a second");
+    // The two runs at once (each lasts a second or so of real time).
+    let by_records = async {
+        let (client, seen) = fake_kinesis(|_, _| None);
+        let producer = quick_producer(client, 5);
+        let (event, _) = invocation(
+            request(json!({"records_per_second": 500, "max_records": 700, "max_seconds": 60})),
+            Duration::from_secs(60),
+        );
+        let response = handler(&producer, event).await.expect("the handler answers");
+        assert_eq!(response.stopped, StopReason::MaxRecords);
+        assert_eq!(response.tally.sent, 700, "exactly max_records records");
+        let sizes: Vec<usize> = seen.lock().unwrap().calls.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [500, 200], "500 in the first second, the last 200 in the second");
+    };
+    let by_seconds = async {
+        let (client, _) = fake_kinesis(|_, _| None);
+        let producer = quick_producer(client, 5);
+        let (event, _) = invocation(
+            request(json!({"records_per_second": 20, "max_records": 1000, "max_seconds": 1})),
+            Duration::from_secs(60),
+        );
+        let response = handler(&producer, event).await.expect("the handler answers");
+        assert_eq!(response.stopped, StopReason::MaxSeconds);
+        assert_eq!(response.tally.sent, 20, "one second at 20 records a second");
+    };
+    tokio::join!(by_records, by_seconds);
 }
 
 #[tokio::test]
@@ -1220,9 +1225,10 @@ async fn handler_puts_every_record_on_the_local_stream_once() {
     let kinesis = Client::new(&config);
     let stream_arn = local_stream(&kinesis, 4).await;
 
+    // 1,200 records in one second, well within four shards' 4,000 (the pacing is another test's).
     let producer = Producer::new(kinesis_client(&config), Stream::Arn(stream_arn.clone()));
     let (event, _) = invocation(
-        request(json!({"records_per_second": 500, "max_records": 1200, "max_seconds": 30})),
+        request(json!({"records_per_second": 1200, "max_records": 1200, "max_seconds": 30})),
         Duration::from_secs(60),
     );
     let response = handler(&producer, event).await.expect("the handler answers");

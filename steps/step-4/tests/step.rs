@@ -173,7 +173,6 @@ impl Cloud {
     /// The local cloud's Firehose for the delivery stream `name` only (other tests share the emulator, and each may
     /// have its own), started, and the folder it keeps its state in.
     async fn firehose_of(&self, name: &str) -> (lab_cloud::supervisor::Supervisor, std::path::PathBuf) {
-        use lab_cloud::event_source::Pacing;
         use lab_cloud::supervisor::{Folders, Supervisor};
         let env: Vec<(String, String)> = std::env::vars().filter(|(key, _)| key.starts_with("AWS_")).collect();
         let dir = std::env::temp_dir().join(lab_testkit::unique_name("step-4"));
@@ -183,8 +182,13 @@ impl Cloud {
             failures: dir.join("failures"),
             checkpoints: dir.join("checkpoints"),
         };
-        let mut supervisor = Supervisor::new(self.config.clone(), env, folders, Pacing::default())
-            .only_delivery_streams([name.to_owned()]);
+        // The pump reads its shards four times a second rather than once (within a shard's five reads a second).
+        let pacing = lab_cloud::event_source::Pacing {
+            poll_interval: Duration::from_millis(250),
+            ..lab_cloud::testing::test_pacing()
+        };
+        let mut supervisor =
+            Supervisor::new(self.config.clone(), env, folders, pacing).only_delivery_streams([name.to_owned()]);
         supervisor.sync().await.expect("the local cloud starts its Firehose");
         (supervisor, dir)
     }
@@ -1003,7 +1007,8 @@ fn assert_firehose_key(key: &str, definition: &DeliveryDefinition, version: &str
 #[tokio::test]
 async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_interval() {
     let cloud = Cloud::new().await;
-    let interval = Duration::from_secs(3);
+    // Two seconds: long enough to see that nothing is written before it ends, short enough for a quick check.
+    let interval = Duration::from_secs(2);
     let buffering = Buffering {
         size_mib: 1,
         interval_seconds: interval.as_secs() as i32,

@@ -10,44 +10,11 @@
 //! window of the stream, as `merge-window` prints it. Several shard results of one window are merged into the
 //! stream's window first. The picture goes to `OUT.svg`, `heatmap.svg` by default.
 
+use analytics::heatmap_command::{Command, USAGE, parse};
 use analytics::{StreamWindow, WindowResult, merge, read_source, write_svg};
 use lambda_runtime::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-
-const USAGE: &str = "usage: heatmap <RESULT.json | WINDOW.json | s3://BUCKET/KEY>... [OUT.svg]";
-
-/// What the command line asks for.
-#[derive(Debug, PartialEq)]
-enum Command {
-    Help,
-    Draw { sources: Vec<String>, output: PathBuf },
-}
-
-/// Reads the arguments: `-h`/`--help` anywhere asks for the usage; any other argument starting with `-` is refused
-/// (a file whose name starts with `-` can follow `--`); the last argument, when it ends in `.svg`, is the picture.
-fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut sources = vec![];
-    let mut options_done = false;
-    for arg in args {
-        match arg.as_str() {
-            "--" if !options_done => options_done = true,
-            "-h" | "--help" if !options_done => return Ok(Command::Help),
-            option if !options_done && option.starts_with('-') && option != "-" => {
-                return Err(format!("unknown option {option} (only -h/--help)"));
-            }
-            _ => sources.push(arg),
-        }
-    }
-    let output = match sources.last() {
-        Some(last) if last.ends_with(".svg") => PathBuf::from(sources.pop().expect("checked")),
-        _ => PathBuf::from("heatmap.svg"),
-    };
-    if sources.is_empty() {
-        return Err("no input given".to_owned());
-    }
-    Ok(Command::Draw { sources, output })
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -102,50 +69,4 @@ async fn draw(sources: &[String], output: &Path) -> Result<(), Error> {
         window.window.end
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parsed(args: &[&str]) -> Result<Command, String> {
-        parse(args.iter().map(|arg| arg.to_string()))
-    }
-
-    fn draw(sources: &[&str], output: &str) -> Result<Command, String> {
-        Ok(Command::Draw {
-            sources: sources.iter().map(|source| source.to_string()).collect(),
-            output: PathBuf::from(output),
-        })
-    }
-
-    #[test]
-    fn options_end_at_a_double_dash_after_which_every_argument_is_an_input() {
-        assert_eq!(parsed(&["a.json", "--help"]), Ok(Command::Help));
-        assert_eq!(parsed(&["-h"]), Ok(Command::Help));
-        assert_eq!(
-            parsed(&["a.json", "b.json", "out.svg"]),
-            draw(&["a.json", "b.json"], "out.svg")
-        );
-        assert_eq!(
-            parsed(&["--", "--help"]),
-            draw(&["--help"], "heatmap.svg"),
-            "a file named --help"
-        );
-        assert_eq!(
-            parsed(&["--", "--", "-x.json"]),
-            draw(&["--", "-x.json"], "heatmap.svg")
-        );
-        assert_eq!(
-            parsed(&["-"]),
-            draw(&["-"], "heatmap.svg"),
-            "a lone dash is not an option"
-        );
-        assert_eq!(
-            parsed(&["-x", "a.json"]),
-            Err("unknown option -x (only -h/--help)".to_owned())
-        );
-        assert_eq!(parsed(&["out.svg"]), Err("no input given".to_owned()));
-        assert_eq!(parsed(&[]), Err("no input given".to_owned()));
-    }
 }

@@ -6,6 +6,8 @@
 pub mod grid;
 /// The heat map's colours and the SVG drawing around the learner's `heat`.
 pub mod heatmap;
+/// The `heatmap` tool's command line.
+pub mod heatmap_command;
 /// A record's data as a reading, or why it is not one (step 3's parse).
 pub mod reading;
 /// The destination in S3 from the environment, a result's key, the S3 client, the previous result read back.

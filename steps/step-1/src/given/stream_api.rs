@@ -11,10 +11,15 @@ use std::time::{Duration, Instant};
 /// How long [`wait_until_active`] waits for a new stream: AWS usually needs well under a minute.
 pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How often [`wait_until_active`] asks. `DescribeStreamSummary` allows 20 calls a second per account
+/// How often [`wait_until_active`] asks, at most. `DescribeStreamSummary` allows 20 calls a second per account
 /// (<https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DescribeStreamSummary.html>): once a second leaves
 /// plenty for everyone else, and sees the stream ACTIVE within a second of its becoming so.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How soon [`wait_until_active`] asks again the first time; each later pause is twice the one before, up to
+/// [`POLL_INTERVAL`]. A retention change, or a new stream on the local cloud, is over in well under a second: asking
+/// once a second from the start would make each of them cost a whole second.
+pub const FIRST_PAUSE: Duration = Duration::from_millis(100);
 
 /// What can go wrong while making sure the stream exists.
 #[derive(Debug)]
@@ -61,20 +66,23 @@ pub(crate) async fn describe(client: &Client, name: &str) -> Result<Option<Strea
     }
 }
 
-/// Waits until the stream is ACTIVE, asking `DescribeStreamSummary` every [`POLL_INTERVAL`] for [`ACTIVE_TIMEOUT`] at
-/// most, and returns its summary; an error once the time is up, or at once if the stream is being deleted or is gone.
+/// Waits until the stream is ACTIVE, asking `DescribeStreamSummary` after [`FIRST_PAUSE`], then twice as long each
+/// time up to every [`POLL_INTERVAL`], for [`ACTIVE_TIMEOUT`] at most; returns its summary; an error once the time is
+/// up, or at once if the stream is being deleted or is gone.
 pub async fn wait_until_active(client: &Client, name: &str) -> Result<StreamDescriptionSummary, StreamError> {
     wait_until_active_within(client, name, ACTIVE_TIMEOUT, POLL_INTERVAL).await
 }
 
-/// [`wait_until_active`], asking every `pause` for `patience` at most (the given tests wait milliseconds).
+/// [`wait_until_active`], pausing at most `longest_pause` between two questions, for `patience` at most (the given
+/// tests wait milliseconds).
 pub(crate) async fn wait_until_active_within(
     client: &Client,
     name: &str,
     patience: Duration,
-    pause: Duration,
+    longest_pause: Duration,
 ) -> Result<StreamDescriptionSummary, StreamError> {
     let started = Instant::now();
+    let mut pause = FIRST_PAUSE.min(longest_pause);
     loop {
         let not_active = |status: &str| StreamError::NotActive {
             stream: name.to_owned(),
@@ -91,6 +99,7 @@ pub(crate) async fn wait_until_active_within(
             status => return Err(not_active(status.as_str())),
         }
         tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(longest_pause);
     }
 }
 

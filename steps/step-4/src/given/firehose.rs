@@ -48,18 +48,22 @@ pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Firehose may answer that it cannot assume it, so that answer is retried for a while. "It already exists" (a
 /// concurrent run created it) is success.
 pub async fn create(request: CreateDeliveryStreamFluentBuilder) -> Result<(), DeliveryError> {
+    create_within(request, ROLE_PROPAGATION_TIMEOUT, Duration::from_secs(3)).await
+}
+
+/// [`create`], trying again every `pause` for `patience` at most (the given tests wait milliseconds).
+async fn create_within(
+    request: CreateDeliveryStreamFluentBuilder,
+    patience: Duration,
+    pause: Duration,
+) -> Result<(), DeliveryError> {
     // Firehose names the role in an InvalidArgumentException ("Firehose is unable to assume role ...").
     let role_not_ready = |error: &SdkError<CreateDeliveryStreamError>| {
         error.as_service_error().is_some_and(|e| {
             e.is_invalid_argument_exception() && e.meta().message().is_some_and(|m| m.contains("role"))
         })
     };
-    let pause = Duration::from_secs(3);
-    match support::retry_while(ROLE_PROPAGATION_TIMEOUT, pause, role_not_ready, || {
-        request.clone().send()
-    })
-    .await
-    {
+    match support::retry_while(patience, pause, role_not_ready, || request.clone().send()).await {
         Ok(_) => Ok(()),
         Err(error)
             if error
@@ -131,7 +135,8 @@ mod tests {
     }
 
     async fn create_with(fake: &FakeAws) -> Result<(), DeliveryError> {
-        create(fake_firehose(fake).create_delivery_stream().delivery_stream_name("d")).await
+        let request = fake_firehose(fake).create_delivery_stream().delivery_stream_name("d");
+        create_within(request, ROLE_PROPAGATION_TIMEOUT, Duration::from_millis(1)).await
     }
 
     /// DescribeDeliveryStream's answer about a delivery stream `d` in `status`, with a failure's details if any.

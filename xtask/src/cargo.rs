@@ -61,17 +61,22 @@ pub struct TestBinary {
     pub package_dir: std::path::PathBuf,
 }
 
-/// Builds the tests of `package`; `Ok` holds the test executables, `Err` the compiler's errors, rendered as the
-/// compiler shows them.
-pub fn build_tests(package: &str) -> Result<Result<Vec<TestBinary>, Vec<String>>> {
+/// Builds the tests of `package` (a step's with `fast_link`: see fast_link.rs); `Ok` holds the test executables,
+/// `Err` the compiler's errors, rendered as the compiler shows them.
+pub fn build_tests(package: &str, fast_link: bool) -> Result<Result<Vec<TestBinary>, Vec<String>>> {
     // Machine-readable diagnostics, so the errors can be shown plainly (in colour on a terminal).
     let format = if std::io::stdout().is_terminal() {
         "--message-format=json-diagnostic-rendered-ansi"
     } else {
         "--message-format=json"
     };
-    let build = cargo()
-        .args(["test", "--package", package, "--no-run", format])
+    let mut command = cargo();
+    command.args(["test", "--package", package, "--no-run", format]);
+    if fast_link {
+        command.args(["--features", crate::fast_link::FEATURE]);
+        crate::fast_link::wrap(&mut command)?;
+    }
+    let build = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output_interruptible()
@@ -152,7 +157,7 @@ fn run_test_binary(binary: &TestBinary, env: &[(String, String)]) -> Result<std:
 
 /// Builds, then runs, every test of `package` through cargo (doc tests included: `verify` runs the machinery's).
 pub fn test_package(package: &str, env: &[(String, String)]) -> Result<Verdict> {
-    if let Err(errors) = build_tests(package)? {
+    if let Err(errors) = build_tests(package, false)? {
         return Ok(Verdict::DoesNotCompile { errors });
     }
     let mut command = cargo();

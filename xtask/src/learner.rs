@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cargo::{TestResult, Verdict, build_tests, run_tests};
 use crate::cloud;
+use crate::fast_link;
 use crate::hints::{self, Progress};
 use crate::starter;
 use crate::steps::{self, Hint, LEVELS, Step, root};
@@ -20,7 +21,8 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
     let package = step.package(solution);
     // The first check on a fresh clone installs the emulator (pip, ~30 s) while cargo builds, not after it.
     let installing = step.needs_cloud.then(|| std::thread::spawn(cloud::install));
-    let built = build_tests(package)?;
+    let fast_link = fast_link::available();
+    let built = build_tests(package, fast_link)?;
     if let Some(installing) = installing {
         installing.join().expect("the emulator's installer does not panic")?;
     }
@@ -28,6 +30,15 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
         Ok(binaries) => binaries,
         Err(errors) => return Ok(Verdict::DoesNotCompile { errors }),
     };
+    // Where the executables find the shared libraries they were linked against.
+    let mut link_env = vec![];
+    if let Some(deps) = binaries
+        .first()
+        .and_then(|binary| binary.executable.parent())
+        .filter(|_| fast_link)
+    {
+        link_env = fast_link::runtime_env(deps)?;
+    }
     if step.needs_cloud {
         let session = cloud::Session::open()?;
         if announce {
@@ -35,6 +46,7 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
         }
         let mut env = session.cloud.env();
         env.push(("RUST_TEST_THREADS".to_owned(), CLOUD_TEST_THREADS.to_string()));
+        env.extend(link_env);
         let verdict = run_tests(&binaries, &env)?;
         if let Verdict::Tested { results, .. } = &verdict {
             let failed = results.iter().filter(|result| !result.passed).count();
@@ -42,7 +54,7 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
         }
         Ok(verdict)
     } else {
-        run_tests(&binaries, &[])
+        run_tests(&binaries, &link_env)
     }
 }
 

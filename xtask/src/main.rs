@@ -10,6 +10,7 @@ mod cargo;
 mod check_cloud;
 mod cloud;
 mod deploy;
+mod fast_link;
 mod files;
 mod hints;
 mod interrupt;
@@ -307,6 +308,10 @@ enum CloudAction {
 }
 
 fn main() -> ExitCode {
+    // `check`'s builds run xtask as cargo's compiler wrapper (fast_link.rs).
+    if let Some(code) = fast_link::run_as_wrapper() {
+        return code;
+    }
     interrupt::install();
     let outcome = run(Cli::parse().command);
     if interrupt::interrupted() {

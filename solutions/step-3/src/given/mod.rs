@@ -10,3 +10,7 @@ pub mod errors;
 pub mod logs;
 pub mod record;
 pub mod timestamp;
+
+// `cargo xtask check` links the step's heavy dependencies from one shared library (the `fast-link` feature).
+#[cfg(feature = "fast-link")]
+use lab_fastlink as _;

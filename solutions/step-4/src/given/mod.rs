@@ -17,3 +17,7 @@ pub mod errors;
 pub mod firehose;
 pub mod role;
 pub mod tool;
+
+// `cargo xtask check` links the step's heavy dependencies from one shared library (the `fast-link` feature).
+#[cfg(feature = "fast-link")]
+use lab_fastlink as _;

@@ -6,3 +6,7 @@ pub mod invocation;
 pub mod kinesis;
 pub mod records;
 pub mod tally;
+
+// `cargo xtask check` links the step's heavy dependencies from one shared library (the `fast-link` feature).
+#[cfg(feature = "fast-link")]
+use lab_fastlink as _;

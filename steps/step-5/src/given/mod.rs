@@ -16,3 +16,7 @@ pub mod s3;
 pub mod state;
 /// A fix and the haversine, a move counted, the anomalies' list.
 pub mod track;
+
+// `cargo xtask check` links the step's heavy dependencies from one shared library (the `fast-link` feature).
+#[cfg(feature = "fast-link")]
+use lab_fastlink as _;

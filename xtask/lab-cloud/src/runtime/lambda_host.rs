@@ -334,7 +334,12 @@ async fn start_environment(function: &FunctionSpec) -> Result<Environment> {
     let mut command = tokio::process::Command::new(&function.binary);
     command
         .env_clear()
-        .envs(std::env::vars().filter(|(key, _)| key == "PATH" || key == "HOME" || key == "RUST_LOG"))
+        // LD_LIBRARY_PATH as well: Lambda sets it in every function's environment, and `cargo xtask check`'s
+        // executables find their shared libraries through it (xtask/src/fast_link.rs).
+        .envs(
+            std::env::vars()
+                .filter(|(key, _)| matches!(key.as_str(), "PATH" | "HOME" | "RUST_LOG" | "LD_LIBRARY_PATH")),
+        )
         .envs(function.environment.iter().cloned())
         // Lambda's reserved variable: functions run in UTC.
         .env("TZ", ":UTC")

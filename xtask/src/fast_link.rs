@@ -1,0 +1,132 @@
+//! `check`'s quick links: a step's tests are built with its `fast-link` feature, which takes the heavy dependencies
+//! (the SDK, lambda_runtime, tokio, the local cloud) from one shared library, `xtask/fastlink`, built once. Statically
+//! linked, each of the four to six executables an edit rebuilds read about 200 libraries (400 MB) and took 0.6 to
+//! 1 s to link on 2 cores; against the shared library, a tenth of that (book/src/appendix.md, "The fast loop").
+//!
+//! Rust links a program against a Rust shared library only if both link the standard library dynamically too
+//! (`-C prefer-dynamic`). Cargo has no per-crate setting for it on stable, so xtask passes it itself: cargo runs
+//! xtask as its `RUSTC_WRAPPER`, and xtask adds the flag to the compilations that need it — the shared library's and
+//! those built with the feature — and runs the compiler. Those units are the feature's own (cargo keeps them apart
+//! from the plain builds, whose fingerprints differ by the feature), so the lab, the deploy and a plain
+//! `cargo test` build and link as before. At run time the executables find the shared library and the standard
+//! library's through the library path xtask sets ([`runtime_env`]).
+//!
+//! Linux only: elsewhere `check` builds as before.
+
+use anyhow::{Context, Result, bail};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// The steps' feature (each step's Cargo.toml).
+pub const FEATURE: &str = "fast-link";
+
+/// Set in the environment of the cargo xtask runs as its compiler wrapper.
+const WRAPPER_VARIABLE: &str = "LAB_FAST_LINK_WRAPPER";
+
+/// Whether `check` links its steps against the shared library here.
+pub fn available() -> bool {
+    cfg!(target_os = "linux")
+}
+
+/// Makes `cargo` run this executable as its compiler wrapper.
+pub fn wrap(cargo: &mut Command) -> Result<()> {
+    let xtask = std::env::current_exe().context("finding xtask's own executable")?;
+    cargo.env("RUSTC_WRAPPER", xtask).env(WRAPPER_VARIABLE, "1");
+    Ok(())
+}
+
+/// When cargo runs xtask as its compiler wrapper (`xtask <rustc> <arguments>...`): runs the compiler, with
+/// `-C prefer-dynamic` where [`needs_prefer_dynamic`] says so, and returns its exit code. `None` otherwise.
+pub fn run_as_wrapper() -> Option<ExitCode> {
+    std::env::var_os(WRAPPER_VARIABLE)?;
+    let mut arguments = std::env::args_os().skip(1);
+    let rustc = arguments.next()?;
+    let arguments: Vec<OsString> = arguments.collect();
+    let mut command = Command::new(&rustc);
+    command.args(&arguments);
+    let text: Vec<String> = arguments.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    if needs_prefer_dynamic(&text) {
+        command.args(["-C", "prefer-dynamic"]);
+    }
+    let code = match command.status() {
+        Ok(status) => status.code().unwrap_or(1),
+        Err(error) => {
+            eprintln!(
+                "cargo xtask (as the compiler wrapper): running {}: {error}",
+                rustc.to_string_lossy()
+            );
+            1
+        }
+    };
+    Some(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+/// The shared library itself, and every crate compiled with the `fast-link` feature (a step's library, its
+/// binaries, its tests); nothing else.
+fn needs_prefer_dynamic(arguments: &[String]) -> bool {
+    let feature = format!("feature=\"{FEATURE}\"");
+    let mut pairs = arguments.windows(2);
+    pairs.any(|pair| {
+        (pair[0] == "--crate-name" && pair[1] == "lab_fastlink") || (pair[0] == "--cfg" && pair[1] == feature)
+    })
+}
+
+/// What the executables built with the feature need in their environment to start: the library path, with the
+/// shared library's folder (`deps`, where cargo puts the test executables too) and the standard library's.
+pub fn runtime_env(deps: &Path) -> Result<Vec<(String, String)>> {
+    let standard_library = standard_library_dir()?;
+    let mut path = std::env::join_paths([deps.to_owned(), standard_library]).context("the library path")?;
+    if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH").filter(|p| !p.is_empty()) {
+        path.push(":");
+        path.push(existing);
+    }
+    Ok(vec![(
+        "LD_LIBRARY_PATH".to_owned(),
+        path.to_string_lossy().into_owned(),
+    )])
+}
+
+/// `rustc --print target-libdir`: where the toolchain's `libstd-*.so` is.
+fn standard_library_dir() -> Result<PathBuf> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let output = Command::new(&rustc)
+        .args(["--print", "target-libdir"])
+        .output()
+        .with_context(|| format!("running {rustc} --print target-libdir"))?;
+    if !output.status.success() {
+        bail!(
+            "{rustc} --print target-libdir failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arguments(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn only_the_shared_library_and_the_features_own_crates_link_the_standard_library_dynamically() {
+        assert!(needs_prefer_dynamic(&arguments(
+            "--crate-name lab_fastlink --edition=2024 src/lib.rs"
+        )));
+        assert!(needs_prefer_dynamic(&arguments(
+            "--crate-name step --test --cfg feature=\"fast-link\" tests/step.rs"
+        )));
+        assert!(!needs_prefer_dynamic(&arguments(
+            "--crate-name step --test tests/step.rs"
+        )));
+        assert!(!needs_prefer_dynamic(&arguments(
+            "--crate-name tokio --cfg feature=\"rt-multi-thread\" src/lib.rs"
+        )));
+        assert!(!needs_prefer_dynamic(&arguments(
+            "--crate-name lab_fastlink_not src/lib.rs"
+        )));
+    }
+}

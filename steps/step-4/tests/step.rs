@@ -1007,8 +1007,8 @@ fn assert_firehose_key(key: &str, definition: &DeliveryDefinition, version: &str
 #[tokio::test]
 async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_interval() {
     let cloud = Cloud::new().await;
-    // Two seconds: long enough to see that nothing is written before it ends, short enough for a quick check.
-    let interval = Duration::from_secs(2);
+    // One second (AWS takes 0 to 900): the look below, shortly before it ends, still sees whether it is kept.
+    let interval = Duration::from_secs(1);
     let buffering = Buffering {
         size_mib: 1,
         interval_seconds: interval.as_secs() as i32,
@@ -1045,10 +1045,13 @@ async fn firehose_delivers_every_record_once_as_ndjson_after_the_buffering_inter
         .expect("PutRecords");
     assert_eq!(put.failed_record_count, Some(0), "every record is in the stream");
 
-    // Firehose holds records until the interval has passed since the first one arrived (1 MiB is far away).
+    // Firehose holds records until the interval has passed since the first one arrived (1 MiB is far away). They
+    // arrived after `put_at`, so nothing can be written before `put_at + interval`: a look shortly before then
+    // finds nothing, while a Firehose that ignored the interval (its pump reads every 250 ms) has written them.
+    tokio::time::sleep_until((put_at + interval - Duration::from_millis(300)).into()).await;
     let early = read_back(&cloud.s3, &definition).await;
-    // Checked only if this listing surely ended within the interval (allowing a second for clock rounding).
-    if put_at.elapsed() + Duration::from_secs(1) < interval {
+    // Checked only if this listing surely ended within the interval.
+    if put_at.elapsed() < interval {
         assert!(
             early.objects.is_empty(),
             "nothing is written before the buffering interval ends, yet there is {:?}",

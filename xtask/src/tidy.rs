@@ -220,6 +220,41 @@ fn step_crates_build_no_test_harness_that_tests_nothing() {
     }
 }
 
+/// Every step crate links `check`'s shared library when built with its `fast-link` feature (xtask/src/fast_link.rs):
+/// the feature names the library, and the crate uses it — an unused dependency is not linked at all, and `check`
+/// would then link that step statically, slowly, without saying so.
+#[test]
+fn step_crates_link_checks_shared_library_with_their_fast_link_feature() {
+    for step in steps::load().unwrap() {
+        for dir in [step.starter_dir(), step.solution_dir()] {
+            let manifest = manifest(&dir);
+            let feature = manifest
+                .get("features")
+                .and_then(|features| features.get(crate::fast_link::FEATURE))
+                .and_then(|feature| feature.as_array())
+                .map(|items| items.iter().filter_map(|item| item.as_str()).collect::<Vec<_>>());
+            assert_eq!(
+                feature,
+                Some(vec!["dep:lab-fastlink"]),
+                "{}/Cargo.toml: needs `[features] fast-link = [\"dep:lab-fastlink\"]`",
+                dir.display()
+            );
+            let dependency = manifest.get("dependencies").and_then(|deps| deps.get("lab-fastlink"));
+            assert!(
+                dependency.and_then(|d| d.get("optional")).and_then(|o| o.as_bool()) == Some(true),
+                "{}/Cargo.toml: needs `lab-fastlink = {{ workspace = true, optional = true }}` in [dependencies]",
+                dir.display()
+            );
+            let given = read(&dir.join("src/given/mod.rs"));
+            assert!(
+                given.contains("#[cfg(feature = \"fast-link\")]\nuse lab_fastlink as _;"),
+                "{}/src/given/mod.rs: needs `#[cfg(feature = \"fast-link\")] use lab_fastlink as _;`",
+                dir.display()
+            );
+        }
+    }
+}
+
 /// The book shows tested code only: it includes from `solutions/` (by anchor), never from a learner's crate.
 #[test]
 fn the_book_includes_only_solution_code() {

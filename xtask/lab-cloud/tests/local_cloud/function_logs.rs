@@ -52,8 +52,8 @@ async fn logged(logs: &Logs, function: &str) -> Vec<String> {
     vec![]
 }
 
-#[tokio::test]
-async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_the_permission() {
+/// The administrator's configuration (straight to the emulator) and a front door before the same emulator.
+async fn admin_and_gateway() -> (aws_config::SdkConfig, Gateway) {
     let admin = lab_testkit::local_aws().await;
     let emulator = admin.endpoint_url().unwrap().to_owned();
     let options = GatewayOptions {
@@ -61,6 +61,12 @@ async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_th
         ..GatewayOptions::default()
     };
     let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    (admin, gateway)
+}
+
+#[tokio::test]
+async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_the_permission() {
+    let (admin, gateway) = admin_and_gateway().await;
     let iam = aws_sdk_iam::Client::new(&admin);
     let logs = Logs::new(&admin);
     let host = LambdaHost::new();
@@ -121,13 +127,7 @@ async fn lambda_writes_a_functions_logs_with_its_role_and_writes_none_without_th
 /// answers 50 groups at most), events back as they were sent, and AWS's error codes by name.
 #[tokio::test]
 async fn the_logs_client_is_signed_reads_every_page_and_names_aws_errors() {
-    let admin = lab_testkit::local_aws().await;
-    let emulator = admin.endpoint_url().unwrap().to_owned();
-    let options = GatewayOptions {
-        stream_lifecycle: Duration::ZERO,
-        ..GatewayOptions::default()
-    };
-    let gateway = Gateway::start_with(&emulator, options).await.unwrap();
+    let (admin, gateway) = admin_and_gateway().await;
     let through_the_door = admin.to_builder().endpoint_url(gateway.endpoint()).build();
     let logs = Logs::new(&through_the_door);
 

@@ -1282,10 +1282,11 @@ async fn handler_keeps_each_vehicles_readings_in_order_on_its_shard() {
     let kinesis = Client::new(&config);
     let stream_arn = local_stream(&kinesis, 4).await;
 
-    // 20 vehicles, 1,000 readings over two seconds: each vehicle reports 50 times, several times a second.
+    // 20 vehicles, 1,000 readings in one second, in two PutRecords calls of 500: each vehicle reports 50 times, a
+    // reading every 20 ms, in both calls (four shards take 4,000 a second: nothing is refused and sent again).
     let producer = Producer::new(kinesis_client(&config), Stream::Arn(stream_arn.clone()));
     let (event, _) = invocation(
-        request(json!({"records_per_second": 500, "max_records": 1000, "vehicles": 20, "glitch_rate": 0})),
+        request(json!({"records_per_second": 1000, "max_records": 1000, "vehicles": 20, "glitch_rate": 0})),
         Duration::from_secs(60),
     );
     let response = handler(&producer, event).await.expect("the handler answers");

@@ -21,7 +21,8 @@ use std::process::{Command, ExitCode};
 /// The steps' feature (each step's Cargo.toml).
 pub const FEATURE: &str = "fast-link";
 
-/// Set in the environment of the cargo xtask runs as its compiler wrapper.
+/// Set in the environment of the cargo xtask runs as its compiler wrapper: `1`, or the wrapper the learner had set
+/// (`RUSTC_WRAPPER`, sccache say), which xtask then runs the compiler through.
 const WRAPPER_VARIABLE: &str = "LAB_FAST_LINK_WRAPPER";
 
 /// Whether `check` links its steps against the shared library here.
@@ -29,21 +30,30 @@ pub fn available() -> bool {
     cfg!(target_os = "linux")
 }
 
-/// Makes `cargo` run this executable as its compiler wrapper.
+/// Makes `cargo` run this executable as its compiler wrapper (in front of the learner's own, if one is set).
 pub fn wrap(cargo: &mut Command) -> Result<()> {
     let xtask = std::env::current_exe().context("finding xtask's own executable")?;
-    cargo.env("RUSTC_WRAPPER", xtask).env(WRAPPER_VARIABLE, "1");
+    let theirs = std::env::var_os("RUSTC_WRAPPER").filter(|w| !w.is_empty() && *w != xtask.as_os_str());
+    cargo
+        .env("RUSTC_WRAPPER", &xtask)
+        .env(WRAPPER_VARIABLE, theirs.unwrap_or_else(|| "1".into()));
     Ok(())
 }
 
 /// When cargo runs xtask as its compiler wrapper (`xtask <rustc> <arguments>...`): runs the compiler, with
 /// `-C prefer-dynamic` where [`needs_prefer_dynamic`] says so, and returns its exit code. `None` otherwise.
 pub fn run_as_wrapper() -> Option<ExitCode> {
-    std::env::var_os(WRAPPER_VARIABLE)?;
+    let theirs = std::env::var_os(WRAPPER_VARIABLE)?;
     let mut arguments = std::env::args_os().skip(1);
     let rustc = arguments.next()?;
     let arguments: Vec<OsString> = arguments.collect();
-    let mut command = Command::new(&rustc);
+    let mut command = if theirs == "1" {
+        Command::new(&rustc)
+    } else {
+        let mut command = Command::new(&theirs);
+        command.arg(&rustc);
+        command
+    };
     command.args(&arguments);
     let text: Vec<String> = arguments.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     if needs_prefer_dynamic(&text) {

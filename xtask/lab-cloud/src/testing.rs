@@ -167,10 +167,14 @@ impl Drop for LocalFunction {
     }
 }
 
-/// Test speed: polls every 50 ms, retries after 20 ms, lists a stream's shards again every 200 ms; parents first.
+/// Test speed: reads each shard five times a second, retries after 20 ms, lists a stream's shards again every
+/// 200 ms; parents first. Five reads a second is what AWS allows a shard (`GetRecords`, "Quotas and limits",
+/// <https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html>), and the front door holds the
+/// readers to it: polled every 50 ms, a reader was throttled after its fifth call of a second and backed off, up to
+/// 0.8 s, and a test waited that long more for a batch or a window's end (step 5's window test took 1.2 s or 2.4 s).
 pub fn test_pacing() -> Pacing {
     Pacing {
-        poll_interval: Duration::from_millis(50),
+        poll_interval: Duration::from_millis(200),
         retry_delay: Duration::from_millis(20),
         following: crate::runtime::shard_lineage::Following {
             discovery_interval: Duration::from_millis(200),

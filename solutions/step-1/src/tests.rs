@@ -66,6 +66,25 @@ async fn wait_until_active_asks_again_while_the_stream_is_creating_and_returns_i
     );
 }
 
+#[test]
+fn wait_until_active_asks_every_tenth_of_a_second_for_a_second_then_every_second() {
+    use given::stream_api::next_pause;
+    let ms = Duration::from_millis;
+    assert_eq!(
+        next_pause(ms(0), POLL_INTERVAL),
+        ms(100),
+        "a tenth of a second at first"
+    );
+    assert_eq!(
+        next_pause(ms(950), POLL_INTERVAL),
+        ms(100),
+        "and throughout the first second"
+    );
+    assert_eq!(next_pause(ms(1000), POLL_INTERVAL), POLL_INTERVAL, "then once a second");
+    assert_eq!(next_pause(ms(30_000), POLL_INTERVAL), POLL_INTERVAL);
+    assert_eq!(next_pause(ms(10), ms(1)), ms(1), "never longer than the longest pause");
+}
+
 #[tokio::test]
 async fn wait_until_active_gives_up_after_its_patience_naming_the_stream_and_its_status() {
     let fake = FakeAws::new(|_| summary("CREATING"));

@@ -16,10 +16,11 @@ pub const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 /// plenty for everyone else, and sees the stream ACTIVE within a second of its becoming so.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// How soon [`wait_until_active`] asks again the first time; each later pause is twice the one before, up to
-/// [`POLL_INTERVAL`]. A retention change, or a new stream on the local cloud, is over in well under a second: asking
-/// once a second from the start would make each of them cost a whole second.
-pub const FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// How often [`wait_until_active`] asks during its first second, before it asks every [`POLL_INTERVAL`]. A
+/// retention change, or a new stream on the local cloud, is over in well under a second: asking once a second from
+/// the start would make each of them cost a whole second, and pauses growing from this one (0.1, 0.2, 0.4 s) saw a
+/// change of half a second only after 0.7. Ten calls in that second are half the account's rate, for one second.
+pub const FIRST_SECOND_PAUSE: Duration = Duration::from_millis(100);
 
 /// What can go wrong while making sure the stream exists.
 #[derive(Debug)]
@@ -66,15 +67,15 @@ pub(crate) async fn describe(client: &Client, name: &str) -> Result<Option<Strea
     }
 }
 
-/// Waits until the stream is ACTIVE, asking `DescribeStreamSummary` after [`FIRST_PAUSE`], then twice as long each
-/// time up to every [`POLL_INTERVAL`], for [`ACTIVE_TIMEOUT`] at most; returns its summary; an error once the time is
-/// up, or at once if the stream is being deleted or is gone.
+/// Waits until the stream is ACTIVE, asking `DescribeStreamSummary` every [`FIRST_SECOND_PAUSE`] for a second, then
+/// every [`POLL_INTERVAL`], for [`ACTIVE_TIMEOUT`] at most; returns its summary; an error once the time is up, or at
+/// once if the stream is being deleted or is gone.
 pub async fn wait_until_active(client: &Client, name: &str) -> Result<StreamDescriptionSummary, StreamError> {
     wait_until_active_within(client, name, ACTIVE_TIMEOUT, POLL_INTERVAL).await
 }
 
-/// [`wait_until_active`], pausing at most `longest_pause` between two questions, for `patience` at most (the given
-/// tests wait milliseconds).
+/// [`wait_until_active`], pausing `longest_pause` between two questions after the first second (and never longer
+/// during it), for `patience` at most (the given tests wait milliseconds).
 pub(crate) async fn wait_until_active_within(
     client: &Client,
     name: &str,
@@ -82,7 +83,6 @@ pub(crate) async fn wait_until_active_within(
     longest_pause: Duration,
 ) -> Result<StreamDescriptionSummary, StreamError> {
     let started = Instant::now();
-    let mut pause = FIRST_PAUSE.min(longest_pause);
     loop {
         let not_active = |status: &str| StreamError::NotActive {
             stream: name.to_owned(),
@@ -98,8 +98,17 @@ pub(crate) async fn wait_until_active_within(
             StreamStatus::Creating | StreamStatus::Updating if started.elapsed() < patience => {}
             status => return Err(not_active(status.as_str())),
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(longest_pause);
+        tokio::time::sleep(next_pause(started.elapsed(), longest_pause)).await;
+    }
+}
+
+/// How long [`wait_until_active_within`] pauses, `elapsed` into its wait: [`FIRST_SECOND_PAUSE`] (or `longest_pause`
+/// if shorter) during the first second, `longest_pause` after it.
+pub(crate) fn next_pause(elapsed: Duration, longest_pause: Duration) -> Duration {
+    if elapsed < Duration::from_secs(1) {
+        FIRST_SECOND_PAUSE.min(longest_pause)
+    } else {
+        longest_pause
     }
 }
 

@@ -93,9 +93,9 @@ fn added_flags(arguments: &[String]) -> Vec<&'static str> {
 }
 
 /// What the executables built with the feature need in their environment to start: the library path, with the
-/// shared library's folder (`deps`, where cargo puts the test executables too) and the standard library's.
-pub fn runtime_env(deps: &Path) -> Result<Vec<(String, String)>> {
-    let standard_library = standard_library_dir()?;
+/// shared library's folder (`deps`, where cargo puts the test executables too) and the standard library's
+/// ([`standard_library_dir`]).
+pub fn runtime_env(deps: &Path, standard_library: PathBuf) -> Result<Vec<(String, String)>> {
     let mut path = std::env::join_paths([deps.to_owned(), standard_library]).context("the library path")?;
     if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH").filter(|p| !p.is_empty()) {
         path.push(":");
@@ -107,8 +107,9 @@ pub fn runtime_env(deps: &Path) -> Result<Vec<(String, String)>> {
     )])
 }
 
-/// `rustc --print target-libdir`: where the toolchain's `libstd-*.so` is.
-fn standard_library_dir() -> Result<PathBuf> {
+/// `rustc --print target-libdir`: where the toolchain's `libstd-*.so` is. (`check` asks while cargo builds: through
+/// rustup's proxy it takes about 0.05 s.)
+pub fn standard_library_dir() -> Result<PathBuf> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let output = Command::new(&rustc)
         .args(["--print", "target-libdir"])

@@ -22,22 +22,25 @@ pub fn test_step(step: &Step, solution: bool, announce: bool) -> Result<Verdict>
     // The first check on a fresh clone installs the emulator (pip, ~30 s) while cargo builds, not after it.
     let installing = step.needs_cloud.then(|| std::thread::spawn(cloud::install));
     let fast_link = fast_link::available();
+    let finding_std = fast_link.then(|| std::thread::spawn(fast_link::standard_library_dir));
     let built = build_tests(package, fast_link)?;
     if let Some(installing) = installing {
         installing.join().expect("the emulator's installer does not panic")?;
     }
+    let standard_library = finding_std
+        .map(|finding| finding.join().expect("asking rustc does not panic"))
+        .transpose()?;
     let binaries = match built {
         Ok(binaries) => binaries,
         Err(errors) => return Ok(Verdict::DoesNotCompile { errors }),
     };
     // Where the executables find the shared libraries they were linked against.
     let mut link_env = vec![];
-    if let Some(deps) = binaries
-        .first()
-        .and_then(|binary| binary.executable.parent())
-        .filter(|_| fast_link)
-    {
-        link_env = fast_link::runtime_env(deps)?;
+    if let (Some(deps), Some(standard_library)) = (
+        binaries.first().and_then(|binary| binary.executable.parent()),
+        standard_library,
+    ) {
+        link_env = fast_link::runtime_env(deps, standard_library)?;
     }
     if step.needs_cloud {
         let session = cloud::Session::open()?;

@@ -1120,28 +1120,20 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
     let s3 = local_s3(&config);
     let kinesis = aws_sdk_kinesis::Client::new(&config);
     let bucket = unique_name("analytics-e2e").to_lowercase();
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let stream_arn = lab_cloud::testing::one_shard_stream(&config, "analytics-e2e")
-        .await
-        .unwrap();
-    // The function: registered in the Lambda API, its code this crate's own `analytics` executable.
+    // The bucket, the stream and the function, at once: the stream is CREATING for a moment. The function is
+    // registered in the Lambda API, its code this crate's own `analytics` executable.
     let binary = env!("CARGO_BIN_EXE_analytics").as_ref();
     let environment = [("ANALYTICS_BUCKET", bucket.as_str())];
-    let function = LocalFunction::register(&config, "analytics", binary, &environment)
-        .await
-        .unwrap();
-    aws_sdk_lambda::Client::new(&config)
-        .create_event_source_mapping()
-        .function_name(&function.name)
-        .event_source_arn(&stream_arn)
-        .starting_position(EventSourcePosition::TrimHorizon)
-        .batch_size(100)
-        // One-second windows (AWS takes 0 to 900): the readings may fall in one or two of them; the results add up.
-        .tumbling_window_in_seconds(1)
-        .send()
-        .await
-        .unwrap();
+    let (made, stream_arn, function) = tokio::join!(
+        s3.create_bucket().bucket(&bucket).send(),
+        lab_cloud::testing::one_shard_stream(&config, "analytics-e2e"),
+        LocalFunction::register(&config, "analytics", binary, &environment)
+    );
+    made.unwrap();
+    let (stream_arn, function) = (stream_arn.unwrap(), function.unwrap());
 
+    // The readings first: their window is already running while the mapping is made. They are in the stream from
+    // its start, where the mapping begins (TRIM_HORIZON), and in windows by the time they arrived, as on AWS.
     let positions = [PARIS, SYDNEY, BERLIN, PARIS];
     for (n, (latitude, longitude)) in positions.into_iter().enumerate() {
         let text = format!(
@@ -1167,6 +1159,17 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         .send()
         .await
         .unwrap();
+    aws_sdk_lambda::Client::new(&config)
+        .create_event_source_mapping()
+        .function_name(&function.name)
+        .event_source_arn(&stream_arn)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(100)
+        // One-second windows (AWS takes 0 to 900): the readings may fall in one or two of them; the results add up.
+        .tumbling_window_in_seconds(1)
+        .send()
+        .await
+        .unwrap();
 
     let mut supervisor = function.supervisor(&config).await.unwrap();
 
@@ -1187,7 +1190,7 @@ async fn through_an_event_source_mapping_window_results_land_in_s3() {
         if results.iter().map(|result| result.count + result.skipped).sum::<u64>() >= 5 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     supervisor.shutdown();
 

@@ -1166,6 +1166,19 @@ async fn local_stream(kinesis: &Client, shards: i32) -> String {
     lab_testkit::wait_until_active(kinesis, &name).await.stream_arn
 }
 
+/// Deletes a test's stream once the test has read it (before its assertions, so that a failed one deletes it too):
+/// the check cloud serves the next check as well, and a stream left there keeps its shards counted against the
+/// account's 500, AWS's limit, which the local cloud enforces. These tests left nine shards a check, and after
+/// about 55 checks in a row `CreateStream` was refused.
+async fn delete_stream(kinesis: &Client, stream_arn: &str) {
+    kinesis
+        .delete_stream()
+        .stream_arn(stream_arn)
+        .send()
+        .await
+        .expect("the local cloud deletes the test's stream");
+}
+
 /// Every record on every shard of the stream, as (shard's hash range, partition key, data).
 async fn read_everything(kinesis: &Client, stream_arn: &str) -> Vec<((u128, u128), String, Vec<u8>)> {
     let shards = kinesis
@@ -1236,6 +1249,7 @@ async fn handler_puts_every_record_on_the_local_stream_once() {
     assert_eq!((response.tally.sent, response.tally.failed), (1200, 0), "{response:?}");
 
     let records = read_everything(&kinesis, &stream_arn).await;
+    delete_stream(&kinesis, &stream_arn).await;
     assert_eq!(records.len(), 1200, "every record sent is on the stream, once");
     let mut ids = BTreeSet::new();
     let mut shards = BTreeSet::new();
@@ -1272,8 +1286,10 @@ async fn handler_finds_the_stream_named_in_its_environment() {
         Duration::from_secs(60),
     );
     let response = handler(&producer, event).await.expect("the handler answers");
+    let records = read_everything(&kinesis, &stream_arn).await;
+    delete_stream(&kinesis, &stream_arn).await;
     assert_eq!((response.tally.sent, response.stopped), (25, StopReason::MaxRecords));
-    assert_eq!(read_everything(&kinesis, &stream_arn).await.len(), 25);
+    assert_eq!(records.len(), 25);
 }
 
 #[tokio::test]
@@ -1290,13 +1306,15 @@ async fn handler_keeps_each_vehicles_readings_in_order_on_its_shard() {
         Duration::from_secs(60),
     );
     let response = handler(&producer, event).await.expect("the handler answers");
+    // Read back shard by shard: within a shard, records come in the order Kinesis stored them.
+    let records = read_everything(&kinesis, &stream_arn).await;
+    delete_stream(&kinesis, &stream_arn).await;
     assert_eq!((response.tally.sent, response.tally.failed), (1000, 0), "{response:?}");
 
-    // Read back shard by shard: within a shard, records come in the order Kinesis stored them.
     let mut shard_of_vehicle: HashMap<String, (u128, u128)> = HashMap::new();
     let mut last_seen: HashMap<String, String> = HashMap::new();
     let mut per_vehicle: HashMap<String, usize> = HashMap::new();
-    for (range, _, data) in read_everything(&kinesis, &stream_arn).await {
+    for (range, _, data) in records {
         let reading: Reading = serde_json::from_slice(&data).unwrap();
         let shard = *shard_of_vehicle.entry(reading.vehicle.clone()).or_insert(range);
         assert_eq!(shard, range, "all of {}'s readings are on one shard", reading.vehicle);
@@ -1352,7 +1370,7 @@ async fn the_producer_binary_answers_an_invocation_and_its_records_are_in_the_st
         .send()
         .await
         .unwrap();
-    kinesis.delete_stream().stream_arn(&stream_arn).send().await.unwrap();
+    delete_stream(&kinesis, &stream_arn).await;
 
     let Outcome::Response(answer) = outcome else {
         panic!("the producer binary answers the invocation, not {outcome:?}; its log:\n{log}");
